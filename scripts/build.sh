@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Builds the Worker into build/ with worker-build, using local tools instead of the binaries
+# worker-build would otherwise download (see TOOLCHAIN.md). wrangler runs this as [build].
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$HOME/.cargo/bin/wasm-bindgen}"
+export ESBUILD_BIN="${ESBUILD_BIN:-$PWD/node_modules/.bin/esbuild}"
+export WASM_OPT_BIN="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
+exec worker-build --release

@@ -1,0 +1,20 @@
+//! kefu-edge: customer service for WeChat, WeChat Shop, WeChat Pay complaints and card shops,
+//! as one Cloudflare Worker.
+//!
+//! Everything outside `shell` is a sans-IO core: pure functions over bytes, settings, state read
+//! by the caller, and the time and randomness the caller passes in. It builds and tests on the
+//! host. `shell` (wasm32 only) is the Worker: it reads bindings, calls the core, performs the
+//! I/O the core asks for.
+
+pub mod admin;
+pub mod event;
+pub mod inline;
+pub mod mask;
+pub mod platforms;
+pub mod rules;
+pub mod settings;
+pub mod wechat;
+pub mod xml;
+
+#[cfg(target_arch = "wasm32")]
+mod shell;

@@ -1,0 +1,3 @@
+//! One module per platform kefu-edge talks to.
+
+pub mod oa;

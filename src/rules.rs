@@ -1,0 +1,177 @@
+//! The merchant's rules: FAQ auto-replies and routing to customer-service agents. One JSON
+//! document in KV (key `rules`), validated when read; an invalid document is refused whole.
+//!
+//! ```json
+//! {
+//!   "faq":    [{ "keywords": ["卡密", "card key"], "reply": "Your key is in Orders → Details." }],
+//!   "routes": [{ "keywords": ["退款", "refund"], "category": "refund", "kf_accounts": ["anna@gh_abc"] }]
+//! }
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+/// WeChat truncates passive text replies past this many bytes.
+pub const MAX_REPLY_BYTES: usize = 2048;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    #[serde(default)]
+    pub faq: Vec<FaqRule>,
+    #[serde(default)]
+    pub routes: Vec<RouteRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaqRule {
+    pub keywords: Vec<String>,
+    pub reply: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRule {
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Agents in order of preference, as `name@account` KfAccount strings.
+    pub kf_accounts: Vec<String>,
+}
+
+impl Rules {
+    /// Parses and validates a rules document; the error names the first problem found.
+    pub fn parse(json: &str) -> Result<Rules, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| format!("rules are not valid JSON: {e}"))?;
+        if !value.is_object() {
+            return Err("rules must be a JSON object".into());
+        }
+        let rules: Rules =
+            serde_json::from_value(value).map_err(|e| format!("rules are not valid: {e}"))?;
+        for (i, faq) in rules.faq.iter().enumerate() {
+            check_keywords(&faq.keywords, &format!("faq[{i}]"))?;
+            if faq.reply.trim().is_empty() || faq.reply.len() > MAX_REPLY_BYTES {
+                return Err(format!(
+                    "faq[{i}].reply must be 1..={MAX_REPLY_BYTES} bytes"
+                ));
+            }
+        }
+        for (i, route) in rules.routes.iter().enumerate() {
+            let at = format!("routes[{i}]");
+            if route.keywords.is_empty() && route.category.is_none() {
+                return Err(format!("{at} needs keywords or a category"));
+            }
+            if !route.keywords.is_empty() {
+                check_keywords(&route.keywords, &at)?;
+            }
+            if route.kf_accounts.is_empty() || route.kf_accounts.iter().any(|a| !is_kf_account(a)) {
+                return Err(format!(
+                    "{at}.kf_accounts must list accounts like name@account"
+                ));
+            }
+        }
+        Ok(rules)
+    }
+
+    /// The FAQ reply for a customer's text, from the first rule with a matching keyword.
+    pub fn faq_reply(&self, text: &str) -> Option<&str> {
+        let text = text.to_lowercase();
+        self.faq
+            .iter()
+            .find(|r| matches_any(&text, &r.keywords))
+            .map(|r| r.reply.as_str())
+    }
+
+    /// The first route whose keywords match the customer's text.
+    pub fn route_for_text(&self, text: &str) -> Option<&RouteRule> {
+        let text = text.to_lowercase();
+        self.routes.iter().find(|r| matches_any(&text, &r.keywords))
+    }
+
+    /// The first route for a ticket category.
+    pub fn route_for_category(&self, category: &str) -> Option<&RouteRule> {
+        self.routes
+            .iter()
+            .find(|r| r.category.as_deref() == Some(category))
+    }
+}
+
+fn check_keywords(keywords: &[String], at: &str) -> Result<(), String> {
+    if keywords.is_empty() || keywords.iter().any(|k| k.trim().is_empty()) {
+        return Err(format!("{at}.keywords must be non-empty strings"));
+    }
+    Ok(())
+}
+
+fn is_kf_account(account: &str) -> bool {
+    matches!(account.split_once('@'), Some((name, acct)) if !name.is_empty() && !acct.is_empty())
+}
+
+fn matches_any(lowercase_text: &str, keywords: &[String]) -> bool {
+    keywords
+        .iter()
+        .any(|k| lowercase_text.contains(&k.to_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"{
+        "faq": [{"keywords": ["卡密", "Card Key"], "reply": "see orders"}],
+        "routes": [
+            {"keywords": ["退款", "refund"], "kf_accounts": ["anna@gh_1", "bob@gh_1"]},
+            {"category": "invalid_card", "kf_accounts": ["carl@gh_1"]}
+        ]
+    }"#;
+
+    #[test]
+    fn matches_keywords_case_insensitively() {
+        let rules = Rules::parse(DOC).unwrap();
+        assert_eq!(rules.faq_reply("我的卡密呢"), Some("see orders"));
+        assert_eq!(rules.faq_reply("where is my CARD KEY?"), Some("see orders"));
+        assert_eq!(rules.faq_reply("hello"), None);
+        assert_eq!(
+            rules.route_for_text("I want a REFUND").unwrap().kf_accounts[0],
+            "anna@gh_1"
+        );
+        assert!(rules.route_for_text("hello").is_none());
+        assert_eq!(
+            rules
+                .route_for_category("invalid_card")
+                .unwrap()
+                .kf_accounts,
+            ["carl@gh_1"]
+        );
+        assert!(rules.route_for_category("refund").is_none());
+    }
+
+    #[test]
+    fn empty_document_is_valid() {
+        assert_eq!(Rules::parse("{}").unwrap(), Rules::default());
+    }
+
+    #[test]
+    fn refuses_invalid_documents() {
+        for bad in [
+            "not json",
+            "[]",
+            r#"{"faq": [{"keywords": [], "reply": "x"}]}"#,
+            r#"{"faq": [{"keywords": [" "], "reply": "x"}]}"#,
+            r#"{"faq": [{"keywords": ["a"], "reply": ""}]}"#,
+            r#"{"routes": [{"kf_accounts": ["a@b"]}]}"#,
+            r#"{"routes": [{"keywords": ["a"], "kf_accounts": ["nobody"]}]}"#,
+            r#"{"routes": [{"keywords": ["a"], "kf_accounts": []}]}"#,
+            r#"{"faq": [], "unknown": 1}"#,
+        ] {
+            assert!(Rules::parse(bad).is_err(), "{bad}");
+        }
+        let long = format!(
+            r#"{{"faq": [{{"keywords": ["a"], "reply": "{}"}}]}}"#,
+            "x".repeat(MAX_REPLY_BYTES + 1)
+        );
+        assert!(Rules::parse(&long).is_err());
+    }
+}

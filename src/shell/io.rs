@@ -1,0 +1,62 @@
+//! The few things every handler needs from the runtime: settings, clock, randomness, replies,
+//! and logging that names a problem once.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+use worker::{Env, Headers, Response, Result};
+
+use crate::inline::{Rejection, Reply};
+use crate::settings::Settings;
+
+pub const KV: &str = "KEFU_KV";
+pub const QUEUE: &str = "KEFU_EVENTS";
+pub const DB: &str = "KEFU_DB";
+
+pub fn settings(env: &Env) -> Settings {
+    // Secrets and vars are both plain strings to the Worker; `var` reads either.
+    Settings::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
+}
+
+/// Unix seconds from the runtime's clock (`SystemTime` panics on wasm32).
+pub fn now_secs() -> i64 {
+    (worker::Date::now().as_millis() / 1000) as i64
+}
+
+pub fn random_bytes<const N: usize>() -> std::result::Result<[u8; N], Rejection> {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).map_err(|_| Rejection::unavailable("no randomness available"))?;
+    Ok(buf)
+}
+
+/// A nonce of decimal digits, as WeChat uses.
+pub fn random_nonce() -> std::result::Result<String, Rejection> {
+    let bytes: [u8; 8] = random_bytes()?;
+    Ok((u64::from_le_bytes(bytes) % 10_000_000_000).to_string())
+}
+
+pub fn respond(reply: Reply) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", reply.content_type)?;
+    Ok(Response::ok(reply.body)?
+        .with_status(reply.status)
+        .with_headers(headers))
+}
+
+thread_local! {
+    static LOGGED: RefCell<BTreeSet<String>> = const { RefCell::new(BTreeSet::new()) };
+}
+
+/// Logs a rejection. Server-side problems (5xx: a missing setting, a failed dependency) are
+/// logged once per isolate so a misconfiguration does not flood the log; 4xx are one line each.
+pub fn log_rejection(route: &str, rejection: &Rejection) {
+    let line = format!("{route}: {} {}", rejection.status, rejection.reason);
+    if rejection.status >= 500 {
+        let first = LOGGED.with(|seen| seen.borrow_mut().insert(line.clone()));
+        if first {
+            worker::console_error!("{line}");
+        }
+    } else {
+        worker::console_log!("{line}");
+    }
+}

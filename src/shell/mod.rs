@@ -1,0 +1,39 @@
+//! The Worker: entry points and routing. Each handler reads what the core needs from the
+//! bindings, calls the core, and performs the I/O the core asks for.
+
+mod admin;
+mod consumer;
+mod io;
+mod oa;
+
+use worker::{
+    event, Context, Env, MessageBatch, Method, Request, Response, Result, ScheduleContext,
+    ScheduledEvent,
+};
+
+use crate::inline::Reply;
+use io::respond;
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let path = req.path();
+    let reply = match (req.method(), path.as_str()) {
+        (Method::Get, "/healthz") => Reply::json(200, r#"{"ok":true}"#.into()),
+        (Method::Get | Method::Post, "/wechat/oa") => oa::handle(req, &env).await,
+        (_, p) if p == "/api" || p.starts_with("/api/") => admin::handle(req, &env).await,
+        _ => Reply::json(404, r#"{"error":"no such route"}"#.into()),
+    };
+    respond(reply)
+}
+
+#[event(queue)]
+async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
+    consumer::handle(batch, &env).await;
+    // Every message was acked or retried individually; an Err here would panic the isolate.
+    Ok(())
+}
+
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, _env: Env, _ctx: ScheduleContext) {
+    worker::console_log!("cron {} fired", event.cron());
+}

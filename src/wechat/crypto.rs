@@ -1,0 +1,380 @@
+//! The WeChat callback signature and the AES-256-CBC message envelope ("safe"/"compatible" mode),
+//! shared by the Official Account and the WeChat Shop.
+
+use aes::cipher::{block_padding::NoPadding, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use sha1::{Digest, Sha1};
+use subtle::ConstantTimeEq;
+
+type Aes256CbcEnc = cbc::Encryptor<aes::Aes256>;
+type Aes256CbcDec = cbc::Decryptor<aes::Aes256>;
+
+/// WeChat pads to 32 bytes, not the AES block size: a pad byte of up to 32 is legitimate.
+const PAD_BLOCK: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CryptoError {
+    /// The EncodingAESKey setting is not 43 base64 characters.
+    InvalidAesKey,
+    /// `Encrypt` is not valid base64 or not a whole number of AES blocks.
+    BadBase64,
+    /// The PKCS#7 padding is not 1..=32 identical bytes.
+    BadPadding,
+    /// The declared message length runs past the plaintext.
+    BadLength,
+    /// The message is not UTF-8.
+    BadUtf8,
+    /// The trailing AppID is not ours.
+    AppIdMismatch,
+}
+
+impl CryptoError {
+    pub fn reason(self) -> &'static str {
+        match self {
+            CryptoError::InvalidAesKey => "the EncodingAESKey setting is invalid",
+            CryptoError::BadBase64 => "Encrypt is not valid base64 ciphertext",
+            CryptoError::BadPadding => "bad padding after decryption",
+            CryptoError::BadLength => "bad message length after decryption",
+            CryptoError::BadUtf8 => "decrypted message is not UTF-8",
+            CryptoError::AppIdMismatch => "decrypted AppID does not match",
+        }
+    }
+}
+
+/// hex(sha1(concat(sort(parts)))): the `signature` (token, timestamp, nonce) and the
+/// `msg_signature` (the same plus the `Encrypt` text).
+pub fn signature(parts: &[&str]) -> String {
+    let mut sorted: Vec<&str> = parts.to_vec();
+    sorted.sort_unstable();
+    let mut hasher = Sha1::new();
+    for part in sorted {
+        hasher.update(part.as_bytes());
+    }
+    hex(&hasher.finalize())
+}
+
+/// Compares a received hex signature with the expected one in constant time.
+pub fn signature_matches(received: &str, parts: &[&str]) -> bool {
+    constant_time_eq_ignore_ascii_case(received, &signature(parts))
+}
+
+/// Constant-time equality of two secrets (the length is not hidden).
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+/// Constant-time equality of two ASCII strings, letters compared case-insensitively (hex digests
+/// may arrive upper-case).
+pub fn constant_time_eq_ignore_ascii_case(a: &str, b: &str) -> bool {
+    constant_time_eq(&a.to_ascii_lowercase(), &b.to_ascii_lowercase())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 0xf) as usize] as char);
+    }
+    out
+}
+
+/// The 32-byte AES key decoded from a 43-character EncodingAESKey; the IV is its first 16 bytes.
+#[derive(Clone)]
+pub struct AesKey([u8; 32]);
+
+impl AesKey {
+    pub fn from_encoding_aes_key(encoding_aes_key: &str) -> Result<Self, CryptoError> {
+        if encoding_aes_key.len() != 43 {
+            return Err(CryptoError::InvalidAesKey);
+        }
+        let mut padded = String::with_capacity(44);
+        padded.push_str(encoding_aes_key);
+        padded.push('=');
+        // The 43rd character carries 2 bits that a strict decoder may refuse; WeChat's own
+        // reference implementations accept any, so decode leniently.
+        let bytes = base64::engine::GeneralPurpose::new(
+            &base64::alphabet::STANDARD,
+            base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+        )
+        .decode(padded)
+        .map_err(|_| CryptoError::InvalidAesKey)?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::InvalidAesKey)?;
+        Ok(AesKey(key))
+    }
+
+    fn iv(&self) -> &[u8] {
+        &self.0[..16]
+    }
+
+    /// base64(AES-256-CBC(random16 || be32(len) || message || appid, PKCS#7 to 32 bytes)).
+    pub fn encrypt(&self, random16: &[u8; 16], message: &str, appid: &str) -> String {
+        let body_len = 16 + 4 + message.len() + appid.len();
+        let pad = PAD_BLOCK - body_len % PAD_BLOCK;
+        let mut buf = Vec::with_capacity(body_len + pad);
+        buf.extend_from_slice(random16);
+        buf.extend_from_slice(&(message.len() as u32).to_be_bytes());
+        buf.extend_from_slice(message.as_bytes());
+        buf.extend_from_slice(appid.as_bytes());
+        buf.resize(body_len + pad, pad as u8);
+        let len = buf.len();
+        let cipher = Aes256CbcEnc::new(self.0[..].into(), self.iv().into());
+        let out = cipher
+            .encrypt_padded_mut::<NoPadding>(&mut buf, len)
+            .expect("length is a multiple of the block size by construction");
+        STANDARD.encode(out)
+    }
+
+    /// Decrypts an `Encrypt` text and checks the trailing AppID against `expected_appid`.
+    pub fn decrypt(
+        &self,
+        encrypted_b64: &str,
+        expected_appid: &str,
+    ) -> Result<String, CryptoError> {
+        let (message, appid) = self.decrypt_with_appid(encrypted_b64)?;
+        if !bool::from(appid.as_bytes().ct_eq(expected_appid.as_bytes())) {
+            return Err(CryptoError::AppIdMismatch);
+        }
+        Ok(message)
+    }
+
+    /// Decrypts an `Encrypt` text into the message and the AppID that followed it.
+    pub fn decrypt_with_appid(&self, encrypted_b64: &str) -> Result<(String, String), CryptoError> {
+        let mut buf = STANDARD
+            .decode(encrypted_b64.trim())
+            .map_err(|_| CryptoError::BadBase64)?;
+        if buf.is_empty() || buf.len() % 16 != 0 {
+            return Err(CryptoError::BadBase64);
+        }
+        let cipher = Aes256CbcDec::new(self.0[..].into(), self.iv().into());
+        let plain = cipher
+            .decrypt_padded_mut::<NoPadding>(&mut buf)
+            .map_err(|_| CryptoError::BadBase64)?;
+        let pad = *plain.last().ok_or(CryptoError::BadPadding)? as usize;
+        if pad == 0 || pad > PAD_BLOCK || pad > plain.len() {
+            return Err(CryptoError::BadPadding);
+        }
+        let (content, padding) = plain.split_at(plain.len() - pad);
+        if padding.iter().any(|&b| b as usize != pad) {
+            return Err(CryptoError::BadPadding);
+        }
+        if content.len() < 20 {
+            return Err(CryptoError::BadLength);
+        }
+        let declared =
+            u32::from_be_bytes([content[16], content[17], content[18], content[19]]) as usize;
+        let rest = &content[20..];
+        if declared > rest.len() {
+            return Err(CryptoError::BadLength);
+        }
+        let (message, appid) = rest.split_at(declared);
+        let message = std::str::from_utf8(message).map_err(|_| CryptoError::BadUtf8)?;
+        let appid = std::str::from_utf8(appid).map_err(|_| CryptoError::BadUtf8)?;
+        Ok((message.to_owned(), appid.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn vectors() -> Value {
+        serde_json::from_str(include_str!("../../tests/vectors/wechat-crypto.json")).unwrap()
+    }
+
+    fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+        v[k].as_str().unwrap_or_else(|| panic!("vector field {k}"))
+    }
+
+    #[test]
+    fn signature_vectors() {
+        let v = vectors();
+        let cases = v["signature"].as_array().unwrap();
+        assert!(!cases.is_empty());
+        for case in cases {
+            let mut parts = vec![s(case, "token"), s(case, "timestamp"), s(case, "nonce")];
+            if let Some(e) = case["encrypt"].as_str() {
+                parts.push(e);
+            }
+            assert_eq!(
+                signature(&parts),
+                s(case, "expect"),
+                "{}",
+                s(case, "source")
+            );
+            assert!(signature_matches(s(case, "expect"), &parts));
+            assert!(signature_matches(&s(case, "expect").to_uppercase(), &parts));
+            if let Some(bad) = case["must_reject"].as_str() {
+                assert!(!signature_matches(bad, &parts), "{}", s(case, "source"));
+            }
+        }
+    }
+
+    #[test]
+    fn decrypt_vectors() {
+        let v = vectors();
+        let cases = v["decrypt"].as_array().unwrap();
+        assert!(!cases.is_empty());
+        for case in cases {
+            let src = s(case, "source");
+            let parts = [
+                s(case, "token"),
+                s(case, "timestamp"),
+                s(case, "nonce"),
+                s(case, "encrypt"),
+            ];
+            assert!(signature_matches(s(case, "msg_signature"), &parts), "{src}");
+            let key = AesKey::from_encoding_aes_key(s(case, "encoding_aes_key")).unwrap();
+            let plain = key
+                .decrypt(s(case, "encrypt"), s(case, "expect_appid"))
+                .unwrap();
+            assert_eq!(plain, s(case, "expect_plaintext"), "{src}");
+            if let Some(wrong) = case["must_reject_with_appid"].as_str() {
+                assert_eq!(
+                    key.decrypt(s(case, "encrypt"), wrong),
+                    Err(CryptoError::AppIdMismatch),
+                    "{src}"
+                );
+            }
+            if let Some(nonce) = case["must_reject_with_nonce"].as_str() {
+                let parts = [
+                    s(case, "token"),
+                    s(case, "timestamp"),
+                    nonce,
+                    s(case, "encrypt"),
+                ];
+                assert!(
+                    !signature_matches(s(case, "msg_signature"), &parts),
+                    "{src}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn encrypt_vectors() {
+        let v = vectors();
+        let cases = v["encrypt"].as_array().unwrap();
+        assert!(!cases.is_empty());
+        for case in cases {
+            let src = s(case, "source");
+            let key = AesKey::from_encoding_aes_key(s(case, "encoding_aes_key")).unwrap();
+            let random16: [u8; 16] = s(case, "random16").as_bytes().try_into().unwrap();
+            let enc = key.encrypt(&random16, s(case, "plaintext"), s(case, "appid"));
+            assert_eq!(enc, s(case, "expect_encrypt"), "{src}");
+            assert_eq!(
+                key.decrypt(&enc, s(case, "appid")).unwrap(),
+                s(case, "plaintext")
+            );
+            if let Some(sig) = case["expect_msg_signature"].as_str() {
+                let parts = [
+                    s(case, "token"),
+                    s(case, "timestamp"),
+                    s(case, "nonce"),
+                    enc.as_str(),
+                ];
+                assert_eq!(signature(&parts), sig, "{src}");
+            }
+        }
+    }
+
+    fn key() -> AesKey {
+        AesKey::from_encoding_aes_key("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG").unwrap()
+    }
+
+    #[test]
+    fn rejects_bad_keys() {
+        for bad in [
+            "",
+            "short",
+            "abcdefghijklmnopqrstuvwxyz0123456789ABCDEF!",
+            "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH",
+        ] {
+            assert!(AesKey::from_encoding_aes_key(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_base64_and_block_length() {
+        let k = key();
+        assert_eq!(k.decrypt("not base64!!", "wx"), Err(CryptoError::BadBase64));
+        assert_eq!(k.decrypt("", "wx"), Err(CryptoError::BadBase64));
+        assert_eq!(
+            k.decrypt(&STANDARD.encode([0u8; 15]), "wx"),
+            Err(CryptoError::BadBase64)
+        );
+    }
+
+    /// Encrypts raw plaintext without any framing, to forge bad paddings and lengths.
+    fn raw_encrypt(k: &AesKey, mut plain: Vec<u8>) -> String {
+        let len = plain.len();
+        let out = Aes256CbcEnc::new(k.0[..].into(), k.iv().into())
+            .encrypt_padded_mut::<NoPadding>(&mut plain, len)
+            .unwrap();
+        STANDARD.encode(out)
+    }
+
+    #[test]
+    fn rejects_bad_padding() {
+        let k = key();
+        let mut zero_pad = vec![b'a'; 32];
+        zero_pad[31] = 0;
+        assert_eq!(
+            k.decrypt(&raw_encrypt(&k, zero_pad), "wx"),
+            Err(CryptoError::BadPadding)
+        );
+        let mut too_big = vec![b'a'; 64];
+        too_big[63] = 33;
+        assert_eq!(
+            k.decrypt(&raw_encrypt(&k, too_big), "wx"),
+            Err(CryptoError::BadPadding)
+        );
+        let mut inconsistent = vec![3u8; 32];
+        inconsistent[30] = 2;
+        assert_eq!(
+            k.decrypt(&raw_encrypt(&k, inconsistent), "wx"),
+            Err(CryptoError::BadPadding)
+        );
+    }
+
+    #[test]
+    fn accepts_pad_bytes_above_sixteen() {
+        // 16 + 4 + 1 + 2 = 23 bytes: 9 pad bytes; with 8 more message bytes, a pad of 17..=32 too.
+        let k = key();
+        for msg_len in 0..40 {
+            let msg = "x".repeat(msg_len);
+            let enc = k.encrypt(b"0123456789abcdef", &msg, "wx");
+            assert_eq!(k.decrypt(&enc, "wx").unwrap(), msg);
+        }
+    }
+
+    #[test]
+    fn rejects_overlong_declared_length() {
+        let k = key();
+        let mut plain = vec![b'r'; 16];
+        plain.extend_from_slice(&1000u32.to_be_bytes());
+        plain.extend_from_slice(b"hello");
+        let pad = 32 - plain.len() % 32;
+        plain.resize(plain.len() + pad, pad as u8);
+        assert_eq!(
+            k.decrypt(&raw_encrypt(&k, plain), "wx"),
+            Err(CryptoError::BadLength)
+        );
+    }
+
+    #[test]
+    fn rejects_non_utf8_message() {
+        let k = key();
+        let mut plain = vec![b'r'; 16];
+        plain.extend_from_slice(&2u32.to_be_bytes());
+        plain.extend_from_slice(&[0xff, 0xfe]);
+        plain.extend_from_slice(b"wx");
+        let pad = 32 - plain.len() % 32;
+        plain.resize(plain.len() + pad, pad as u8);
+        assert_eq!(
+            k.decrypt(&raw_encrypt(&k, plain), "wx"),
+            Err(CryptoError::BadUtf8)
+        );
+    }
+}

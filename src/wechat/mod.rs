@@ -1,0 +1,4 @@
+//! The WeChat server-push protocol shared by the Official Account and the WeChat Shop.
+
+pub mod callback;
+pub mod crypto;
