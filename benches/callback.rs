@@ -1,1 +1,55 @@
-fn main() {}
+//! The inline path of `POST /wechat/oa` on the host: verify + (decrypt) + parse + decide + build
+//! reply + (encrypt), in plain and safe mode. Run: `cargo bench --bench callback`.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use kefu_edge::platforms::oa::{self, Context};
+use kefu_edge::rules::Rules;
+use kefu_edge::wechat::callback::{CallbackQuery, Endpoint};
+use kefu_edge::wechat::crypto::{signature, AesKey};
+
+const TOKEN: &str = "bench-token";
+const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+const APPID: &str = "wxb11529c136998cb6";
+const NOW: i64 = 1_700_000_000;
+const MESSAGE: &str = "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[oUserBench0123456789]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[我要退款 refund please]]></Content><MsgId>1234567890123456789</MsgId></xml>";
+
+fn endpoint() -> Endpoint<'static> {
+    Endpoint {
+        token: TOKEN,
+        aes: Some((AesKey::from_encoding_aes_key(AES_KEY).unwrap(), APPID)),
+        max_skew_secs: 300,
+        aes_setting_name: "WECHAT_AES_KEY",
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let rules = Rules::parse(r#"{"faq":[{"keywords":["卡密"],"reply":"see orders"}],"routes":[{"keywords":["refund"],"kf_accounts":["anna@gh_bench"]}]}"#).unwrap();
+    let ts = NOW.to_string();
+    let plain_query = CallbackQuery::parse(&format!("signature={}&timestamp={ts}&nonce=42", signature(&[TOKEN, &ts, "42"])));
+    let key = AesKey::from_encoding_aes_key(AES_KEY).unwrap();
+    let enc = key.encrypt(b"0123456789abcdef", MESSAGE, APPID);
+    let safe_query = CallbackQuery::parse(&format!(
+        "signature={}&timestamp={ts}&nonce=42&encrypt_type=aes&msg_signature={}",
+        signature(&[TOKEN, &ts, "42"]),
+        signature(&[TOKEN, &ts, "42", &enc])
+    ));
+    let safe_body = format!("<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>");
+
+    let mut group = c.benchmark_group("oa_post");
+    group.bench_function("plain", |b| {
+        b.iter(|| {
+            let ctx = Context { endpoint: endpoint(), rules: &rules, online: None, now: NOW, random16: b"0123456789abcdef", nonce: "7" };
+            black_box(oa::handle_post(black_box(&plain_query), black_box(MESSAGE.as_bytes()), &ctx).unwrap())
+        })
+    });
+    group.bench_function("safe", |b| {
+        b.iter(|| {
+            let ctx = Context { endpoint: endpoint(), rules: &rules, online: None, now: NOW, random16: b"0123456789abcdef", nonce: "7" };
+            black_box(oa::handle_post(black_box(&safe_query), black_box(safe_body.as_bytes()), &ctx).unwrap())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

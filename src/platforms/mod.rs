@@ -1,3 +1,5 @@
 //! One module per platform kefu-edge talks to.
 
 pub mod oa;
+pub mod payfeedback;
+pub mod shop;

@@ -2,3 +2,4 @@
 
 pub mod callback;
 pub mod crypto;
+pub mod custom_send;

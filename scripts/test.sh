@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test: host unit tests of the core, then end-to-end tests against the real built
+# Worker in wrangler dev with mock upstream APIs on 127.0.0.1. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+
+echo "== host unit tests (cargo test)"
+cargo test --all-targets
+
+echo "== build the Worker"
+bash scripts/build.sh
+
+echo "== end-to-end tests (wrangler dev)"
+# One file at a time: each starts its own Worker, and the machine has two cores.
+node --test --test-concurrency=1 --test-timeout=300000 tests/e2e/*.test.mjs

@@ -1,0 +1,124 @@
+// Runs the real built Worker in `wrangler dev` (workerd with local KV, Queue and D1) against
+// mock upstream APIs on 127.0.0.1, each test run in a fresh state directory.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const WRANGLER = path.join(ROOT, 'node_modules/.bin/wrangler');
+
+export const SECRETS = {
+  WECHAT_TOKEN: 'e2e-token',
+  WECHAT_APPID: 'wxe2e0000000000001',
+  WECHAT_APPSECRET: 'e2e-appsecret',
+  WECHAT_AES_KEY: 'kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR',
+  SHOP_TOKEN: 'e2e-shop-token',
+  SHOP_APPID: 'wxe2eshop000000001',
+  SHOP_AES_KEY: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+  PAY_SIGN_KEY: 'e2e-pay-sign-key',
+  ORDER_WEBHOOK_SECRET: 'e2e-webhook-secret',
+  WECOM_ROBOT_KEY: 'e2e-robot-key',
+  ADMIN_TOKEN: 'e2e-admin-token',
+  CARESOFT_API_TOKEN: 'e2e-caresoft-token',
+};
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+// A mock HTTP API that records every request and answers through a programmable responder.
+// `respond(req)` returns {status, json|body}; `failNext(n, status)` makes the next n calls fail.
+export async function startMock(name, respond = () => ({ status: 200, json: { errcode: 0, errmsg: 'ok' } })) {
+  const mock = { name, requests: [], respond, failures: [] };
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url, 'http://127.0.0.1');
+      const body = Buffer.concat(chunks).toString('utf8');
+      const record = { method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body, at: Date.now() };
+      try { record.json = JSON.parse(body); } catch { /* not JSON */ }
+      mock.requests.push(record);
+      const failure = mock.failures.shift();
+      const answer = failure ?? mock.respond(record);
+      res.writeHead(answer.status ?? 200, { 'content-type': answer.json ? 'application/json' : 'text/plain' });
+      res.end(answer.json ? JSON.stringify(answer.json) : (answer.body ?? ''));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  mock.url = `http://127.0.0.1:${server.address().port}`;
+  mock.failNext = (n, status = 500, json) => { for (let i = 0; i < n; i++) mock.failures.push({ status, json }); };
+  mock.calls = (p) => mock.requests.filter((r) => r.path === p);
+  mock.close = () => new Promise((resolve) => server.close(resolve));
+  return mock;
+}
+
+// Starts the Worker with the given settings in a fresh state directory.
+export async function startWorker(vars = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kefu-e2e-'));
+  const config = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8')
+    .replace(/^main = .*$/m, `main = ${JSON.stringify(path.join(ROOT, 'build/index.js'))}`)
+    .replace(/^migrations_dir = .*$/m, `migrations_dir = ${JSON.stringify(path.join(ROOT, 'migrations'))}`)
+    // The test command builds once beforehand; no rebuild per Worker start.
+    .replace(/^\[build\]\ncommand = .*$/m, '');
+  fs.writeFileSync(path.join(dir, 'wrangler.toml'), config);
+  const settings = { ...SECRETS, ...vars };
+  fs.writeFileSync(path.join(dir, '.dev.vars'),
+    Object.entries(settings).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${JSON.stringify(String(v))}`).join('\n') + '\n');
+  const state = path.join(dir, 'state');
+  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
+  const migrate = spawnSync(WRANGLER, ['d1', 'migrations', 'apply', 'KEFU_DB', '--local', '--persist-to', state, '-c', path.join(dir, 'wrangler.toml')],
+    { cwd: dir, env, encoding: 'utf8' });
+  if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  const port = await freePort();
+  const child = spawn(WRANGLER, ['dev', '-c', path.join(dir, 'wrangler.toml'), '--ip', '127.0.0.1', '--port', String(port),
+    '--persist-to', state, '--test-scheduled', '--show-interactive-dev-session=false', '--inspector-port', String(await freePort())],
+    { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const worker = { url: `http://127.0.0.1:${port}`, log: '', dir, settings };
+  child.stdout.on('data', (d) => { worker.log += d; });
+  child.stderr.on('data', (d) => { worker.log += d; });
+  worker.stop = async () => {
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+    await new Promise((resolve) => { if (child.exitCode !== null) resolve(); else child.on('exit', resolve); setTimeout(resolve, 5000); });
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${worker.log}`);
+    try {
+      const r = await fetch(`${worker.url}/healthz`);
+      if (r.ok) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) { await worker.stop(); throw new Error(`wrangler dev did not start:\n${worker.log}`); }
+    await sleep(250);
+  }
+  worker.admin = (p, init = {}) => fetch(`${worker.url}${p}`, {
+    ...init, headers: { authorization: `Bearer ${settings.ADMIN_TOKEN}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+  });
+  worker.events = async () => (await (await worker.admin('/api/events?limit=1000')).json()).events;
+  return worker;
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Polls `probe` until it returns a truthy value or the time runs out.
+export async function waitFor(probe, what, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
