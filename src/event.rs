@@ -4,12 +4,18 @@
 use serde::{Deserialize, Serialize};
 
 use crate::platforms::oa::{OaEvent, OaMessage};
+use crate::platforms::shop::ShopMessage;
 
-/// One queue message. Versioned so a consumer can refuse what it does not understand.
+/// One queue message, tagged so a consumer can refuse what it does not understand.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum QueueMessage {
-    Inbound(QueuedEvent),
+    /// Store an accepted callback and apply it to tickets.
+    Inbound(Box<QueuedEvent>),
+    /// Make (another) attempt at the outbound call recorded in `deliveries` under this id.
+    Deliver { delivery_id: String },
+    /// Send pending staff alerts to the WeCom robot, coalesced, within its rate limit.
+    FlushAlerts,
 }
 
 /// An accepted callback, as enqueued before the platform got its reply.
@@ -27,6 +33,17 @@ pub struct QueuedEvent {
 pub enum Inbound {
     OaMessage(OaMessage),
     OaEvent(OaEvent),
+    /// A buyer's message to the WeChat Shop's customer service (`commkf_send_msg_to_kf`).
+    ShopMessage(ShopMessage),
+    /// Any other WeChat Shop push: acknowledged and kept as received.
+    ShopEvent {
+        shop: String,
+        openid: String,
+        create_time: i64,
+        event: String,
+        /// The whole push: the JSON as received, or for XML an object of its leaves.
+        raw: serde_json::Value,
+    },
 }
 
 impl QueueMessage {
@@ -45,6 +62,8 @@ impl QueuedEvent {
         let (kind, detail, who) = match &self.inbound {
             Inbound::OaMessage(m) => ("oa_message", m.body.type_name(), &m.envelope.openid),
             Inbound::OaEvent(e) => ("oa_event", e.event.raw_name(), &e.envelope.openid),
+            Inbound::ShopMessage(m) => ("shop_message", m.body.type_name(), &m.openid),
+            Inbound::ShopEvent { event, openid, .. } => ("shop_event", event.as_str(), openid),
         };
         format!("{kind} {detail} from {}", crate::mask::mask(who))
     }

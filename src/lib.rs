@@ -10,9 +10,12 @@ pub mod admin;
 pub mod event;
 pub mod inline;
 pub mod mask;
+pub mod outbound;
 pub mod platforms;
 pub mod rules;
 pub mod settings;
+pub mod sql;
+pub mod tickets;
 pub mod wechat;
 pub mod xml;
 

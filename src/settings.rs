@@ -2,6 +2,8 @@
 //! provides, so the core never touches the environment.
 
 use crate::inline::Rejection;
+use crate::wechat::callback::Endpoint;
+use crate::wechat::crypto::AesKey;
 
 pub const DEFAULT_WECHAT_API_BASE: &str = "https://api.weixin.qq.com";
 pub const DEFAULT_WECOM_API_BASE: &str = "https://qyapi.weixin.qq.com";
@@ -63,6 +65,54 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The Official Account's push endpoint: `WECHAT_TOKEN`, and `WECHAT_AES_KEY` with
+    /// `WECHAT_APPID` when safe mode is configured.
+    pub fn oa_endpoint(&self) -> Result<Endpoint<'_>, Rejection> {
+        self.endpoint(
+            (&self.wechat_token, "WECHAT_TOKEN"),
+            (&self.wechat_aes_key, "WECHAT_AES_KEY"),
+            (&self.wechat_appid, "WECHAT_APPID"),
+        )
+    }
+
+    /// The WeChat Shop's message-push endpoint: `SHOP_TOKEN`, and `SHOP_AES_KEY` with
+    /// `SHOP_APPID` when safe mode is configured.
+    pub fn shop_endpoint(&self) -> Result<Endpoint<'_>, Rejection> {
+        self.endpoint(
+            (&self.shop_token, "SHOP_TOKEN"),
+            (&self.shop_aes_key, "SHOP_AES_KEY"),
+            (&self.shop_appid, "SHOP_APPID"),
+        )
+    }
+
+    /// One WeChat push endpoint from its (value, name) settings: the token is required; the
+    /// AppID is required only with an EncodingAESKey, which must be valid.
+    fn endpoint<'a>(
+        &self,
+        (token, token_name): (&'a Option<String>, &'static str),
+        (aes_key, aes_key_name): (&'a Option<String>, &'static str),
+        (appid, appid_name): (&'a Option<String>, &'static str),
+    ) -> Result<Endpoint<'a>, Rejection> {
+        let token = required(token, token_name)?;
+        let aes = match aes_key.as_deref() {
+            None => None,
+            Some(key) => Some((
+                AesKey::from_encoding_aes_key(key).map_err(|_| {
+                    Rejection::missing_setting(&format!("{aes_key_name} (valid, 43 characters)"))
+                })?,
+                required(appid, appid_name)?,
+            )),
+        };
+        Ok(Endpoint {
+            token,
+            aes,
+            max_skew_secs: self.callback_max_skew_secs,
+            aes_setting_name: aes_key_name,
+        })
+    }
+}
+
 /// The value of a setting a route cannot work without, or the 500 that names it.
 pub fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, Rejection> {
     value
@@ -92,6 +142,63 @@ mod tests {
         assert_eq!(
             (err.status, err.reason.as_str()),
             (500, "missing setting WECHAT_APPID")
+        );
+    }
+
+    #[test]
+    fn endpoints_name_what_they_lack() {
+        const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+        let settings = |pairs: &[(&str, &str)]| {
+            let pairs: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Settings::from_lookup(move |name| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            })
+        };
+        let reason = |r: Result<Endpoint, Rejection>| {
+            let e = r.err().expect("refused");
+            assert_eq!(e.status, 500);
+            e.reason
+        };
+
+        let plain = settings(&[("SHOP_TOKEN", "shop-tok"), ("CALLBACK_MAX_SKEW_SECS", "60")]);
+        let ep = plain.shop_endpoint().unwrap();
+        assert_eq!(
+            (ep.token, ep.aes.is_none(), ep.max_skew_secs),
+            ("shop-tok", true, 60)
+        );
+        assert_eq!(ep.aes_setting_name, "SHOP_AES_KEY");
+        assert_eq!(reason(plain.oa_endpoint()), "missing setting WECHAT_TOKEN");
+
+        let safe = settings(&[
+            ("SHOP_TOKEN", "shop-tok"),
+            ("SHOP_AES_KEY", AES_KEY),
+            ("SHOP_APPID", "wxshop"),
+            ("WECHAT_TOKEN", "oa-tok"),
+            ("WECHAT_AES_KEY", AES_KEY),
+        ]);
+        let ep = safe.shop_endpoint().unwrap();
+        assert_eq!(ep.aes.as_ref().map(|(_, appid)| *appid), Some("wxshop"));
+        assert_eq!(reason(safe.oa_endpoint()), "missing setting WECHAT_APPID");
+
+        let no_token = settings(&[("SHOP_AES_KEY", AES_KEY), ("SHOP_APPID", "wxshop")]);
+        assert_eq!(
+            reason(no_token.shop_endpoint()),
+            "missing setting SHOP_TOKEN"
+        );
+        let bad_key = settings(&[
+            ("WECHAT_TOKEN", "oa-tok"),
+            ("WECHAT_AES_KEY", "short"),
+            ("WECHAT_APPID", "wxoa"),
+        ]);
+        assert_eq!(
+            reason(bad_key.oa_endpoint()),
+            "missing setting WECHAT_AES_KEY (valid, 43 characters)"
         );
     }
 }

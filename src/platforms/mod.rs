@@ -3,3 +3,4 @@
 pub mod oa;
 pub mod payfeedback;
 pub mod shop;
+pub mod wecom;

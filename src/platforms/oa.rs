@@ -793,7 +793,7 @@ mod tests {
             &ctx(&rules(), None),
         )
         .unwrap();
-        let msg = crate::event::QueueMessage::Inbound(accepted.event);
+        let msg = crate::event::QueueMessage::Inbound(Box::new(accepted.event));
         let json = msg.to_json();
         assert!(
             json.contains("\"msg_id\":\"1234567890123456789\""),

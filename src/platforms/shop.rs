@@ -13,7 +13,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 
-use crate::inline::Rejection;
+use crate::event::{Inbound, QueuedEvent};
+use crate::inline::{Accepted, Rejection, Reply};
+use crate::wechat::callback::{self, CallbackQuery, Endpoint};
 use crate::xml::{self, XmlDoc};
 
 /// The only event this module types; every other event is acknowledged and kept raw.
@@ -204,6 +206,48 @@ impl ShopBody {
             ShopBody::ProductShare { .. } => "product_share",
             ShopBody::OrderShare { .. } => "order_share",
             ShopBody::Other { raw_msg_type, .. } => raw_msg_type,
+        }
+    }
+}
+
+/// `POST /wechat/shop`: authenticate (signature, or msg_signature and AES in safe mode), parse,
+/// and build the event to enqueue. The reply is always the plain `success`, never encrypted
+/// (seed 001: "回复 success 或空字符串(无需加密)").
+pub fn handle_post(
+    query: &CallbackQuery,
+    body: &[u8],
+    endpoint: &Endpoint,
+    now: i64,
+) -> Result<Accepted, Rejection> {
+    let opened = callback::open(query, body, endpoint, now)?;
+    let push = ShopPush::parse(&opened.plaintext)?;
+    Ok(Accepted {
+        event: QueuedEvent {
+            dedup_key: push.dedup_key(),
+            received_at: now,
+            inbound: push.into(),
+        },
+        reply: Reply::success(),
+    })
+}
+
+impl From<ShopPush> for Inbound {
+    fn from(push: ShopPush) -> Self {
+        match push {
+            ShopPush::Message(m) => Inbound::ShopMessage(m),
+            ShopPush::OtherEvent {
+                shop,
+                openid,
+                create_time,
+                event,
+                raw,
+            } => Inbound::ShopEvent {
+                shop,
+                openid,
+                create_time,
+                event,
+                raw,
+            },
         }
     }
 }
@@ -1459,5 +1503,169 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(r#""kind":"message""#), "{text}");
+    }
+
+    mod handle_post {
+        use super::*;
+        use crate::wechat::callback::tests::{encrypted_push, endpoint, plain_query, NOW};
+        use crate::wechat::crypto::signature;
+
+        fn accepted(query: &CallbackQuery, body: &str) -> Accepted {
+            super::super::handle_post(query, body.as_bytes(), &endpoint(), NOW)
+                .unwrap_or_else(|e| panic!("{body}: {} {}", e.status, e.reason))
+        }
+
+        fn refused(query: &CallbackQuery, body: &str) -> Rejection {
+            super::super::handle_post(query, body.as_bytes(), &endpoint(), NOW).expect_err(body)
+        }
+
+        /// The same push in a JSON envelope: `{"ToUserName":…,"Encrypt":…}`.
+        fn json_envelope(xml_envelope: &str) -> String {
+            let doc = xml::parse(xml_envelope).unwrap();
+            json!({ "ToUserName": SHOP, "Encrypt": doc.get("Encrypt").unwrap() }).to_string()
+        }
+
+        fn expect_message(accepted: &Accepted, body: &ShopBody) {
+            assert_eq!(accepted.reply, Reply::success());
+            assert_eq!(accepted.event.dedup_key, format!("shop:msg:{MSG_ID}"));
+            assert_eq!(accepted.event.received_at, NOW);
+            let ShopPush::Message(want) = message(body.clone()) else {
+                panic!()
+            };
+            assert_eq!(accepted.event.inbound, Inbound::ShopMessage(want));
+        }
+
+        #[test]
+        fn every_type_plain_and_encrypted_in_json_and_xml() {
+            for (json_members, xml_elements, want) in every_type() {
+                for plaintext in [json_push(&json_members), xml_push(&xml_elements)] {
+                    expect_message(&accepted(&plain_query(NOW), &plaintext), &want);
+                    let (query, envelope) = encrypted_push(&plaintext, NOW);
+                    expect_message(&accepted(&query, &envelope), &want);
+                    expect_message(&accepted(&query, &json_envelope(&envelope)), &want);
+                }
+            }
+        }
+
+        #[test]
+        fn other_events_are_accepted_and_kept_raw() {
+            let plaintext =
+                json_push(r#""x":18446744073709551615"#).replace(KF_MESSAGE_EVENT, "kf_other");
+            let (query, envelope) = encrypted_push(&plaintext, NOW);
+            let got = accepted(&query, &json_envelope(&envelope));
+            assert_eq!(got.reply, Reply::success());
+            assert_eq!(
+                got.event.dedup_key,
+                format!("shop:event:{OPENID}:{TIME}:kf_other")
+            );
+            let Inbound::ShopEvent {
+                shop,
+                openid,
+                create_time,
+                event,
+                raw,
+            } = &got.event.inbound
+            else {
+                panic!("{:?}", got.event.inbound)
+            };
+            assert_eq!(
+                (shop.as_str(), openid.as_str(), *create_time, event.as_str()),
+                (SHOP, OPENID, TIME, "kf_other")
+            );
+            assert_eq!(raw["x"], json!(18446744073709551615u64));
+            assert_eq!(
+                got.event.describe(),
+                format!("shop_event kf_other from {}", crate::mask::mask(OPENID))
+            );
+        }
+
+        #[test]
+        fn queued_payload_keeps_ids_as_strings() {
+            let plaintext = json_push(
+                r#""msg_id":18446744073709551615,"msg_type":"order_share","order_share":{"order_id":9007199254740993}"#,
+            );
+            let got = accepted(&plain_query(NOW), &plaintext);
+            let text = serde_json::to_string(&got.event.inbound).unwrap();
+            assert!(text.starts_with(r#"{"kind":"shop_message","#), "{text}");
+            assert!(
+                text.contains(r#""msg_id":"18446744073709551615""#),
+                "{text}"
+            );
+            assert!(text.contains(r#""order_id":"9007199254740993""#), "{text}");
+            assert_eq!(
+                serde_json::from_str::<Inbound>(&text).unwrap(),
+                got.event.inbound
+            );
+            assert_eq!(
+                got.event.describe(),
+                format!(
+                    "shop_message order_share from {}",
+                    crate::mask::mask(OPENID)
+                )
+            );
+        }
+
+        #[test]
+        fn refuses_bad_pushes_before_parsing() {
+            let plaintext = json_push(r#""msg_id":"1","msg_type":"text","text":{"content":"hi"}"#);
+            let ts = NOW.to_string();
+            let wrong_signature = CallbackQuery {
+                signature: Some(signature(&["other-token", &ts, "nonce1"])),
+                ..plain_query(NOW)
+            };
+            let (query, envelope) = encrypted_push(&plaintext, NOW);
+            let wrong_msg_signature = CallbackQuery {
+                msg_signature: Some("0".repeat(40)),
+                ..query.clone()
+            };
+            let (stale_query, stale_envelope) = encrypted_push(&plaintext, NOW - 301);
+            let cases: Vec<(&str, CallbackQuery, String, u16)> = vec![
+                ("wrong signature", wrong_signature, plaintext.clone(), 403),
+                (
+                    "wrong msg_signature",
+                    wrong_msg_signature,
+                    envelope.clone(),
+                    403,
+                ),
+                (
+                    "stale plain",
+                    plain_query(NOW - 301),
+                    plaintext.clone(),
+                    403,
+                ),
+                ("stale encrypted", stale_query, stale_envelope, 403),
+                (
+                    "malformed JSON",
+                    plain_query(NOW),
+                    "{\"ToUserName\":".into(),
+                    400,
+                ),
+                (
+                    "malformed XML",
+                    plain_query(NOW),
+                    "<xml><a></b></xml>".into(),
+                    400,
+                ),
+                (
+                    "malformed JSON envelope",
+                    query.clone(),
+                    "{\"Encrypt\":".into(),
+                    400,
+                ),
+                (
+                    "missing field",
+                    plain_query(NOW),
+                    json_push(r#""msg_type":"text""#),
+                    400,
+                ),
+            ];
+            for (name, query, body, status) in cases {
+                assert_eq!(refused(&query, &body).status, status, "{name}");
+            }
+            let too_large = vec![b' '; crate::xml::MAX_BODY_BYTES + 1];
+            let err = super::super::handle_post(&plain_query(NOW), &too_large, &endpoint(), NOW)
+                .unwrap_err();
+            assert_eq!(err.status, 413);
+        }
     }
 }

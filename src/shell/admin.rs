@@ -1,12 +1,16 @@
 //! `/api/*`: the admin API, behind `Authorization: Bearer ADMIN_TOKEN`.
 
+use serde_json::{json, Value};
 use worker::{Env, Method, Request};
 
-use super::io::{self, log_rejection, DB, KV};
+use super::io::{self, log_rejection, KV};
 use super::oa::RULES_KEY;
+use super::outbound;
+use super::store::{self, db};
 use crate::admin::authorize;
 use crate::inline::{Rejection, Reply};
 use crate::rules::Rules;
+use crate::sql::Param;
 
 pub async fn handle(req: Request, env: &Env) -> Reply {
     match route(req, env).await {
@@ -18,69 +22,134 @@ pub async fn handle(req: Request, env: &Env) -> Reply {
     }
 }
 
+fn unavailable(e: impl ToString) -> Rejection {
+    Rejection::unavailable(e.to_string())
+}
+
+fn not_found() -> Rejection {
+    Rejection {
+        status: 404,
+        reason: "no such admin route or record".into(),
+    }
+}
+
 async fn route(mut req: Request, env: &Env) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
     let authorization = req.headers().get("authorization").ok().flatten();
     authorize(authorization.as_deref(), settings.admin_token.as_deref())?;
-    let kv = || {
-        env.kv(KV)
-            .map_err(|_| Rejection::unavailable("KV binding KEFU_KV missing"))
+    let url = req.url().map_err(|_| Rejection::bad_request("bad URL"))?;
+    let query = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
     };
-    match (req.method(), req.path().as_str()) {
-        (Method::Get, "/api/rules") => {
-            let doc = kv()?
-                .get(RULES_KEY)
-                .text()
-                .await
-                .map_err(|e| Rejection::unavailable(e.to_string()))?;
+    let limit = query("limit")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(100)
+        .clamp(1, 1000);
+    let path = req.path();
+    let segments: Vec<&str> = path.trim_start_matches("/api/").split('/').collect();
+    match (req.method(), segments.as_slice()) {
+        (Method::Get, ["rules"]) => {
+            let kv = env.kv(KV).map_err(unavailable)?;
+            let doc = kv.get(RULES_KEY).text().await.map_err(unavailable)?;
             Ok(Reply::json(200, doc.unwrap_or_else(|| "{}".into())))
         }
-        (Method::Put, "/api/rules") => {
-            let body = req
-                .text()
-                .await
-                .map_err(|_| Rejection::bad_request("unreadable body"))?;
+        (Method::Put, ["rules"]) => {
+            let body = req.text().await.map_err(|_| Rejection::bad_request("unreadable body"))?;
             let rules = Rules::parse(&body).map_err(Rejection::bad_request)?;
-            let doc =
-                serde_json::to_string(&rules).map_err(|e| Rejection::bad_request(e.to_string()))?;
-            kv()?
-                .put(RULES_KEY, doc.clone())
-                .map_err(|e| Rejection::unavailable(e.to_string()))?
-                .execute()
-                .await
-                .map_err(|e| Rejection::unavailable(e.to_string()))?;
+            let doc = serde_json::to_string(&rules).map_err(|e| Rejection::bad_request(e.to_string()))?;
+            let kv = env.kv(KV).map_err(unavailable)?;
+            kv.put(RULES_KEY, doc.clone()).map_err(unavailable)?.execute().await.map_err(unavailable)?;
             Ok(Reply::json(200, doc))
         }
-        (Method::Get, "/api/events") => list_events(env, &req).await,
-        _ => Err(Rejection {
-            status: 404,
-            reason: "no such admin route".into(),
-        }),
+        (Method::Get, ["events"]) => {
+            list(env, "events", "SELECT id, dedup_key, kind, payload, received_at, stored_at FROM events ORDER BY id DESC LIMIT ?", vec![limit.into()]).await
+        }
+        (Method::Get, ["tickets"]) => {
+            let status = query("status");
+            list(
+                env,
+                "tickets",
+                "SELECT * FROM tickets WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2",
+                vec![status.into(), limit.into()],
+            )
+            .await
+        }
+        (Method::Get, ["tickets", id]) => {
+            let id: i64 = id.parse().map_err(|_| not_found())?;
+            let db = db(env).map_err(unavailable)?;
+            let ticket: Vec<Value> = store::query(&db, "SELECT * FROM tickets WHERE id = ?", vec![id.into()]).await.map_err(unavailable)?;
+            let ticket = ticket.into_iter().next().ok_or_else(not_found)?;
+            let timeline: Vec<Value> =
+                store::query(&db, "SELECT * FROM ticket_timeline WHERE ticket_id = ? ORDER BY id", vec![id.into()]).await.map_err(unavailable)?;
+            Ok(Reply::json(200, json!({ "ticket": ticket, "timeline": timeline }).to_string()))
+        }
+        (Method::Get, ["deliveries"]) => {
+            list(
+                env,
+                "deliveries",
+                "SELECT * FROM deliveries WHERE (?1 IS NULL OR state = ?1) ORDER BY created_at DESC LIMIT ?2",
+                vec![query("state").into(), limit.into()],
+            )
+            .await
+        }
+        (Method::Get, ["alerts"]) => list(env, "alerts", "SELECT * FROM alerts ORDER BY id DESC LIMIT ?", vec![limit.into()]).await,
+        (Method::Get, ["dead-letters"]) => {
+            list(env, "dead_letters", "SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?", vec![limit.into()]).await
+        }
+        (Method::Post, ["dead-letters", id, "replay"]) => {
+            let id: i64 = id.parse().map_err(|_| not_found())?;
+            match outbound::replay(env, id).await.map_err(unavailable)? {
+                true => Ok(Reply::json(202, json!({ "replayed": id }).to_string())),
+                false => Err(not_found()),
+            }
+        }
+        (Method::Get, ["stats"]) => stats(env).await,
+        _ => Err(not_found()),
     }
 }
 
-async fn list_events(env: &Env, req: &Request) -> Result<Reply, Rejection> {
-    let url = req.url().map_err(|_| Rejection::bad_request("bad URL"))?;
-    let limit: u32 = url
-        .query_pairs()
-        .find(|(k, _)| k == "limit")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(100)
-        .min(1000);
-    let db = env
-        .d1(DB)
-        .map_err(|_| Rejection::unavailable("D1 binding KEFU_DB missing"))?;
-    let rows = db
-        .prepare("SELECT id, dedup_key, kind, payload, received_at, stored_at FROM events ORDER BY id DESC LIMIT ?1")
-        .bind(&[limit.into()])
-        .map_err(|e| Rejection::unavailable(e.to_string()))?
-        .all()
-        .await
-        .map_err(|e| Rejection::unavailable(e.to_string()))?
-        .results::<serde_json::Value>()
-        .map_err(|e| Rejection::unavailable(e.to_string()))?;
+async fn list(
+    env: &Env,
+    name: &str,
+    sql: &'static str,
+    params: Vec<Param>,
+) -> Result<Reply, Rejection> {
+    let db = db(env).map_err(unavailable)?;
+    let rows: Vec<Value> = store::query(&db, sql, params).await.map_err(unavailable)?;
+    Ok(Reply::json(200, json!({ name: rows }).to_string()))
+}
+
+/// Ticket counts by status and response times (seconds), the helpdesk's headline numbers.
+async fn stats(env: &Env) -> Result<Reply, Rejection> {
+    let db = db(env).map_err(unavailable)?;
+    let by_status: Vec<Value> = store::query(
+        &db,
+        "SELECT status, COUNT(*) AS count FROM tickets GROUP BY status",
+        vec![],
+    )
+    .await
+    .map_err(unavailable)?;
+    let times: Vec<Value> = store::query(
+        &db,
+        "SELECT AVG(first_response_at - created_at) AS avg_first_response_secs, \
+                AVG(resolved_at - created_at) AS avg_resolution_secs, \
+                SUM(CASE WHEN first_response_at IS NULL AND status != 'closed' AND first_response_due < ?1 THEN 1 ELSE 0 END) AS first_response_overdue \
+         FROM tickets",
+        vec![io::now_secs().into()],
+    )
+    .await
+    .map_err(unavailable)?;
+    let deliveries: Vec<Value> = store::query(
+        &db,
+        "SELECT state, COUNT(*) AS count FROM deliveries GROUP BY state",
+        vec![],
+    )
+    .await
+    .map_err(unavailable)?;
     Ok(Reply::json(
         200,
-        serde_json::json!({ "events": rows }).to_string(),
+        json!({ "tickets_by_status": by_status, "response_times": times.into_iter().next(), "deliveries_by_state": deliveries }).to_string(),
     ))
 }

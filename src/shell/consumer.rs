@@ -1,80 +1,107 @@
-//! The `KEFU_EVENTS` consumer: each message is stored once (the dedup key is a D1 unique key)
-//! and acked, or retried on its own when storage fails.
+//! The queue consumer. Each message is handled on its own and acked, or retried later when a
+//! dependency failed; the handler itself never fails (an `Err` would panic the isolate).
 
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder};
+use worker::{Env, MessageBatch, MessageExt, RawMessage};
 
-use super::io::{self, DB};
+use super::io;
+use super::outbound::{self, later, send_later};
+use super::store::{self, db};
 use crate::event::{QueueMessage, QueuedEvent};
+use crate::sql::{is_unique_violation, Statement};
+use crate::tickets;
 
-/// Storage failures are retried after this delay, so a D1 outage does not spin the queue.
-const RETRY_DELAY_SECS: u32 = 10;
+pub const DEAD_LETTER_QUEUE: &str = "kefu-events-dlq";
 
 pub async fn handle(batch: MessageBatch<String>, env: &Env) {
-    let db = env.d1(DB);
+    let from_dead_letter_queue = batch.queue() == DEAD_LETTER_QUEUE;
     for message in batch.raw_iter() {
-        let body: JsValue = message.body();
-        let Some(json) = body.as_string() else {
-            worker::console_error!("queue: dropping a message that is not a JSON string");
-            message.ack();
-            continue;
-        };
-        let parsed = match QueueMessage::from_json(&json) {
-            Ok(m) => m,
-            Err(why) => {
-                worker::console_error!("queue: {why}");
-                message.ack();
-                continue;
-            }
-        };
-        let outcome = match (&db, parsed) {
-            (Ok(db), QueueMessage::Inbound(event)) => store_event(db, &event).await,
-            (Err(_), _) => Err("D1 binding KEFU_DB missing".to_owned()),
+        let body = body_text(&message);
+        let outcome = if from_dead_letter_queue {
+            keep_dead_letter(env, &body).await
+        } else {
+            process(env, &body).await
         };
         match outcome {
             Ok(()) => message.ack(),
             Err(why) => {
                 worker::console_error!("queue: will retry: {why}");
-                message.retry_with_options(
-                    &QueueRetryOptionsBuilder::new()
-                        .with_delay_seconds(RETRY_DELAY_SECS)
-                        .build(),
-                );
+                message.retry_with_options(&later());
             }
         }
     }
 }
 
-async fn store_event(db: &D1Database, event: &QueuedEvent) -> Result<(), String> {
-    let payload = serde_json::to_string(&event.inbound).map_err(|e| e.to_string())?;
-    let kind = serde_json::to_value(&event.inbound)
-        .ok()
-        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
-        .unwrap_or_default();
-    let result = db
-        .prepare("INSERT OR IGNORE INTO events (dedup_key, kind, payload, received_at, stored_at) VALUES (?1, ?2, ?3, ?4, ?5)")
-        .bind(&[
-            event.dedup_key.as_str().into(),
-            kind.into(),
-            payload.into(),
-            (event.received_at as f64).into(),
-            (io::now_secs() as f64).into(),
-        ])
-        .map_err(|e| e.to_string())?
-        .run()
-        .await
-        .map_err(|e| e.to_string())?;
-    let inserted = result
-        .meta()
-        .ok()
-        .flatten()
-        .and_then(|m| m.changes)
-        .unwrap_or(0)
-        > 0;
-    worker::console_log!(
-        "queue: {} {}",
-        if inserted { "stored" } else { "duplicate" },
-        event.describe()
-    );
+fn body_text(message: &RawMessage) -> String {
+    let body: JsValue = message.body();
+    body.as_string().unwrap_or_else(|| format!("{body:?}"))
+}
+
+async fn process(env: &Env, body: &str) -> Result<(), String> {
+    let message = match QueueMessage::from_json(body) {
+        Ok(m) => m,
+        // Never processable: kept as a dead letter rather than retried or dropped.
+        Err(why) => return store_dead_letter(env, body, &why).await,
+    };
+    match message {
+        QueueMessage::Inbound(event) => store_inbound(env, &event).await,
+        QueueMessage::Deliver { delivery_id } => outbound::deliver(env, &delivery_id).await,
+        QueueMessage::FlushAlerts => outbound::flush_alerts(env).await,
+    }
+}
+
+/// Stores the event and applies it to tickets in one transaction; a duplicate fails the first
+/// insert, rolls everything back and is acked.
+async fn store_inbound(env: &Env, event: &QueuedEvent) -> Result<(), String> {
+    let db = db(env)?;
+    let plan = tickets::plan(event, io::now_secs());
+    match store::transaction(&db, &plan).await {
+        Ok(changes) => {
+            worker::console_log!("queue: stored {}", event.describe());
+            if alert_raised(&plan, &changes) {
+                // Best effort: the cron flushes pending alerts every minute anyway.
+                let _ = send_later(env, &QueueMessage::FlushAlerts, 0).await;
+            }
+            Ok(())
+        }
+        Err(e) if is_unique_violation(&e, "events.dedup_key") => {
+            worker::console_log!("queue: duplicate {}", event.describe());
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn alert_raised(plan: &[Statement], changes: &[usize]) -> bool {
+    plan.iter()
+        .zip(changes)
+        .any(|(s, &n)| n > 0 && s.sql.contains("INTO alerts"))
+}
+
+/// A message that exhausted its queue retries (or could never be read): kept in D1 with the
+/// reason, visible and replayable from the admin API.
+async fn keep_dead_letter(env: &Env, body: &str) -> Result<(), String> {
+    store_dead_letter(env, body, "queue retries exhausted").await
+}
+
+async fn store_dead_letter(env: &Env, body: &str, reason: &str) -> Result<(), String> {
+    let db = db(env)?;
+    let now = io::now_secs();
+    store::transaction(
+        &db,
+        &[
+            Statement::new(
+                "INSERT INTO dead_letters (source, body, reason, created_at) VALUES ('queue', ?, ?, ?)",
+                vec![body.into(), reason.into(), now.into()],
+            ),
+            Statement::new(
+                "INSERT OR IGNORE INTO alerts (dedup_key, text, created_at) VALUES ('dead-queue:' || last_insert_rowid(), ?, ?)",
+                vec![format!("A queue message became a dead letter: {reason}").into(), now.into()],
+            ),
+        ],
+    )
+    .await?;
+    worker::console_error!("queue: dead letter: {reason}");
+    let _ = send_later(env, &QueueMessage::FlushAlerts, 0).await;
     Ok(())
 }

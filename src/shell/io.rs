@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use worker::{Env, Headers, Response, Result};
 
+use crate::event::QueueMessage;
 use crate::inline::{Rejection, Reply};
 use crate::settings::Settings;
 
@@ -33,6 +34,18 @@ pub fn random_bytes<const N: usize>() -> std::result::Result<[u8; N], Rejection>
 pub fn random_nonce() -> std::result::Result<String, Rejection> {
     let bytes: [u8; 8] = random_bytes()?;
     Ok((u64::from_le_bytes(bytes) % 10_000_000_000).to_string())
+}
+
+/// Sends one message on `KEFU_EVENTS`. A failure is a 503: a callback that could not be
+/// enqueued is refused so that the platform retries it, and nothing is lost silently.
+pub async fn enqueue(env: &Env, message: QueueMessage) -> std::result::Result<(), Rejection> {
+    let queue = env
+        .queue(QUEUE)
+        .map_err(|_| Rejection::unavailable("queue binding KEFU_EVENTS missing"))?;
+    queue
+        .send(message.to_json())
+        .await
+        .map_err(|e| Rejection::unavailable(format!("enqueue failed: {e}")))
 }
 
 pub fn respond(reply: Reply) -> Result<Response> {

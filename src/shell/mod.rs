@@ -3,8 +3,13 @@
 
 mod admin;
 mod consumer;
+mod cron;
 mod io;
 mod oa;
+mod outbound;
+mod push;
+mod shop;
+mod store;
 
 use worker::{
     event, Context, Env, MessageBatch, Method, Request, Response, Result, ScheduleContext,
@@ -20,6 +25,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let reply = match (req.method(), path.as_str()) {
         (Method::Get, "/healthz") => Reply::json(200, r#"{"ok":true}"#.into()),
         (Method::Get | Method::Post, "/wechat/oa") => oa::handle(req, &env).await,
+        (Method::Get | Method::Post, "/wechat/shop") => shop::handle(req, &env).await,
         (_, p) if p == "/api" || p.starts_with("/api/") => admin::handle(req, &env).await,
         _ => Reply::json(404, r#"{"error":"no such route"}"#.into()),
     };
@@ -34,6 +40,6 @@ async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<(
 }
 
 #[event(scheduled)]
-async fn scheduled(event: ScheduledEvent, _env: Env, _ctx: ScheduleContext) {
-    worker::console_log!("cron {} fired", event.cron());
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    cron::run(&env).await;
 }

@@ -1,12 +1,15 @@
 // Runs the real built Worker in `wrangler dev` (workerd with local KV, Queue and D1) against
 // mock upstream APIs on 127.0.0.1, each test run in a fresh state directory.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { encrypt, nonce, now, plainQuery, sha1Signature } from './wechat-client.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const WRANGLER = path.join(ROOT, 'node_modules/.bin/wrangler');
@@ -107,13 +110,67 @@ export async function startWorker(vars = {}) {
     ...init, headers: { authorization: `Bearer ${settings.ADMIN_TOKEN}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
   });
   worker.events = async () => (await (await worker.admin('/api/events?limit=1000')).json()).events;
+  // The stored events with this dedup key, once there is one.
+  worker.storedWith = (dedupKey) => waitFor(async () => {
+    const found = (await worker.events()).filter((e) => e.dedup_key === dedupKey);
+    return found.length > 0 && found;
+  }, `event ${dedupKey} stored`);
+  // Proves that bad requests enqueued nothing: after them, a valid sentinel push is the only new
+  // event (the queue delivers in order, so anything enqueued before it is stored first).
+  // `sendSentinel()` sends one valid push and returns its dedup key.
+  worker.assertNothingEnqueuedBy = async (sendSentinel, sendBadRequests) => {
+    const sentinel = async () => (await worker.storedWith(await sendSentinel()))[0];
+    // The first sentinel drains what earlier tests enqueued.
+    const first = await sentinel();
+    await sendBadRequests();
+    const second = await sentinel();
+    const between = (await worker.events()).filter((e) => e.id > first.id && e.id !== second.id);
+    assert.deepEqual(between.map((e) => e.dedup_key), []);
+  };
+  // Sends each [name, query, body, status, reason] case as a POST to `route` and checks that it
+  // answers `status` with a JSON `error` matching `reason`.
+  worker.expectRejections = async (route, cases) => {
+    for (const [name, query, body, status, reason] of cases) {
+      const r = await fetch(`${worker.url}${route}?${query}`, { method: 'POST', body });
+      assert.equal(r.status, status, name);
+      const { error } = await r.json();
+      assert.match(error, reason, name);
+    }
+  };
   return worker;
+}
+
+// The server-URL check (GET ?signature&timestamp&nonce&echostr) of a WeChat push route, plain
+// and in safe mode, as tests of the current suite. `getWorker()` is called when they run.
+export function urlVerificationTests(route, { token, aesKey, appid }, getWorker) {
+  const get = (query) => fetch(`${getWorker().url}${route}?${query}`);
+  test('echoes echostr when the signature matches', async () => {
+    const r = await get(`${plainQuery(token)}&echostr=5927782489442352469`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type'), /^text\/plain/);
+    assert.equal(await r.text(), '5927782489442352469');
+  });
+  test('in safe mode, answers the decrypted echostr', async () => {
+    const echostr = encrypt(aesKey, appid, '8721436582914');
+    const ts = String(now());
+    const n = nonce();
+    const r = await get(new URLSearchParams({ msg_signature: sha1Signature(token, ts, n, echostr), timestamp: ts, nonce: n, echostr }));
+    assert.equal(r.status, 200);
+    assert.equal(await r.text(), '8721436582914');
+  });
+  test('refuses a wrong signature, a stale timestamp and missing parameters', async () => {
+    const ts = String(now());
+    assert.equal((await get(`signature=${'0'.repeat(40)}&timestamp=${ts}&nonce=1&echostr=x`)).status, 403);
+    assert.equal((await get(`${plainQuery(token, { timestamp: now() - 3600 })}&echostr=x`)).status, 403);
+    assert.equal((await get(plainQuery(token))).status, 400);
+    assert.equal((await get('echostr=x')).status, 400);
+  });
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Polls `probe` until it returns a truthy value or the time runs out.
-export async function waitFor(probe, what, timeoutMs = 20_000) {
+export async function waitFor(probe, what, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -1,7 +1,7 @@
 // /wechat/oa end to end: the Worker in wrangler dev, driven as the WeChat servers would.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { SECRETS, startWorker, waitFor } from './harness.mjs';
+import { SECRETS, startWorker, urlVerificationTests } from './harness.mjs';
 import {
   cdata, decrypt, encrypt, msgId, nonce, now, plainQuery, safePush, sealedEnvelope, sha1Signature, xmlField,
 } from './wechat-client.mjs';
@@ -18,42 +18,17 @@ const text = (content, id = msgId(), openid = 'oUser_' + nonce()) =>
 const eventXml = (event, extra = {}, openid = 'oUser_' + nonce(), createTime = now()) =>
   cdata({ ToUserName: 'gh_test', FromUserName: openid, CreateTime: createTime, MsgType: 'event', Event: event, ...extra });
 
-async function storedWith(dedupKey) {
-  return waitFor(async () => (await worker.events()).filter((e) => e.dedup_key === dedupKey).length > 0 &&
-    (await worker.events()).filter((e) => e.dedup_key === dedupKey), `event ${dedupKey} stored`);
-}
+const storedWith = (dedupKey) => worker.storedWith(dedupKey);
 
-// Proves that bad requests enqueued nothing: after them, a valid sentinel message is the only
-// new event (the queue delivers in order, so anything enqueued before it is stored first).
-async function assertNothingEnqueuedBy(sendBadRequests) {
-  const sentinel = async () => {
-    const id = msgId();
-    assert.equal((await post(plainQuery(TOKEN), text('sentinel', id))).status, 200);
-    const [stored] = await storedWith(`oa:msg:${id}`);
-    return stored;
-  };
-  // The first sentinel drains what earlier tests enqueued.
-  const first = await sentinel();
-  await sendBadRequests();
-  const second = await sentinel();
-  const between = (await worker.events()).filter((e) => e.id > first.id && e.id !== second.id);
-  assert.deepEqual(between.map((e) => e.dedup_key), []);
+// A valid text message: the sentinel of `worker.assertNothingEnqueuedBy`.
+async function sendSentinel() {
+  const id = msgId();
+  assert.equal((await post(plainQuery(TOKEN), text('sentinel', id))).status, 200);
+  return `oa:msg:${id}`;
 }
 
 describe('URL verification (GET)', () => {
-  test('echoes echostr when the signature matches', async () => {
-    const r = await fetch(`${worker.url}/wechat/oa?${plainQuery(TOKEN)}&echostr=5927782489442352469`);
-    assert.equal(r.status, 200);
-    assert.match(r.headers.get('content-type'), /^text\/plain/);
-    assert.equal(await r.text(), '5927782489442352469');
-  });
-  test('refuses a wrong signature, a stale timestamp and missing parameters', async () => {
-    const ts = String(now());
-    assert.equal((await fetch(`${worker.url}/wechat/oa?signature=${'0'.repeat(40)}&timestamp=${ts}&nonce=1&echostr=x`)).status, 403);
-    assert.equal((await fetch(`${worker.url}/wechat/oa?${plainQuery(TOKEN, { timestamp: now() - 3600 })}&echostr=x`)).status, 403);
-    assert.equal((await fetch(`${worker.url}/wechat/oa?${plainQuery(TOKEN)}`)).status, 400);
-    assert.equal((await fetch(`${worker.url}/wechat/oa?echostr=x`)).status, 400);
-  });
+  urlVerificationTests('/wechat/oa', { token: TOKEN, aesKey: AES, appid: APPID }, () => worker);
 });
 
 describe('plain mode', () => {
@@ -222,13 +197,6 @@ describe('bad input gets a specific 4xx and nothing is enqueued', () => {
   };
 
   test('each case answers its status with a short reason', async () => {
-    await assertNothingEnqueuedBy(async () => {
-      for (const [name, query, body, status, reason] of cases()) {
-        const r = await post(query, body);
-        assert.equal(r.status, status, name);
-        const { error } = await r.json();
-        assert.match(error, reason, name);
-      }
-    });
+    await worker.assertNothingEnqueuedBy(sendSentinel, () => worker.expectRejections('/wechat/oa', cases()));
   });
 });

@@ -45,9 +45,24 @@ export function xmlField(xml, name) {
   return m ? m[1].replace(/<!\[CDATA\[([\s\S]*?)\]\]>/g, '$1') : undefined;
 }
 
+// An XML push: strings in CDATA, numbers, bigints and booleans as text, objects as nested elements.
 export function cdata(fields) {
-  return '<xml>' + Object.entries(fields).map(([k, v]) =>
-    typeof v === 'number' ? `<${k}>${v}</${k}>` : `<${k}><![CDATA[${v}]]></${k}>`).join('') + '</xml>';
+  return '<xml>' + xmlElements(fields) + '</xml>';
+}
+
+function xmlElements(fields) {
+  return Object.entries(fields).map(([k, v]) => {
+    if (typeof v === 'string') return `<${k}><![CDATA[${v}]]></${k}>`;
+    if (typeof v === 'object' && v !== null) return `<${k}>${xmlElements(v)}</${k}>`;
+    return `<${k}>${v}</${k}>`;
+  }).join('');
+}
+
+// JSON in which bigints are written as exact JSON numbers (JSON.stringify refuses them), as a
+// platform that sends 64-bit IDs as numbers would.
+export function jsonWithBigInts(value) {
+  return JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? `\u0000big:${v}` : v))
+    .replace(/"\\u0000big:(\d+)"/g, '$1');
 }
 
 export const now = () => Math.floor(Date.now() / 1000);
@@ -60,16 +75,21 @@ export function plainQuery(token, { timestamp = now(), n = nonce() } = {}) {
   return `signature=${sha1Signature(token, ts, n)}&timestamp=${ts}&nonce=${n}`;
 }
 
-// A safe-mode push: the encrypted envelope body and its signed query string.
-export function safePush(token, encodingAesKey, appid, plaintext, { timestamp = now(), n = nonce(), ...opts } = {}) {
+// A safe-mode push: the encrypted envelope body and its signed query string. `envelope: 'json'`
+// sends the envelope as JSON (`{"ToUserName":…,"Encrypt":…}`), as the WeChat Shop does when
+// its data format is JSON.
+export function safePush(token, encodingAesKey, appid, plaintext, { timestamp = now(), n = nonce(), envelope, ...opts } = {}) {
   const enc = encrypt(encodingAesKey, appid, plaintext, opts);
-  return sealedEnvelope(token, enc, { timestamp, n });
+  return sealedEnvelope(token, enc, { timestamp, n, envelope });
 }
 
 // A push whose Encrypt text is given as is (to send forged ciphertext with a valid signature).
-export function sealedEnvelope(token, enc, { timestamp = now(), n = nonce() } = {}) {
+export function sealedEnvelope(token, enc, { timestamp = now(), n = nonce(), envelope = 'xml' } = {}) {
   const ts = String(timestamp);
   const query = `signature=${sha1Signature(token, ts, n)}&timestamp=${ts}&nonce=${n}` +
     `&encrypt_type=aes&msg_signature=${sha1Signature(token, ts, n, enc)}`;
-  return { query, body: `<xml><ToUserName><![CDATA[gh_test]]></ToUserName><Encrypt><![CDATA[${enc}]]></Encrypt></xml>`, enc };
+  const body = envelope === 'json'
+    ? JSON.stringify({ ToUserName: 'gh_test', Encrypt: enc })
+    : `<xml><ToUserName><![CDATA[gh_test]]></ToUserName><Encrypt><![CDATA[${enc}]]></Encrypt></xml>`;
+  return { query, body, enc };
 }

@@ -1,0 +1,157 @@
+//! The WeCom group robot that receives staff alerts: the webhook request, and the coalescing of
+//! pending alerts into as few messages as the robot's limits allow (20 a minute, markdown at most
+//! 4096 bytes). Alerts over the limit wait and go out together in the next message; none is
+//! dropped.
+
+use serde::Deserialize;
+
+use crate::outbound::HttpRequest;
+
+pub const MAX_MARKDOWN_BYTES: usize = 4096;
+/// The robot accepts this many messages a minute; more are refused with errcode 45009.
+pub const MESSAGES_PER_MINUTE: i64 = 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PendingAlert {
+    pub id: i64,
+    pub ticket_id: Option<i64>,
+    pub text: String,
+}
+
+/// One robot message and the alerts it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composed {
+    pub markdown: String,
+    pub included: Vec<i64>,
+}
+
+/// Packs pending alerts, oldest first, into one markdown message of at most 4096 bytes. The
+/// first alert is always included (truncated if it alone is too long); the rest only whole.
+pub fn compose(alerts: &[PendingAlert]) -> Option<Composed> {
+    let first = alerts.first()?;
+    let mut markdown = String::new();
+    let mut included = Vec::new();
+    for alert in alerts {
+        let line = line(alert);
+        let header = header(included.len() + 1);
+        // The header is rewritten with the final count; reserve room for the longest one.
+        let would_be = header.len() + markdown.len() + line.len();
+        if !included.is_empty() && would_be > MAX_MARKDOWN_BYTES {
+            break;
+        }
+        markdown.push_str(&line);
+        included.push(alert.id);
+    }
+    let header = header(included.len());
+    let body = truncate_utf8(&markdown, MAX_MARKDOWN_BYTES - header.len());
+    debug_assert!(included.contains(&first.id));
+    Some(Composed {
+        markdown: format!("{header}{body}"),
+        included,
+    })
+}
+
+fn header(count: usize) -> String {
+    if count == 1 {
+        "**kefu-edge alert**\n".to_owned()
+    } else {
+        format!("**kefu-edge: {count} alerts**\n")
+    }
+}
+
+fn line(alert: &PendingAlert) -> String {
+    let text = alert.text.replace('\n', " ");
+    match alert.ticket_id {
+        Some(id) => format!("> #{id} {text}\n"),
+        None => format!("> {text}\n"),
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+pub fn truncate_utf8(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &s[..cut]
+}
+
+/// `POST {WECOM_API_BASE}/cgi-bin/webhook/send?key=…` with a markdown message.
+pub fn robot_request(api_base: &str, robot_key: &str, markdown: &str) -> HttpRequest {
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("key", robot_key)
+        .finish();
+    let body = serde_json::json!({ "msgtype": "markdown", "markdown": { "content": markdown } });
+    HttpRequest::post_json(
+        format!("{api_base}/cgi-bin/webhook/send?{query}"),
+        body.to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(id: i64, text: &str) -> PendingAlert {
+        PendingAlert {
+            id,
+            ticket_id: Some(id + 100),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn one_alert() {
+        let c = compose(&[alert(1, "New oa ticket")]).unwrap();
+        assert_eq!(c.markdown, "**kefu-edge alert**\n> #101 New oa ticket\n");
+        assert_eq!(c.included, [1]);
+        assert!(compose(&[]).is_none());
+    }
+
+    #[test]
+    fn coalesces_many_within_the_size_limit() {
+        let alerts: Vec<_> = (0..45)
+            .map(|i| alert(i, &format!("ticket {i} 客户说: {}", "很".repeat(30))))
+            .collect();
+        let mut rest = alerts.as_slice();
+        let mut messages = 0;
+        let mut carried = 0;
+        while let Some(c) = compose(rest) {
+            assert!(c.markdown.len() <= MAX_MARKDOWN_BYTES);
+            assert!(
+                c.markdown
+                    .starts_with(&format!("**kefu-edge: {} alerts**", c.included.len()))
+                    || c.included.len() == 1
+            );
+            carried += c.included.len();
+            rest = &rest[c.included.len()..];
+            messages += 1;
+        }
+        assert_eq!(carried, 45);
+        assert!(messages <= 3, "{messages}");
+    }
+
+    #[test]
+    fn an_oversized_alert_is_truncated_on_a_character_boundary() {
+        let c = compose(&[alert(1, &"告警".repeat(2000)), alert(2, "next")]).unwrap();
+        assert_eq!(c.included, [1]);
+        assert!(c.markdown.len() <= MAX_MARKDOWN_BYTES);
+        assert!(std::str::from_utf8(c.markdown.as_bytes()).is_ok());
+        assert_eq!(truncate_utf8("aé", 2), "a");
+        assert_eq!(truncate_utf8("abc", 5), "abc");
+    }
+
+    #[test]
+    fn builds_the_webhook_request() {
+        let r = robot_request("http://127.0.0.1:1", "k&y", "hi");
+        assert_eq!(r.url, "http://127.0.0.1:1/cgi-bin/webhook/send?key=k%26y");
+        let body: serde_json::Value = serde_json::from_str(r.body.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"msgtype": "markdown", "markdown": {"content": "hi"}})
+        );
+    }
+}

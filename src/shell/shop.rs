@@ -1,0 +1,21 @@
+//! `GET|POST /wechat/shop`: the WeChat Shop's message push (`SHOP_TOKEN`, `SHOP_AES_KEY`,
+//! `SHOP_APPID`). The core needs nothing besides the request; `push::serve` does the rest.
+
+use worker::{Env, Request};
+
+use super::push::{self, Post};
+use crate::inline::Reply;
+use crate::platforms::shop;
+use crate::settings::Settings;
+
+pub async fn handle(req: Request, env: &Env) -> Reply {
+    push::serve(
+        "/wechat/shop",
+        req,
+        env,
+        Settings::shop_endpoint,
+        async { Ok(()) },
+        |post: Post, ()| shop::handle_post(&post.query, &post.body, &post.endpoint, post.now),
+    )
+    .await
+}

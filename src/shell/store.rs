@@ -1,0 +1,73 @@
+//! D1 access: running the core's statements, and the few reads the shell needs.
+
+use serde::de::DeserializeOwned;
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Env};
+
+use super::io::DB;
+use crate::sql::{Param, Statement};
+
+pub fn db(env: &Env) -> Result<D1Database, String> {
+    env.d1(DB)
+        .map_err(|_| "D1 binding KEFU_DB missing".to_owned())
+}
+
+fn js(param: &Param) -> JsValue {
+    match param {
+        Param::Text(s) => JsValue::from_str(s),
+        // Timestamps and ids: far below 2^53, exact as JS numbers.
+        Param::Int(i) => JsValue::from_f64(*i as f64),
+        Param::Null => JsValue::NULL,
+    }
+}
+
+fn prepare(db: &D1Database, statement: &Statement) -> Result<D1PreparedStatement, String> {
+    let params: Vec<JsValue> = statement.params.iter().map(js).collect();
+    db.prepare(statement.sql)
+        .bind(&params)
+        .map_err(|e| e.to_string())
+}
+
+/// Runs statements as one transaction; returns the number of rows each changed.
+pub async fn transaction(db: &D1Database, statements: &[Statement]) -> Result<Vec<usize>, String> {
+    let prepared = statements
+        .iter()
+        .map(|s| prepare(db, s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let results = db.batch(prepared).await.map_err(|e| e.to_string())?;
+    Ok(results
+        .iter()
+        .map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0))
+        .collect())
+}
+
+/// Runs one statement; returns the number of rows it changed.
+pub async fn execute(
+    db: &D1Database,
+    sql: &'static str,
+    params: Vec<Param>,
+) -> Result<usize, String> {
+    let result = prepare(db, &Statement::new(sql, params))?
+        .run()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(result
+        .meta()
+        .ok()
+        .flatten()
+        .and_then(|m| m.changes)
+        .unwrap_or(0))
+}
+
+pub async fn query<T: DeserializeOwned>(
+    db: &D1Database,
+    sql: &'static str,
+    params: Vec<Param>,
+) -> Result<Vec<T>, String> {
+    prepare(db, &Statement::new(sql, params))?
+        .all()
+        .await
+        .map_err(|e| e.to_string())?
+        .results::<T>()
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,462 @@
+//! Conversations as tickets: what an inbound event does to the customer's ticket, planned as
+//! one transaction so that storing the event, changing the ticket and raising the alert happen
+//! together or not at all.
+//!
+//! Exactly once: the plan starts by inserting the event under its dedup key. A retry of the same
+//! callback fails that insert, the whole transaction rolls back, and the consumer acks it as a
+//! duplicate. One active ticket per customer and channel is a partial unique index, so two
+//! consumers racing on different messages of one customer append to the same ticket.
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Inbound, QueuedEvent};
+use crate::mask::mask;
+use crate::platforms::oa::{EventBody, MessageBody};
+use crate::sql::{Param, Statement};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+
+    /// Seconds to the first response and to resolution.
+    pub fn sla_secs(self) -> (i64, i64) {
+        match self {
+            Priority::Normal => (3600, 24 * 3600),
+            Priority::High => (900, 4 * 3600),
+            Priority::Urgent => (300, 3600),
+        }
+    }
+}
+
+/// What an inbound event means for tickets, independent of the platform it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TicketEffect {
+    /// Stored as an event only (subscribe, menu clicks, …).
+    None,
+    /// The customer wrote: append to the active ticket, reopening a resolved one, or open one.
+    CustomerMessage {
+        channel: &'static str,
+        customer_id: String,
+        text: String,
+        order_id: Option<String>,
+        category: &'static str,
+        priority: Priority,
+    },
+    /// An agent took, handed over or closed the customer's session.
+    AgentSession {
+        channel: &'static str,
+        customer_id: String,
+        action: SessionAction,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionAction {
+    Created {
+        kf_account: Option<String>,
+    },
+    Switched {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    Closed {
+        kf_account: Option<String>,
+    },
+}
+
+pub fn effect_of(inbound: &Inbound) -> TicketEffect {
+    match inbound {
+        Inbound::OaMessage(m) => TicketEffect::CustomerMessage {
+            channel: "oa",
+            customer_id: m.envelope.openid.clone(),
+            text: oa_timeline_text(&m.body),
+            order_id: None,
+            category: "general",
+            priority: Priority::Normal,
+        },
+        Inbound::OaEvent(e) => {
+            let action = match &e.event {
+                EventBody::KfCreateSession { kf_account } => SessionAction::Created {
+                    kf_account: kf_account.clone(),
+                },
+                EventBody::KfSwitchSession {
+                    from_kf_account,
+                    to_kf_account,
+                } => SessionAction::Switched {
+                    from: from_kf_account.clone(),
+                    to: to_kf_account.clone(),
+                },
+                EventBody::KfCloseSession { kf_account } => SessionAction::Closed {
+                    kf_account: kf_account.clone(),
+                },
+                _ => return TicketEffect::None,
+            };
+            TicketEffect::AgentSession {
+                channel: "oa",
+                customer_id: e.envelope.openid.clone(),
+                action,
+            }
+        }
+        Inbound::ShopMessage(m) => TicketEffect::CustomerMessage {
+            channel: "shop",
+            customer_id: m.openid.clone(),
+            text: m.timeline_text(),
+            order_id: m.order_id().map(str::to_owned),
+            category: "general",
+            priority: Priority::Normal,
+        },
+        Inbound::ShopEvent { .. } => TicketEffect::None,
+    }
+}
+
+fn oa_timeline_text(body: &MessageBody) -> String {
+    let or_empty = |v: &Option<String>| v.clone().unwrap_or_default();
+    match body {
+        MessageBody::Text { content } => content.clone(),
+        MessageBody::Image { pic_url, .. } => format!("[image] {}", or_empty(pic_url)),
+        MessageBody::Voice {
+            recognition: Some(text),
+            ..
+        } => format!("[voice] {text}"),
+        MessageBody::Voice { .. } => "[voice]".into(),
+        MessageBody::Video { .. } | MessageBody::ShortVideo { .. } => {
+            format!("[{}]", body.type_name())
+        }
+        MessageBody::Location { label, .. } => format!("[location] {}", or_empty(label)),
+        MessageBody::Link { title, url, .. } => {
+            format!("[link] {} {}", or_empty(title), or_empty(url))
+        }
+        MessageBody::File { title, .. } => format!("[file] {}", or_empty(title)),
+        MessageBody::MiniProgramPage { title, .. } => format!("[mini program] {}", or_empty(title)),
+        MessageBody::Other { raw_msg_type } => format!("[{raw_msg_type}]"),
+    }
+}
+
+/// The transaction that stores one inbound event and applies its effect.
+pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
+    let key = event.dedup_key.as_str();
+    let payload = serde_json::to_value(&event.inbound).expect("events are plain data");
+    let kind = payload
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let payload = payload.to_string();
+    let mut statements = vec![Statement::new(
+        "INSERT INTO events (dedup_key, kind, payload, received_at, stored_at) VALUES (?, ?, ?, ?, ?)",
+        vec![key.into(), kind.into(), payload.into(), event.received_at.into(), now.into()],
+    )];
+    match effect_of(&event.inbound) {
+        TicketEffect::None => {}
+        TicketEffect::CustomerMessage {
+            channel,
+            customer_id,
+            text,
+            order_id,
+            category,
+            priority,
+        } => {
+            let (first_response, resolution) = priority.sla_secs();
+            let who: Vec<Param> = vec![channel.into(), customer_id.as_str().into()];
+            statements.push(Statement::new(
+                "INSERT OR IGNORE INTO tickets (channel, customer_id, order_id, category, status, priority, opened_by, created_at, updated_at, first_response_due, resolution_due) \
+                 VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)",
+                vec![
+                    channel.into(),
+                    customer_id.as_str().into(),
+                    order_id.clone().into(),
+                    category.into(),
+                    priority.as_str().into(),
+                    key.into(),
+                    now.into(),
+                    now.into(),
+                    (now + first_response).into(),
+                    (now + resolution).into(),
+                ],
+            ));
+            statements.push(Statement::new(
+                "UPDATE tickets SET status = 'open', resolved_at = NULL, updated_at = ?, resolution_due = ? \
+                 WHERE channel = ? AND customer_id = ? AND status = 'resolved'",
+                [vec![now.into(), (now + resolution).into()], who.clone()].concat(),
+            ));
+            if let Some(order_id) = order_id {
+                statements.push(Statement::new(
+                    "UPDATE tickets SET order_id = COALESCE(order_id, ?), updated_at = ? WHERE channel = ? AND customer_id = ? AND status != 'closed'",
+                    [vec![order_id.into(), now.into()], who.clone()].concat(),
+                ));
+            }
+            statements.push(timeline(
+                key,
+                now,
+                "inbound",
+                &customer_id,
+                &text,
+                who.clone(),
+            ));
+            let alert = format!(
+                "New {channel} ticket from {}: {}",
+                mask(&customer_id),
+                snippet(&text)
+            );
+            statements.push(Statement::new(
+                "INSERT INTO alerts (dedup_key, ticket_id, text, created_at) SELECT ?, id, ?, ? FROM tickets WHERE opened_by = ?",
+                vec![format!("ticket:{key}").into(), alert.into(), now.into(), key.into()],
+            ));
+        }
+        TicketEffect::AgentSession {
+            channel,
+            customer_id,
+            action,
+        } => {
+            let who: Vec<Param> = vec![channel.into(), customer_id.as_str().into()];
+            let (sql, mut params, actor, text): (&'static str, Vec<Param>, Option<String>, String) = match action {
+                SessionAction::Created { kf_account } => (
+                    "UPDATE tickets SET assignee = COALESCE(?, assignee), first_response_at = COALESCE(first_response_at, ?), updated_at = ? \
+                     WHERE channel = ? AND customer_id = ? AND status != 'closed'",
+                    vec![kf_account.clone().into(), now.into(), now.into()],
+                    kf_account.clone(),
+                    format!("session taken by {}", kf_account.as_deref().unwrap_or("an agent")),
+                ),
+                SessionAction::Switched { from, to } => (
+                    "UPDATE tickets SET assignee = COALESCE(?, assignee), updated_at = ? WHERE channel = ? AND customer_id = ? AND status != 'closed'",
+                    vec![to.clone().into(), now.into()],
+                    from.clone(),
+                    format!("session moved from {} to {}", from.as_deref().unwrap_or("?"), to.as_deref().unwrap_or("?")),
+                ),
+                SessionAction::Closed { kf_account } => (
+                    "UPDATE tickets SET status = 'resolved', resolved_at = ?, updated_at = ? \
+                     WHERE channel = ? AND customer_id = ? AND status IN ('open', 'pending')",
+                    vec![now.into(), now.into()],
+                    kf_account.clone(),
+                    format!("session closed by {}", kf_account.as_deref().unwrap_or("an agent")),
+                ),
+            };
+            // The timeline entry goes first: the close must still find the ticket by status.
+            statements.push(timeline(
+                key,
+                now,
+                "agent",
+                actor.as_deref().unwrap_or("agent"),
+                &text,
+                who.clone(),
+            ));
+            params.extend(who);
+            statements.push(Statement::new(sql, params));
+        }
+    }
+    statements
+}
+
+fn timeline(
+    key: &str,
+    now: i64,
+    kind: &str,
+    actor: &str,
+    text: &str,
+    who: Vec<Param>,
+) -> Statement {
+    Statement::new(
+        "INSERT INTO ticket_timeline (ticket_id, at, kind, actor, body, event_key) \
+         SELECT id, ?, ?, ?, ?, ? FROM tickets WHERE channel = ? AND customer_id = ? AND status != 'closed'",
+        [vec![now.into(), kind.into(), actor.into(), text.into(), key.into()], who].concat(),
+    )
+}
+
+/// The first 200 characters of a message, on one line.
+fn snippet(text: &str) -> String {
+    let one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    match one_line.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &one_line[..cut]),
+        None => one_line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platforms::oa::{Envelope, OaEvent, OaMessage};
+
+    fn envelope() -> Envelope {
+        Envelope {
+            account: "gh_1".into(),
+            openid: "oCustomer12345".into(),
+            create_time: 100,
+        }
+    }
+
+    fn message(body: MessageBody) -> QueuedEvent {
+        QueuedEvent {
+            dedup_key: "oa:msg:1".into(),
+            received_at: 100,
+            inbound: Inbound::OaMessage(OaMessage {
+                envelope: envelope(),
+                msg_id: Some("1".into()),
+                body,
+            }),
+        }
+    }
+
+    fn session(event: EventBody) -> QueuedEvent {
+        QueuedEvent {
+            dedup_key: "oa:event:x".into(),
+            received_at: 100,
+            inbound: Inbound::OaEvent(OaEvent {
+                envelope: envelope(),
+                event,
+            }),
+        }
+    }
+
+    #[test]
+    fn every_plan_starts_with_the_event_insert_that_deduplicates() {
+        for event in [
+            message(MessageBody::Text {
+                content: "hi".into(),
+            }),
+            session(EventBody::KfCloseSession { kf_account: None }),
+            session(EventBody::Subscribe {
+                event_key: None,
+                ticket: None,
+            }),
+        ] {
+            let plan = plan(&event, 200);
+            assert!(
+                plan[0].sql.starts_with("INSERT INTO events"),
+                "{:?}",
+                plan[0]
+            );
+            assert_eq!(plan[0].params[0], Param::Text(event.dedup_key.clone()));
+        }
+        assert_eq!(plan(&session(EventBody::Unsubscribe), 200).len(), 1);
+    }
+
+    #[test]
+    fn a_customer_message_opens_or_appends_and_alerts_only_when_it_opened() {
+        let plan = plan(
+            &message(MessageBody::Text {
+                content: "where is my key".into(),
+            }),
+            200,
+        );
+        let sqls: Vec<&str> = plan.iter().map(|s| s.sql).collect();
+        assert!(sqls[1].starts_with("INSERT OR IGNORE INTO tickets"));
+        assert!(
+            sqls[2].contains("status = 'resolved'"),
+            "a resolved ticket is reopened"
+        );
+        assert!(sqls[3].starts_with("INSERT INTO ticket_timeline"));
+        assert!(
+            sqls[4].contains("WHERE opened_by = ?"),
+            "alert only for the event that opened the ticket"
+        );
+        let Param::Text(alert) = &plan[4].params[1] else {
+            panic!()
+        };
+        assert_eq!(alert, "New oa ticket from oCu***345: where is my key");
+        // SLA due times from the server clock.
+        assert_eq!(plan[1].params[8], Param::Int(200 + 3600));
+        assert_eq!(plan[1].params[9], Param::Int(200 + 24 * 3600));
+    }
+
+    #[test]
+    fn agent_sessions_update_the_active_ticket() {
+        let created = plan(
+            &session(EventBody::KfCreateSession {
+                kf_account: Some("anna@gh".into()),
+            }),
+            300,
+        );
+        assert!(created[1].sql.starts_with("INSERT INTO ticket_timeline"));
+        assert!(created[2]
+            .sql
+            .contains("first_response_at = COALESCE(first_response_at, ?)"));
+        assert_eq!(created[2].params[0], Param::Text("anna@gh".into()));
+        let closed = plan(
+            &session(EventBody::KfCloseSession {
+                kf_account: Some("anna@gh".into()),
+            }),
+            300,
+        );
+        assert!(closed[2].sql.contains("status = 'resolved'"));
+        let switched = plan(
+            &session(EventBody::KfSwitchSession {
+                from_kf_account: Some("a@gh".into()),
+                to_kf_account: Some("b@gh".into()),
+            }),
+            300,
+        );
+        assert_eq!(switched[2].params[0], Param::Text("b@gh".into()));
+        assert_eq!(
+            switched[1].params[3],
+            Param::Text("session moved from a@gh to b@gh".into())
+        );
+    }
+
+    #[test]
+    fn timeline_texts_describe_each_message_type() {
+        assert_eq!(
+            oa_timeline_text(&MessageBody::Voice {
+                media_id: None,
+                format: None,
+                recognition: Some("你好".into())
+            }),
+            "[voice] 你好"
+        );
+        assert_eq!(
+            oa_timeline_text(&MessageBody::Image {
+                pic_url: Some("http://p".into()),
+                media_id: None
+            }),
+            "[image] http://p"
+        );
+        assert_eq!(
+            oa_timeline_text(&MessageBody::ShortVideo {
+                media_id: None,
+                thumb_media_id: None
+            }),
+            "[shortvideo]"
+        );
+    }
+
+    #[test]
+    fn snippets_are_one_line_and_bounded() {
+        assert_eq!(snippet("a\nb"), "a b");
+        let long = "字".repeat(300);
+        assert_eq!(snippet(&long).chars().count(), 201);
+    }
+
+    #[test]
+    fn statements_have_as_many_params_as_placeholders() {
+        for event in [
+            message(MessageBody::Text {
+                content: "x".into(),
+            }),
+            session(EventBody::KfCreateSession { kf_account: None }),
+            session(EventBody::KfSwitchSession {
+                from_kf_account: None,
+                to_kf_account: None,
+            }),
+            session(EventBody::KfCloseSession { kf_account: None }),
+        ] {
+            for s in plan(&event, 1) {
+                assert_eq!(s.sql.matches('?').count(), s.params.len(), "{}", s.sql);
+            }
+        }
+    }
+}
