@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::platforms::oa::{OaEvent, OaMessage};
+use crate::platforms::payfeedback::Notification;
 use crate::platforms::shop::ShopMessage;
 
 /// One queue message, tagged so a consumer can refuse what it does not understand.
@@ -44,6 +45,8 @@ pub enum Inbound {
         /// The whole push: the JSON as received, or for XML an object of its leaves.
         raw: serde_json::Value,
     },
+    /// A WeChat Pay complaint (维权) notification.
+    PayFeedback(Notification),
 }
 
 impl QueueMessage {
@@ -64,6 +67,7 @@ impl QueuedEvent {
             Inbound::OaEvent(e) => ("oa_event", e.event.raw_name(), &e.envelope.openid),
             Inbound::ShopMessage(m) => ("shop_message", m.body.type_name(), &m.openid),
             Inbound::ShopEvent { event, openid, .. } => ("shop_event", event.as_str(), openid),
+            Inbound::PayFeedback(n) => ("payfeedback", n.msg_type.as_str(), &n.openid),
         };
         format!("{kind} {detail} from {}", crate::mask::mask(who))
     }

@@ -7,6 +7,7 @@
 //! I/O the core asks for.
 
 pub mod admin;
+pub mod complaints;
 pub mod event;
 pub mod inline;
 pub mod mask;
@@ -16,6 +17,7 @@ pub mod rules;
 pub mod settings;
 pub mod sql;
 pub mod tickets;
+pub mod time;
 pub mod wechat;
 pub mod xml;
 

@@ -4,8 +4,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::platforms::payfeedback::payfeedback_update_url;
 use crate::platforms::wecom;
 use crate::settings::{required, Settings};
+use crate::sql::Statement;
+use crate::tickets::timeline_by_id;
+use crate::wechat::api::token_query;
+use crate::wechat::custom_send::{
+    build_custom_send, custom_send_path, CustomMessage, CustomSendLimits,
+};
 
 /// Attempts before a retryable failure becomes a dead letter (about an hour of backoff).
 pub const MAX_ATTEMPTS: u32 = 10;
@@ -59,7 +66,19 @@ impl HttpRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum OutboundCall {
-    WecomRobot { markdown: String },
+    WecomRobot {
+        markdown: String,
+    },
+    /// A customer-service message (`message/custom/send`, or `custom/typing`).
+    CustomSend {
+        touser: String,
+        message: CustomMessage,
+    },
+    /// Tell WeChat Pay a complaint was handled.
+    PayfeedbackUpdate {
+        openid: String,
+        feedback_id: String,
+    },
 }
 
 impl OutboundCall {
@@ -67,13 +86,32 @@ impl OutboundCall {
     pub fn target(&self) -> &'static str {
         match self {
             OutboundCall::WecomRobot { .. } => "wecom_robot",
+            OutboundCall::CustomSend { .. } => "wechat_custom_send",
+            OutboundCall::PayfeedbackUpdate { .. } => "payfeedback_update",
+        }
+    }
+
+    /// What a delivered call did, for the ticket timeline.
+    pub fn summary(&self) -> String {
+        match self {
+            OutboundCall::WecomRobot { .. } => "staff alerted".into(),
+            OutboundCall::CustomSend {
+                message: CustomMessage::Text { content },
+                ..
+            } => {
+                format!("sent to the customer: {content}")
+            }
+            OutboundCall::CustomSend { message, .. } => {
+                format!("sent to the customer: a {} message", message.type_name())
+            }
+            OutboundCall::PayfeedbackUpdate { feedback_id, .. } => {
+                format!("WeChat Pay told complaint {feedback_id} was handled")
+            }
         }
     }
 
     pub fn needs_access_token(&self) -> bool {
-        match self {
-            OutboundCall::WecomRobot { .. } => false,
-        }
+        !matches!(self, OutboundCall::WecomRobot { .. })
     }
 
     /// The request for one attempt. A missing setting is an error the caller dead-letters (and
@@ -81,8 +119,9 @@ impl OutboundCall {
     pub fn request(
         &self,
         settings: &Settings,
-        _access_token: Option<&str>,
+        access_token: Option<&str>,
     ) -> Result<HttpRequest, String> {
+        let token = || access_token.ok_or_else(|| "no access_token".to_owned());
         match self {
             OutboundCall::WecomRobot { markdown } => {
                 let key =
@@ -92,6 +131,31 @@ impl OutboundCall {
                     key,
                     markdown,
                 ))
+            }
+            OutboundCall::CustomSend { touser, message } => {
+                let limits = CustomSendLimits {
+                    max_news_articles: settings.news_article_limit,
+                };
+                let body = build_custom_send(touser, message, &limits)?;
+                let path = custom_send_path(message);
+                let url = format!(
+                    "{}{path}?{}",
+                    settings.wechat_api_base,
+                    token_query(token()?)
+                );
+                Ok(HttpRequest::post_json(url, body))
+            }
+            OutboundCall::PayfeedbackUpdate {
+                openid,
+                feedback_id,
+            } => {
+                let url = payfeedback_update_url(
+                    &settings.wechat_api_base,
+                    token()?,
+                    openid,
+                    feedback_id,
+                );
+                Ok(HttpRequest::get(url))
             }
         }
     }
@@ -147,6 +211,107 @@ fn excerpt(body: &str) -> &str {
         Some((cut, _)) => &body[..cut],
         None => body,
     }
+}
+
+/// A short account of an attempt's result for `deliveries.last_result`.
+pub fn describe(result: Option<&HttpResult>, outcome: &Outcome) -> String {
+    match result {
+        Some(HttpResult::Response { status, body }) => format!("HTTP {status}: {}", excerpt(body)),
+        Some(HttpResult::NetworkError(e)) => format!("network error: {e}"),
+        None => format!("{outcome:?}"),
+    }
+}
+
+/// What recording one attempt writes (one transaction), and what to do next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    pub statements: Vec<Statement>,
+    /// Send the delivery again through the queue after this many seconds.
+    pub retry_after: Option<u32>,
+    /// A staff alert was added: flush the robot.
+    pub alert_raised: bool,
+}
+
+/// Records attempt number `attempt` of delivery `id`: delivered (and the alerts it carried
+/// sent), retrying, or dead (a dead letter with its reason, alerted once unless the robot itself
+/// failed). A delivery made for a ticket leaves its fate on the ticket's timeline.
+#[allow(clippy::too_many_arguments)]
+pub fn record_attempt(
+    id: &str,
+    call: &OutboundCall,
+    ticket_id: Option<i64>,
+    attempt: u32,
+    outcome: &Outcome,
+    last_result: &str,
+    now: i64,
+    random: u32,
+) -> AttemptRecord {
+    let n = i64::from(attempt);
+    let mut record = AttemptRecord {
+        statements: Vec::new(),
+        retry_after: None,
+        alert_raised: false,
+    };
+    let on_ticket = |text: String| {
+        ticket_id.map(|t| {
+            timeline_by_id(
+                t,
+                &format!("delivery:{id}"),
+                now,
+                "outbound",
+                call.target(),
+                &text,
+            )
+        })
+    };
+    match next_step(attempt, outcome, random) {
+        NextStep::Done => {
+            record.statements.push(Statement::new(
+                "UPDATE deliveries SET state = 'delivered', attempts = ?, last_result = ?, updated_at = ? WHERE id = ?",
+                vec![n.into(), last_result.into(), now.into(), id.into()],
+            ));
+            record.statements.push(Statement::new(
+                "UPDATE alerts SET sent_at = ? WHERE claim = ?",
+                vec![now.into(), id.into()],
+            ));
+            record.statements.extend(on_ticket(call.summary()));
+        }
+        NextStep::RetryAfter(delay) => {
+            record.statements.push(Statement::new(
+                "UPDATE deliveries SET state = 'retrying', attempts = ?, last_result = ?, updated_at = ?, next_attempt_at = ? WHERE id = ?",
+                vec![n.into(), last_result.into(), now.into(), (now + i64::from(delay)).into(), id.into()],
+            ));
+            record.retry_after = Some(delay);
+        }
+        NextStep::Dead(reason) => {
+            record.statements.push(Statement::new(
+                "UPDATE deliveries SET state = 'dead', attempts = ?, last_result = ?, updated_at = ? WHERE id = ?",
+                vec![n.into(), last_result.into(), now.into(), id.into()],
+            ));
+            let payload = serde_json::to_string(call).expect("outbound calls are plain data");
+            record.statements.push(Statement::new(
+                "INSERT INTO dead_letters (source, delivery_id, body, reason, created_at) VALUES ('delivery', ?, ?, ?, ?) \
+                 ON CONFLICT (delivery_id) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at, replayed_at = NULL",
+                vec![id.into(), payload.into(), reason.as_str().into(), now.into()],
+            ));
+            if !matches!(call, OutboundCall::WecomRobot { .. }) {
+                record.statements.push(Statement::new(
+                    "INSERT OR IGNORE INTO alerts (dedup_key, ticket_id, text, created_at) VALUES (?, ?, ?, ?)",
+                    vec![
+                        format!("dead:{id}").into(),
+                        ticket_id.into(),
+                        format!("Dead letter {id} ({}): {reason}", call.target()).into(),
+                        now.into(),
+                    ],
+                ));
+                record.alert_raised = true;
+            }
+            record
+                .statements
+                .extend(on_ticket(format!("not delivered: {reason}")));
+        }
+    }
+    record
 }
 
 /// What to do after an attempt.
@@ -248,6 +413,124 @@ mod tests {
                 body: "nope".into()
             }),
             Outcome::Permanent("HTTP 404: nope".into())
+        );
+    }
+
+    fn custom_send() -> OutboundCall {
+        OutboundCall::CustomSend {
+            touser: "oUser".into(),
+            message: CustomMessage::Text {
+                content: "hello".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn records_each_kind_of_attempt() {
+        let delivered = record_attempt(
+            "d1",
+            &custom_send(),
+            Some(7),
+            1,
+            &Outcome::Delivered,
+            "HTTP 200",
+            100,
+            0,
+        );
+        assert!(delivered.statements[0].sql.contains("state = 'delivered'"));
+        assert_eq!(delivered.statements[2].params[0], crate::sql::Param::Int(7));
+        assert_eq!(
+            delivered.statements[2].params[4],
+            crate::sql::Param::Text("sent to the customer: hello".into())
+        );
+        assert_eq!(
+            (delivered.retry_after, delivered.alert_raised),
+            (None, false)
+        );
+
+        let retry = record_attempt(
+            "d1",
+            &custom_send(),
+            None,
+            2,
+            &Outcome::Retryable("HTTP 500".into()),
+            "HTTP 500",
+            100,
+            0,
+        );
+        assert_eq!(retry.retry_after, Some(2));
+        assert_eq!(retry.statements.len(), 1);
+
+        let window = Outcome::Permanent("errcode 45015: response out of time limit".into());
+        let dead = record_attempt(
+            "d1",
+            &custom_send(),
+            Some(7),
+            1,
+            &window,
+            "HTTP 200",
+            100,
+            0,
+        );
+        assert!(dead.alert_raised);
+        assert!(dead.statements[1]
+            .sql
+            .starts_with("INSERT INTO dead_letters"));
+        assert_eq!(
+            dead.statements[3].params[4],
+            crate::sql::Param::Text(
+                "not delivered: errcode 45015: response out of time limit".into()
+            )
+        );
+
+        let robot = OutboundCall::WecomRobot {
+            markdown: "x".into(),
+        };
+        let robot_dead = record_attempt(
+            "r1",
+            &robot,
+            None,
+            1,
+            &Outcome::Permanent("errcode 93000".into()),
+            "",
+            100,
+            0,
+        );
+        assert!(
+            !robot_dead.alert_raised,
+            "the robot cannot alert about itself"
+        );
+        assert_eq!(robot_dead.statements.len(), 2);
+    }
+
+    #[test]
+    fn builds_wechat_requests_with_the_token() {
+        let settings = Settings::from_lookup(|name| {
+            (name == "WECHAT_API_BASE").then(|| "http://127.0.0.1:9".into())
+        });
+        let send = custom_send().request(&settings, Some("T1")).unwrap();
+        assert_eq!(
+            send.url,
+            "http://127.0.0.1:9/cgi-bin/message/custom/send?access_token=T1"
+        );
+        let update = OutboundCall::PayfeedbackUpdate {
+            openid: "o1".into(),
+            feedback_id: "f1".into(),
+        };
+        assert_eq!(
+            update.request(&settings, Some("T1")).unwrap().url,
+            "http://127.0.0.1:9/payfeedback/update?access_token=T1&openid=o1&feedbackid=f1"
+        );
+        assert_eq!(
+            update.request(&settings, None).unwrap_err(),
+            "no access_token"
+        );
+        let robot = OutboundCall::WecomRobot {
+            markdown: "x".into(),
+        };
+        assert_eq!(
+            robot.request(&settings, None).unwrap_err(),
+            "missing setting WECOM_ROBOT_KEY"
         );
     }
 

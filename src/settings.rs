@@ -27,6 +27,9 @@ pub struct Settings {
     pub wechat_api_base: String,
     pub wecom_api_base: String,
     pub callback_max_skew_secs: i64,
+    /// Articles allowed in one `news` customer-service message: the seed says 10, the platform
+    /// has accepted only 1 since October 2018.
+    pub news_article_limit: usize,
 }
 
 impl Settings {
@@ -61,6 +64,10 @@ impl Settings {
                 .and_then(|v| v.parse().ok())
                 .filter(|v: &i64| *v > 0)
                 .unwrap_or(DEFAULT_MAX_SKEW_SECS),
+            news_article_limit: get("NEWS_ARTICLE_LIMIT")
+                .and_then(|v| v.parse().ok())
+                .filter(|v: &usize| (1..=10).contains(v))
+                .unwrap_or(1),
         }
     }
 }

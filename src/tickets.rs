@@ -119,6 +119,8 @@ pub fn effect_of(inbound: &Inbound) -> TicketEffect {
             priority: Priority::Normal,
         },
         Inbound::ShopEvent { .. } => TicketEffect::None,
+        // Complaints have their own lifecycle (crate::complaints), which files them on tickets.
+        Inbound::PayFeedback(_) => TicketEffect::None,
     }
 }
 
@@ -148,17 +150,7 @@ fn oa_timeline_text(body: &MessageBody) -> String {
 /// The transaction that stores one inbound event and applies its effect.
 pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
     let key = event.dedup_key.as_str();
-    let payload = serde_json::to_value(&event.inbound).expect("events are plain data");
-    let kind = payload
-        .get("kind")
-        .and_then(|k| k.as_str())
-        .unwrap_or_default()
-        .to_owned();
-    let payload = payload.to_string();
-    let mut statements = vec![Statement::new(
-        "INSERT INTO events (dedup_key, kind, payload, received_at, stored_at) VALUES (?, ?, ?, ?, ?)",
-        vec![key.into(), kind.into(), payload.into(), event.received_at.into(), now.into()],
-    )];
+    let mut statements = vec![store_event(event, now)];
     match effect_of(&event.inbound) {
         TicketEffect::None => {}
         TicketEffect::CustomerMessage {
@@ -169,43 +161,19 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
             category,
             priority,
         } => {
-            let (first_response, resolution) = priority.sla_secs();
-            let who: Vec<Param> = vec![channel.into(), customer_id.as_str().into()];
-            statements.push(Statement::new(
-                "INSERT OR IGNORE INTO tickets (channel, customer_id, order_id, category, status, priority, opened_by, created_at, updated_at, first_response_due, resolution_due) \
-                 VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)",
-                vec![
-                    channel.into(),
-                    customer_id.as_str().into(),
-                    order_id.clone().into(),
-                    category.into(),
-                    priority.as_str().into(),
-                    key.into(),
-                    now.into(),
-                    now.into(),
-                    (now + first_response).into(),
-                    (now + resolution).into(),
-                ],
-            ));
-            statements.push(Statement::new(
-                "UPDATE tickets SET status = 'open', resolved_at = NULL, updated_at = ?, resolution_due = ? \
-                 WHERE channel = ? AND customer_id = ? AND status = 'resolved'",
-                [vec![now.into(), (now + resolution).into()], who.clone()].concat(),
-            ));
+            let who = Customer {
+                channel,
+                customer_id: &customer_id,
+            };
+            statements.extend(who.ensure_active_ticket(key, category, priority, now, None));
             if let Some(order_id) = order_id {
                 statements.push(Statement::new(
-                    "UPDATE tickets SET order_id = COALESCE(order_id, ?), updated_at = ? WHERE channel = ? AND customer_id = ? AND status != 'closed'",
-                    [vec![order_id.into(), now.into()], who.clone()].concat(),
+                    "UPDATE tickets SET order_id = COALESCE(order_id, ?), updated_at = ? \
+                     WHERE channel = ? AND customer_id = ? AND status != 'closed'",
+                    who.params(vec![order_id.into(), now.into()]),
                 ));
             }
-            statements.push(timeline(
-                key,
-                now,
-                "inbound",
-                &customer_id,
-                &text,
-                who.clone(),
-            ));
+            statements.push(who.timeline(key, now, "inbound", &customer_id, &text));
             let alert = format!(
                 "New {channel} ticket from {}: {}",
                 mask(&customer_id),
@@ -221,8 +189,11 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
             customer_id,
             action,
         } => {
-            let who: Vec<Param> = vec![channel.into(), customer_id.as_str().into()];
-            let (sql, mut params, actor, text): (&'static str, Vec<Param>, Option<String>, String) = match action {
+            let who = Customer {
+                channel,
+                customer_id: &customer_id,
+            };
+            let (sql, params, actor, text): (&'static str, Vec<Param>, Option<String>, String) = match action {
                 SessionAction::Created { kf_account } => (
                     "UPDATE tickets SET assignee = COALESCE(?, assignee), first_response_at = COALESCE(first_response_at, ?), updated_at = ? \
                      WHERE channel = ? AND customer_id = ? AND status != 'closed'",
@@ -231,7 +202,8 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
                     format!("session taken by {}", kf_account.as_deref().unwrap_or("an agent")),
                 ),
                 SessionAction::Switched { from, to } => (
-                    "UPDATE tickets SET assignee = COALESCE(?, assignee), updated_at = ? WHERE channel = ? AND customer_id = ? AND status != 'closed'",
+                    "UPDATE tickets SET assignee = COALESCE(?, assignee), updated_at = ? \
+                     WHERE channel = ? AND customer_id = ? AND status != 'closed'",
                     vec![to.clone().into(), now.into()],
                     from.clone(),
                     format!("session moved from {} to {}", from.as_deref().unwrap_or("?"), to.as_deref().unwrap_or("?")),
@@ -245,38 +217,150 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
                 ),
             };
             // The timeline entry goes first: the close must still find the ticket by status.
-            statements.push(timeline(
+            statements.push(who.timeline(
                 key,
                 now,
                 "agent",
                 actor.as_deref().unwrap_or("agent"),
                 &text,
-                who.clone(),
             ));
-            params.extend(who);
-            statements.push(Statement::new(sql, params));
+            statements.push(Statement::new(sql, who.params(params)));
         }
     }
     statements
 }
 
-fn timeline(
-    key: &str,
+/// The first statement of every inbound transaction: it fails on a duplicate, rolling back
+/// the rest.
+pub fn store_event(event: &QueuedEvent, now: i64) -> Statement {
+    let payload = serde_json::to_value(&event.inbound).expect("events are plain data");
+    let kind = payload
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    Statement::new(
+        "INSERT INTO events (dedup_key, kind, payload, received_at, stored_at) VALUES (?, ?, ?, ?, ?)",
+        vec![event.dedup_key.as_str().into(), kind.into(), payload.to_string().into(), event.received_at.into(), now.into()],
+    )
+}
+
+/// A customer on a channel: the key of their one active (not closed) ticket.
+pub struct Customer<'a> {
+    pub channel: &'static str,
+    pub customer_id: &'a str,
+}
+
+impl Customer<'_> {
+    /// `leading` followed by the (channel, customer_id) parameters of the active-ticket filter.
+    fn params(&self, leading: Vec<Param>) -> Vec<Param> {
+        [leading, vec![self.channel.into(), self.customer_id.into()]].concat()
+    }
+
+    /// Opens a ticket unless one is active (the partial unique index makes this race-free),
+    /// and reopens a resolved one. `resolution_due` overrides the priority's SLA (a legal
+    /// deadline, say).
+    pub fn ensure_active_ticket(
+        &self,
+        key: &str,
+        category: &str,
+        priority: Priority,
+        now: i64,
+        resolution_due: Option<i64>,
+    ) -> [Statement; 2] {
+        let (first_response, resolution) = priority.sla_secs();
+        let resolution_due = resolution_due.unwrap_or(now + resolution);
+        [
+            Statement::new(
+                "INSERT OR IGNORE INTO tickets (channel, customer_id, category, status, priority, opened_by, created_at, updated_at, first_response_due, resolution_due) \
+                 VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)",
+                vec![
+                    self.channel.into(),
+                    self.customer_id.into(),
+                    category.into(),
+                    priority.as_str().into(),
+                    key.into(),
+                    now.into(),
+                    now.into(),
+                    (now + first_response).into(),
+                    resolution_due.into(),
+                ],
+            ),
+            Statement::new(
+                "UPDATE tickets SET status = 'open', resolved_at = NULL, updated_at = ?, resolution_due = ? \
+                 WHERE channel = ? AND customer_id = ? AND status = 'resolved'",
+                self.params(vec![now.into(), resolution_due.into()]),
+            ),
+        ]
+    }
+
+    /// Files a complaint on the customer's active ticket (opening one if needed): category
+    /// `complaint`, at least `priority`, due no later than `resolution_due`.
+    pub fn file_complaint(
+        &self,
+        key: &str,
+        priority: Priority,
+        now: i64,
+        resolution_due: i64,
+    ) -> Vec<Statement> {
+        let mut statements = self
+            .ensure_active_ticket(key, "complaint", priority, now, Some(resolution_due))
+            .to_vec();
+        statements.push(self.escalate("complaint", priority, now, resolution_due));
+        statements
+    }
+
+    /// Raises the active ticket's priority (never lowers it) and brings its due time forward.
+    fn escalate(
+        &self,
+        category: &str,
+        priority: Priority,
+        now: i64,
+        resolution_due: i64,
+    ) -> Statement {
+        Statement::new(
+            "UPDATE tickets SET category = ?, \
+               priority = CASE WHEN ? = 'urgent' OR priority = 'urgent' THEN 'urgent' WHEN ? = 'high' OR priority = 'high' THEN 'high' ELSE 'normal' END, \
+               resolution_due = MIN(resolution_due, ?), updated_at = ? \
+             WHERE channel = ? AND customer_id = ? AND status != 'closed'",
+            self.params(vec![category.into(), priority.as_str().into(), priority.as_str().into(), resolution_due.into(), now.into()]),
+        )
+    }
+
+    /// Appends to the active ticket's timeline; idempotent by `event_key`.
+    pub fn timeline(
+        &self,
+        event_key: &str,
+        now: i64,
+        kind: &str,
+        actor: &str,
+        text: &str,
+    ) -> Statement {
+        Statement::new(
+            "INSERT INTO ticket_timeline (ticket_id, at, kind, actor, body, event_key) \
+             SELECT id, ?, ?, ?, ?, ? FROM tickets WHERE channel = ? AND customer_id = ? AND status != 'closed'",
+            self.params(vec![now.into(), kind.into(), actor.into(), text.into(), event_key.into()]),
+        )
+    }
+}
+
+/// Appends to a known ticket's timeline (an outbound message's fate, a complaint's resolution).
+pub fn timeline_by_id(
+    ticket_id: i64,
+    event_key: &str,
     now: i64,
     kind: &str,
     actor: &str,
     text: &str,
-    who: Vec<Param>,
 ) -> Statement {
     Statement::new(
-        "INSERT INTO ticket_timeline (ticket_id, at, kind, actor, body, event_key) \
-         SELECT id, ?, ?, ?, ?, ? FROM tickets WHERE channel = ? AND customer_id = ? AND status != 'closed'",
-        [vec![now.into(), kind.into(), actor.into(), text.into(), key.into()], who].concat(),
+        "INSERT OR IGNORE INTO ticket_timeline (ticket_id, at, kind, actor, body, event_key) VALUES (?, ?, ?, ?, ?, ?)",
+        vec![ticket_id.into(), now.into(), kind.into(), actor.into(), text.into(), event_key.into()],
     )
 }
 
 /// The first 200 characters of a message, on one line.
-fn snippet(text: &str) -> String {
+pub fn snippet(text: &str) -> String {
     let one_line: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -370,8 +454,8 @@ mod tests {
         };
         assert_eq!(alert, "New oa ticket from oCu***345: where is my key");
         // SLA due times from the server clock.
-        assert_eq!(plan[1].params[8], Param::Int(200 + 3600));
-        assert_eq!(plan[1].params[9], Param::Int(200 + 24 * 3600));
+        assert_eq!(plan[1].params[7], Param::Int(200 + 3600));
+        assert_eq!(plan[1].params[8], Param::Int(200 + 24 * 3600));
     }
 
     #[test]

@@ -4,7 +4,10 @@
 use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
 
-use crate::inline::Rejection;
+use crate::event::{Inbound, QueuedEvent};
+use crate::inline::{Accepted, Rejection, Reply};
+use crate::settings::{required, Settings};
+use crate::wechat::callback::check_timestamp;
 use crate::wechat::crypto::{constant_time_eq_ignore_ascii_case, hex};
 use crate::xml;
 
@@ -124,6 +127,41 @@ impl Notification {
             self.msg_type.as_str(),
             self.timestamp
         )
+    }
+}
+
+/// `POST /wechat/payfeedback`: parse, check AppSignature, the AppID (when `WECHAT_APPID` is set)
+/// and the timestamp window, and build the event to enqueue. The reply is `success`.
+pub fn handle_post(body: &[u8], settings: &Settings, now: i64) -> Result<Accepted, Rejection> {
+    let key = required(&settings.pay_sign_key, "PAY_SIGN_KEY")?;
+    let notification = Notification::parse(body)?;
+    notification.verify(key)?;
+    if let Some(appid) = &settings.wechat_appid {
+        if !constant_time_eq_ignore_ascii_case(&notification.appid, appid) {
+            return Err(Rejection::forbidden("AppId is not this account's"));
+        }
+    }
+    // The signature does not cover the body's other fields: the window bounds their replay.
+    check_timestamp(
+        &notification.timestamp,
+        now,
+        settings.callback_max_skew_secs,
+    )?;
+    let event = QueuedEvent {
+        dedup_key: notification.dedup_key(),
+        received_at: now,
+        inbound: Inbound::PayFeedback(notification),
+    };
+    Ok(Accepted {
+        event,
+        reply: Reply::success(),
+    })
+}
+
+impl Notification {
+    /// When the user complained: the notification's TimeStamp, never later than `now`.
+    pub fn complained_at(&self, now: i64) -> i64 {
+        self.timestamp.parse::<i64>().map_or(now, |t| t.min(now))
     }
 }
 

@@ -3,23 +3,23 @@
 use serde_json::{json, Value};
 use worker::{Env, Method, Request};
 
-use super::io::{self, log_rejection, KV};
+use super::io::{self, KV};
 use super::oa::RULES_KEY;
 use super::outbound;
+use super::outbound::send_later;
 use super::store::{self, db};
-use crate::admin::authorize;
+use crate::admin::{authorize, OrderRecord};
+use crate::complaints::{plan_resolve, ResolveError, ResolveRequest, ToResolve};
+use crate::event::QueueMessage;
 use crate::inline::{Rejection, Reply};
 use crate::rules::Rules;
+use crate::settings::Settings;
 use crate::sql::Param;
+use crate::wechat::crypto::hex;
+use crate::wechat::custom_send::CustomSendLimits;
 
 pub async fn handle(req: Request, env: &Env) -> Reply {
-    match route(req, env).await {
-        Ok(reply) => reply,
-        Err(rejection) => {
-            log_rejection("/api", &rejection);
-            rejection.to_reply()
-        }
-    }
+    io::reply_or_log("/api", route(req, env).await)
 }
 
 fn unavailable(e: impl ToString) -> Rejection {
@@ -105,9 +105,84 @@ async fn route(mut req: Request, env: &Env) -> Result<Reply, Rejection> {
                 false => Err(not_found()),
             }
         }
+        (Method::Get, ["complaints"]) => {
+            // Overdue (and still waiting for the merchant) first, then by deadline.
+            list(
+                env,
+                "complaints",
+                "SELECT * FROM complaints WHERE (?1 IS NULL OR status = ?1) \
+                 ORDER BY (status IN ('open', 'reopened') AND deadline <= ?2) DESC, deadline ASC LIMIT ?3",
+                vec![query("status").into(), io::now_secs().into(), limit.into()],
+            )
+            .await
+        }
+        (Method::Post, ["complaints", feedback_id, "resolve"]) => {
+            let body = req.text().await.map_err(|_| Rejection::bad_request("unreadable body"))?;
+            resolve_complaint(env, &settings, feedback_id, &body).await
+        }
+        (Method::Put, ["orders", order_id]) => {
+            let body = req.text().await.map_err(|_| Rejection::bad_request("unreadable body"))?;
+            let order: OrderRecord = serde_json::from_str(&body).map_err(|e| Rejection::bad_request(format!("invalid order: {e}")))?;
+            let db = db(env).map_err(unavailable)?;
+            store::transaction(&db, &[order.upsert(order_id, io::now_secs())]).await.map_err(unavailable)?;
+            Ok(Reply::json(200, json!({ "order": order_id }).to_string()))
+        }
         (Method::Get, ["stats"]) => stats(env).await,
         _ => Err(not_found()),
     }
+}
+
+/// Resolves a complaint: status `processed`, and the message to the customer and the
+/// `payfeedback/update` call recorded as deliveries in the same transaction, then sent.
+async fn resolve_complaint(
+    env: &Env,
+    settings: &Settings,
+    feedback_id: &str,
+    body: &str,
+) -> Result<Reply, Rejection> {
+    let request: ResolveRequest = if body.trim().is_empty() {
+        ResolveRequest { message: None }
+    } else {
+        serde_json::from_str(body)
+            .map_err(|e| Rejection::bad_request(format!("invalid resolve request: {e}")))?
+    };
+    let db = db(env).map_err(unavailable)?;
+    let found: Vec<ToResolve> = store::query(
+        &db,
+        "SELECT feedback_id, openid, status FROM complaints WHERE feedback_id = ?",
+        vec![feedback_id.into()],
+    )
+    .await
+    .map_err(unavailable)?;
+    let complaint = found.into_iter().next().ok_or_else(not_found)?;
+    let resolve_id = format!("resolve:{feedback_id}:{}", hex(&io::random_bytes::<6>()?));
+    let limits = CustomSendLimits {
+        max_news_articles: settings.news_article_limit,
+    };
+    let resolution = plan_resolve(&complaint, request, &limits, &resolve_id, io::now_secs())
+        .map_err(|e| match e {
+            ResolveError::BadMessage(why) => Rejection::bad_request(why),
+            ResolveError::Conflict(why) => Rejection {
+                status: 409,
+                reason: why,
+            },
+        })?;
+    store::transaction(&db, &resolution.statements)
+        .await
+        .map_err(unavailable)?;
+    for delivery_id in &resolution.delivery_ids {
+        // Recorded already: if this send fails the cron's sweep sends it within minutes.
+        let _ = send_later(
+            env,
+            &QueueMessage::Deliver {
+                delivery_id: delivery_id.clone(),
+            },
+            0,
+        )
+        .await;
+    }
+    let answer = json!({ "feedback_id": feedback_id, "status": "processed", "deliveries": resolution.delivery_ids });
+    Ok(Reply::json(202, answer.to_string()))
 }
 
 async fn list(

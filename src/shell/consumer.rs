@@ -7,7 +7,12 @@ use worker::{Env, MessageBatch, MessageExt, RawMessage};
 use super::io;
 use super::outbound::{self, later, send_later};
 use super::store::{self, db};
-use crate::event::{QueueMessage, QueuedEvent};
+use serde::Deserialize;
+use worker::D1Database;
+
+use crate::complaints::{self, OrderFacts};
+use crate::event::{Inbound, QueueMessage, QueuedEvent};
+use crate::platforms::payfeedback::{ComplaintStatus, GoodsKind, Notification};
 use crate::sql::{is_unique_violation, Statement};
 use crate::tickets;
 
@@ -50,11 +55,18 @@ async fn process(env: &Env, body: &str) -> Result<(), String> {
     }
 }
 
-/// Stores the event and applies it to tickets in one transaction; a duplicate fails the first
-/// insert, rolls everything back and is acked.
+/// Stores the event and applies it (to tickets, or to a complaint) in one transaction; a
+/// duplicate fails the first insert, rolls everything back and is acked.
 async fn store_inbound(env: &Env, event: &QueuedEvent) -> Result<(), String> {
     let db = db(env)?;
-    let plan = tickets::plan(event, io::now_secs());
+    let now = io::now_secs();
+    let plan = match &event.inbound {
+        Inbound::PayFeedback(n) => {
+            let (current, order) = complaint_state(&db, n).await?;
+            complaints::plan_notification(event, n, current, order, now)
+        }
+        _ => tickets::plan(event, now),
+    };
     match store::transaction(&db, &plan).await {
         Ok(changes) => {
             worker::console_log!("queue: stored {}", event.describe());
@@ -70,6 +82,50 @@ async fn store_inbound(env: &Env, event: &QueuedEvent) -> Result<(), String> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// The complaint's current status and what the card shop said about its order.
+async fn complaint_state(
+    db: &D1Database,
+    n: &Notification,
+) -> Result<(Option<ComplaintStatus>, OrderFacts), String> {
+    #[derive(Deserialize)]
+    struct Status {
+        status: String,
+    }
+    #[derive(Deserialize)]
+    struct Order {
+        goods_kind: Option<GoodsKind>,
+        delivered: i64,
+    }
+    let status: Vec<Status> = store::query(
+        db,
+        "SELECT status FROM complaints WHERE feedback_id = ?",
+        vec![n.feedback_id.as_str().into()],
+    )
+    .await?;
+    let current = status
+        .first()
+        .and_then(|s| complaints::parse_status(&s.status));
+    let order: Vec<Order> = match &n.trans_id {
+        Some(trans_id) => {
+            store::query(
+                db,
+                "SELECT goods_kind, delivered_at IS NOT NULL AS delivered FROM orders WHERE trans_id = ?",
+                vec![trans_id.as_str().into()],
+            )
+            .await?
+        }
+        None => Vec::new(),
+    };
+    let facts = order
+        .first()
+        .map(|o| OrderFacts {
+            goods_kind: o.goods_kind,
+            delivered: Some(o.delivered != 0),
+        })
+        .unwrap_or_default();
+    Ok((current, facts))
 }
 
 fn alert_raised(plan: &[Statement], changes: &[usize]) -> bool {

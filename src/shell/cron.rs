@@ -7,6 +7,7 @@ use super::io::{self, KV};
 use super::oa::ONLINE_AGENTS_KEY;
 use super::outbound::{self, call_with_token, send_later};
 use super::store::{self, db};
+use crate::complaints;
 use crate::event::QueueMessage;
 use crate::outbound::{HttpResult, Outcome};
 use crate::platforms::oa::OnlineAgents;
@@ -16,6 +17,9 @@ pub async fn run(env: &Env) {
     let settings = io::settings(env);
     if settings.wechat_appid.is_some() && settings.wechat_appsecret.is_some() {
         refresh_online_agents(env, &settings).await;
+    }
+    if let Err(e) = warn_complaint_deadlines(env).await {
+        worker::console_error!("cron: complaint deadlines failed: {e}");
     }
     if let Err(e) = outbound::flush_alerts(env).await {
         worker::console_error!("cron: flushing alerts failed: {e}");
@@ -57,6 +61,23 @@ async fn refresh_online_agents(env: &Env, settings: &crate::settings::Settings) 
         }
         Err(e) => worker::console_error!("cron: {e}"),
     }
+}
+
+/// Alerts for complaints with a quarter of their time left or overdue, once each.
+async fn warn_complaint_deadlines(env: &Env) -> Result<(), String> {
+    let db = db(env)?;
+    let now = io::now_secs();
+    let pending: Vec<complaints::Pending> = store::query(
+        &db,
+        complaints::PENDING_WARNINGS_SQL,
+        vec![now.into(), now.into()],
+    )
+    .await?;
+    let statements = complaints::plan_deadline_warnings(&pending, now);
+    if !statements.is_empty() {
+        store::transaction(&db, &statements).await?;
+    }
+    Ok(())
 }
 
 #[derive(serde::Deserialize)]

@@ -73,3 +73,11 @@ pub fn log_rejection(route: &str, rejection: &Rejection) {
         worker::console_log!("{line}");
     }
 }
+
+/// The reply of a route: its own, or its rejection's (logged).
+pub fn reply_or_log(route: &str, result: std::result::Result<Reply, Rejection>) -> Reply {
+    result.unwrap_or_else(|rejection| {
+        log_rejection(route, &rejection);
+        rejection.to_reply()
+    })
+}

@@ -7,6 +7,7 @@ mod cron;
 mod io;
 mod oa;
 mod outbound;
+mod payfeedback;
 mod push;
 mod shop;
 mod store;
@@ -26,6 +27,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Get, "/healthz") => Reply::json(200, r#"{"ok":true}"#.into()),
         (Method::Get | Method::Post, "/wechat/oa") => oa::handle(req, &env).await,
         (Method::Get | Method::Post, "/wechat/shop") => shop::handle(req, &env).await,
+        (Method::Post, "/wechat/payfeedback") => payfeedback::handle(req, &env).await,
         (_, p) if p == "/api" || p.starts_with("/api/") => admin::handle(req, &env).await,
         _ => Reply::json(404, r#"{"error":"no such route"}"#.into()),
     };

@@ -10,7 +10,7 @@ use super::io::{self, KV, QUEUE};
 use super::store::{self, db};
 use crate::event::QueueMessage;
 use crate::outbound::{
-    classify, next_step, HttpMethod, HttpRequest, HttpResult, NextStep, OutboundCall, Outcome,
+    classify, describe, record_attempt, HttpMethod, HttpRequest, HttpResult, OutboundCall, Outcome,
 };
 use crate::platforms::wecom::{self, PendingAlert, MESSAGES_PER_MINUTE};
 use crate::settings::{required, Settings};
@@ -133,6 +133,7 @@ pub async fn send_later(env: &Env, message: &QueueMessage, delay_secs: u32) -> R
 struct DeliveryRow {
     payload: String,
     attempts: i64,
+    ticket_id: Option<i64>,
 }
 
 /// One attempt at a recorded delivery. The row is claimed first (state `sending`), so two
@@ -142,7 +143,7 @@ pub async fn deliver(env: &Env, id: &str) -> Result<(), String> {
     let db = db(env)?;
     let rows: Vec<DeliveryRow> = store::query(
         &db,
-        "SELECT payload, attempts FROM deliveries WHERE id = ?",
+        "SELECT payload, attempts, ticket_id FROM deliveries WHERE id = ?",
         vec![id.into()],
     )
     .await?;
@@ -173,7 +174,7 @@ pub async fn deliver(env: &Env, id: &str) -> Result<(), String> {
     if claimed == 0 {
         return Ok(()); // delivered, dead, in flight elsewhere, or not yet due
     }
-    attempt(env, &db, id, &call, row.attempts as u32 + 1).await
+    attempt(env, &db, id, &call, row.ticket_id, row.attempts as u32 + 1).await
 }
 
 async fn attempt(
@@ -181,6 +182,7 @@ async fn attempt(
     db: &worker::D1Database,
     id: &str,
     call: &OutboundCall,
+    ticket_id: Option<i64>,
     attempt: u32,
 ) -> Result<(), String> {
     let settings = io::settings(env);
@@ -195,41 +197,25 @@ async fn attempt(
             Err(reason) => (Outcome::Permanent(reason), None),
         }
     };
-    let last_result = match &result {
-        Some(HttpResult::Response { status, body }) => {
-            format!("HTTP {status}: {}", wecom::truncate_utf8(body, 500))
-        }
-        Some(HttpResult::NetworkError(e)) => format!("network error: {e}"),
-        None => format!("{outcome:?}"),
-    };
-    let now = io::now_secs();
+    let last_result = describe(result.as_ref(), &outcome);
     let random = u32::from_le_bytes(io::random_bytes::<4>().map_err(|r| r.reason)?);
-    match next_step(attempt, &outcome, random) {
-        NextStep::Done => {
-            store::transaction(
-                db,
-                &[
-                    crate::sql::Statement::new(
-                        "UPDATE deliveries SET state = 'delivered', attempts = ?, last_result = ?, updated_at = ? WHERE id = ?",
-                        vec![(attempt as i64).into(), last_result.into(), now.into(), id.into()],
-                    ),
-                    crate::sql::Statement::new("UPDATE alerts SET sent_at = ? WHERE claim = ?", vec![now.into(), id.into()]),
-                ],
-            )
-            .await?;
-            worker::console_log!("deliver: {id} delivered on attempt {attempt}");
-            Ok(())
-        }
-        NextStep::RetryAfter(delay) => {
-            store::execute(
-                db,
-                "UPDATE deliveries SET state = 'retrying', attempts = ?, last_result = ?, updated_at = ?, next_attempt_at = ? WHERE id = ?",
-                vec![(attempt as i64).into(), last_result.into(), now.into(), (now + delay as i64).into(), id.into()],
-            )
-            .await?;
-            worker::console_log!(
-                "deliver: {id} attempt {attempt} failed ({outcome:?}); retry in {delay}s"
-            );
+    let record = record_attempt(
+        id,
+        call,
+        ticket_id,
+        attempt,
+        &outcome,
+        &last_result,
+        io::now_secs(),
+        random,
+    );
+    store::transaction(db, &record.statements).await?;
+    worker::console_log!("deliver: {id} attempt {attempt}: {outcome:?}");
+    if record.alert_raised {
+        let _ = send_later(env, &QueueMessage::FlushAlerts, 0).await; // the cron flushes otherwise
+    }
+    match record.retry_after {
+        Some(delay) => {
             send_later(
                 env,
                 &QueueMessage::Deliver {
@@ -239,49 +225,8 @@ async fn attempt(
             )
             .await
         }
-        NextStep::Dead(reason) => {
-            dead_letter(env, db, id, call, attempt, &reason, &last_result).await?;
-            worker::console_error!("deliver: {id} dead: {reason}");
-            Ok(())
-        }
+        None => Ok(()),
     }
-}
-
-/// Marks a delivery dead, keeps it as a dead letter with its reason, and alerts staff once
-/// (unless the robot itself is what failed).
-async fn dead_letter(
-    env: &Env,
-    db: &worker::D1Database,
-    id: &str,
-    call: &OutboundCall,
-    attempts: u32,
-    reason: &str,
-    last_result: &str,
-) -> Result<(), String> {
-    let now = io::now_secs();
-    let mut statements = vec![
-        crate::sql::Statement::new(
-            "UPDATE deliveries SET state = 'dead', attempts = ?, last_result = ?, updated_at = ? WHERE id = ?",
-            vec![(attempts as i64).into(), last_result.into(), now.into(), id.into()],
-        ),
-        crate::sql::Statement::new(
-            "INSERT INTO dead_letters (source, delivery_id, body, reason, created_at) VALUES ('delivery', ?, ?, ?, ?) \
-             ON CONFLICT (delivery_id) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at, replayed_at = NULL",
-            vec![id.into(), payload(call).into(), reason.into(), now.into()],
-        ),
-    ];
-    let alerts_staff = call.target() != "wecom_robot";
-    if alerts_staff {
-        statements.push(crate::sql::Statement::new(
-            "INSERT OR IGNORE INTO alerts (dedup_key, ticket_id, text, created_at) SELECT ?, ticket_id, ?, ? FROM deliveries WHERE id = ?",
-            vec![format!("dead:{id}").into(), format!("Dead letter {id} ({}): {reason}", call.target()).into(), now.into(), id.into()],
-        ));
-    }
-    store::transaction(db, &statements).await?;
-    if alerts_staff {
-        let _ = send_later(env, &QueueMessage::FlushAlerts, 0).await; // the cron flushes otherwise
-    }
-    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -396,7 +341,7 @@ pub async fn flush_alerts(env: &Env) -> Result<(), String> {
         .await?;
         call
     };
-    attempt(env, &db, &id, &call, 1).await?;
+    attempt(env, &db, &id, &call, None, 1).await?;
     if pending.len() > composed.included.len() {
         send_later(env, &QueueMessage::FlushAlerts, 0).await?;
     }

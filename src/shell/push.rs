@@ -6,7 +6,7 @@ use std::future::Future;
 
 use worker::{Env, Method, Request};
 
-use super::io::{self, log_rejection};
+use super::io;
 use crate::event::QueueMessage;
 use crate::inline::{Accepted, Rejection, Reply};
 use crate::settings::Settings;
@@ -32,13 +32,7 @@ pub async fn serve<S>(
     state: impl Future<Output = Result<S, Rejection>>,
     decide: impl FnOnce(Post<'_>, S) -> Result<Accepted, Rejection>,
 ) -> Reply {
-    match accept(req, env, endpoint, state, decide).await {
-        Ok(reply) => reply,
-        Err(rejection) => {
-            log_rejection(route, &rejection);
-            rejection.to_reply()
-        }
-    }
+    io::reply_or_log(route, accept(req, env, endpoint, state, decide).await)
 }
 
 async fn accept<S>(
@@ -56,15 +50,7 @@ async fn accept<S>(
     if req.method() == Method::Get {
         return callback::verify_url(&query, &endpoint, now).map(Reply::text);
     }
-    if let Ok(Some(len)) = req.headers().get("content-length") {
-        if len.parse::<usize>().is_ok_and(|n| n > MAX_BODY_BYTES) {
-            return Err(Rejection::too_large());
-        }
-    }
-    let body = req
-        .bytes()
-        .await
-        .map_err(|_| Rejection::bad_request("unreadable body"))?;
+    let body = read_body(&mut req).await?;
     let state = state.await?;
     let post = Post {
         query,
@@ -72,7 +58,23 @@ async fn accept<S>(
         endpoint,
         now,
     };
-    let accepted = decide(post, state)?;
+    enqueue_then_reply(env, decide(post, state)?).await
+}
+
+/// The request body, refused with 413 before it is read when its declared length is too big.
+pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Rejection> {
+    if let Ok(Some(len)) = req.headers().get("content-length") {
+        if len.parse::<usize>().is_ok_and(|n| n > MAX_BODY_BYTES) {
+            return Err(Rejection::too_large());
+        }
+    }
+    req.bytes()
+        .await
+        .map_err(|_| Rejection::bad_request("unreadable body"))
+}
+
+/// Enqueues an accepted callback's event; its reply goes out only once that succeeded.
+pub async fn enqueue_then_reply(env: &Env, accepted: Accepted) -> Result<Reply, Rejection> {
     io::enqueue(env, QueueMessage::Inbound(Box::new(accepted.event))).await?;
     Ok(accepted.reply)
 }

@@ -1,5 +1,6 @@
 //! Customer-service messages (客服消息): the JSON body of `message/custom/send` (and of the
-//! typing indicator), validated before it is sent, and the classification of WeChat's answer.
+//! typing indicator), validated before it is sent. WeChat's answer is classified by
+//! `crate::outbound::classify` (45015, outside the 48-hour window, is permanent).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -87,6 +88,23 @@ impl Default for CustomSendLimits {
 }
 
 /// The API path a message goes to: the typing indicator has its own endpoint.
+impl CustomMessage {
+    /// The `msgtype` WeChat knows this message by.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            CustomMessage::Text { .. } => "text",
+            CustomMessage::Image { .. } => "image",
+            CustomMessage::Voice { .. } => "voice",
+            CustomMessage::Video { .. } => "video",
+            CustomMessage::Music { .. } => "music",
+            CustomMessage::News { .. } => "news",
+            CustomMessage::MsgMenu { .. } => "msgmenu",
+            CustomMessage::MiniProgramPage { .. } => "miniprogrampage",
+            CustomMessage::Typing { .. } => "typing",
+        }
+    }
+}
+
 pub fn custom_send_path(msg: &CustomMessage) -> &'static str {
     match msg {
         CustomMessage::Typing { .. } => "/cgi-bin/message/custom/typing",
@@ -235,32 +253,6 @@ fn required(what: &str, value: &str) -> Result<(), String> {
         Err(format!("{what} is empty"))
     } else {
         Ok(())
-    }
-}
-
-/// What to do after WeChat answered a send with `errcode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SendOutcome {
-    Delivered,
-    /// 45015: the user has not written within the customer-service window (48 h). Retrying
-    /// cannot help until the user writes again.
-    PermanentWindowClosed,
-    /// -1 (system busy), 45009 (daily quota reached): try again later with backoff.
-    Retryable,
-    /// 40001, 40014, 42001: refresh the access_token once and retry once.
-    TokenExpired,
-    /// Anything else: the request itself is wrong; dead-letter it.
-    Permanent,
-}
-
-pub fn classify_errcode(errcode: i64) -> SendOutcome {
-    match errcode {
-        0 => SendOutcome::Delivered,
-        45015 => SendOutcome::PermanentWindowClosed,
-        -1 | 45009 => SendOutcome::Retryable,
-        40001 | 40014 | 42001 => SendOutcome::TokenExpired,
-        _ => SendOutcome::Permanent,
     }
 }
 
@@ -497,24 +489,5 @@ mod tests {
         let json = serde_json::to_string(&msg).unwrap();
         assert!(json.contains(r#""msgtype":"msgmenu""#), "{json}");
         assert_eq!(serde_json::from_str::<CustomMessage>(&json).unwrap(), msg);
-    }
-
-    #[test]
-    fn classifies_errcodes() {
-        let cases = [
-            (0, SendOutcome::Delivered),
-            (45015, SendOutcome::PermanentWindowClosed),
-            (-1, SendOutcome::Retryable),
-            (45009, SendOutcome::Retryable),
-            (40001, SendOutcome::TokenExpired),
-            (40014, SendOutcome::TokenExpired),
-            (42001, SendOutcome::TokenExpired),
-            (40003, SendOutcome::Permanent),
-            (45047, SendOutcome::Permanent),
-            (48001, SendOutcome::Permanent),
-        ];
-        for (errcode, want) in cases {
-            assert_eq!(classify_errcode(errcode), want, "{errcode}");
-        }
     }
 }

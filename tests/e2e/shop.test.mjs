@@ -31,7 +31,43 @@ function signed(plaintext, { format, mode }) {
   return safePush(TOKEN, AES, APPID, plaintext, { envelope: format });
 }
 
-const text = (content, id = msgId(), opts) => pushFields({ msg_id: id, msg_type: 'text', text: { content } }, opts);
+// A message push of this msg_type carrying its object (e.g. `{ text: { content } }`).
+const message = (type, object, id = msgId(), opts) => pushFields({ msg_id: id, msg_type: type, ...object }, opts);
+const text = (content, id = msgId(), opts) => message('text', { text: { content } }, id, opts);
+
+// Sends the push in this format and mode and checks the inline answer: 200 text/plain `success`.
+async function push(fields, { format, mode }, what = `${format} ${mode}`) {
+  const { query, body } = signed(encode(fields, format), { format, mode });
+  const r = await post(query, body);
+  assert.equal(r.status, 200, what);
+  assert.match(r.headers.get('content-type'), /^text\/plain/, what);
+  assert.equal(await r.text(), 'success', what);
+}
+
+const api = async (p) => (await worker.admin(p)).json();
+
+// Every ticket of this customer on any channel, each as {ticket, timeline}.
+async function ticketsOf(openid) {
+  const { tickets } = await api('/api/tickets?limit=1000');
+  return Promise.all(tickets.filter((t) => t.customer_id === openid).map((t) => api(`/api/tickets/${t.id}`)));
+}
+
+// The buyer has exactly one ticket, on channel `shop`, opened by the first message, linked to
+// `orderId`, whose timeline is exactly these messages ({id, text}) in order, once each.
+async function assertShopTicket(openid, messages, { orderId = null, what = openid } = {}) {
+  const tickets = await ticketsOf(openid);
+  assert.equal(tickets.length, 1, `${what}: one ticket`);
+  const [{ ticket, timeline }] = tickets;
+  assert.equal(ticket.channel, 'shop', what);
+  assert.equal(ticket.status, 'open', what);
+  assert.equal(ticket.opened_by, `shop:msg:${messages[0].id}`, what);
+  assert.equal(ticket.order_id, orderId, what);
+  assert.deepEqual(
+    timeline.map(({ kind, actor, body, event_key: eventKey }) => ({ kind, actor, body, eventKey })),
+    messages.map(({ id, text: body }) => ({ kind: 'inbound', actor: openid, body, eventKey: `shop:msg:${id}` })),
+    what,
+  );
+}
 
 async function sendSentinel() {
   const id = msgId();
@@ -40,22 +76,29 @@ async function sendSentinel() {
   return `shop:msg:${id}`;
 }
 
-// Every message type: the message's own fields (IDs as bigints: exact JSON numbers) and the typed
-// body the stored event must carry.
+// Every message type: the message's own fields (IDs as bigints: exact JSON numbers), the typed
+// body the stored event must carry and the text of its ticket-timeline entry. The shared order
+// (`body.order_id`) is linked to the ticket. An unknown type is kept raw: its body also carries
+// the whole push (`raw`), checked apart.
+const ORDER_ID = '3726522260112345678';
 const MESSAGE_TYPES = [
-  ['text', { text: { content: '这个什么时候发货? <b>&</b>' } }, { msg_type: 'text', content: '这个什么时候发货? <b>&</b>' }],
-  ['image', { image: { cos_url: COS(2) } }, { msg_type: 'image', cos_url: COS(2) }],
+  ['text', { text: { content: '这个什么时候发货? <b>&</b>' } }, { msg_type: 'text', content: '这个什么时候发货? <b>&</b>' },
+    '这个什么时候发货? <b>&</b>'],
+  ['image', { image: { cos_url: COS(2) } }, { msg_type: 'image', cos_url: COS(2) }, `[image] ${COS(2)}`],
   ['video', { video: { play_length: 3224, cos_url: COS(7), ld_img_url: COS(2) } },
-    { msg_type: 'video', play_length: 3224, cos_url: COS(7), ld_img_url: COS(2) }],
-  ['file', { file: { cos_url: COS(8) } }, { msg_type: 'file', cos_url: COS(8) }],
+    { msg_type: 'video', play_length: 3224, cos_url: COS(7), ld_img_url: COS(2) }, `[video 3224s] ${COS(7)}`],
+  ['file', { file: { cos_url: COS(8) } }, { msg_type: 'file', cos_url: COS(8) }, `[file] ${COS(8)}`],
   ['voice', { voice: { translated_msg: '您好,问一下这个商品如何下单', play_length: 2287, translation_succ: true } },
-    { msg_type: 'voice', translated_msg: '您好,问一下这个商品如何下单', play_length_ms: 2287, translation_succ: true }],
+    { msg_type: 'voice', translated_msg: '您好,问一下这个商品如何下单', play_length_ms: 2287, translation_succ: true },
+    '[voice] 您好,问一下这个商品如何下单'],
   ['voice', { voice: { play_length: 1500, translation_succ: false } },
-    { msg_type: 'voice', translated_msg: null, play_length_ms: 1500, translation_succ: false }],
+    { msg_type: 'voice', translated_msg: null, play_length_ms: 1500, translation_succ: false }, '[voice] (no translation)'],
   ['product_share', { product_share: { product_id: 10000180459876543n } },
-    { msg_type: 'product_share', product_id: '10000180459876543' }],
-  ['order_share', { order_share: { order_id: 3726522260112345678n } },
-    { msg_type: 'order_share', order_id: '3726522260112345678' }],
+    { msg_type: 'product_share', product_id: '10000180459876543' }, '[product] 10000180459876543'],
+  ['order_share', { order_share: { order_id: BigInt(ORDER_ID) } },
+    { msg_type: 'order_share', order_id: ORDER_ID }, `[order] ${ORDER_ID}`],
+  ['sticker', { sticker: { sticker_id: 'st_42', name: '👍' } },
+    { msg_type: 'other', raw_msg_type: 'sticker' }, '[sticker] (unsupported message type)'],
 ];
 
 describe('URL verification (GET)', () => {
@@ -67,33 +110,49 @@ describe('URL verification (GET)', () => {
 });
 
 describe('messages', () => {
-  test('every type, in JSON and XML, plain and encrypted: success and one typed stored event', async () => {
+  test('every type, in JSON and XML, plain and encrypted: success, one typed stored event, one ticket with one timeline entry', async () => {
     const sent = [];
     for (const format of ['json', 'xml']) {
       for (const mode of ['plain', 'aes']) {
-        for (const [type, object, body] of MESSAGE_TYPES) {
+        for (const [i, [type, object, body, timeline]] of MESSAGE_TYPES.entries()) {
           const id = msgId();
-          const openid = `oBuyer_${format}_${mode}`;
+          // A distinct buyer per message: each opens a ticket of its own.
+          const openid = `oBuyer_${format}_${mode}_${i}_${nonce()}`;
           // JSON sends the 64-bit msg_id as a number half of the time, as a string otherwise.
-          const fields = pushFields({ msg_id: format === 'json' && mode === 'plain' ? BigInt(id) : id, msg_type: type, ...object }, { openid });
-          const { query, body: payload } = signed(encode(fields, format), { format, mode });
-          const r = await post(query, payload);
-          const what = `${type} ${format} ${mode}`;
-          assert.equal(r.status, 200, what);
-          assert.match(r.headers.get('content-type'), /^text\/plain/, what);
-          assert.equal(await r.text(), 'success', what);
-          sent.push({ what, id, openid, createTime: fields.CreateTime, body });
+          const fields = message(type, object, format === 'json' && mode === 'plain' ? BigInt(id) : id, { openid });
+          const what = `${type} #${i} ${format} ${mode}`;
+          await push(fields, { format, mode }, what);
+          sent.push({ what, id, openid, createTime: fields.CreateTime, type, object, body, timeline });
         }
       }
     }
-    for (const { what, id, openid, createTime, body } of sent) {
+    for (const { what, id, openid, createTime, type, object, body, timeline } of sent) {
       const stored = await worker.storedWith(`shop:msg:${id}`);
       assert.equal(stored.length, 1, what);
       assert.equal(stored[0].kind, 'shop_message', what);
-      assert.deepEqual(JSON.parse(stored[0].payload), {
-        kind: 'shop_message', shop: SHOP, openid, create_time: createTime, msg_id: id, body,
-      }, what);
+      const payload = JSON.parse(stored[0].payload);
+      if (body.msg_type === 'other') {
+        assert.deepEqual(payload.body.raw[type], object[type], what);
+        delete payload.body.raw;
+      }
+      assert.deepEqual(payload, { kind: 'shop_message', shop: SHOP, openid, create_time: createTime, msg_id: id, body }, what);
+      await assertShopTicket(openid, [{ id, text: timeline }], { orderId: body.order_id ?? null, what });
     }
+  });
+
+  test('several messages from one buyer append to one ticket, in order', async () => {
+    const openid = `oBuyerConversation_${nonce()}`;
+    const sent = [];
+    for (const [i, [type, object, , timeline]] of MESSAGE_TYPES.entries()) {
+      const id = msgId();
+      const [format, mode] = [['json', 'plain'], ['xml', 'aes'], ['json', 'aes'], ['xml', 'plain']][i % 4];
+      await push(message(type, object, id, { openid }), { format, mode }, `${type} #${i}`);
+      sent.push({ id, text: timeline });
+    }
+    // The queue delivers in order: once the last is stored, so are the others.
+    await worker.storedWith(`shop:msg:${sent.at(-1).id}`);
+    // The order shared mid-conversation is linked to the ticket the first message opened.
+    await assertShopTicket(openid, sent, { orderId: ORDER_ID });
   });
 
   test('IDs above 2^53 stay exact strings', async () => {
@@ -105,6 +164,7 @@ describe('messages', () => {
     const payload = JSON.parse(stored.payload);
     assert.equal(payload.msg_id, id);
     assert.deepEqual(payload.body, { msg_type: 'order_share', order_id: '9007199254740993' });
+    await assertShopTicket(fields.FromUserName, [{ id, text: '[order] 9007199254740993' }], { orderId: '9007199254740993' });
   });
 
   test('an unknown message type is accepted and kept raw', async () => {
@@ -135,6 +195,7 @@ describe('messages', () => {
     assert.equal(payload.kind, 'shop_event');
     assert.equal(payload.event, 'channels_ec_order_cancel');
     assert.deepEqual(payload.raw, fields);
+    assert.deepEqual(await ticketsOf('oBuyerEvent'), [], 'no ticket for an event');
   });
 });
 
@@ -143,22 +204,18 @@ describe('retries: the push is retried 10 times over about 3.5 h', () => {
     ['sequentially', async (sends) => { const out = []; for (const send of sends) out.push(await send()); return out; }],
     ['concurrently', (sends) => Promise.all(sends.map((send) => send()))],
   ]) {
-    test(`the same msg_id pushed 10 times ${name} is stored once`, async () => {
+    test(`the same msg_id pushed 10 times ${name}, encrypted, is stored once: one ticket, one timeline entry`, async () => {
       const id = msgId();
-      const fields = text(`retry ${name}`, id);
-      // Each retry is signed (and, in safe mode, encrypted) afresh, as WeChat does.
-      const sends = Array.from({ length: 10 }, (_, i) => async () => {
-        const format = i % 2 ? 'json' : 'xml';
-        const { query, body } = signed(encode(fields, format), { format, mode: i % 3 ? 'aes' : 'plain' });
-        const r = await post(query, body);
-        return [r.status, await r.text()];
-      });
-      const answers = await sendAll(sends);
-      assert.deepEqual(answers, Array(10).fill([200, 'success']));
+      const openid = `oBuyerRetry_${nonce()}`;
+      const fields = text(`retry ${name}`, id, { openid });
+      // Each retry is signed and encrypted afresh, as WeChat does; the data format alternates.
+      const sends = Array.from({ length: 10 }, (_, i) => () => push(fields, { format: i % 2 ? 'json' : 'xml', mode: 'aes' }, `retry ${i}`));
+      await sendAll(sends);
       await worker.storedWith(`shop:msg:${id}`);
       // After a later push has been stored, every retry has been through the consumer.
       await worker.storedWith(await sendSentinel());
       assert.equal((await worker.events()).filter((e) => e.dedup_key === `shop:msg:${id}`).length, 1);
+      await assertShopTicket(openid, [{ id, text: `retry ${name}` }]);
     });
   }
 });

@@ -1,0 +1,632 @@
+//! WeChat Pay complaints in storage: what a notification, the deadline clock and a staff
+//! resolution write. The rules themselves (signature, deadlines, transitions) are in
+//! `platforms::payfeedback`; this module turns them into statements and alerts.
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::QueuedEvent;
+use crate::mask::mask;
+use crate::outbound::OutboundCall;
+use crate::platforms::payfeedback::{self, ComplaintStatus, GoodsKind, MsgType, Notification};
+use crate::sql::Statement;
+use crate::tickets::{self, Customer, Priority};
+use crate::time::format_china_time;
+use crate::wechat::custom_send::{build_custom_send, CustomMessage, CustomSendLimits};
+
+/// Complaints are filed on the customer's Official Account conversation: the OpenID is the
+/// account's.
+const CHANNEL: &str = "oa";
+
+/// What the order behind a complaint says, when the card shop told us about it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct OrderFacts {
+    pub goods_kind: Option<GoodsKind>,
+    pub delivered: Option<bool>,
+}
+
+/// The transaction for one notification, given the complaint's current status (`None`: never
+/// seen) and the order's facts.
+pub fn plan_notification(
+    event: &QueuedEvent,
+    n: &Notification,
+    current: Option<ComplaintStatus>,
+    order: OrderFacts,
+    now: i64,
+) -> Vec<Statement> {
+    let key = event.dedup_key.as_str();
+    let transition = payfeedback::transition(current, n.msg_type);
+    let customer = Customer {
+        channel: CHANNEL,
+        customer_id: &n.openid,
+    };
+    let mut statements = vec![tickets::store_event(event, now)];
+    if transition.opened {
+        let opened_at = n.complained_at(now);
+        let deadline = payfeedback::deadline(opened_at, order.goods_kind, order.delivered);
+        statements.push(Statement::new(
+            "INSERT INTO complaints (feedback_id, openid, trans_id, status, reason, solution, ext_info, pic_urls, goods_kind, delivered, opened_at, deadline, warning_due, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                n.feedback_id.as_str().into(),
+                n.openid.as_str().into(),
+                n.trans_id.clone().into(),
+                status_name(transition.status).into(),
+                n.reason.clone().into(),
+                n.solution.clone().into(),
+                n.ext_info.clone().into(),
+                serde_json::to_string(&n.pic_urls).unwrap_or_default().into(),
+                order.goods_kind.map(kind_name).into(),
+                order.delivered.map(i64::from).into(),
+                opened_at.into(),
+                deadline.into(),
+                payfeedback::warning_due(opened_at, deadline).into(),
+                now.into(),
+            ],
+        ));
+        statements.extend(customer.file_complaint(key, Priority::High, now, deadline));
+        let alert = format!(
+            "WeChat Pay complaint {} from {}: {} — resolve by {} ({} h)",
+            n.feedback_id,
+            mask(&n.openid),
+            tickets::snippet(n.reason.as_deref().unwrap_or("no reason given")),
+            format_china_time(deadline),
+            (deadline - opened_at) / 3600,
+        );
+        statements.push(alert_on_ticket(
+            &format!("complaint:{}:opened", n.feedback_id),
+            &customer,
+            &alert,
+            now,
+        ));
+    } else if current != Some(transition.status) {
+        let sql = match n.msg_type {
+            MsgType::Confirm => {
+                "UPDATE complaints SET status = ?, closed_at = ?, updated_at = ? WHERE feedback_id = ?"
+            }
+            _ => "UPDATE complaints SET status = ?, escalated_at = ?, updated_at = ? WHERE feedback_id = ?",
+        };
+        statements.push(Statement::new(
+            sql,
+            vec![
+                status_name(transition.status).into(),
+                now.into(),
+                now.into(),
+                n.feedback_id.as_str().into(),
+            ],
+        ));
+    }
+    if transition.escalate {
+        // The user refused the handling and may ask WeChat to arbitrate: urgent, at once.
+        statements.extend(customer.file_complaint(key, Priority::Urgent, now, now));
+        let alert = format!(
+            "ESCALATED: the user rejected the handling of WeChat Pay complaint {} ({}); they may ask WeChat to arbitrate",
+            n.feedback_id,
+            mask(&n.openid)
+        );
+        statements.push(alert_on_ticket(
+            &format!("{key}:escalated"),
+            &customer,
+            &alert,
+            now,
+        ));
+    }
+    let text = match n.msg_type {
+        MsgType::Request => format!(
+            "complaint {} opened: {}{}",
+            n.feedback_id,
+            n.reason.as_deref().unwrap_or("no reason given"),
+            n.solution
+                .as_deref()
+                .map(|s| format!(" (asks: {s})"))
+                .unwrap_or_default()
+        ),
+        MsgType::Confirm => format!(
+            "complaint {}: the user confirmed the handling; closed",
+            n.feedback_id
+        ),
+        MsgType::Reject => format!(
+            "complaint {}: the user rejected the handling; reopened and escalated",
+            n.feedback_id
+        ),
+    };
+    statements.push(customer.timeline(key, now, "complaint", "wechat_pay", &text));
+    if transition.closed {
+        statements.push(Statement::new(
+            "UPDATE tickets SET status = 'resolved', resolved_at = ?, updated_at = ? \
+             WHERE channel = ? AND customer_id = ? AND status IN ('open', 'pending') AND category = 'complaint'",
+            vec![now.into(), now.into(), CHANNEL.into(), n.openid.as_str().into()],
+        ));
+    }
+    statements
+}
+
+fn alert_on_ticket(dedup_key: &str, customer: &Customer, text: &str, now: i64) -> Statement {
+    Statement::new(
+        "INSERT OR IGNORE INTO alerts (dedup_key, ticket_id, text, created_at) \
+         SELECT ?, id, ?, ? FROM tickets WHERE channel = ? AND customer_id = ? AND status != 'closed'",
+        vec![dedup_key.into(), text.into(), now.into(), customer.channel.into(), customer.customer_id.into()],
+    )
+}
+
+pub fn status_name(status: ComplaintStatus) -> &'static str {
+    match status {
+        ComplaintStatus::Open => "open",
+        ComplaintStatus::Processed => "processed",
+        ComplaintStatus::Closed => "closed",
+        ComplaintStatus::Reopened => "reopened",
+    }
+}
+
+pub fn parse_status(name: &str) -> Option<ComplaintStatus> {
+    [
+        ComplaintStatus::Open,
+        ComplaintStatus::Processed,
+        ComplaintStatus::Closed,
+        ComplaintStatus::Reopened,
+    ]
+    .into_iter()
+    .find(|s| status_name(*s) == name)
+}
+
+fn kind_name(kind: GoodsKind) -> &'static str {
+    match kind {
+        GoodsKind::Virtual => "virtual",
+        GoodsKind::Physical => "physical",
+    }
+}
+
+/// A complaint still waiting for the merchant whose deadline clock needs a look.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Pending {
+    pub feedback_id: String,
+    pub openid: String,
+    pub deadline: i64,
+    pub warning_due: i64,
+    pub warned_at: Option<i64>,
+    pub overdue_warned_at: Option<i64>,
+}
+
+/// The query for `Pending` rows that may need a warning now (bind `now` twice).
+pub const PENDING_WARNINGS_SQL: &str = "SELECT feedback_id, openid, deadline, warning_due, warned_at, overdue_warned_at FROM complaints \
+     WHERE status IN ('open', 'reopened') AND ((warned_at IS NULL AND warning_due <= ?) OR (overdue_warned_at IS NULL AND deadline <= ?)) LIMIT 100";
+
+/// Warns once when a quarter of the time is left and once when the deadline has passed (a
+/// complaint found already overdue gets only the overdue warning). Each warning's alert and
+/// mark are one transaction, and the alert's dedup key makes a concurrent cron harmless.
+pub fn plan_deadline_warnings(pending: &[Pending], now: i64) -> Vec<Statement> {
+    let mut statements = Vec::new();
+    for c in pending {
+        let customer = Customer {
+            channel: CHANNEL,
+            customer_id: &c.openid,
+        };
+        let (which, text) = if c.deadline <= now {
+            if c.overdue_warned_at.is_some() {
+                continue;
+            }
+            statements.push(Statement::new(
+                "UPDATE complaints SET overdue_warned_at = ?, warned_at = COALESCE(warned_at, ?) WHERE feedback_id = ?",
+                vec![now.into(), now.into(), c.feedback_id.as_str().into()],
+            ));
+            ("overdue", format!("OVERDUE: WeChat Pay complaint {} ({}) passed its deadline {}; the user may ask WeChat to arbitrate", c.feedback_id, mask(&c.openid), format_china_time(c.deadline)))
+        } else if c.warned_at.is_none() && c.warning_due <= now {
+            statements.push(Statement::new(
+                "UPDATE complaints SET warned_at = ? WHERE feedback_id = ?",
+                vec![now.into(), c.feedback_id.as_str().into()],
+            ));
+            (
+                "quarter",
+                format!(
+                    "A quarter of the time is left on WeChat Pay complaint {} ({}): resolve by {}",
+                    c.feedback_id,
+                    mask(&c.openid),
+                    format_china_time(c.deadline)
+                ),
+            )
+        } else {
+            continue;
+        };
+        statements.push(alert_on_ticket(
+            &format!("complaint:{}:{which}", c.feedback_id),
+            &customer,
+            &text,
+            now,
+        ));
+    }
+    statements
+}
+
+/// A complaint as the resolve endpoint reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ToResolve {
+    pub feedback_id: String,
+    pub openid: String,
+    pub status: String,
+}
+
+/// The body of `POST /api/complaints/{feedback_id}/resolve`: an optional message to the customer,
+/// either plain text or any customer-service message.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    #[serde(default)]
+    pub message: Option<MessageToCustomer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MessageToCustomer {
+    Text(String),
+    Message(CustomMessage),
+}
+
+/// What resolving writes (one transaction) and the outbound calls it makes (recorded in the
+/// same transaction as deliveries under `resolve_id`-derived ids, so each is made once).
+#[derive(Debug)]
+pub struct Resolution {
+    pub statements: Vec<Statement>,
+    pub delivery_ids: Vec<String>,
+}
+
+/// Why a resolve was refused: a 400 (bad message) or a 409 (already closed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolveError {
+    BadMessage(String),
+    Conflict(String),
+}
+
+pub fn plan_resolve(
+    c: &ToResolve,
+    request: ResolveRequest,
+    limits: &CustomSendLimits,
+    resolve_id: &str,
+    now: i64,
+) -> Result<Resolution, ResolveError> {
+    let current = parse_status(&c.status)
+        .ok_or_else(|| ResolveError::Conflict(format!("unknown status {}", c.status)))?;
+    let status = payfeedback::resolve(current).map_err(|why| ResolveError::Conflict(why.into()))?;
+    let message = request.message.map(|m| match m {
+        MessageToCustomer::Text(content) => CustomMessage::Text { content },
+        MessageToCustomer::Message(m) => m,
+    });
+    let mut calls = Vec::new();
+    if let Some(message) = &message {
+        build_custom_send(&c.openid, message, limits).map_err(ResolveError::BadMessage)?;
+        calls.push((
+            format!("{resolve_id}:custom_send"),
+            OutboundCall::CustomSend {
+                touser: c.openid.clone(),
+                message: message.clone(),
+            },
+        ));
+    }
+    calls.push((
+        format!("{resolve_id}:payfeedback_update"),
+        OutboundCall::PayfeedbackUpdate {
+            openid: c.openid.clone(),
+            feedback_id: c.feedback_id.clone(),
+        },
+    ));
+    let customer = Customer {
+        channel: CHANNEL,
+        customer_id: &c.openid,
+    };
+    let mut statements =
+        vec![Statement::new(
+        "UPDATE complaints SET status = ?, resolved_at = ?, updated_at = ? WHERE feedback_id = ?",
+        vec![status_name(status).into(), now.into(), now.into(), c.feedback_id.as_str().into()],
+    )];
+    let summary = match &message {
+        Some(CustomMessage::Text { content }) => format!(
+            "complaint {} resolved by staff; message to the customer: {content}",
+            c.feedback_id
+        ),
+        Some(other) => format!(
+            "complaint {} resolved by staff; {} message to the customer",
+            c.feedback_id,
+            other.type_name()
+        ),
+        None => format!("complaint {} resolved by staff", c.feedback_id),
+    };
+    statements.push(customer.timeline(resolve_id, now, "status", "staff", &summary));
+    statements.push(Statement::new(
+        "UPDATE tickets SET status = 'pending', first_response_at = COALESCE(first_response_at, ?), updated_at = ? \
+         WHERE channel = ? AND customer_id = ? AND status = 'open' AND category = 'complaint'",
+        vec![now.into(), now.into(), CHANNEL.into(), c.openid.as_str().into()],
+    ));
+    let mut delivery_ids = Vec::new();
+    for (id, call) in calls {
+        statements.push(Statement::new(
+            "INSERT INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
+             SELECT ?, ?, ?, (SELECT id FROM tickets WHERE channel = ? AND customer_id = ? AND status != 'closed'), 'pending', 0, ?, ?, ?",
+            vec![
+                id.as_str().into(),
+                call.target().into(),
+                serde_json::to_string(&call).expect("outbound calls are plain data").into(),
+                CHANNEL.into(),
+                c.openid.as_str().into(),
+                now.into(),
+                now.into(),
+                now.into(),
+            ],
+        ));
+        delivery_ids.push(id);
+    }
+    Ok(Resolution {
+        statements,
+        delivery_ids,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Inbound;
+    use crate::sql::Param;
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn notification(msg_type: MsgType, timestamp: i64) -> Notification {
+        Notification {
+            openid: "oX99MDgNcgwnz3zFN3DNmo8uwa-w".into(),
+            appid: "wx1".into(),
+            timestamp: timestamp.to_string(),
+            msg_type,
+            feedback_id: "5883726847655944563".into(),
+            trans_id: Some("1900000109".into()),
+            reason: Some("卡密无效".into()),
+            solution: Some("退款".into()),
+            ext_info: None,
+            app_signature: "x".into(),
+            sign_method: None,
+            pic_urls: vec![],
+        }
+    }
+
+    fn plan(
+        msg_type: MsgType,
+        current: Option<ComplaintStatus>,
+        order: OrderFacts,
+    ) -> Vec<Statement> {
+        let n = notification(msg_type, NOW - 100);
+        let event = QueuedEvent {
+            dedup_key: n.dedup_key(),
+            received_at: NOW,
+            inbound: Inbound::PayFeedback(n.clone()),
+        };
+        plan_notification(&event, &n, current, order, NOW)
+    }
+
+    fn find<'a>(plan: &'a [Statement], prefix: &str) -> Vec<&'a Statement> {
+        plan.iter().filter(|s| s.sql.starts_with(prefix)).collect()
+    }
+
+    #[test]
+    fn a_request_opens_a_complaint_with_its_deadline_and_alerts() {
+        let cases = [
+            (OrderFacts::default(), 86_400),
+            (
+                OrderFacts {
+                    goods_kind: Some(GoodsKind::Physical),
+                    delivered: Some(false),
+                },
+                2 * 86_400,
+            ),
+            (
+                OrderFacts {
+                    goods_kind: Some(GoodsKind::Virtual),
+                    delivered: Some(true),
+                },
+                3 * 86_400,
+            ),
+            (
+                OrderFacts {
+                    goods_kind: Some(GoodsKind::Physical),
+                    delivered: Some(true),
+                },
+                15 * 86_400,
+            ),
+        ];
+        for (order, secs) in cases {
+            let plan = plan(MsgType::Request, None, order);
+            assert!(plan[0].sql.starts_with("INSERT INTO events"));
+            let insert = find(&plan, "INSERT INTO complaints")[0];
+            assert_eq!(
+                insert.params[10],
+                Param::Int(NOW - 100),
+                "opened when the user complained"
+            );
+            assert_eq!(insert.params[11], Param::Int(NOW - 100 + secs), "{order:?}");
+            assert_eq!(insert.params[12], Param::Int(NOW - 100 + secs - secs / 4));
+            let alert = find(&plan, "INSERT OR IGNORE INTO alerts")[0];
+            let Param::Text(text) = &alert.params[1] else {
+                panic!()
+            };
+            assert!(
+                text.contains("resolve by") && text.contains(&format!("({} h)", secs / 3600)),
+                "{text}"
+            );
+            assert!(find(&plan, "INSERT OR IGNORE INTO tickets")[0]
+                .params
+                .contains(&Param::Text("high".into())));
+        }
+    }
+
+    #[test]
+    fn a_repeated_request_changes_nothing_but_the_timeline() {
+        let plan = plan(
+            MsgType::Request,
+            Some(ComplaintStatus::Open),
+            OrderFacts::default(),
+        );
+        assert!(find(&plan, "INSERT INTO complaints").is_empty());
+        assert!(find(&plan, "UPDATE complaints").is_empty());
+        assert!(find(&plan, "INSERT OR IGNORE INTO alerts").is_empty());
+        assert_eq!(find(&plan, "INSERT INTO ticket_timeline").len(), 1);
+    }
+
+    #[test]
+    fn confirm_closes_and_reject_reopens_and_escalates() {
+        let confirm = plan(
+            MsgType::Confirm,
+            Some(ComplaintStatus::Processed),
+            OrderFacts::default(),
+        );
+        assert_eq!(
+            find(&confirm, "UPDATE complaints")[0].params[0],
+            Param::Text("closed".into())
+        );
+        assert!(confirm
+            .iter()
+            .any(|s| s.sql.contains("status = 'resolved'")));
+        assert!(find(&confirm, "INSERT OR IGNORE INTO alerts").is_empty());
+        let reject = plan(
+            MsgType::Reject,
+            Some(ComplaintStatus::Processed),
+            OrderFacts::default(),
+        );
+        assert_eq!(
+            find(&reject, "UPDATE complaints")[0].params[0],
+            Param::Text("reopened".into())
+        );
+        let alert = find(&reject, "INSERT OR IGNORE INTO alerts")[0];
+        let Param::Text(text) = &alert.params[1] else {
+            panic!()
+        };
+        assert!(text.starts_with("ESCALATED"));
+        assert!(find(&reject, "UPDATE tickets SET category")[0]
+            .params
+            .contains(&Param::Text("urgent".into())));
+    }
+
+    #[test]
+    fn deadline_warnings_fire_once_each() {
+        let pending = |warned_at, overdue_warned_at, deadline| Pending {
+            feedback_id: "f".into(),
+            openid: "oUser12345".into(),
+            deadline,
+            warning_due: deadline - 100,
+            warned_at,
+            overdue_warned_at,
+        };
+        let quarter = plan_deadline_warnings(&[pending(None, None, NOW + 50)], NOW);
+        assert_eq!(quarter.len(), 2);
+        assert_eq!(
+            quarter[1].params[0],
+            Param::Text("complaint:f:quarter".into())
+        );
+        assert!(plan_deadline_warnings(&[pending(Some(NOW - 10), None, NOW + 50)], NOW).is_empty());
+        let overdue = plan_deadline_warnings(&[pending(Some(NOW - 10), None, NOW - 1)], NOW);
+        assert_eq!(
+            overdue[1].params[0],
+            Param::Text("complaint:f:overdue".into())
+        );
+        assert!(
+            plan_deadline_warnings(&[pending(Some(NOW - 10), Some(NOW - 5), NOW - 1)], NOW)
+                .is_empty()
+        );
+        // Found already overdue without a quarter warning: only the overdue one.
+        let late = plan_deadline_warnings(&[pending(None, None, NOW - 1)], NOW);
+        assert_eq!(late.len(), 2);
+        assert!(late[0].sql.contains("warned_at = COALESCE(warned_at, ?)"));
+    }
+
+    fn to_resolve(status: &str) -> ToResolve {
+        ToResolve {
+            feedback_id: "f1".into(),
+            openid: "oUser".into(),
+            status: status.into(),
+        }
+    }
+
+    #[test]
+    fn resolving_records_one_custom_send_and_one_update() {
+        let request: ResolveRequest =
+            serde_json::from_str(r#"{"message":"We refunded you."}"#).unwrap();
+        let r = plan_resolve(
+            &to_resolve("open"),
+            request,
+            &CustomSendLimits::default(),
+            "resolve:abc",
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(
+            r.delivery_ids,
+            ["resolve:abc:custom_send", "resolve:abc:payfeedback_update"]
+        );
+        assert_eq!(
+            find(&r.statements, "UPDATE complaints")[0].params[0],
+            Param::Text("processed".into())
+        );
+        let deliveries = find(&r.statements, "INSERT INTO deliveries");
+        assert_eq!(deliveries.len(), 2);
+        assert_eq!(deliveries[0].params[2], Param::Text(r#"{"call":"custom_send","touser":"oUser","message":{"msgtype":"text","content":"We refunded you."}}"#.into()));
+        let without: ResolveRequest = serde_json::from_str("{}").unwrap();
+        assert_eq!(
+            plan_resolve(
+                &to_resolve("reopened"),
+                without,
+                &CustomSendLimits::default(),
+                "r",
+                NOW
+            )
+            .unwrap()
+            .delivery_ids,
+            ["r:payfeedback_update"]
+        );
+    }
+
+    #[test]
+    fn resolve_refuses_closed_complaints_and_bad_messages() {
+        let none = || ResolveRequest { message: None };
+        assert!(matches!(
+            plan_resolve(
+                &to_resolve("closed"),
+                none(),
+                &CustomSendLimits::default(),
+                "r",
+                NOW
+            ),
+            Err(ResolveError::Conflict(_))
+        ));
+        let empty = ResolveRequest {
+            message: Some(MessageToCustomer::Text(" ".into())),
+        };
+        assert!(matches!(
+            plan_resolve(
+                &to_resolve("open"),
+                empty,
+                &CustomSendLimits::default(),
+                "r",
+                NOW
+            ),
+            Err(ResolveError::BadMessage(_))
+        ));
+        let news: ResolveRequest = serde_json::from_str(
+            r#"{"message":{"msgtype":"news","articles":[{"title":"a","description":"","url":"u","picurl":"p"},{"title":"b","description":"","url":"u","picurl":"p"}]}}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            plan_resolve(
+                &to_resolve("open"),
+                news.clone(),
+                &CustomSendLimits::default(),
+                "r",
+                NOW
+            ),
+            Err(ResolveError::BadMessage(_))
+        ));
+        assert!(plan_resolve(
+            &to_resolve("open"),
+            news,
+            &CustomSendLimits {
+                max_news_articles: 8
+            },
+            "r",
+            NOW
+        )
+        .is_ok());
+        assert!(serde_json::from_str::<ResolveRequest>(r#"{"msg":"x"}"#).is_err());
+    }
+}

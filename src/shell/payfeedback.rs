@@ -1,0 +1,19 @@
+//! `POST /wechat/payfeedback`: WeChat Pay complaint notifications (`PAY_SIGN_KEY`).
+
+use worker::{Env, Request};
+
+use super::io;
+use super::push::{enqueue_then_reply, read_body};
+use crate::inline::{Rejection, Reply};
+use crate::platforms::payfeedback;
+
+pub async fn handle(mut req: Request, env: &Env) -> Reply {
+    io::reply_or_log("/wechat/payfeedback", accept(&mut req, env).await)
+}
+
+async fn accept(req: &mut Request, env: &Env) -> Result<Reply, Rejection> {
+    let settings = io::settings(env);
+    let body = read_body(req).await?;
+    let accepted = payfeedback::handle_post(&body, &settings, io::now_secs())?;
+    enqueue_then_reply(env, accepted).await
+}
