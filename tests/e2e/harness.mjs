@@ -67,14 +67,16 @@ export async function startMock(name, respond = () => ({ status: 200, json: { er
   return mock;
 }
 
-// Starts the Worker with the given settings in a fresh state directory.
-export async function startWorker(vars = {}) {
+// Starts the Worker with the given settings in a fresh state directory. `withoutQueue` drops the
+// producer binding, so that every enqueue fails (the route must then answer 5xx).
+export async function startWorker(vars = {}, { withoutQueue = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kefu-e2e-'));
-  const config = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8')
+  let config = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8')
     .replace(/^main = .*$/m, `main = ${JSON.stringify(path.join(ROOT, 'build/index.js'))}`)
     .replace(/^migrations_dir = .*$/m, `migrations_dir = ${JSON.stringify(path.join(ROOT, 'migrations'))}`)
     // The test command builds once beforehand; no rebuild per Worker start.
     .replace(/^\[build\]\ncommand = .*$/m, '');
+  if (withoutQueue) config = config.replace(/^\[\[queues\.producers\]\]\n.*\n.*\n/m, '');
   fs.writeFileSync(path.join(dir, 'wrangler.toml'), config);
   const settings = { ...SECRETS, ...vars };
   fs.writeFileSync(path.join(dir, '.dev.vars'),

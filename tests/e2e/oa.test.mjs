@@ -200,3 +200,20 @@ describe('bad input gets a specific 4xx and nothing is enqueued', () => {
     await worker.assertNothingEnqueuedBy(sendSentinel, () => worker.expectRejections('/wechat/oa', cases()));
   });
 });
+
+describe('a failed enqueue', () => {
+  test('answers 503 so that WeChat retries, and the URL check still works', async () => {
+    const broken = await startWorker({}, { withoutQueue: true });
+    try {
+      const r = await fetch(`${broken.url}/wechat/oa?${plainQuery(TOKEN)}`, { method: 'POST', body: text('not lost') });
+      assert.equal(r.status, 503);
+      assert.match((await r.json()).error, /queue/);
+      const { query, body } = safePush(TOKEN, AES, APPID, text('not lost either'));
+      assert.equal((await fetch(`${broken.url}/wechat/oa?${query}`, { method: 'POST', body })).status, 503);
+      const check = await fetch(`${broken.url}/wechat/oa?${plainQuery(TOKEN)}&echostr=still-here`);
+      assert.equal(await check.text(), 'still-here');
+    } finally {
+      await broken.stop();
+    }
+  });
+});
