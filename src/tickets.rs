@@ -407,18 +407,28 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_plan_starts_with_the_event_insert_that_deduplicates() {
-        for event in [
+    /// One event of each effect: a message, every agent session event, and a plain event.
+    fn one_of_each() -> Vec<QueuedEvent> {
+        vec![
             message(MessageBody::Text {
                 content: "hi".into(),
+            }),
+            session(EventBody::KfCreateSession { kf_account: None }),
+            session(EventBody::KfSwitchSession {
+                from_kf_account: None,
+                to_kf_account: None,
             }),
             session(EventBody::KfCloseSession { kf_account: None }),
             session(EventBody::Subscribe {
                 event_key: None,
                 ticket: None,
             }),
-        ] {
+        ]
+    }
+
+    #[test]
+    fn every_plan_starts_with_the_event_insert_that_deduplicates() {
+        for event in one_of_each() {
             let plan = plan(&event, 200);
             assert!(
                 plan[0].sql.starts_with("INSERT INTO events"),
@@ -527,17 +537,7 @@ mod tests {
 
     #[test]
     fn statements_have_as_many_params_as_placeholders() {
-        for event in [
-            message(MessageBody::Text {
-                content: "x".into(),
-            }),
-            session(EventBody::KfCreateSession { kf_account: None }),
-            session(EventBody::KfSwitchSession {
-                from_kf_account: None,
-                to_kf_account: None,
-            }),
-            session(EventBody::KfCloseSession { kf_account: None }),
-        ] {
+        for event in one_of_each() {
             for s in plan(&event, 1) {
                 assert_eq!(s.sql.matches('?').count(), s.params.len(), "{}", s.sql);
             }

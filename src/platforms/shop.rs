@@ -468,23 +468,24 @@ impl<'a> Source<'a> {
 
     /// A non-negative integer, from a JSON number or a decimal string; empty means absent.
     fn uint(&self, path: &str) -> Result<Option<u64>, Rejection> {
-        let bad =
-            || Rejection::bad_request(format!("{} is not a non-negative integer", dotted(path)));
-        match self.lookup(path) {
-            None => Ok(None),
-            Some(Scalar::Num(n)) => n.as_u64().map(Some).ok_or_else(bad),
-            Some(Scalar::Str(s)) if s.trim().is_empty() => Ok(None),
-            Some(Scalar::Str(s)) => s.trim().parse().map(Some).map_err(|_| bad()),
-            Some(Scalar::Bool(_) | Scalar::Composite) => Err(bad()),
-        }
+        self.integer(path, "a non-negative integer", Number::as_u64)
     }
 
     /// A signed integer, from a JSON number or a decimal string; empty means absent.
     fn int(&self, path: &str) -> Result<Option<i64>, Rejection> {
-        let bad = || Rejection::bad_request(format!("{} is not an integer", dotted(path)));
+        self.integer(path, "an integer", Number::as_i64)
+    }
+
+    fn integer<T: std::str::FromStr>(
+        &self,
+        path: &str,
+        what: &str,
+        from_number: impl Fn(&Number) -> Option<T>,
+    ) -> Result<Option<T>, Rejection> {
+        let bad = || Rejection::bad_request(format!("{} is not {what}", dotted(path)));
         match self.lookup(path) {
             None => Ok(None),
-            Some(Scalar::Num(n)) => n.as_i64().map(Some).ok_or_else(bad),
+            Some(Scalar::Num(n)) => from_number(n).map(Some).ok_or_else(bad),
             Some(Scalar::Str(s)) if s.trim().is_empty() => Ok(None),
             Some(Scalar::Str(s)) => s.trim().parse().map(Some).map_err(|_| bad()),
             Some(Scalar::Bool(_) | Scalar::Composite) => Err(bad()),
