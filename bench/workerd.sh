@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# The built Worker in workerd against an empty Worker (SPEC.md, quality bars).
+#
+#   bash bench/workerd.sh [--no-build]
+#
+# Builds the Worker (scripts/setup.sh, scripts/build.sh; --no-build uses build/ as it is),
+# serves a snapshot of it with `workerd serve` straight from bench/workerd/config.capnp (no
+# wrangler proxy), next to an empty Worker, a JS Worker doing only a POST's I/O (KV reads, queue
+# send) and a local KV/queue sink, all on 127.0.0.1. Checks one answer of each kind
+# (bench/workerd/requests.mjs), then loads each with wrk and prints requests/s and latency
+# percentiles. Installs wrk (Debian, pinned) when missing. Exits non-zero when a check fails or an
+# answer under load is not 2xx; socket errors (timeouts, closed connections) are only reported.
+# Knobs (environment): BENCH_SECS (10), BENCH_WARMUP_SECS (2), BENCH_THREADS (2),
+# BENCH_CONNS (32), BENCH_PORT (18787: kefu; +1 empty Worker; +2 sink; +3 I/O-only Worker).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WRK_DEB_VERSION=4.1.0-3+b2
+SECS=${BENCH_SECS:-10}
+WARMUP=${BENCH_WARMUP_SECS:-2}
+THREADS=${BENCH_THREADS:-2}
+CONNS=${BENCH_CONNS:-32}
+PORT=${BENCH_PORT:-18787}
+KEFU_PORT=$PORT EMPTY_PORT=$((PORT + 1)) SINK_PORT=$((PORT + 2)) EMPTY_IO_PORT=$((PORT + 3))
+WORK=bench/.work
+WORKERD=node_modules/.bin/workerd
+
+build=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) build=0 ;;
+    *) echo "usage: bash bench/workerd.sh [--no-build]" >&2; exit 2 ;;
+  esac
+done
+
+log() { echo "[bench/workerd] $*" >&2; }
+
+# --- tools -------------------------------------------------------------------------------------
+if ! command -v wrk >/dev/null 2>&1; then
+  log "installing wrk $WRK_DEB_VERSION (Debian)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends "wrk=$WRK_DEB_VERSION" >/dev/null 2>&1 || {
+    apt-get update >/dev/null
+    apt-get install -y --no-install-recommends "wrk=$WRK_DEB_VERSION" >/dev/null
+  }
+fi
+rm -rf "$WORK" && mkdir -p "$WORK"
+if [ "$build" = 1 ]; then
+  bash scripts/setup.sh >&2
+  log "building the Worker (scripts/build.sh)"
+  bash scripts/build.sh >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
+elif [ ! -x "$WORKERD" ]; then
+  bash scripts/setup.sh >&2
+fi
+for f in build/index.js build/index_bg.wasm; do
+  [ -s "$f" ] || { log "missing $f: run without --no-build"; exit 1; }
+done
+
+# --- config: a snapshot of the build next to the config, so the served Worker is one build -----
+cp build/index.js build/index_bg.wasm bench/workerd/empty.mjs bench/workerd/empty-io.mjs \
+  bench/workerd/sink.mjs "$WORK/"
+compat_date=$(sed -n 's/^compatibility_date *= *"\(.*\)".*/\1/p' wrangler.toml)
+sed -e "s/@COMPAT_DATE@/$compat_date/g" -e "s/@KEFU_PORT@/$KEFU_PORT/" \
+  -e "s/@EMPTY_PORT@/$EMPTY_PORT/" -e "s/@SINK_PORT@/$SINK_PORT/" \
+  -e "s/@EMPTY_IO_PORT@/$EMPTY_IO_PORT/" \
+  bench/workerd/config.capnp >"$WORK/config.capnp"
+
+# --- serve ---------------------------------------------------------------------------------------
+"$WORKERD" serve "$WORK/config.capnp" config >"$WORK/workerd.log" 2>&1 &
+workerd_pid=$!
+stop() {
+  if kill -0 "$workerd_pid" 2>/dev/null; then
+    kill "$workerd_pid" 2>/dev/null || true
+    wait "$workerd_pid" 2>/dev/null || true
+  fi
+}
+trap stop EXIT
+trap 'stop; exit 130' INT TERM
+
+up=0
+for _ in $(seq 1 100); do
+  if ! kill -0 "$workerd_pid" 2>/dev/null; then break; fi
+  if curl -fsS -o /dev/null "http://127.0.0.1:$EMPTY_PORT/" 2>/dev/null &&
+    curl -fsS -o /dev/null "http://127.0.0.1:$KEFU_PORT/healthz" 2>/dev/null; then
+    up=1
+    break
+  fi
+  sleep 0.1
+done
+if [ "$up" != 1 ]; then
+  log "workerd did not come up; its log:"
+  cat "$WORK/workerd.log" >&2
+  exit 1
+fi
+
+# --- check answers before loading ---------------------------------------------------------------
+node bench/workerd/requests.mjs "http://127.0.0.1:$KEFU_PORT" "http://127.0.0.1:$EMPTY_PORT" \
+  "http://127.0.0.1:$EMPTY_IO_PORT" "http://127.0.0.1:$SINK_PORT" "$WORK" >&2 || {
+  log "an answer was wrong; workerd log:"
+  tail -n 40 "$WORK/workerd.log" >&2
+  exit 1
+}
+
+# --- load ----------------------------------------------------------------------------------------
+# wrk --latency output -> "req/s p50 p90 p99 max non2xx sockerr" (latencies in ms).
+summarize() {
+  awk '
+    function ms(v) {
+      if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 }
+      if (v ~ /ms$/) { sub(/ms$/, "", v); return v + 0 }
+      if (v ~ /s$/)  { sub(/s$/, "", v);  return v * 1000 }
+      return v
+    }
+    $1 == "Latency" && NF >= 5 { max = ms($4) }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "90%" { p90 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /Non-2xx or 3xx responses:/ { bad += $NF }
+    /Socket errors:/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) { n = $i; sub(/,/, "", n); sock += n } }
+    $1 == "Requests/sec:" { rps = $2 }
+    END { printf "%.0f %.3f %.3f %.3f %.3f %d %d\n", rps, p50, p90, p99, max, bad, sock }'
+}
+
+echo "workerd $("$WORKERD" --version 2>/dev/null | awk '{print $2}'), compatibility date $compat_date;" \
+  "wrk $WRK_DEB_VERSION -t$THREADS -c$CONNS -d${SECS}s (after ${WARMUP}s warm-up);" \
+  "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%FT%TZ)"
+row='%-30s %8s %8s %8s %8s %8s %7s %8s\n'
+# shellcheck disable=SC2059
+printf "$row" "target" "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" "non-2xx" "sock err"
+status=0
+while IFS=$'\t' read -r name method url lua; do
+  args=(-t"$THREADS" -c"$CONNS")
+  [ "$lua" != "-" ] && args+=(-s "$lua")
+  if [ "$WARMUP" != 0 ]; then
+    wrk "${args[@]}" -d"${WARMUP}s" "$url" >/dev/null
+  fi
+  wrk "${args[@]}" -d"${SECS}s" --latency "$url" >"$WORK/wrk.out" 2>&1
+  read -r rps p50 p90 p99 max bad sock < <(summarize <"$WORK/wrk.out")
+  # shellcheck disable=SC2059
+  printf "$row" "$name" "$rps" "$p50" "$p90" "$p99" "$max" "$bad" "$sock"
+  if [ "$bad" != 0 ]; then
+    # A wrong answer under load (every answer was checked once before): the run is not valid.
+    status=1
+    log "$name: $bad answers were not 2xx; wrk said:"
+    cat "$WORK/wrk.out" >&2
+  elif [ "$sock" != 0 ]; then
+    # A connection closed or timed out under load: reported, the numbers stand.
+    log "$name: $(grep 'Socket errors' "$WORK/wrk.out" | sed 's/^ *//')"
+  fi
+done <"$WORK/targets.tsv"
+
+if grep -qiE 'uncaught|panicked|RuntimeError|unreachable' "$WORK/workerd.log"; then
+  log "workerd logged errors:"
+  grep -iE 'uncaught|panicked|RuntimeError|unreachable' "$WORK/workerd.log" | head -n 20 >&2
+  status=1
+fi
+exit "$status"
