@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 use worker::{Env, Method, Request};
 
 use super::io::{self, KV};
-use super::oa::RULES_KEY;
+use super::oa::{forget_routing_state, RULES_KEY};
 use super::outbound;
 use super::outbound::send_later;
 use super::store::{self, db};
@@ -61,6 +61,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Reply, Rejection> {
             let doc = serde_json::to_string(&rules).map_err(|e| Rejection::bad_request(e.to_string()))?;
             let kv = env.kv(KV).map_err(unavailable)?;
             kv.put(RULES_KEY, doc.clone()).map_err(unavailable)?.execute().await.map_err(unavailable)?;
+            forget_routing_state();
             Ok(Reply::json(200, doc))
         }
         (Method::Get, ["events"]) => {

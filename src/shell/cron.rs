@@ -4,7 +4,7 @@
 use worker::Env;
 
 use super::io::{self, KV};
-use super::oa::ONLINE_AGENTS_KEY;
+use super::oa::{forget_routing_state, ONLINE_AGENTS_KEY};
 use super::outbound::{self, call_with_token, send_later};
 use super::store::{self, db};
 use crate::complaints;
@@ -55,8 +55,9 @@ async fn refresh_online_agents(env: &Env, settings: &crate::settings::Settings) 
                 },
                 Err(e) => Err(e.to_string()),
             };
-            if let Err(e) = stored {
-                worker::console_error!("cron: storing the online agent list failed: {e}");
+            match stored {
+                Ok(()) => forget_routing_state(),
+                Err(e) => worker::console_error!("cron: storing the online agent list failed: {e}"),
             }
         }
         Err(e) => worker::console_error!("cron: {e}"),

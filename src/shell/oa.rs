@@ -1,6 +1,9 @@
 //! `GET|POST /wechat/oa`: reads the rules and the online-agent list, lets the core decide, and
 //! leaves the rest of the route (settings, body, enqueue, reply) to `push::serve`.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use futures_util::future::join;
 use worker::{Env, Request};
 
@@ -15,20 +18,34 @@ pub const RULES_KEY: &str = "rules";
 pub const ONLINE_AGENTS_KEY: &str = "kf_online";
 const ROUTE: &str = "/wechat/oa";
 
+/// The rules and the online-agent list, as read from KV.
+type Routing = Rc<(Rules, Option<OnlineAgents>)>;
+
+/// How long this isolate reuses what it read. KV itself is eventually consistent (up to a
+/// minute across locations), so a few seconds more cost nothing and save two KV reads on almost
+/// every callback; this isolate's own writes (admin rules, the cron's agent list) drop it at once.
+const ROUTING_CACHE_SECS: i64 = 10;
+
+thread_local! {
+    static ROUTING: RefCell<Option<(i64, Routing)>> = const { RefCell::new(None) };
+}
+
+/// Makes the next callback read the rules and online agents from KV again.
+pub fn forget_routing_state() {
+    ROUTING.with(|cache| cache.borrow_mut().take());
+}
+
 /// What the core needs besides the request: state from KV, and randomness for a sealed reply.
 struct RoutingState {
-    rules: Rules,
-    online: Option<OnlineAgents>,
+    routing: Routing,
     random16: [u8; 16],
     nonce: String,
 }
 
 pub async fn handle(req: Request, env: &Env) -> Reply {
     let state = async {
-        let (rules, online) = read_routing_state(env).await;
         Ok(RoutingState {
-            rules,
-            online,
+            routing: routing_state(env).await,
             random16: io::random_bytes::<16>()?,
             nonce: io::random_nonce()?,
         })
@@ -42,8 +59,8 @@ pub async fn handle(req: Request, env: &Env) -> Reply {
         |post: Post, state: RoutingState| {
             let ctx = oa::Context {
                 endpoint: post.endpoint,
-                rules: &state.rules,
-                online: state.online.as_ref(),
+                rules: &state.routing.0,
+                online: state.routing.1.as_ref(),
                 now: post.now,
                 random16: &state.random16,
                 nonce: &state.nonce,
@@ -54,15 +71,37 @@ pub async fn handle(req: Request, env: &Env) -> Reply {
     .await
 }
 
-/// The rules and online-agent list from KV. A missing or invalid document is logged and routing
-/// falls back to "no rules": a customer is never refused because of the merchant's config.
-async fn read_routing_state(env: &Env) -> (Rules, Option<OnlineAgents>) {
+async fn routing_state(env: &Env) -> Routing {
+    let now = io::now_secs();
+    let cached = ROUTING.with(|cache| {
+        cache
+            .borrow()
+            .as_ref()
+            .filter(|(read_at, _)| now - read_at < ROUTING_CACHE_SECS)
+            .map(|(_, r)| r.clone())
+    });
+    if let Some(routing) = cached {
+        return routing;
+    }
+    let (routing, complete) = read_routing_state(env).await;
+    let routing = Rc::new(routing);
+    if complete {
+        ROUTING.with(|cache| *cache.borrow_mut() = Some((now, routing.clone())));
+    }
+    routing
+}
+
+/// The rules and online-agent list from KV, and whether both reads succeeded (only then is the
+/// answer worth caching). A missing or invalid document is logged and routing falls back to "no
+/// rules": a customer is never refused because of the merchant's config.
+async fn read_routing_state(env: &Env) -> ((Rules, Option<OnlineAgents>), bool) {
     let Ok(kv) = env.kv(KV) else {
         log_rejection(ROUTE, &Rejection::unavailable("KV binding KEFU_KV missing"));
-        return (Rules::default(), None);
+        return ((Rules::default(), None), false);
     };
     let (rules_doc, online_doc) =
         join(kv.get(RULES_KEY).text(), kv.get(ONLINE_AGENTS_KEY).text()).await;
+    let complete = rules_doc.is_ok() && online_doc.is_ok();
     let rules = match rules_doc {
         Ok(Some(doc)) => Rules::parse(&doc).unwrap_or_else(|why| {
             log_rejection(
@@ -80,5 +119,5 @@ async fn read_routing_state(env: &Env) -> (Rules, Option<OnlineAgents>) {
         Ok(Some(doc)) => OnlineAgents::parse(&doc).ok(),
         _ => None,
     };
-    (rules, online)
+    ((rules, online), complete)
 }
