@@ -153,18 +153,6 @@ pub async fn deliver(env: &Env, id: &str) -> Result<(), String> {
     };
     let call: OutboundCall =
         serde_json::from_str(&row.payload).map_err(|e| format!("delivery {id}: {e}"))?;
-    if call.target() == "wecom_robot" {
-        if let Some(wait) = take_robot_slot(&db, now).await? {
-            return send_later(
-                env,
-                &QueueMessage::Deliver {
-                    delivery_id: id.to_owned(),
-                },
-                wait,
-            )
-            .await;
-        }
-    }
     let claimed = store::execute(
         &db,
         "UPDATE deliveries SET state = 'sending', updated_at = ? WHERE id = ? AND state IN ('pending', 'retrying') AND next_attempt_at <= ?",
@@ -173,6 +161,21 @@ pub async fn deliver(env: &Env, id: &str) -> Result<(), String> {
     .await?;
     if claimed == 0 {
         return Ok(()); // delivered, dead, in flight elsewhere, or not yet due
+    }
+    // Only a claimed delivery takes one of the robot's slots; without one it waits its turn.
+    if matches!(call, OutboundCall::WecomRobot { .. }) {
+        if let Some(wait) = take_robot_slot(&db, now).await? {
+            store::execute(
+                &db,
+                "UPDATE deliveries SET state = 'retrying', next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                vec![(now + i64::from(wait)).into(), now.into(), id.into()],
+            )
+            .await?;
+            let message = QueueMessage::Deliver {
+                delivery_id: id.to_owned(),
+            };
+            return send_later(env, &message, wait).await;
+        }
     }
     attempt(env, &db, id, &call, row.ticket_id, row.attempts as u32 + 1).await
 }
