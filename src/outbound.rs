@@ -54,11 +54,6 @@ impl HttpRequest {
             body: Some(body),
         }
     }
-
-    pub fn with_header(mut self, name: &str, value: String) -> Self {
-        self.headers.push((name.to_owned(), value));
-        self
-    }
 }
 
 /// An outbound call as stored in `deliveries.payload`: enough to build the request again at

@@ -184,14 +184,6 @@ impl ShopMessage {
             _ => None,
         }
     }
-
-    /// The shared product, for `product_share` messages.
-    pub fn product_id(&self) -> Option<&str> {
-        match &self.body {
-            ShopBody::ProductShare { product_id } => Some(product_id),
-            _ => None,
-        }
-    }
 }
 
 impl ShopBody {
@@ -752,7 +744,12 @@ mod tests {
             panic!()
         };
         assert_eq!(m.msg_id, "9007199254740993");
-        assert_eq!(m.product_id(), Some("18446744073709551615"));
+        assert_eq!(
+            m.body,
+            ShopBody::ProductShare {
+                product_id: "18446744073709551615".into()
+            }
+        );
     }
 
     #[test]
@@ -1446,24 +1443,16 @@ mod tests {
     }
 
     #[test]
-    fn order_and_product_ids_only_for_their_types() {
+    fn order_id_only_for_order_shares() {
         for (_, _, body) in every_type() {
             let ShopPush::Message(m) = message(body.clone()) else {
                 panic!()
             };
             match &body {
                 ShopBody::OrderShare { order_id } => {
-                    assert_eq!(m.order_id(), Some(order_id.as_str()));
-                    assert_eq!(m.product_id(), None);
+                    assert_eq!(m.order_id(), Some(order_id.as_str()))
                 }
-                ShopBody::ProductShare { product_id } => {
-                    assert_eq!(m.product_id(), Some(product_id.as_str()));
-                    assert_eq!(m.order_id(), None);
-                }
-                _ => {
-                    assert_eq!(m.order_id(), None);
-                    assert_eq!(m.product_id(), None);
-                }
+                _ => assert_eq!(m.order_id(), None),
             }
         }
     }
