@@ -9,7 +9,7 @@ use crate::mask::mask;
 use crate::outbound::OutboundCall;
 use crate::platforms::payfeedback::{self, ComplaintStatus, GoodsKind, MsgType, Notification};
 use crate::sql::Statement;
-use crate::tickets::{self, Customer, Priority};
+use crate::tickets::{self, Customer, Priority, TimelineEntry};
 use crate::time::format_china_time;
 use crate::wechat::custom_send::{build_custom_send, CustomMessage, CustomSendLimits};
 
@@ -129,7 +129,13 @@ pub fn plan_notification(
             n.feedback_id
         ),
     };
-    statements.push(customer.timeline(key, now, "complaint", "wechat_pay", &text));
+    statements.push(customer.timeline(TimelineEntry {
+        event_key: key,
+        at: now,
+        kind: "complaint",
+        actor: "wechat_pay",
+        text: &text,
+    }));
     if transition.closed {
         statements.push(Statement::new(
             "UPDATE tickets SET status = 'resolved', resolved_at = ?, updated_at = ? \
@@ -328,7 +334,13 @@ pub fn plan_resolve(
         ),
         None => format!("complaint {} resolved by staff", c.feedback_id),
     };
-    statements.push(customer.timeline(resolve_id, now, "status", "staff", &summary));
+    statements.push(customer.timeline(TimelineEntry {
+        event_key: resolve_id,
+        at: now,
+        kind: "status",
+        actor: "staff",
+        text: &summary,
+    }));
     statements.push(Statement::new(
         "UPDATE tickets SET status = 'pending', first_response_at = COALESCE(first_response_at, ?), updated_at = ? \
          WHERE channel = ? AND customer_id = ? AND status = 'open' AND category = 'complaint'",

@@ -8,7 +8,7 @@ use crate::platforms::payfeedback::payfeedback_update_url;
 use crate::platforms::wecom;
 use crate::settings::{required, Settings};
 use crate::sql::Statement;
-use crate::tickets::timeline_by_id;
+use crate::tickets::{timeline_by_id, TimelineEntry};
 use crate::wechat::api::token_query;
 use crate::wechat::custom_send::{
     build_custom_send, custom_send_path, CustomMessage, CustomSendLimits,
@@ -249,14 +249,15 @@ pub fn record_attempt(
     };
     let on_ticket = |text: String| {
         ticket_id.map(|t| {
-            timeline_by_id(
-                t,
-                &format!("delivery:{id}"),
-                now,
-                "outbound",
-                call.target(),
-                &text,
-            )
+            let event_key = format!("delivery:{id}");
+            let entry = TimelineEntry {
+                event_key: &event_key,
+                at: now,
+                kind: "outbound",
+                actor: call.target(),
+                text: &text,
+            };
+            timeline_by_id(t, entry)
         })
     };
     match next_step(attempt, outcome, random) {
@@ -433,9 +434,9 @@ mod tests {
             0,
         );
         assert!(delivered.statements[0].sql.contains("state = 'delivered'"));
-        assert_eq!(delivered.statements[2].params[0], crate::sql::Param::Int(7));
+        assert_eq!(delivered.statements[2].params[5], crate::sql::Param::Int(7));
         assert_eq!(
-            delivered.statements[2].params[4],
+            delivered.statements[2].params[3],
             crate::sql::Param::Text("sent to the customer: hello".into())
         );
         assert_eq!(
@@ -472,7 +473,7 @@ mod tests {
             .sql
             .starts_with("INSERT INTO dead_letters"));
         assert_eq!(
-            dead.statements[3].params[4],
+            dead.statements[3].params[3],
             crate::sql::Param::Text(
                 "not delivered: errcode 45015: response out of time limit".into()
             )

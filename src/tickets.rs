@@ -173,7 +173,13 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
                     who.params(vec![order_id.into(), now.into()]),
                 ));
             }
-            statements.push(who.timeline(key, now, "inbound", &customer_id, &text));
+            statements.push(who.timeline(TimelineEntry {
+                event_key: key,
+                at: now,
+                kind: "inbound",
+                actor: &customer_id,
+                text: &text,
+            }));
             let alert = format!(
                 "New {channel} ticket from {}: {}",
                 mask(&customer_id),
@@ -217,13 +223,13 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
                 ),
             };
             // The timeline entry goes first: the close must still find the ticket by status.
-            statements.push(who.timeline(
-                key,
-                now,
-                "agent",
-                actor.as_deref().unwrap_or("agent"),
-                &text,
-            ));
+            statements.push(who.timeline(TimelineEntry {
+                event_key: key,
+                at: now,
+                kind: "agent",
+                actor: actor.as_deref().unwrap_or("agent"),
+                text: &text,
+            }));
             statements.push(Statement::new(sql, who.params(params)));
         }
     }
@@ -327,35 +333,45 @@ impl Customer<'_> {
         )
     }
 
-    /// Appends to the active ticket's timeline; idempotent by `event_key`.
-    pub fn timeline(
-        &self,
-        event_key: &str,
-        now: i64,
-        kind: &str,
-        actor: &str,
-        text: &str,
-    ) -> Statement {
+    /// Appends to the active ticket's timeline.
+    pub fn timeline(&self, entry: TimelineEntry) -> Statement {
         Statement::new(
             "INSERT INTO ticket_timeline (ticket_id, at, kind, actor, body, event_key) \
              SELECT id, ?, ?, ?, ?, ? FROM tickets WHERE channel = ? AND customer_id = ? AND status != 'closed'",
-            self.params(vec![now.into(), kind.into(), actor.into(), text.into(), event_key.into()]),
+            entry.params(vec![self.channel.into(), self.customer_id.into()]),
         )
     }
 }
 
-/// Appends to a known ticket's timeline (an outbound message's fate, a complaint's resolution).
-pub fn timeline_by_id(
-    ticket_id: i64,
-    event_key: &str,
-    now: i64,
-    kind: &str,
-    actor: &str,
-    text: &str,
-) -> Statement {
+/// One line of a ticket's timeline; `event_key` (unique) keeps it from being written twice.
+pub struct TimelineEntry<'a> {
+    pub event_key: &'a str,
+    pub at: i64,
+    pub kind: &'a str,
+    pub actor: &'a str,
+    pub text: &'a str,
+}
+
+impl TimelineEntry<'_> {
+    /// The entry's columns, then the parameters of the filter that finds its ticket.
+    fn params(&self, filter: Vec<Param>) -> Vec<Param> {
+        let columns = vec![
+            self.at.into(),
+            self.kind.into(),
+            self.actor.into(),
+            self.text.into(),
+            self.event_key.into(),
+        ];
+        [columns, filter].concat()
+    }
+}
+
+/// Appends to a known ticket's timeline (an outbound message's fate), at most once.
+pub fn timeline_by_id(ticket_id: i64, entry: TimelineEntry) -> Statement {
     Statement::new(
-        "INSERT OR IGNORE INTO ticket_timeline (ticket_id, at, kind, actor, body, event_key) VALUES (?, ?, ?, ?, ?, ?)",
-        vec![ticket_id.into(), now.into(), kind.into(), actor.into(), text.into(), event_key.into()],
+        "INSERT OR IGNORE INTO ticket_timeline (ticket_id, at, kind, actor, body, event_key) \
+         SELECT id, ?, ?, ?, ?, ? FROM tickets WHERE id = ?",
+        entry.params(vec![ticket_id.into()]),
     )
 }
 
