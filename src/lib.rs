@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod complaints;
 pub mod event;
+pub mod http;
 pub mod inline;
 pub mod mask;
 pub mod outbound;

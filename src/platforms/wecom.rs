@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use crate::outbound::HttpRequest;
+use crate::http::HttpRequest;
 
 pub const MAX_MARKDOWN_BYTES: usize = 4096;
 /// The robot accepts this many messages a minute; more are refused with errcode 45009.

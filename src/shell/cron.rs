@@ -9,7 +9,7 @@ use super::outbound::{self, call_with_token, send_later};
 use super::store::{self, db};
 use crate::complaints;
 use crate::event::QueueMessage;
-use crate::outbound::{HttpResult, Outcome};
+use crate::http::{HttpResult, Outcome};
 use crate::platforms::oa::OnlineAgents;
 use crate::wechat::api;
 

@@ -9,9 +9,8 @@ use worker::{Env, Fetch, Headers, Method, QueueRetryOptionsBuilder, Request, Req
 use super::io::{self, KV, QUEUE};
 use super::store::{self, db};
 use crate::event::QueueMessage;
-use crate::outbound::{
-    classify, describe, record_attempt, HttpMethod, HttpRequest, HttpResult, OutboundCall, Outcome,
-};
+use crate::http::{classify, describe, HttpMethod, HttpRequest, HttpResult, Outcome};
+use crate::outbound::{record_attempt, OutboundCall};
 use crate::platforms::wecom::{self, PendingAlert, MESSAGES_PER_MINUTE};
 use crate::settings::{required, Settings};
 use crate::wechat::api::{self, CachedToken};

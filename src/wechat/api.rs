@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::outbound::HttpRequest;
+use crate::http::HttpRequest;
 
 /// Refresh this long before expiry, so no call goes out with a token about to lapse.
 pub const REFRESH_MARGIN_SECS: i64 = 600;
@@ -29,7 +29,7 @@ pub fn token_request(api_base: &str, appid: &str, secret: &str) -> HttpRequest {
     HttpRequest::get(format!("{api_base}/cgi-bin/token?{query}"))
 }
 
-/// Reads a successful `/cgi-bin/token` answer (errors are classified by `outbound::classify`).
+/// Reads a successful `/cgi-bin/token` answer (errors are classified by `http::classify`).
 pub fn parse_token(body: &str, now: i64) -> Result<CachedToken, String> {
     #[derive(Deserialize)]
     struct Answer {

@@ -1,6 +1,6 @@
 //! Customer-service messages (客服消息): the JSON body of `message/custom/send` (and of the
 //! typing indicator), validated before it is sent. WeChat's answer is classified by
-//! `crate::outbound::classify` (45015, outside the 48-hour window, is permanent).
+//! `crate::http::classify` (45015, outside the 48-hour window, is permanent).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
