@@ -44,8 +44,21 @@ impl Statement {
     }
 }
 
-/// D1 reports a unique-key violation with this text; for the events table it means "already
-/// stored", which is how duplicates are recognised without a read first.
-pub fn is_unique_violation(error: &str, table_column: &str) -> bool {
-    error.contains("UNIQUE constraint failed") && error.contains(table_column)
+/// Why a transaction did not commit. The shell's store tells the two apart from the database's
+/// answer in one place; everything else decides on this type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// A unique key refused a row: for an inbound event, "already stored".
+    Duplicate,
+    /// The database could not be reached or failed: try again later.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Duplicate => f.write_str("duplicate key"),
+            StoreError::Unavailable(why) => write!(f, "storage unavailable: {why}"),
+        }
+    }
 }

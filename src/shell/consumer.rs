@@ -13,7 +13,7 @@ use worker::D1Database;
 use crate::complaints::{self, OrderFacts};
 use crate::event::{Inbound, QueueMessage, QueuedEvent};
 use crate::platforms::payfeedback::{ComplaintStatus, GoodsKind, Notification};
-use crate::sql::{is_unique_violation, Statement};
+use crate::sql::{Statement, StoreError};
 use crate::tickets;
 
 pub const DEAD_LETTER_QUEUE: &str = "kefu-events-dlq";
@@ -76,11 +76,11 @@ async fn store_inbound(env: &Env, event: &QueuedEvent) -> Result<(), String> {
             }
             Ok(())
         }
-        Err(e) if is_unique_violation(&e, "events.dedup_key") => {
+        Err(StoreError::Duplicate) => {
             worker::console_log!("queue: duplicate {}", event.describe());
             Ok(())
         }
-        Err(e) => Err(e),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -156,7 +156,8 @@ async fn store_dead_letter(env: &Env, body: &str, reason: &str) -> Result<(), St
             ),
         ],
     )
-    .await?;
+    .await
+    .map_err(|e| e.to_string())?;
     worker::console_error!("queue: dead letter: {reason}");
     let _ = send_later(env, &QueueMessage::FlushAlerts, 0).await;
     Ok(())

@@ -76,7 +76,9 @@ async fn warn_complaint_deadlines(env: &Env) -> Result<(), String> {
     .await?;
     let statements = complaints::plan_deadline_warnings(&pending, now);
     if !statements.is_empty() {
-        store::transaction(&db, &statements).await?;
+        store::transaction(&db, &statements)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }

@@ -211,7 +211,9 @@ async fn attempt(
         io::now_secs(),
         random,
     );
-    store::transaction(db, &record.statements).await?;
+    store::transaction(db, &record.statements)
+        .await
+        .map_err(|e| e.to_string())?;
     worker::console_log!("deliver: {id} attempt {attempt}: {outcome:?}");
     if record.alert_raised {
         let _ = send_later(env, &QueueMessage::FlushAlerts, 0).await; // the cron flushes otherwise
@@ -313,7 +315,8 @@ pub async fn flush_alerts(env: &Env) -> Result<(), String> {
             ),
         ],
     )
-    .await?;
+    .await
+    .map_err(|e| e.to_string())?;
     let call = if changes[0] == composed.included.len() {
         call
     } else {

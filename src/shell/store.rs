@@ -5,7 +5,7 @@ use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
 use super::io::DB;
-use crate::sql::{Param, Statement};
+use crate::sql::{Param, Statement, StoreError};
 
 pub fn db(env: &Env) -> Result<D1Database, String> {
     env.d1(DB)
@@ -28,13 +28,27 @@ fn prepare(db: &D1Database, statement: &Statement) -> Result<D1PreparedStatement
         .map_err(|e| e.to_string())
 }
 
+/// D1 reports a refused unique key only in its message; this is the one place that reads it.
+fn store_error(error: worker::Error) -> StoreError {
+    let message = error.to_string();
+    if message.contains("UNIQUE constraint failed") {
+        StoreError::Duplicate
+    } else {
+        StoreError::Unavailable(message)
+    }
+}
+
 /// Runs statements as one transaction; returns the number of rows each changed.
-pub async fn transaction(db: &D1Database, statements: &[Statement]) -> Result<Vec<usize>, String> {
+pub async fn transaction(
+    db: &D1Database,
+    statements: &[Statement],
+) -> Result<Vec<usize>, StoreError> {
     let prepared = statements
         .iter()
         .map(|s| prepare(db, s))
-        .collect::<Result<Vec<_>, _>>()?;
-    let results = db.batch(prepared).await.map_err(|e| e.to_string())?;
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(StoreError::Unavailable)?;
+    let results = db.batch(prepared).await.map_err(store_error)?;
     Ok(results
         .iter()
         .map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0))

@@ -1,0 +1,110 @@
+//! Host stand-in for D1: an in-memory SQLite database with `migrations/` applied, running the
+//! core's statements the way `shell/store.rs` runs them on D1 (a batch is one transaction).
+#![allow(dead_code)] // each test binary uses its own part of the harness
+
+use std::path::Path;
+
+use kefu_edge::sql::{Param, Statement, StoreError};
+use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
+use rusqlite::{Connection, ErrorCode, ToSql};
+use serde_json::{Map, Value};
+
+pub struct Db {
+    conn: Connection,
+}
+
+struct Bound<'a>(&'a Param);
+
+impl ToSql for Bound<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Param::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Param::Int(i) => ToSqlOutput::Owned(SqlValue::Integer(*i)),
+            Param::Null => ToSqlOutput::Owned(SqlValue::Null),
+        })
+    }
+}
+
+fn store_error(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) if e.to_string().contains("UNIQUE") => {
+            StoreError::Duplicate
+        }
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+impl Db {
+    /// A fresh database with every migration applied in order.
+    pub fn new() -> Db {
+        let conn = Connection::open_in_memory().expect("in-memory SQLite");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("migrations/")
+            .map(|e| e.expect("migration entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+            .collect();
+        files.sort();
+        for file in files {
+            let sql = std::fs::read_to_string(&file).expect("migration text");
+            conn.execute_batch(&sql)
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        }
+        Db { conn }
+    }
+
+    /// Runs statements as one transaction, as a D1 batch does: all or nothing. Returns the rows
+    /// each changed.
+    pub fn transaction(&mut self, statements: &[Statement]) -> Result<Vec<usize>, StoreError> {
+        let tx = self.conn.transaction().map_err(store_error)?;
+        let mut changes = Vec::new();
+        for s in statements {
+            let params: Vec<Bound> = s.params.iter().map(Bound).collect();
+            let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+            let mut stmt = tx.prepare(s.sql).map_err(store_error)?;
+            changes.push(stmt.execute(refs.as_slice()).map_err(store_error)?);
+        }
+        tx.commit().map_err(store_error)?;
+        Ok(changes)
+    }
+
+    /// Runs a query; each row is a JSON object by column name, as D1 answers.
+    pub fn query(&self, statement: &Statement) -> Vec<Value> {
+        let params: Vec<Bound> = statement.params.iter().map(Bound).collect();
+        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+        let mut stmt = self.conn.prepare(statement.sql).expect(statement.sql);
+        let names: Vec<String> = stmt.column_names().map(str::to_owned).collect();
+        let rows = stmt
+            .query_map(refs.as_slice(), |row| {
+                let mut object = Map::new();
+                for (i, name) in names.iter().enumerate() {
+                    let value = match row.get_ref(i)? {
+                        ValueRef::Null => Value::Null,
+                        ValueRef::Integer(n) => Value::from(n),
+                        ValueRef::Real(f) => Value::from(f),
+                        ValueRef::Text(t) => Value::from(String::from_utf8_lossy(t).into_owned()),
+                        ValueRef::Blob(_) => Value::Null,
+                    };
+                    object.insert(name.clone(), value);
+                }
+                Ok(Value::Object(object))
+            })
+            .expect(statement.sql);
+        rows.map(|r| r.expect("row")).collect()
+    }
+
+    /// Rows of an ad-hoc query without parameters, for assertions.
+    pub fn rows(&self, sql: &'static str) -> Vec<Value> {
+        self.query(&Statement::new(sql, vec![]))
+    }
+
+    /// The single integer an ad-hoc query answers (a count, say).
+    pub fn count(&self, sql: &'static str) -> i64 {
+        let rows = self.rows(sql);
+        let row = rows.first().and_then(Value::as_object).expect("one row");
+        row.values()
+            .next()
+            .and_then(Value::as_i64)
+            .expect("an integer")
+    }
+}
