@@ -147,7 +147,7 @@ pub fn plan_notification(
 }
 
 fn alert_on_ticket(dedup_key: &str, customer: &Customer, text: &str, now: i64) -> Statement {
-    Statement::new(
+    Statement::alert(
         "INSERT OR IGNORE INTO alerts (dedup_key, ticket_id, text, created_at) \
          SELECT ?, id, ?, ? FROM tickets WHERE channel = ? AND customer_id = ? AND status != 'closed'",
         vec![dedup_key.into(), text.into(), now.into(), customer.channel.into(), customer.customer_id.into()],
@@ -354,7 +354,7 @@ pub fn plan_resolve(
             vec![
                 id.as_str().into(),
                 call.target().into(),
-                serde_json::to_string(&call).expect("outbound calls are plain data").into(),
+                call.payload().into(),
                 CHANNEL.into(),
                 c.openid.as_str().into(),
                 now.into(),

@@ -41,6 +41,10 @@ impl HttpRequest {
     }
 }
 
+/// No outbound call waits longer than this for its answer: well inside a queue consumer's time
+/// and far below the sweep that takes a call stuck in flight to have died.
+pub const TIMEOUT_SECS: u64 = 15;
+
 /// What came back: a status and body, or a network failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HttpResult {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::http::{HttpRequest, Outcome};
 use crate::platforms::payfeedback::payfeedback_update_url;
 use crate::platforms::wecom;
+use crate::rate::{RateLimit, WECOM_ROBOT};
 use crate::settings::{required, Settings};
 use crate::sql::Statement;
 use crate::tickets::{timeline_by_id, TimelineEntry};
@@ -44,10 +45,16 @@ impl OutboundCall {
     /// The `deliveries.target` name.
     pub fn target(&self) -> &'static str {
         match self {
-            OutboundCall::WecomRobot { .. } => "wecom_robot",
+            OutboundCall::WecomRobot { .. } => WECOM_ROBOT.target,
             OutboundCall::CustomSend { .. } => "wechat_custom_send",
             OutboundCall::PayfeedbackUpdate { .. } => "payfeedback_update",
         }
+    }
+
+    /// The call as stored in `deliveries.payload` and `dead_letters.body`.
+    pub fn payload(&self) -> String {
+        // Plain strings and enums: serialising cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     /// What a delivered call did, for the ticket timeline.
@@ -66,6 +73,14 @@ impl OutboundCall {
             OutboundCall::PayfeedbackUpdate { feedback_id, .. } => {
                 format!("WeChat Pay told complaint {feedback_id} was handled")
             }
+        }
+    }
+
+    /// How often the call's target may be called, when it limits that.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        match self {
+            OutboundCall::WecomRobot { .. } => Some(WECOM_ROBOT),
+            OutboundCall::CustomSend { .. } | OutboundCall::PayfeedbackUpdate { .. } => None,
         }
     }
 
@@ -126,8 +141,6 @@ pub struct AttemptRecord {
     pub statements: Vec<Statement>,
     /// Send the delivery again through the queue after this many seconds.
     pub retry_after: Option<u32>,
-    /// A staff alert was added: flush the robot.
-    pub alert_raised: bool,
 }
 
 /// Records attempt number `attempt` of delivery `id`: delivered (and the alerts it carried
@@ -148,7 +161,6 @@ pub fn record_attempt(
     let mut record = AttemptRecord {
         statements: Vec::new(),
         retry_after: None,
-        alert_raised: false,
     };
     let on_ticket = |text: String| {
         ticket_id.map(|t| {
@@ -187,14 +199,14 @@ pub fn record_attempt(
                 "UPDATE deliveries SET state = 'dead', attempts = ?, last_result = ?, updated_at = ? WHERE id = ?",
                 vec![n.into(), last_result.into(), now.into(), id.into()],
             ));
-            let payload = serde_json::to_string(call).expect("outbound calls are plain data");
+            let payload = call.payload();
             record.statements.push(Statement::new(
                 "INSERT INTO dead_letters (source, delivery_id, body, reason, created_at) VALUES ('delivery', ?, ?, ?, ?) \
                  ON CONFLICT (delivery_id) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at, replayed_at = NULL",
                 vec![id.into(), payload.into(), reason.as_str().into(), now.into()],
             ));
             if !matches!(call, OutboundCall::WecomRobot { .. }) {
-                record.statements.push(Statement::new(
+                record.statements.push(Statement::alert(
                     "INSERT OR IGNORE INTO alerts (dedup_key, ticket_id, text, created_at) VALUES (?, ?, ?, ?)",
                     vec![
                         format!("dead:{id}").into(),
@@ -203,7 +215,6 @@ pub fn record_attempt(
                         now.into(),
                     ],
                 ));
-                record.alert_raised = true;
             }
             record
                 .statements
@@ -249,6 +260,10 @@ pub fn backoff_secs(attempt: u32, random: u32) -> u32 {
 mod tests {
     use super::*;
 
+    fn alerts(record: &AttemptRecord) -> bool {
+        record.statements.iter().any(|s| s.raises_alert)
+    }
+
     fn custom_send() -> OutboundCall {
         OutboundCall::CustomSend {
             touser: "oUser".into(),
@@ -276,10 +291,7 @@ mod tests {
             delivered.statements[2].params[3],
             crate::sql::Param::Text("sent to the customer: hello".into())
         );
-        assert_eq!(
-            (delivered.retry_after, delivered.alert_raised),
-            (None, false)
-        );
+        assert_eq!((delivered.retry_after, alerts(&delivered)), (None, false));
 
         let retry = record_attempt(
             "d1",
@@ -305,7 +317,7 @@ mod tests {
             100,
             0,
         );
-        assert!(dead.alert_raised);
+        assert!(alerts(&dead));
         assert!(dead.statements[1]
             .sql
             .starts_with("INSERT INTO dead_letters"));
@@ -329,10 +341,7 @@ mod tests {
             100,
             0,
         );
-        assert!(
-            !robot_dead.alert_raised,
-            "the robot cannot alert about itself"
-        );
+        assert!(!alerts(&robot_dead), "the robot cannot alert about itself");
         assert_eq!(robot_dead.statements.len(), 2);
     }
 

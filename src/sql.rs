@@ -36,12 +36,34 @@ impl<T: Into<Param>> From<Option<T>> for Param {
 pub struct Statement {
     pub sql: &'static str,
     pub params: Vec<Param>,
+    /// The statement adds a staff alert when it changes a row: the robot is then flushed.
+    pub raises_alert: bool,
 }
 
 impl Statement {
     pub fn new(sql: &'static str, params: Vec<Param>) -> Self {
-        Statement { sql, params }
+        Statement {
+            sql,
+            params,
+            raises_alert: false,
+        }
     }
+
+    /// A statement that inserts a staff alert (when it changes a row).
+    pub fn alert(sql: &'static str, params: Vec<Param>) -> Self {
+        Statement {
+            raises_alert: true,
+            ..Statement::new(sql, params)
+        }
+    }
+}
+
+/// Whether running `statements` (which changed `changes` rows each) added a staff alert.
+pub fn raised_alert(statements: &[Statement], changes: &[usize]) -> bool {
+    statements
+        .iter()
+        .zip(changes)
+        .any(|(s, &n)| s.raises_alert && n > 0)
 }
 
 /// Why a transaction did not commit. The shell's store tells the two apart from the database's

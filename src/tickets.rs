@@ -185,7 +185,7 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
                 mask(&customer_id),
                 snippet(&text)
             );
-            statements.push(Statement::new(
+            statements.push(Statement::alert(
                 "INSERT INTO alerts (dedup_key, ticket_id, text, created_at) SELECT ?, id, ?, ? FROM tickets WHERE opened_by = ?",
                 vec![format!("ticket:{key}").into(), alert.into(), now.into(), key.into()],
             ));

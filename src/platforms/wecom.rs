@@ -8,8 +8,6 @@ use serde::Deserialize;
 use crate::http::HttpRequest;
 
 pub const MAX_MARKDOWN_BYTES: usize = 4096;
-/// The robot accepts this many messages a minute; more are refused with errcode 45009.
-pub const MESSAGES_PER_MINUTE: i64 = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PendingAlert {
@@ -23,6 +21,14 @@ pub struct PendingAlert {
 pub struct Composed {
     pub markdown: String,
     pub included: Vec<i64>,
+}
+
+impl Composed {
+    /// The first and last alert ids it carries (alerts are composed oldest first).
+    pub fn range(&self) -> (i64, i64) {
+        let first = self.included.first().copied().unwrap_or_default();
+        (first, self.included.last().copied().unwrap_or(first))
+    }
 }
 
 /// Packs pending alerts, oldest first, into one markdown message of at most 4096 bytes. The

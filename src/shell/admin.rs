@@ -5,13 +5,13 @@ use worker::{Env, Method, Request};
 
 use super::io::{self, KV};
 use super::oa::{forget_routing_state, RULES_KEY};
-use super::outbound;
-use super::outbound::send_later;
+use super::perform;
 use super::store::{self, db};
 use crate::admin::{authorize, OrderRecord};
 use crate::complaints::{plan_resolve, ResolveError, ResolveRequest, ToResolve};
-use crate::event::QueueMessage;
 use crate::inline::{Rejection, Reply};
+use crate::pipeline::dead_letters::{ReplayFlow, Replayed};
+use crate::pipeline::delivery::Dispatch;
 use crate::rules::Rules;
 use crate::settings::Settings;
 use crate::sql::Param;
@@ -101,9 +101,10 @@ async fn route(mut req: Request, env: &Env) -> Result<Reply, Rejection> {
         }
         (Method::Post, ["dead-letters", id, "replay"]) => {
             let id: i64 = id.parse().map_err(|_| not_found())?;
-            match outbound::replay(env, id).await.map_err(unavailable)? {
-                true => Ok(Reply::json(202, json!({ "replayed": id }).to_string())),
-                false => Err(not_found()),
+            match perform::run(env, ReplayFlow::new(id, io::now_secs())).await.map_err(unavailable)? {
+                Replayed::Yes => Ok(Reply::json(202, json!({ "replayed": id }).to_string())),
+                Replayed::NotFound => Err(not_found()),
+                Replayed::Unreadable(why) => Err(Rejection { status: 409, reason: format!("cannot replay: {why}") }),
             }
         }
         (Method::Get, ["complaints"]) => {
@@ -171,17 +172,8 @@ async fn resolve_complaint(
     store::transaction(&db, &resolution.statements)
         .await
         .map_err(unavailable)?;
-    for delivery_id in &resolution.delivery_ids {
-        // Recorded already: if this send fails the cron's sweep sends it within minutes.
-        let _ = send_later(
-            env,
-            &QueueMessage::Deliver {
-                delivery_id: delivery_id.clone(),
-            },
-            0,
-        )
-        .await;
-    }
+    // Recorded already: if a send fails the cron's sweep sends it within minutes.
+    perform::run(env, Dispatch::new(&resolution.delivery_ids)).await;
     let answer = json!({ "feedback_id": feedback_id, "status": "processed", "deliveries": resolution.delivery_ids });
     Ok(Reply::json(202, answer.to_string()))
 }

@@ -1,6 +1,7 @@
 //! D1 access: running the core's statements, and the few reads the shell needs.
 
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
@@ -55,22 +56,15 @@ pub async fn transaction(
         .collect())
 }
 
-/// Runs one statement; returns the number of rows it changed.
-pub async fn execute(
-    db: &D1Database,
-    sql: &'static str,
-    params: Vec<Param>,
-) -> Result<usize, String> {
-    let result = prepare(db, &Statement::new(sql, params))?
-        .run()
+/// Runs a query; each row as a JSON object by column name.
+pub async fn rows(db: &D1Database, statement: &Statement) -> Result<Vec<Value>, StoreError> {
+    prepare(db, statement)
+        .map_err(StoreError::Unavailable)?
+        .all()
         .await
-        .map_err(|e| e.to_string())?;
-    Ok(result
-        .meta()
-        .ok()
-        .flatten()
-        .and_then(|m| m.changes)
-        .unwrap_or(0))
+        .map_err(store_error)?
+        .results::<Value>()
+        .map_err(store_error)
 }
 
 pub async fn query<T: DeserializeOwned>(

@@ -108,3 +108,120 @@ impl Db {
             .expect("an integer")
     }
 }
+
+use std::collections::HashMap;
+
+use kefu_edge::event::QueueMessage;
+use kefu_edge::http::{HttpRequest, HttpResult};
+use kefu_edge::pipeline::effect::{Answer, Answered, Effect, Flow, Step};
+
+/// Everything a flow's effects reach, on the host: SQLite for D1, a map for KV, a list for the
+/// queue, and scripted upstream answers that record every request.
+pub struct World {
+    pub db: Db,
+    pub kv: HashMap<&'static str, String>,
+    pub queued: Vec<(QueueMessage, u32)>,
+    pub requests: Vec<HttpRequest>,
+    /// Answers for the next requests, in order; when empty, `{"errcode":0,"errmsg":"ok"}`.
+    pub answers: Vec<HttpResult>,
+    /// Every effect asked for, in order.
+    pub effects: Vec<Effect>,
+    /// While set, the queue refuses messages.
+    pub queue_down: bool,
+    /// While set, D1 refuses every query and transaction.
+    pub db_down: bool,
+}
+
+pub fn ok(body: &str) -> HttpResult {
+    HttpResult::Response {
+        status: 200,
+        body: body.into(),
+    }
+}
+
+pub fn status(status: u16) -> HttpResult {
+    HttpResult::Response {
+        status,
+        body: String::new(),
+    }
+}
+
+impl World {
+    pub fn new() -> World {
+        World {
+            db: Db::new(),
+            kv: HashMap::new(),
+            queued: Vec::new(),
+            requests: Vec::new(),
+            answers: Vec::new(),
+            effects: Vec::new(),
+            queue_down: false,
+            db_down: false,
+        }
+    }
+
+    /// Queues the answers of the next requests.
+    pub fn answer(&mut self, answers: impl IntoIterator<Item = HttpResult>) {
+        self.answers.extend(answers);
+    }
+
+    pub fn perform(&mut self, effect: Effect) -> Answered {
+        self.effects.push(effect.clone());
+        let down = || Err(StoreError::Unavailable("D1 is down".into()));
+        match effect {
+            Effect::Query(_) | Effect::Transaction(_) if self.db_down => down(),
+            Effect::Query(statement) => Ok(Answer::Rows(self.db.query(&statement))),
+            Effect::Transaction(statements) => {
+                self.db.transaction(&statements).map(Answer::Changes)
+            }
+            Effect::Fetch(request) => {
+                self.requests.push(request);
+                let answer = if self.answers.is_empty() {
+                    ok(r#"{"errcode":0,"errmsg":"ok"}"#)
+                } else {
+                    self.answers.remove(0)
+                };
+                Ok(Answer::Http(answer))
+            }
+            Effect::KvGet(key) => Ok(Answer::Value(self.kv.get(key).cloned())),
+            Effect::KvPut { key, value, .. } => {
+                self.kv.insert(key, value);
+                Ok(Answer::Done)
+            }
+            Effect::Enqueue { .. } if self.queue_down => {
+                Err(StoreError::Unavailable("queue is down".into()))
+            }
+            Effect::Enqueue {
+                message,
+                delay_secs,
+            } => {
+                self.queued.push((message, delay_secs));
+                Ok(Answer::Done)
+            }
+        }
+    }
+
+    /// Runs a flow to its end, as the shell does.
+    pub fn run<F: Flow>(&mut self, mut flow: F) -> F::Output {
+        let mut answer = None;
+        loop {
+            match flow.step(answer.take()) {
+                Step::Done(output) => return output,
+                Step::Do(effect) => answer = Some(self.perform(effect)),
+            }
+        }
+    }
+
+    /// The requests made to a path (the URL up to its query).
+    pub fn requests_to(&self, path: &str) -> Vec<&HttpRequest> {
+        self.requests
+            .iter()
+            .filter(|r| r.url.split('?').next().is_some_and(|u| u.ends_with(path)))
+            .collect()
+    }
+
+    /// Takes what was queued so far.
+    pub fn take_queued(&mut self) -> Vec<(QueueMessage, u32)> {
+        std::mem::take(&mut self.queued)
+    }
+}

@@ -1,0 +1,361 @@
+//! A recorded outbound call (a row of `deliveries`) through its lifecycle: claimed so that two
+//! queue messages never both call out, held back without a rate slot, attempted, and recorded
+//! as delivered, retrying (back on the queue after a jittered backoff) or dead.
+
+use serde::Deserialize;
+
+use super::effect::{self, Answered, Effect, Flow, Step};
+use super::token::{BuildRequest, CallFlow};
+use crate::event::QueueMessage;
+use crate::http::{describe, HttpRequest};
+use crate::outbound::{record_attempt, OutboundCall};
+use crate::rate::{Oldest, RateLimit};
+use crate::settings::Settings;
+use crate::sql::{raised_alert, Statement, StoreError};
+
+/// What a consumer flow did, for the log; `Err` means a dependency failed and the queue
+/// message should be retried later.
+pub type Handled = Result<String, StoreError>;
+
+impl BuildRequest for OutboundCall {
+    fn needs_access_token(&self) -> bool {
+        OutboundCall::needs_access_token(self)
+    }
+
+    fn build(&self, settings: &Settings, token: Option<&str>) -> Result<HttpRequest, String> {
+        self.request(settings, token)
+    }
+}
+
+/// One attempt at a claimed delivery, and its record.
+pub struct AttemptFlow<'a> {
+    id: String,
+    ticket_id: Option<i64>,
+    attempt: u32,
+    now: i64,
+    random: u32,
+    state: AttemptState<'a>,
+}
+
+enum AttemptState<'a> {
+    Calling(CallFlow<'a, OutboundCall>),
+    Recording {
+        statements: Vec<Statement>,
+        retry_after: Option<u32>,
+        report: String,
+    },
+    Flushing {
+        retry_after: Option<u32>,
+        report: String,
+    },
+    Requeueing {
+        report: String,
+    },
+    Finished,
+}
+
+impl<'a> AttemptFlow<'a> {
+    /// Attempt number `attempt` (1-based) of delivery `id`.
+    pub fn new(
+        settings: &'a Settings,
+        now: i64,
+        random: u32,
+        id: &str,
+        call: OutboundCall,
+        ticket_id: Option<i64>,
+        attempt: u32,
+    ) -> Self {
+        AttemptFlow {
+            id: id.to_owned(),
+            ticket_id,
+            attempt,
+            now,
+            random,
+            state: AttemptState::Calling(CallFlow::new(settings, now, call)),
+        }
+    }
+
+    fn requeue(&mut self, retry_after: Option<u32>, report: String) -> Step<Handled> {
+        match retry_after {
+            Some(delay_secs) => {
+                self.state = AttemptState::Requeueing { report };
+                Step::Do(Effect::Enqueue {
+                    message: QueueMessage::Deliver {
+                        delivery_id: self.id.clone(),
+                    },
+                    delay_secs,
+                })
+            }
+            None => Step::Done(Ok(report)),
+        }
+    }
+}
+
+impl Flow for AttemptFlow<'_> {
+    type Output = Handled;
+
+    fn step(&mut self, answer: Option<Answered>) -> Step<Handled> {
+        match std::mem::replace(&mut self.state, AttemptState::Finished) {
+            AttemptState::Calling(mut call) => match call.step(answer) {
+                Step::Do(effect) => {
+                    self.state = AttemptState::Calling(call);
+                    Step::Do(effect)
+                }
+                Step::Done((outcome, result)) => {
+                    let last_result = describe(result.as_ref(), &outcome);
+                    let record = record_attempt(
+                        &self.id,
+                        call.call(),
+                        self.ticket_id,
+                        self.attempt,
+                        &outcome,
+                        &last_result,
+                        self.now,
+                        self.random,
+                    );
+                    let report =
+                        format!("delivery {} attempt {}: {outcome:?}", self.id, self.attempt);
+                    self.state = AttemptState::Recording {
+                        statements: record.statements.clone(),
+                        retry_after: record.retry_after,
+                        report,
+                    };
+                    Step::Do(Effect::Transaction(record.statements))
+                }
+            },
+            AttemptState::Recording {
+                statements,
+                retry_after,
+                report,
+            } => match effect::changes(answer) {
+                Err(e) => Step::Done(Err(e)),
+                Ok(changes) if raised_alert(&statements, &changes) => {
+                    self.state = AttemptState::Flushing {
+                        retry_after,
+                        report,
+                    };
+                    Step::Do(Effect::Enqueue {
+                        message: QueueMessage::FlushAlerts,
+                        delay_secs: 0,
+                    })
+                }
+                Ok(_) => self.requeue(retry_after, report),
+            },
+            // Best effort: the cron flushes pending alerts every minute anyway.
+            AttemptState::Flushing {
+                retry_after,
+                report,
+            } => self.requeue(retry_after, report),
+            AttemptState::Requeueing { report } => match effect::done(answer) {
+                Ok(()) => Step::Done(Ok(report)),
+                Err(e) => Step::Done(Err(e)),
+            },
+            AttemptState::Finished => Step::Done(Ok("attempt already finished".into())),
+        }
+    }
+}
+
+/// Seconds to wait before a queue message whose flow failed on a dependency is retried.
+pub const RETRY_LATER_SECS: u32 = 10;
+
+/// Stuck `sending` longer than this, a delivery is taken to have died with its isolate.
+pub const STUCK_SENDING_SECS: i64 = 300;
+
+/// How far ahead of its time a delivery may be claimed (queue delays are not exact).
+const CLAIM_EARLY_SECS: i64 = 2;
+
+#[derive(Debug, Deserialize)]
+struct DeliveryRow {
+    payload: String,
+    attempts: i64,
+    ticket_id: Option<i64>,
+}
+
+/// A `Deliver` queue message: one attempt at the delivery, if it is due and not in flight.
+pub struct DeliverFlow<'a> {
+    settings: &'a Settings,
+    id: String,
+    now: i64,
+    random: u32,
+    state: DeliverState<'a>,
+}
+
+enum DeliverState<'a> {
+    Start,
+    Reading,
+    Claiming(Claimed),
+    TakingSlot(Claimed, RateLimit),
+    FindingOldest(RateLimit),
+    Deferring(u32),
+    Requeueing(u32),
+    Attempting(AttemptFlow<'a>),
+    Finished,
+}
+
+struct Claimed {
+    call: OutboundCall,
+    ticket_id: Option<i64>,
+    attempt: u32,
+}
+
+impl<'a> DeliverFlow<'a> {
+    pub fn new(settings: &'a Settings, now: i64, random: u32, delivery_id: &str) -> Self {
+        DeliverFlow {
+            settings,
+            id: delivery_id.to_owned(),
+            now,
+            random,
+            state: DeliverState::Start,
+        }
+    }
+
+    fn attempt(&mut self, claimed: Claimed) -> Step<Handled> {
+        self.state = DeliverState::Attempting(AttemptFlow::new(
+            self.settings,
+            self.now,
+            self.random,
+            &self.id,
+            claimed.call,
+            claimed.ticket_id,
+            claimed.attempt,
+        ));
+        self.step(None)
+    }
+}
+
+impl Flow for DeliverFlow<'_> {
+    type Output = Handled;
+
+    fn step(&mut self, answer: Option<Answered>) -> Step<Handled> {
+        let (id, now) = (self.id.as_str(), self.now);
+        match std::mem::replace(&mut self.state, DeliverState::Finished) {
+            DeliverState::Start => {
+                self.state = DeliverState::Reading;
+                Step::Do(Effect::Query(Statement::new(
+                    "SELECT payload, attempts, ticket_id FROM deliveries WHERE id = ?",
+                    vec![id.into()],
+                )))
+            }
+            DeliverState::Reading => {
+                let row = match effect::rows::<DeliveryRow>(answer) {
+                    Err(e) => return Step::Done(Err(e)),
+                    Ok(rows) => match rows.into_iter().next() {
+                        Some(row) => row,
+                        None => return Step::Done(Ok(format!("no delivery {id}"))),
+                    },
+                };
+                let call: OutboundCall = match serde_json::from_str(&row.payload) {
+                    Ok(call) => call,
+                    // Written by this code: unreadable means a newer version wrote it; retry
+                    // until the dead-letter queue keeps it.
+                    Err(e) => {
+                        return Step::Done(Err(StoreError::Unavailable(format!(
+                            "delivery {id}: unreadable payload: {e}"
+                        ))))
+                    }
+                };
+                self.state = DeliverState::Claiming(Claimed {
+                    call,
+                    ticket_id: row.ticket_id,
+                    attempt: u32::try_from(row.attempts).unwrap_or(0).saturating_add(1),
+                });
+                Step::Do(Effect::Transaction(vec![Statement::new(
+                    "UPDATE deliveries SET state = 'sending', updated_at = ? \
+                     WHERE id = ? AND state IN ('pending', 'retrying') AND next_attempt_at <= ?",
+                    vec![now.into(), id.into(), (now + CLAIM_EARLY_SECS).into()],
+                )]))
+            }
+            DeliverState::Claiming(claimed) => match effect::changes(answer) {
+                Err(e) => Step::Done(Err(e)),
+                Ok(changes) if changes.first() != Some(&1) => Step::Done(Ok(format!(
+                    "delivery {id}: delivered, dead, in flight elsewhere, or not yet due"
+                ))),
+                // Only a claimed delivery takes a rate slot; without one it waits its turn.
+                Ok(_) => match claimed.call.rate_limit() {
+                    Some(limit) => {
+                        self.state = DeliverState::TakingSlot(claimed, limit);
+                        Step::Do(Effect::Transaction(vec![limit.take(now)]))
+                    }
+                    None => self.attempt(claimed),
+                },
+            },
+            DeliverState::TakingSlot(claimed, limit) => match effect::changes(answer) {
+                Err(e) => Step::Done(Err(e)),
+                Ok(changes) if changes.first() == Some(&1) => self.attempt(claimed),
+                Ok(_) => {
+                    self.state = DeliverState::FindingOldest(limit);
+                    Step::Do(Effect::Query(limit.oldest(now)))
+                }
+            },
+            DeliverState::FindingOldest(limit) => match effect::rows::<Oldest>(answer) {
+                Err(e) => Step::Done(Err(e)),
+                Ok(rows) => {
+                    let wait = limit.wait_secs(rows.first().and_then(|o| o.at), now);
+                    self.state = DeliverState::Deferring(wait);
+                    Step::Do(Effect::Transaction(vec![Statement::new(
+                        "UPDATE deliveries SET state = 'retrying', next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                        vec![(now + i64::from(wait)).into(), now.into(), id.into()],
+                    )]))
+                }
+            },
+            DeliverState::Deferring(wait) => match effect::changes(answer) {
+                Err(e) => Step::Done(Err(e)),
+                Ok(_) => {
+                    self.state = DeliverState::Requeueing(wait);
+                    Step::Do(Effect::Enqueue {
+                        message: QueueMessage::Deliver {
+                            delivery_id: id.to_owned(),
+                        },
+                        delay_secs: wait,
+                    })
+                }
+            },
+            DeliverState::Requeueing(wait) => match effect::done(answer) {
+                Err(e) => Step::Done(Err(e)),
+                Ok(()) => Step::Done(Ok(format!("delivery {id}: no rate slot, waiting {wait} s"))),
+            },
+            DeliverState::Attempting(mut attempt) => {
+                let step = attempt.step(answer);
+                if let Step::Do(_) = step {
+                    self.state = DeliverState::Attempting(attempt);
+                }
+                step
+            }
+            DeliverState::Finished => Step::Done(Ok(format!("delivery {id}: finished"))),
+        }
+    }
+}
+
+/// Puts freshly recorded deliveries on the queue. A failed send is not fatal: the deliveries are
+/// recorded, and the cron's sweep sends them within minutes.
+pub struct Dispatch {
+    ids: Vec<String>,
+    failed: usize,
+}
+
+impl Dispatch {
+    pub fn new(delivery_ids: &[String]) -> Self {
+        Dispatch {
+            ids: delivery_ids.iter().rev().cloned().collect(),
+            failed: 0,
+        }
+    }
+}
+
+impl Flow for Dispatch {
+    /// How many could not be sent now.
+    type Output = usize;
+
+    fn step(&mut self, answer: Option<Answered>) -> Step<usize> {
+        if answer.is_some() && effect::done(answer).is_err() {
+            self.failed += 1;
+        }
+        match self.ids.pop() {
+            Some(delivery_id) => Step::Do(Effect::Enqueue {
+                message: QueueMessage::Deliver { delivery_id },
+                delay_secs: 0,
+            }),
+            None => Step::Done(self.failed),
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The contract between the pipeline's state machines and whoever performs their I/O (the
+//! Worker shell on D1, KV and Queues; SQLite and scripted upstreams in host tests).
+//!
+//! A flow is stepped with the answer to the effect it last asked for (`None` the first time)
+//! and returns the next effect to perform or its result. It never performs I/O itself and reads
+//! the clock and randomness only as values it was built with.
+
+use serde::de::DeserializeOwned;
+
+use crate::event::QueueMessage;
+use crate::http::{HttpRequest, HttpResult};
+use crate::sql::{Statement, StoreError};
+
+/// One piece of I/O a flow asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Read rows: answered with `Answer::Rows`.
+    Query(Statement),
+    /// Run statements as one transaction: answered with `Answer::Changes` (rows changed by
+    /// each), or `StoreError::Duplicate` when a unique key refused a row and nothing was written.
+    Transaction(Vec<Statement>),
+    /// Make an HTTP request (with a timeout): answered with `Answer::Http`.
+    Fetch(HttpRequest),
+    /// Read a KV key: answered with `Answer::Value`.
+    KvGet(&'static str),
+    /// Write a KV key: answered with `Answer::Done`.
+    KvPut {
+        key: &'static str,
+        value: String,
+        ttl_secs: Option<u64>,
+    },
+    /// Put a message on the queue, after `delay_secs`: answered with `Answer::Done`.
+    Enqueue {
+        message: QueueMessage,
+        delay_secs: u32,
+    },
+}
+
+/// What performing an effect gave back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Rows(Vec<serde_json::Value>),
+    Changes(Vec<usize>),
+    Http(HttpResult),
+    Value(Option<String>),
+    Done,
+}
+
+/// The answer to an effect, or why the storage, KV or queue behind it failed.
+pub type Answered = Result<Answer, StoreError>;
+
+pub enum Step<T> {
+    Do(Effect),
+    Done(T),
+}
+
+pub trait Flow {
+    type Output;
+
+    /// Given the answer to the last effect asked for (`None` on the first call), the next
+    /// effect, or the flow's result. Called again after `Done` it answers nothing new.
+    fn step(&mut self, answer: Option<Answered>) -> Step<Self::Output>;
+}
+
+fn unexpected(answer: Option<Answered>) -> StoreError {
+    StoreError::Unavailable(format!("unexpected answer {answer:?}"))
+}
+
+/// The rows of a `Query`, each read as a `T`.
+pub fn rows<T: DeserializeOwned>(answer: Option<Answered>) -> Result<Vec<T>, StoreError> {
+    match answer {
+        Some(Ok(Answer::Rows(rows))) => rows
+            .into_iter()
+            .map(|row| {
+                serde_json::from_value(row)
+                    .map_err(|e| StoreError::Unavailable(format!("unexpected row: {e}")))
+            })
+            .collect(),
+        Some(Err(e)) => Err(e),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// The rows changed by each statement of a `Transaction`.
+pub fn changes(answer: Option<Answered>) -> Result<Vec<usize>, StoreError> {
+    match answer {
+        Some(Ok(Answer::Changes(changes))) => Ok(changes),
+        Some(Err(e)) => Err(e),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// Whether a write (`KvPut`, `Enqueue`) was done.
+pub fn done(answer: Option<Answered>) -> Result<(), StoreError> {
+    match answer {
+        Some(Ok(Answer::Done)) => Ok(()),
+        Some(Err(e)) => Err(e),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// What a `Fetch` brought back; a missing answer counts as a network error.
+pub fn http(answer: Option<Answered>) -> HttpResult {
+    match answer {
+        Some(Ok(Answer::Http(result))) => result,
+        other => HttpResult::NetworkError(format!("no HTTP answer: {other:?}")),
+    }
+}
+
+/// The value a `KvGet` read; a failed read counts as no value (KV here holds only caches).
+pub fn value(answer: Option<Answered>) -> Option<String> {
+    match answer {
+        Some(Ok(Answer::Value(value))) => value,
+        _ => None,
+    }
+}
+
+impl<F: Flow + ?Sized> Flow for Box<F> {
+    type Output = F::Output;
+
+    fn step(&mut self, answer: Option<Answered>) -> Step<F::Output> {
+        (**self).step(answer)
+    }
+}

@@ -1,0 +1,134 @@
+//! Storing an accepted callback: the event and its effect (on tickets, or on a complaint) in one
+//! transaction that starts with the event's dedup-key insert, so a retry of the same callback
+//! rolls back whole and is acked as a duplicate.
+
+use serde::Deserialize;
+
+use super::delivery::Handled;
+use super::effect::{self, Answered, Effect, Flow, Step};
+use crate::complaints::{self, OrderFacts};
+use crate::event::{Inbound, QueueMessage, QueuedEvent};
+use crate::platforms::payfeedback::{ComplaintStatus, GoodsKind, Notification};
+use crate::sql::{raised_alert, Statement, StoreError};
+use crate::tickets;
+
+pub struct InboundFlow {
+    event: QueuedEvent,
+    now: i64,
+    state: InboundState,
+}
+
+enum InboundState {
+    Start,
+    ReadingComplaint,
+    ReadingOrder(Option<ComplaintStatus>),
+    Storing(Vec<Statement>),
+    Flushing,
+    Finished,
+}
+
+#[derive(Deserialize)]
+struct StatusRow {
+    status: String,
+}
+
+#[derive(Deserialize)]
+struct OrderRow {
+    goods_kind: Option<GoodsKind>,
+    delivered: i64,
+}
+
+impl InboundFlow {
+    pub fn new(event: QueuedEvent, now: i64) -> Self {
+        InboundFlow {
+            event,
+            now,
+            state: InboundState::Start,
+        }
+    }
+
+    fn notification(&self) -> Option<&Notification> {
+        match &self.event.inbound {
+            Inbound::PayFeedback(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    fn store(&mut self, statements: Vec<Statement>) -> Step<Handled> {
+        self.state = InboundState::Storing(statements.clone());
+        Step::Do(Effect::Transaction(statements))
+    }
+}
+
+impl Flow for InboundFlow {
+    type Output = Handled;
+
+    fn step(&mut self, answer: Option<Answered>) -> Step<Handled> {
+        match std::mem::replace(&mut self.state, InboundState::Finished) {
+            InboundState::Start => match self.notification() {
+                Some(n) => {
+                    let query = Statement::new(
+                        "SELECT status FROM complaints WHERE feedback_id = ?",
+                        vec![n.feedback_id.as_str().into()],
+                    );
+                    self.state = InboundState::ReadingComplaint;
+                    Step::Do(Effect::Query(query))
+                }
+                None => {
+                    let plan = tickets::plan(&self.event, self.now);
+                    self.store(plan)
+                }
+            },
+            InboundState::ReadingComplaint => {
+                let current = match effect::rows::<StatusRow>(answer) {
+                    Ok(rows) => rows
+                        .first()
+                        .and_then(|row| complaints::parse_status(&row.status)),
+                    Err(e) => return Step::Done(Err(e)),
+                };
+                let trans_id = self.notification().and_then(|n| n.trans_id.clone());
+                self.state = InboundState::ReadingOrder(current);
+                Step::Do(Effect::Query(Statement::new(
+                    "SELECT goods_kind, delivered_at IS NOT NULL AS delivered FROM orders WHERE trans_id = ?",
+                    vec![trans_id.into()],
+                )))
+            }
+            InboundState::ReadingOrder(current) => {
+                let order = match effect::rows::<OrderRow>(answer) {
+                    Ok(rows) => rows
+                        .first()
+                        .map(|o| OrderFacts {
+                            goods_kind: o.goods_kind,
+                            delivered: Some(o.delivered != 0),
+                        })
+                        .unwrap_or_default(),
+                    Err(e) => return Step::Done(Err(e)),
+                };
+                let plan = match self.notification() {
+                    Some(n) => {
+                        complaints::plan_notification(&self.event, n, current, order, self.now)
+                    }
+                    None => tickets::plan(&self.event, self.now),
+                };
+                self.store(plan)
+            }
+            InboundState::Storing(statements) => match effect::changes(answer) {
+                Err(StoreError::Duplicate) => {
+                    Step::Done(Ok(format!("duplicate {}", self.event.describe())))
+                }
+                Err(e) => Step::Done(Err(e)),
+                Ok(changes) if raised_alert(&statements, &changes) => {
+                    self.state = InboundState::Flushing;
+                    Step::Do(Effect::Enqueue {
+                        message: QueueMessage::FlushAlerts,
+                        delay_secs: 0,
+                    })
+                }
+                Ok(_) => Step::Done(Ok(format!("stored {}", self.event.describe()))),
+            },
+            // Best effort: the cron flushes pending alerts every minute anyway.
+            InboundState::Flushing => Step::Done(Ok(format!("stored {}", self.event.describe()))),
+            InboundState::Finished => Step::Done(Ok("inbound finished".into())),
+        }
+    }
+}

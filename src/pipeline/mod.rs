@@ -1,0 +1,102 @@
+//! The queue consumer's and the cron's work as state machines: each takes what the shell read
+//! plus the clock and randomness it was given, and asks for the statements to run, the HTTP
+//! requests to make and the messages to enqueue (`effect`). The shell performs them and feeds
+//! the answers back; host tests do the same on SQLite with scripted upstreams.
+
+pub mod alerts;
+pub mod cron;
+pub mod dead_letters;
+pub mod delivery;
+pub mod effect;
+pub mod inbound;
+pub mod token;
+
+use std::collections::VecDeque;
+
+use delivery::Handled;
+use effect::{Answered, Flow, Step};
+
+use crate::event::QueueMessage;
+use crate::settings::Settings;
+
+/// What the shell hands every flow: the settings, the clock and randomness.
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    pub now: i64,
+    /// Spreads retries (jitter).
+    pub random: u32,
+    /// A fresh random name for a record this run may create (a robot message's delivery).
+    pub unique: String,
+}
+
+pub type BoxedFlow<'a> = Box<dyn Flow<Output = Handled> + 'a>;
+
+/// Why a message from the dead-letter queue is kept.
+pub const RETRIES_EXHAUSTED: &str = "queue retries exhausted";
+
+/// The flow for one queue message. A message that can never be processed (unreadable, or out
+/// of retries on the dead-letter queue) is kept as a dead letter, never dropped.
+pub fn consume<'a>(body: &str, from_dead_letter_queue: bool, cx: &Context<'a>) -> BoxedFlow<'a> {
+    if from_dead_letter_queue {
+        return Box::new(dead_letters::KeepFlow::new(body, RETRIES_EXHAUSTED, cx.now));
+    }
+    match QueueMessage::from_json(body) {
+        Err(why) => Box::new(dead_letters::KeepFlow::new(body, &why, cx.now)),
+        Ok(QueueMessage::Inbound(event)) => Box::new(inbound::InboundFlow::new(*event, cx.now)),
+        Ok(QueueMessage::Deliver { delivery_id }) => Box::new(delivery::DeliverFlow::new(
+            cx.settings,
+            cx.now,
+            cx.random,
+            &delivery_id,
+        )),
+        Ok(QueueMessage::FlushAlerts) => Box::new(flush(cx)),
+    }
+}
+
+fn flush<'a>(cx: &Context<'a>) -> alerts::FlushFlow<'a> {
+    alerts::FlushFlow::new(
+        cx.settings,
+        cx.now,
+        cx.random,
+        format!("robot:{}", cx.unique),
+    )
+}
+
+/// The scheduled run's parts, in order.
+pub fn scheduled<'a>(cx: &Context<'a>) -> Sequence<'a> {
+    let mut parts: Vec<BoxedFlow<'a>> = Vec::new();
+    if cx.settings.wechat_appid.is_some() && cx.settings.wechat_appsecret.is_some() {
+        parts.push(Box::new(cron::OnlineAgentsFlow::new(cx.settings, cx.now)));
+    }
+    parts.push(Box::new(cron::DeadlinesFlow::new(cx.now)));
+    parts.push(Box::new(flush(cx)));
+    parts.push(Box::new(cron::SweepFlow::new(cx.now)));
+    Sequence {
+        parts: parts.into(),
+        reports: Vec::new(),
+    }
+}
+
+/// Flows run one after the other, each whatever the one before it gave; the result is each
+/// one's report.
+pub struct Sequence<'a> {
+    parts: VecDeque<BoxedFlow<'a>>,
+    reports: Vec<Handled>,
+}
+
+impl Flow for Sequence<'_> {
+    type Output = Vec<Handled>;
+
+    fn step(&mut self, mut answer: Option<Answered>) -> Step<Vec<Handled>> {
+        while let Some(current) = self.parts.front_mut() {
+            match current.step(answer.take()) {
+                Step::Do(effect) => return Step::Do(effect),
+                Step::Done(report) => {
+                    self.reports.push(report);
+                    self.parts.pop_front();
+                }
+            }
+        }
+        Step::Done(std::mem::take(&mut self.reports))
+    }
+}

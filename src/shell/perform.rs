@@ -1,0 +1,143 @@
+//! Performs what the core's flows ask for (`pipeline::effect`) on D1, KV, Queues and fetch, and
+//! feeds each answer back until the flow is done.
+
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use worker::{
+    AbortController, Delay, Env, Fetch, Headers, MessageBuilder, Method, Request, RequestInit,
+};
+
+use super::io::{self, KV, QUEUE};
+use super::oa::forget_routing_state;
+use super::store::{self, db};
+use crate::event::QueueMessage;
+use crate::http::{HttpMethod, HttpRequest, HttpResult, TIMEOUT_SECS};
+use crate::inline::Rejection;
+use crate::kv;
+use crate::pipeline::effect::{Answer, Answered, Effect, Flow, Step};
+use crate::pipeline::Context;
+use crate::settings::Settings;
+use crate::sql::StoreError;
+use crate::wechat::crypto::hex;
+
+/// The settings, clock and randomness a flow starts from.
+pub fn context(settings: &Settings) -> Result<Context<'_>, Rejection> {
+    Ok(Context {
+        settings,
+        now: io::now_secs(),
+        random: u32::from_le_bytes(io::random_bytes::<4>()?),
+        unique: hex(&io::random_bytes::<8>()?),
+    })
+}
+
+pub async fn run<F: Flow>(env: &Env, mut flow: F) -> F::Output {
+    let mut answer = None;
+    loop {
+        match flow.step(answer.take()) {
+            Step::Done(output) => return output,
+            Step::Do(effect) => answer = Some(perform(env, effect).await),
+        }
+    }
+}
+
+fn unavailable(e: impl ToString) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+async fn perform(env: &Env, effect: Effect) -> Answered {
+    match effect {
+        Effect::Query(statement) => store::rows(&db(env).map_err(unavailable)?, &statement)
+            .await
+            .map(Answer::Rows),
+        Effect::Transaction(statements) => {
+            store::transaction(&db(env).map_err(unavailable)?, &statements)
+                .await
+                .map(Answer::Changes)
+        }
+        Effect::Fetch(request) => Ok(Answer::Http(fetch(&request).await)),
+        Effect::KvGet(key) => env
+            .kv(KV)
+            .map_err(unavailable)?
+            .get(key)
+            .text()
+            .await
+            .map(Answer::Value)
+            .map_err(unavailable),
+        Effect::KvPut {
+            key,
+            value,
+            ttl_secs,
+        } => {
+            let mut put = env
+                .kv(KV)
+                .map_err(unavailable)?
+                .put(key, value)
+                .map_err(unavailable)?;
+            if let Some(ttl) = ttl_secs {
+                put = put.expiration_ttl(ttl);
+            }
+            put.execute().await.map_err(unavailable)?;
+            if key == kv::ONLINE_AGENTS {
+                forget_routing_state(); // this isolate's own cache of it
+            }
+            Ok(Answer::Done)
+        }
+        Effect::Enqueue {
+            message,
+            delay_secs,
+        } => send(env, &message, delay_secs).await.map(|()| Answer::Done),
+    }
+}
+
+async fn send(env: &Env, message: &QueueMessage, delay_secs: u32) -> Result<(), StoreError> {
+    let mut builder = MessageBuilder::new(message.to_json());
+    if delay_secs > 0 {
+        builder = builder.delay_seconds(delay_secs);
+    }
+    env.queue(QUEUE)
+        .map_err(unavailable)?
+        .send(builder.build())
+        .await
+        .map_err(unavailable)
+}
+
+/// Makes the request, giving up (and aborting it) after `TIMEOUT_SECS`.
+pub async fn fetch(request: &HttpRequest) -> HttpResult {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let call = Box::pin(fetch_with(request, &signal));
+    let timeout = Delay::from(Duration::from_secs(TIMEOUT_SECS));
+    let result = match select(call, timeout).await {
+        Either::Left((Ok(result), _)) => result,
+        Either::Left((Err(e), _)) => HttpResult::NetworkError(e.to_string()),
+        Either::Right(((), _)) => {
+            controller.abort();
+            HttpResult::NetworkError(format!("no answer within {TIMEOUT_SECS} s"))
+        }
+    };
+    result
+}
+
+async fn fetch_with(
+    request: &HttpRequest,
+    signal: &worker::AbortSignal,
+) -> worker::Result<HttpResult> {
+    let headers = Headers::new();
+    for (name, value) in &request.headers {
+        headers.set(name, value)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(match request.method {
+        HttpMethod::Get => Method::Get,
+        HttpMethod::Post => Method::Post,
+    })
+    .with_headers(headers)
+    .with_body(request.body.as_deref().map(Into::into));
+    let mut response = Fetch::Request(Request::new_with_init(&request.url, &init)?)
+        .send_with_signal(signal)
+        .await?;
+    let status = response.status_code();
+    let body = response.text().await.unwrap_or_default();
+    Ok(HttpResult::Response { status, body })
+}
