@@ -260,10 +260,6 @@ pub fn backoff_secs(attempt: u32, random: u32) -> u32 {
 mod tests {
     use super::*;
 
-    fn alerts(record: &AttemptRecord) -> bool {
-        record.statements.iter().any(|s| s.raises_alert)
-    }
-
     fn custom_send() -> OutboundCall {
         OutboundCall::CustomSend {
             touser: "oUser".into(),
@@ -271,78 +267,6 @@ mod tests {
                 content: "hello".into(),
             },
         }
-    }
-
-    #[test]
-    fn records_each_kind_of_attempt() {
-        let delivered = record_attempt(
-            "d1",
-            &custom_send(),
-            Some(7),
-            1,
-            &Outcome::Delivered,
-            "HTTP 200",
-            100,
-            0,
-        );
-        assert!(delivered.statements[0].sql.contains("state = 'delivered'"));
-        assert_eq!(delivered.statements[2].params[5], crate::sql::Param::Int(7));
-        assert_eq!(
-            delivered.statements[2].params[3],
-            crate::sql::Param::Text("sent to the customer: hello".into())
-        );
-        assert_eq!((delivered.retry_after, alerts(&delivered)), (None, false));
-
-        let retry = record_attempt(
-            "d1",
-            &custom_send(),
-            None,
-            2,
-            &Outcome::Retryable("HTTP 500".into()),
-            "HTTP 500",
-            100,
-            0,
-        );
-        assert_eq!(retry.retry_after, Some(2));
-        assert_eq!(retry.statements.len(), 1);
-
-        let window = Outcome::Permanent("errcode 45015: response out of time limit".into());
-        let dead = record_attempt(
-            "d1",
-            &custom_send(),
-            Some(7),
-            1,
-            &window,
-            "HTTP 200",
-            100,
-            0,
-        );
-        assert!(alerts(&dead));
-        assert!(dead.statements[1]
-            .sql
-            .starts_with("INSERT INTO dead_letters"));
-        assert_eq!(
-            dead.statements[3].params[3],
-            crate::sql::Param::Text(
-                "not delivered: errcode 45015: response out of time limit".into()
-            )
-        );
-
-        let robot = OutboundCall::WecomRobot {
-            markdown: "x".into(),
-        };
-        let robot_dead = record_attempt(
-            "r1",
-            &robot,
-            None,
-            1,
-            &Outcome::Permanent("errcode 93000".into()),
-            "",
-            100,
-            0,
-        );
-        assert!(!alerts(&robot_dead), "the robot cannot alert about itself");
-        assert_eq!(robot_dead.statements.len(), 2);
     }
 
     #[test]

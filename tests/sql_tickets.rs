@@ -44,8 +44,11 @@ fn session(openid: &str, key: &str, event: EventBody) -> QueuedEvent {
 #[test]
 fn a_first_message_opens_a_ticket_with_its_timeline_and_one_alert() {
     let mut db = Db::new();
-    db.transaction(&tickets::plan(&text("oA", "1", "where is my key"), 1000))
-        .unwrap();
+    db.transaction(&tickets::plan(
+        &text("oCustomer12345", "1", "where is my key"),
+        1000,
+    ))
+    .unwrap();
     let tickets = db.rows("SELECT channel, customer_id, status, priority, first_response_due, resolution_due FROM tickets");
     assert_eq!(tickets.len(), 1);
     assert_eq!(tickets[0]["status"], "open");
