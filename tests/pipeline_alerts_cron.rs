@@ -394,19 +394,27 @@ fn text_event(msg_id: &str) -> QueuedEvent {
 #[test]
 fn an_inbound_event_is_stored_once_and_flushes_only_when_it_alerted() {
     let mut world = World::new();
-    let report = world.run(InboundFlow::new(text_event("1"), NOW)).unwrap();
+    let report = world
+        .run(InboundFlow::new(&settings(), text_event("1"), NOW))
+        .unwrap();
     assert!(report.starts_with("stored oa_message"), "{report}");
     assert_eq!(world.take_queued(), [(QueueMessage::FlushAlerts, 0)]);
-    let report = world.run(InboundFlow::new(text_event("1"), NOW)).unwrap();
+    let report = world
+        .run(InboundFlow::new(&settings(), text_event("1"), NOW))
+        .unwrap();
     assert!(report.starts_with("duplicate"), "{report}");
-    world.run(InboundFlow::new(text_event("2"), NOW)).unwrap();
+    world
+        .run(InboundFlow::new(&settings(), text_event("2"), NOW))
+        .unwrap();
     assert!(
         world.queued.is_empty(),
         "an appended message raises no alert"
     );
     assert_eq!(world.db.count("SELECT COUNT(*) FROM events"), 2);
     world.db_down = true;
-    assert!(world.run(InboundFlow::new(text_event("3"), NOW)).is_err());
+    assert!(world
+        .run(InboundFlow::new(&settings(), text_event("3"), NOW))
+        .is_err());
 }
 
 fn notification(trans_id: Option<&str>) -> QueuedEvent {
@@ -442,7 +450,7 @@ fn a_complaint_takes_its_deadline_from_the_order_it_names() {
         )])
         .unwrap();
     world
-        .run(InboundFlow::new(notification(Some("T1")), NOW))
+        .run(InboundFlow::new(&settings(), notification(Some("T1")), NOW))
         .unwrap();
     assert_eq!(
         world.db.count("SELECT deadline FROM complaints"),
@@ -450,7 +458,7 @@ fn a_complaint_takes_its_deadline_from_the_order_it_names() {
     );
     let mut other = World::new();
     other
-        .run(InboundFlow::new(notification(None), NOW))
+        .run(InboundFlow::new(&settings(), notification(None), NOW))
         .unwrap();
     assert_eq!(
         other.db.count("SELECT deadline FROM complaints"),
@@ -482,7 +490,9 @@ fn unreadable_and_exhausted_messages_become_dead_letters_with_one_alert() {
     assert_eq!(dead[1]["reason"], RETRIES_EXHAUSTED);
     assert_eq!(world.db.count("SELECT COUNT(*) FROM alerts"), 2);
     world.db_down = true;
-    assert!(world.run(KeepFlow::new("x", "why", NOW)).is_err());
+    assert!(world
+        .run(KeepFlow::new(&settings, "x", "why", NOW))
+        .is_err());
 }
 
 #[test]
@@ -563,13 +573,14 @@ fn a_dead_queue_message_is_replayed_as_it_was_unless_it_was_never_readable() {
     let mut world = World::new();
     world
         .run(KeepFlow::new(
+            &settings(),
             &QueueMessage::FlushAlerts.to_json(),
             RETRIES_EXHAUSTED,
             NOW,
         ))
         .unwrap();
     world
-        .run(KeepFlow::new("garbage", "unreadable", NOW))
+        .run(KeepFlow::new(&settings(), "garbage", "unreadable", NOW))
         .unwrap();
     world.take_queued();
     assert_eq!(world.run(ReplayFlow::new(1, NOW)), Ok(Replayed::Yes));
@@ -609,8 +620,11 @@ fn a_finished_flow_asks_for_nothing_more() {
     }
     assert!(finish(&mut world, SweepFlow::new(NOW)));
     assert!(finish(&mut world, DeadlinesFlow::new(NOW)));
-    assert!(finish(&mut world, InboundFlow::new(text_event("1"), NOW)));
-    assert!(finish(&mut world, KeepFlow::new("x", "y", NOW)));
+    assert!(finish(
+        &mut world,
+        InboundFlow::new(&settings, text_event("1"), NOW)
+    ));
+    assert!(finish(&mut world, KeepFlow::new(&settings, "x", "y", NOW)));
     assert!(finish(&mut world, ReplayFlow::new(1, NOW)));
     assert!(finish(
         &mut world,

@@ -90,7 +90,7 @@ fn deliver(
 
 fn cache_token(world: &mut World, token: &str, expires_at: i64) {
     world.kv.insert(
-        kv::ACCESS_TOKEN,
+        kv::ACCESS_TOKEN.into(),
         json!({"access_token": token, "expires_at": expires_at}).to_string(),
     );
 }

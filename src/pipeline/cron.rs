@@ -70,7 +70,7 @@ impl Flow for OnlineAgentsFlow<'_> {
                         Ok(list) => {
                             self.state = AgentsState::Storing;
                             Step::Do(Effect::KvPut {
-                                key: kv::ONLINE_AGENTS,
+                                key: kv::ONLINE_AGENTS.into(),
                                 value: serde_json::to_string(&list).unwrap_or_default(),
                                 ttl_secs: None,
                             })

@@ -6,25 +6,32 @@ use serde::Deserialize;
 
 use super::delivery::Handled;
 use super::effect::{self, Answered, Effect, Flow, Step};
+use super::outage::ParkFlow;
 use crate::event::QueueMessage;
+use crate::settings::Settings;
 use crate::sql::{Statement, StoreError};
 
-/// Keeps a queue message as a dead letter with `reason`, and alerts staff once.
-pub struct KeepFlow {
+/// Keeps a queue message as a dead letter with `reason`, and alerts staff once. When D1 cannot
+/// take it, the message is parked in KV and retried.
+pub struct KeepFlow<'a> {
+    settings: &'a Settings,
+    body: String,
+    now: i64,
     statements: Vec<Statement>,
     reason: String,
-    state: KeepState,
+    state: KeepState<'a>,
 }
 
-enum KeepState {
+enum KeepState<'a> {
     Start,
     Storing,
     Flushing,
+    Parking(ParkFlow<'a>, StoreError),
     Finished,
 }
 
-impl KeepFlow {
-    pub fn new(body: &str, reason: &str, now: i64) -> Self {
+impl<'a> KeepFlow<'a> {
+    pub fn new(settings: &'a Settings, body: &str, reason: &str, now: i64) -> Self {
         let statements = vec![
             Statement::new(
                 "INSERT INTO dead_letters (source, body, reason, created_at) VALUES ('queue', ?, ?, ?)",
@@ -36,6 +43,9 @@ impl KeepFlow {
             ),
         ];
         KeepFlow {
+            settings,
+            body: body.to_owned(),
+            now,
             statements,
             reason: reason.to_owned(),
             state: KeepState::Start,
@@ -43,7 +53,7 @@ impl KeepFlow {
     }
 }
 
-impl Flow for KeepFlow {
+impl Flow for KeepFlow<'_> {
     type Output = Handled;
 
     fn step(&mut self, answer: Option<Answered>) -> Step<Handled> {
@@ -53,7 +63,11 @@ impl Flow for KeepFlow {
                 Step::Do(Effect::Transaction(self.statements.clone()))
             }
             KeepState::Storing => match effect::changes(answer) {
-                Err(e) => Step::Done(Err(e)),
+                Err(e) => {
+                    let park = ParkFlow::new(self.settings, self.now, self.body.clone());
+                    self.state = KeepState::Parking(park, e);
+                    self.step(None)
+                }
                 Ok(_) => {
                     self.state = KeepState::Flushing;
                     Step::Do(Effect::Enqueue {
@@ -61,6 +75,13 @@ impl Flow for KeepFlow {
                         delay_secs: 0,
                     })
                 }
+            },
+            KeepState::Parking(mut park, error) => match park.step(answer) {
+                Step::Do(effect) => {
+                    self.state = KeepState::Parking(park, error);
+                    Step::Do(effect)
+                }
+                Step::Done(_) => Step::Done(Err(error)),
             },
             // Best effort: the cron flushes pending alerts every minute anyway.
             KeepState::Flushing | KeepState::Finished => {

@@ -155,9 +155,6 @@ impl Flow for AttemptFlow<'_> {
     }
 }
 
-/// Seconds to wait before a queue message whose flow failed on a dependency is retried.
-pub const RETRY_LATER_SECS: u32 = 10;
-
 /// Stuck `sending` longer than this, a delivery is taken to have died with its isolate.
 pub const STUCK_SENDING_SECS: i64 = 300;
 

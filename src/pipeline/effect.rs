@@ -22,13 +22,17 @@ pub enum Effect {
     /// Make an HTTP request (with a timeout): answered with `Answer::Http`.
     Fetch(HttpRequest),
     /// Read a KV key: answered with `Answer::Value`.
-    KvGet(&'static str),
+    KvGet(String),
     /// Write a KV key: answered with `Answer::Done`.
     KvPut {
-        key: &'static str,
+        key: String,
         value: String,
         ttl_secs: Option<u64>,
     },
+    /// The KV keys with this prefix (at most 1000): answered with `Answer::Keys`.
+    KvList(&'static str),
+    /// Delete a KV key: answered with `Answer::Done`.
+    KvDelete(String),
     /// Put a message on the queue, after `delay_secs`: answered with `Answer::Done`.
     Enqueue {
         message: QueueMessage,
@@ -43,6 +47,7 @@ pub enum Answer {
     Changes(Vec<usize>),
     Http(HttpResult),
     Value(Option<String>),
+    Keys(Vec<String>),
     Done,
 }
 
@@ -107,11 +112,29 @@ pub fn http(answer: Option<Answered>) -> HttpResult {
     }
 }
 
-/// The value a `KvGet` read; a failed read counts as no value (KV here holds only caches).
+/// The value a `KvGet` read; a failed read counts as no value (for a cache, a miss).
 pub fn value(answer: Option<Answered>) -> Option<String> {
     match answer {
         Some(Ok(Answer::Value(value))) => value,
         _ => None,
+    }
+}
+
+/// The value a `KvGet` read, or why the read failed.
+pub fn read(answer: Option<Answered>) -> Result<Option<String>, StoreError> {
+    match answer {
+        Some(Ok(Answer::Value(value))) => Ok(value),
+        Some(Err(e)) => Err(e),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// The keys a `KvList` found.
+pub fn keys(answer: Option<Answered>) -> Result<Vec<String>, StoreError> {
+    match answer {
+        Some(Ok(Answer::Keys(keys))) => Ok(keys),
+        Some(Err(e)) => Err(e),
+        other => Err(unexpected(other)),
     }
 }
 

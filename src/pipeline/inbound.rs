@@ -6,24 +6,29 @@ use serde::Deserialize;
 
 use super::delivery::Handled;
 use super::effect::{self, Answered, Effect, Flow, Step};
+use super::outage::ParkFlow;
 use crate::complaints::{self, OrderFacts};
 use crate::event::{Inbound, QueueMessage, QueuedEvent};
 use crate::platforms::payfeedback::{ComplaintStatus, GoodsKind, Notification};
+use crate::settings::Settings;
 use crate::sql::{raised_alert, Statement, StoreError};
 use crate::tickets;
 
-pub struct InboundFlow {
+pub struct InboundFlow<'a> {
+    settings: &'a Settings,
     event: QueuedEvent,
     now: i64,
-    state: InboundState,
+    state: InboundState<'a>,
 }
 
-enum InboundState {
+enum InboundState<'a> {
     Start,
     ReadingComplaint,
     ReadingOrder(Option<ComplaintStatus>),
     Storing(Vec<Statement>),
     Flushing,
+    /// D1 failed: the event is kept in KV too, then the message is retried.
+    Parking(ParkFlow<'a>, StoreError),
     Finished,
 }
 
@@ -38,9 +43,10 @@ struct OrderRow {
     delivered: i64,
 }
 
-impl InboundFlow {
-    pub fn new(event: QueuedEvent, now: i64) -> Self {
+impl<'a> InboundFlow<'a> {
+    pub fn new(settings: &'a Settings, event: QueuedEvent, now: i64) -> Self {
         InboundFlow {
+            settings,
             event,
             now,
             state: InboundState::Start,
@@ -54,13 +60,20 @@ impl InboundFlow {
         }
     }
 
+    fn park(&mut self, error: StoreError) -> Step<Handled> {
+        let message = QueueMessage::Inbound(Box::new(self.event.clone())).to_json();
+        let park = ParkFlow::new(self.settings, self.now, message);
+        self.state = InboundState::Parking(park, error);
+        self.step(None)
+    }
+
     fn store(&mut self, statements: Vec<Statement>) -> Step<Handled> {
         self.state = InboundState::Storing(statements.clone());
         Step::Do(Effect::Transaction(statements))
     }
 }
 
-impl Flow for InboundFlow {
+impl Flow for InboundFlow<'_> {
     type Output = Handled;
 
     fn step(&mut self, answer: Option<Answered>) -> Step<Handled> {
@@ -84,7 +97,7 @@ impl Flow for InboundFlow {
                     Ok(rows) => rows
                         .first()
                         .and_then(|row| complaints::parse_status(&row.status)),
-                    Err(e) => return Step::Done(Err(e)),
+                    Err(e) => return self.park(e),
                 };
                 let trans_id = self.notification().and_then(|n| n.trans_id.clone());
                 self.state = InboundState::ReadingOrder(current);
@@ -102,7 +115,7 @@ impl Flow for InboundFlow {
                             delivered: Some(o.delivered != 0),
                         })
                         .unwrap_or_default(),
-                    Err(e) => return Step::Done(Err(e)),
+                    Err(e) => return self.park(e),
                 };
                 let plan = match self.notification() {
                     Some(n) => {
@@ -116,7 +129,7 @@ impl Flow for InboundFlow {
                 Err(StoreError::Duplicate) => {
                     Step::Done(Ok(format!("duplicate {}", self.event.describe())))
                 }
-                Err(e) => Step::Done(Err(e)),
+                Err(e) => self.park(e),
                 Ok(changes) if raised_alert(&statements, &changes) => {
                     self.state = InboundState::Flushing;
                     Step::Do(Effect::Enqueue {
@@ -128,6 +141,14 @@ impl Flow for InboundFlow {
             },
             // Best effort: the cron flushes pending alerts every minute anyway.
             InboundState::Flushing => Step::Done(Ok(format!("stored {}", self.event.describe()))),
+            InboundState::Parking(mut park, error) => match park.step(answer) {
+                Step::Do(effect) => {
+                    self.state = InboundState::Parking(park, error);
+                    Step::Do(effect)
+                }
+                // Kept in KV or not, the queue retries the message later.
+                Step::Done(_) => Step::Done(Err(error)),
+            },
             InboundState::Finished => Step::Done(Ok("inbound finished".into())),
         }
     }

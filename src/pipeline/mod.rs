@@ -9,6 +9,7 @@ pub mod dead_letters;
 pub mod delivery;
 pub mod effect;
 pub mod inbound;
+pub mod outage;
 pub mod token;
 
 use std::collections::VecDeque;
@@ -38,11 +39,18 @@ pub const RETRIES_EXHAUSTED: &str = "queue retries exhausted";
 /// of retries on the dead-letter queue) is kept as a dead letter, never dropped.
 pub fn consume<'a>(body: &str, from_dead_letter_queue: bool, cx: &Context<'a>) -> BoxedFlow<'a> {
     if from_dead_letter_queue {
-        return Box::new(dead_letters::KeepFlow::new(body, RETRIES_EXHAUSTED, cx.now));
+        return Box::new(dead_letters::KeepFlow::new(
+            cx.settings,
+            body,
+            RETRIES_EXHAUSTED,
+            cx.now,
+        ));
     }
     match QueueMessage::from_json(body) {
-        Err(why) => Box::new(dead_letters::KeepFlow::new(body, &why, cx.now)),
-        Ok(QueueMessage::Inbound(event)) => Box::new(inbound::InboundFlow::new(*event, cx.now)),
+        Err(why) => Box::new(dead_letters::KeepFlow::new(cx.settings, body, &why, cx.now)),
+        Ok(QueueMessage::Inbound(event)) => {
+            Box::new(inbound::InboundFlow::new(cx.settings, *event, cx.now))
+        }
         Ok(QueueMessage::Deliver { delivery_id }) => Box::new(delivery::DeliverFlow::new(
             cx.settings,
             cx.now,
@@ -61,6 +69,17 @@ fn flush<'a>(cx: &Context<'a>) -> alerts::FlushFlow<'a> {
         format!("robot:{}", cx.unique),
     )
 }
+
+/// A queue message whose flow failed on a dependency waits as long as it has already waited
+/// (so the waits double: 10 s, 20 s, 40 s, …) up to six hours. With the queue's 20 retries
+/// that is about two days of trying before the dead-letter queue takes over; meanwhile an
+/// inbound event is also parked in KV (`outage`), so an outage of any length loses nothing.
+pub fn retry_delay_secs(age_secs: i64) -> u32 {
+    age_secs.clamp(MIN_RETRY_DELAY_SECS, MAX_RETRY_DELAY_SECS) as u32
+}
+
+pub const MIN_RETRY_DELAY_SECS: i64 = 10;
+pub const MAX_RETRY_DELAY_SECS: i64 = 6 * 3600;
 
 /// The scheduled run's parts, in order.
 pub fn scheduled<'a>(cx: &Context<'a>) -> Sequence<'a> {

@@ -64,7 +64,7 @@ impl Flow for TokenFlow<'_> {
         match std::mem::replace(&mut self.state, TokenState::Finished) {
             TokenState::Start { force: false } => {
                 self.state = TokenState::ReadingCache;
-                Step::Do(Effect::KvGet(kv::ACCESS_TOKEN))
+                Step::Do(Effect::KvGet(kv::ACCESS_TOKEN.into()))
             }
             TokenState::Start { force: true } => self.fetch(),
             TokenState::ReadingCache => {
@@ -94,7 +94,7 @@ impl Flow for TokenFlow<'_> {
                 let value = serde_json::to_string(&token).unwrap_or_default();
                 self.state = TokenState::Caching(token.access_token);
                 Step::Do(Effect::KvPut {
-                    key: kv::ACCESS_TOKEN,
+                    key: kv::ACCESS_TOKEN.into(),
                     value,
                     ttl_secs: Some(ttl),
                 })

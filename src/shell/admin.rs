@@ -12,6 +12,7 @@ use crate::complaints::{plan_resolve, ResolveError, ResolveRequest, ToResolve};
 use crate::inline::{Rejection, Reply};
 use crate::pipeline::dead_letters::{ReplayFlow, Replayed};
 use crate::pipeline::delivery::Dispatch;
+use crate::pipeline::outage::{ListParkedFlow, ReplayParkedFlow};
 use crate::rules::Rules;
 use crate::settings::Settings;
 use crate::sql::Param;
@@ -106,6 +107,14 @@ async fn route(mut req: Request, env: &Env) -> Result<Reply, Rejection> {
                 Replayed::NotFound => Err(not_found()),
                 Replayed::Unreadable(why) => Err(Rejection { status: 409, reason: format!("cannot replay: {why}") }),
             }
+        }
+        (Method::Get, ["parked"]) => {
+            let parked = perform::run(env, ListParkedFlow::new()).await.map_err(unavailable)?;
+            Ok(Reply::json(200, json!({ "parked": parked }).to_string()))
+        }
+        (Method::Post, ["parked", "replay"]) => {
+            let report = perform::run(env, ReplayParkedFlow::new()).await.map_err(unavailable)?;
+            Ok(Reply::json(202, json!(report).to_string()))
         }
         (Method::Get, ["complaints"]) => {
             // Overdue (and still waiting for the merchant) first, then by deadline.

@@ -6,7 +6,7 @@ use worker::wasm_bindgen::JsValue;
 use worker::{Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
 
 use super::{io, perform};
-use crate::pipeline::{self, delivery::RETRY_LATER_SECS};
+use crate::pipeline::{self, retry_delay_secs};
 
 pub const DEAD_LETTER_QUEUE: &str = "kefu-events-dlq";
 
@@ -16,7 +16,7 @@ pub async fn handle(batch: MessageBatch<String>, env: &Env) {
     for message in batch.raw_iter() {
         let body = body_text(&message);
         let Ok(cx) = perform::context(&settings) else {
-            message.retry_with_options(&later());
+            message.retry_with_options(&later(pipeline::MIN_RETRY_DELAY_SECS as u32));
             continue;
         };
         match perform::run(env, pipeline::consume(&body, from_dead_letter_queue, &cx)).await {
@@ -25,8 +25,10 @@ pub async fn handle(batch: MessageBatch<String>, env: &Env) {
                 message.ack();
             }
             Err(why) => {
-                worker::console_error!("queue: will retry: {why}");
-                message.retry_with_options(&later());
+                let age_secs = (cx.now * 1000 - message.timestamp().as_millis() as i64) / 1000;
+                let delay = retry_delay_secs(age_secs);
+                worker::console_error!("queue: will retry in {delay} s: {why}");
+                message.retry_with_options(&later(delay));
             }
         }
     }
@@ -37,9 +39,8 @@ fn body_text(message: &RawMessage) -> String {
     body.as_string().unwrap_or_else(|| format!("{body:?}"))
 }
 
-/// A dependency failed (D1 down): retry later, not at once, so an outage does not spin.
-fn later() -> worker::QueueRetryOptions {
+fn later(delay_secs: u32) -> worker::QueueRetryOptions {
     QueueRetryOptionsBuilder::new()
-        .with_delay_seconds(RETRY_LATER_SECS)
+        .with_delay_seconds(delay_secs)
         .build()
 }

@@ -59,7 +59,7 @@ async fn perform(env: &Env, effect: Effect) -> Answered {
         Effect::KvGet(key) => env
             .kv(KV)
             .map_err(unavailable)?
-            .get(key)
+            .get(&key)
             .text()
             .await
             .map(Answer::Value)
@@ -72,7 +72,7 @@ async fn perform(env: &Env, effect: Effect) -> Answered {
             let mut put = env
                 .kv(KV)
                 .map_err(unavailable)?
-                .put(key, value)
+                .put(&key, value)
                 .map_err(unavailable)?;
             if let Some(ttl) = ttl_secs {
                 put = put.expiration_ttl(ttl);
@@ -83,6 +83,26 @@ async fn perform(env: &Env, effect: Effect) -> Answered {
             }
             Ok(Answer::Done)
         }
+        Effect::KvList(prefix) => {
+            let listed = env
+                .kv(KV)
+                .map_err(unavailable)?
+                .list()
+                .prefix(prefix.to_owned())
+                .execute()
+                .await
+                .map_err(unavailable)?;
+            Ok(Answer::Keys(
+                listed.keys.into_iter().map(|k| k.name).collect(),
+            ))
+        }
+        Effect::KvDelete(key) => env
+            .kv(KV)
+            .map_err(unavailable)?
+            .delete(&key)
+            .await
+            .map(|()| Answer::Done)
+            .map_err(unavailable),
         Effect::Enqueue {
             message,
             delay_secs,

@@ -68,8 +68,10 @@ export async function startMock(name, respond = () => ({ status: 200, json: { er
 }
 
 // Starts the Worker with the given settings in a fresh state directory. `withoutQueue` drops the
-// producer binding, so that every enqueue fails (the route must then answer 5xx).
-export async function startWorker(vars = {}, { withoutQueue = false } = {}) {
+// producer binding, so that every enqueue fails (the route must then answer 5xx); `withoutD1`
+// drops the D1 binding (an outage); `stateDir` keeps local KV/D1/Queue state in a directory the
+// caller owns, so a second Worker can start on the first one's state.
+export async function startWorker(vars = {}, { withoutQueue = false, withoutD1 = false, stateDir } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kefu-e2e-'));
   let config = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8')
     .replace(/^main = .*$/m, `main = ${JSON.stringify(path.join(ROOT, 'build/index.js'))}`)
@@ -81,11 +83,12 @@ export async function startWorker(vars = {}, { withoutQueue = false } = {}) {
   const settings = { ...SECRETS, ...vars };
   fs.writeFileSync(path.join(dir, '.dev.vars'),
     Object.entries(settings).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${JSON.stringify(String(v))}`).join('\n') + '\n');
-  const state = path.join(dir, 'state');
+  const state = stateDir ?? path.join(dir, 'state');
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
   const migrate = spawnSync(WRANGLER, ['d1', 'migrations', 'apply', 'KEFU_DB', '--local', '--persist-to', state, '-c', path.join(dir, 'wrangler.toml')],
     { cwd: dir, env, encoding: 'utf8' });
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  if (withoutD1) fs.writeFileSync(path.join(dir, 'wrangler.toml'), config.replace(/^\[\[d1_databases\]\]\n(.+\n)+?migrations_dir = .*\n/m, ''));
   const port = await freePort();
   const child = spawn(WRANGLER, ['dev', '-c', path.join(dir, 'wrangler.toml'), '--ip', '127.0.0.1', '--port', String(port),
     '--persist-to', state, '--test-scheduled', '--show-interactive-dev-session=false', '--inspector-port', String(await freePort())],

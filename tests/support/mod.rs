@@ -109,8 +109,6 @@ impl Db {
     }
 }
 
-use std::collections::HashMap;
-
 use kefu_edge::event::QueueMessage;
 use kefu_edge::http::{HttpRequest, HttpResult};
 use kefu_edge::pipeline::effect::{Answer, Answered, Effect, Flow, Step};
@@ -119,7 +117,7 @@ use kefu_edge::pipeline::effect::{Answer, Answered, Effect, Flow, Step};
 /// queue, and scripted upstream answers that record every request.
 pub struct World {
     pub db: Db,
-    pub kv: HashMap<&'static str, String>,
+    pub kv: std::collections::BTreeMap<String, String>,
     pub queued: Vec<(QueueMessage, u32)>,
     pub requests: Vec<HttpRequest>,
     /// Answers for the next requests, in order; when empty, `{"errcode":0,"errmsg":"ok"}`.
@@ -130,6 +128,8 @@ pub struct World {
     pub queue_down: bool,
     /// While set, D1 refuses every query and transaction.
     pub db_down: bool,
+    /// While set, KV refuses every call.
+    pub kv_down: bool,
 }
 
 pub fn ok(body: &str) -> HttpResult {
@@ -150,13 +150,14 @@ impl World {
     pub fn new() -> World {
         World {
             db: Db::new(),
-            kv: HashMap::new(),
+            kv: std::collections::BTreeMap::new(),
             queued: Vec::new(),
             requests: Vec::new(),
             answers: Vec::new(),
             effects: Vec::new(),
             queue_down: false,
             db_down: false,
+            kv_down: false,
         }
     }
 
@@ -183,9 +184,25 @@ impl World {
                 };
                 Ok(Answer::Http(answer))
             }
-            Effect::KvGet(key) => Ok(Answer::Value(self.kv.get(key).cloned())),
+            Effect::KvGet(_) | Effect::KvPut { .. } | Effect::KvList(_) | Effect::KvDelete(_)
+                if self.kv_down =>
+            {
+                Err(StoreError::Unavailable("KV is down".into()))
+            }
+            Effect::KvGet(key) => Ok(Answer::Value(self.kv.get(&key).cloned())),
             Effect::KvPut { key, value, .. } => {
                 self.kv.insert(key, value);
+                Ok(Answer::Done)
+            }
+            Effect::KvList(prefix) => Ok(Answer::Keys(
+                self.kv
+                    .keys()
+                    .filter(|k| k.starts_with(prefix))
+                    .cloned()
+                    .collect(),
+            )),
+            Effect::KvDelete(key) => {
+                self.kv.remove(&key);
                 Ok(Answer::Done)
             }
             Effect::Enqueue { .. } if self.queue_down => {

@@ -1,0 +1,184 @@
+//! A D1 outage loses nothing: inbound events are parked in KV (with one staff alert per
+//! outage) while the queue keeps retrying, and a replay after the outage stores each once.
+
+mod support;
+
+use kefu_edge::event::{Inbound, QueueMessage, QueuedEvent};
+use kefu_edge::kv;
+use kefu_edge::pipeline::dead_letters::KeepFlow;
+use kefu_edge::pipeline::inbound::InboundFlow;
+use kefu_edge::pipeline::outage::{ListParkedFlow, ParkedReplay, ReplayParkedFlow};
+use kefu_edge::pipeline::{consume, retry_delay_secs, Context, RETRIES_EXHAUSTED};
+use kefu_edge::platforms::oa::{Envelope, MessageBody, OaMessage};
+use kefu_edge::settings::Settings;
+use support::World;
+
+const NOW: i64 = 1_700_000_000;
+
+fn settings() -> Settings {
+    Settings::from_lookup(|name| (name == "WECOM_ROBOT_KEY").then(|| "robot-key".to_owned()))
+}
+
+fn event(msg_id: &str) -> QueuedEvent {
+    QueuedEvent {
+        dedup_key: format!("oa:msg:{msg_id}"),
+        received_at: NOW,
+        inbound: Inbound::OaMessage(OaMessage {
+            envelope: Envelope {
+                account: "gh".into(),
+                openid: "oA".into(),
+                create_time: NOW,
+            },
+            msg_id: Some(msg_id.into()),
+            body: MessageBody::Text {
+                content: format!("message {msg_id}"),
+            },
+        }),
+    }
+}
+
+fn parked(world: &World) -> usize {
+    world
+        .kv
+        .keys()
+        .filter(|k| k.starts_with(kv::PARKED_PREFIX))
+        .count()
+}
+
+#[test]
+fn events_refused_by_d1_are_parked_and_staff_are_alerted_once_per_outage() {
+    let (mut world, settings) = (World::new(), settings());
+    world.db_down = true;
+    for id in ["1", "2", "3"] {
+        assert!(
+            world
+                .run(InboundFlow::new(&settings, event(id), NOW))
+                .is_err(),
+            "retried"
+        );
+    }
+    assert_eq!(parked(&world), 3);
+    let message = QueueMessage::Inbound(Box::new(event("1"))).to_json();
+    assert_eq!(world.kv[&kv::parked_key(&message)], message);
+    assert_eq!(world.requests.len(), 1, "one alert for the outage");
+    assert!(world.requests[0]
+        .url
+        .contains("/cgi-bin/webhook/send?key=robot-key"));
+    assert!(world.requests[0]
+        .body
+        .as_deref()
+        .unwrap()
+        .contains("/api/parked/replay"));
+    // A retry of the same message parks it on the same key.
+    world
+        .run(InboundFlow::new(&settings, event("1"), NOW + 10))
+        .unwrap_err();
+    assert_eq!(parked(&world), 3);
+}
+
+#[test]
+fn after_the_outage_a_replay_stores_each_event_exactly_once() {
+    let (mut world, settings) = (World::new(), settings());
+    world.db_down = true;
+    for id in ["1", "2", "3"] {
+        world
+            .run(InboundFlow::new(&settings, event(id), NOW))
+            .unwrap_err();
+    }
+    world.db_down = false;
+    // One of them got through on a queue retry before the replay.
+    world
+        .run(InboundFlow::new(&settings, event("2"), NOW + 60))
+        .unwrap();
+    world.take_queued();
+
+    let report = world.run(ReplayParkedFlow::new()).unwrap();
+    assert_eq!(
+        report,
+        ParkedReplay {
+            replayed: 3,
+            unreadable: vec![]
+        }
+    );
+    assert_eq!(parked(&world), 0);
+    let cx = Context {
+        settings: &settings,
+        now: NOW + 120,
+        random: 0,
+        unique: "u".into(),
+    };
+    for (message, _) in world.take_queued() {
+        world.run(consume(&message.to_json(), false, &cx)).unwrap();
+    }
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM events"), 3);
+    assert_eq!(
+        world
+            .db
+            .count("SELECT COUNT(DISTINCT dedup_key) FROM events"),
+        3
+    );
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM ticket_timeline"), 3);
+    // Nothing left to replay.
+    assert_eq!(
+        world.run(ReplayParkedFlow::new()).unwrap(),
+        ParkedReplay::default()
+    );
+}
+
+#[test]
+fn when_kv_is_down_too_the_queue_still_holds_the_message() {
+    let (mut world, settings) = (World::new(), settings());
+    world.db_down = true;
+    world.kv_down = true;
+    assert!(world
+        .run(InboundFlow::new(&settings, event("1"), NOW))
+        .is_err());
+    assert!(world.requests.is_empty());
+    assert!(world.run(ListParkedFlow::new()).is_err());
+    assert!(world.run(ReplayParkedFlow::new()).is_err());
+}
+
+#[test]
+fn dead_letter_queue_messages_are_parked_when_d1_cannot_keep_them() {
+    let (mut world, settings) = (World::new(), settings());
+    world.db_down = true;
+    let body = QueueMessage::Inbound(Box::new(event("7"))).to_json();
+    assert!(world
+        .run(KeepFlow::new(&settings, &body, RETRIES_EXHAUSTED, NOW))
+        .is_err());
+    let listed = world.run(ListParkedFlow::new()).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].message["inbound"]["msg_id"], "7");
+}
+
+#[test]
+fn a_parked_value_this_version_cannot_read_stays_parked() {
+    let mut world = World::new();
+    world.kv.insert(kv::parked_key("junk"), "junk".into());
+    let report = world.run(ReplayParkedFlow::new()).unwrap();
+    assert_eq!(report.replayed, 0);
+    assert_eq!(report.unreadable, [kv::parked_key("junk")]);
+    assert_eq!(parked(&world), 1);
+    // The queue refusing a replay keeps the parked copy.
+    world.kv.clear();
+    world
+        .kv
+        .insert(kv::parked_key("x"), QueueMessage::FlushAlerts.to_json());
+    world.queue_down = true;
+    assert!(world.run(ReplayParkedFlow::new()).is_err());
+    assert_eq!(parked(&world), 1);
+}
+
+#[test]
+fn retries_wait_as_long_as_the_message_already_waited_within_bounds() {
+    assert_eq!(retry_delay_secs(0), 10);
+    assert_eq!(retry_delay_secs(-5), 10, "a clock step back");
+    assert_eq!(retry_delay_secs(40), 40);
+    assert_eq!(retry_delay_secs(10 * 86_400), 6 * 3600);
+    // Twenty retries from the first failure cover about two days.
+    let mut age = 0;
+    for _ in 0..20 {
+        age += i64::from(retry_delay_secs(age));
+    }
+    assert!((40 * 3600..60 * 3600).contains(&age), "{age}");
+}
