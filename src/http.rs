@@ -68,7 +68,7 @@ pub enum Outcome {
 pub fn classify(result: &HttpResult) -> Outcome {
     let (status, body) = match result {
         HttpResult::NetworkError(why) => {
-            return Outcome::Retryable(format!("network error: {why}"))
+            return Outcome::Retryable(format!("network error: {}", redact(why)))
         }
         HttpResult::Response { status, body } => (*status, body),
     };
@@ -76,12 +76,12 @@ pub fn classify(result: &HttpResult) -> Outcome {
         return Outcome::Retryable(format!("HTTP {status}"));
     }
     if !(200..300).contains(&status) {
-        return Outcome::Permanent(format!("HTTP {status}: {}", excerpt(body)));
+        return Outcome::Permanent(format!("HTTP {status}: {}", redact(excerpt(body))));
     }
     let json: serde_json::Value = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
     let errcode = json.get("errcode").and_then(|c| c.as_i64()).unwrap_or(0);
     let errmsg = json.get("errmsg").and_then(|m| m.as_str()).unwrap_or("");
-    let reason = || format!("errcode {errcode}: {errmsg}");
+    let reason = || format!("errcode {errcode}: {}", redact(errmsg));
     match errcode {
         0 => Outcome::Delivered,
         -1 | 45009 => Outcome::Retryable(reason()),
@@ -97,18 +97,111 @@ fn excerpt(body: &str) -> &str {
     }
 }
 
-/// A short account of an attempt's result for `deliveries.last_result`.
+/// A short account of an attempt's result for `deliveries.last_result`, credentials masked.
 pub fn describe(result: Option<&HttpResult>, outcome: &Outcome) -> String {
     match result {
-        Some(HttpResult::Response { status, body }) => format!("HTTP {status}: {}", excerpt(body)),
-        Some(HttpResult::NetworkError(e)) => format!("network error: {e}"),
-        None => format!("{outcome:?}"),
+        Some(HttpResult::Response { status, body }) => {
+            format!("HTTP {status}: {}", redact(excerpt(body)))
+        }
+        Some(HttpResult::NetworkError(e)) => format!("network error: {}", redact(e)),
+        None => redact(&format!("{outcome:?}")),
     }
+}
+
+/// Names whose values are credentials wherever they appear (`name=value` or `"name":"value"`).
+const CREDENTIAL_NAMES: [&str; 5] = ["access_token", "appsecret", "secret", "key", "token"];
+
+/// `text` with credential values replaced by `***`: query parameters and JSON fields named in
+/// `CREDENTIAL_NAMES`, and `Bearer` tokens. For anything stored or logged that an upstream or
+/// the network may have echoed (a URL in an error message, say).
+pub fn redact(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(value_start) = credential_value_at(text, i) {
+            let value_end = text[value_start..]
+                .find(|c: char| c.is_whitespace() || "&\"',;<>)]}".contains(c))
+                .map_or(text.len(), |n| value_start + n);
+            if value_end > value_start {
+                out.push_str(&text[copied..value_start]);
+                out.push_str("***");
+                copied = value_end;
+                i = value_end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// Where a credential's value starts, if one is named at byte `i` of `text`.
+fn credential_value_at(text: &str, i: usize) -> Option<usize> {
+    let (before, rest) = (text.get(..i)?, text.get(i..)?);
+    let follows_word = before
+        .chars()
+        .next_back()
+        .is_some_and(|c| c.is_alphanumeric() || c == '_');
+    if follows_word {
+        return None;
+    }
+    if rest
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("bearer "))
+    {
+        return Some(i + 7);
+    }
+    let (quoted, name_at) = match rest.strip_prefix('"') {
+        Some(_) => (true, 1),
+        None => (false, 0),
+    };
+    CREDENTIAL_NAMES.iter().find_map(|name| {
+        let after = rest.get(name_at..)?.strip_prefix(name)?;
+        let separator = if quoted { "\":\"" } else { "=" };
+        after
+            .strip_prefix(separator)
+            .map(|_| i + name_at + name.len() + separator.len())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_are_masked_in_what_is_stored_or_logged() {
+        assert_eq!(
+            redact("error sending request for url (https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=S3CRET)"),
+            "error sending request for url (https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=***)"
+        );
+        assert_eq!(
+            redact("GET /cgi-bin/message/custom/send?access_token=T0K3N failed"),
+            "GET /cgi-bin/message/custom/send?access_token=*** failed"
+        );
+        assert_eq!(
+            redact("webhook/send?key=abc-123&x=1"),
+            "webhook/send?key=***&x=1"
+        );
+        assert_eq!(
+            redact(r#"{"access_token":"T","expires_in":7200}"#),
+            r#"{"access_token":"***","expires_in":7200}"#
+        );
+        assert_eq!(
+            redact("Authorization: Bearer eyJabc.def"),
+            "Authorization: Bearer ***"
+        );
+        // Names inside other words, and empty values, are left alone.
+        assert_eq!(redact("monkey=1&turnkey=2&key="), "monkey=1&turnkey=2&key=");
+        assert_eq!(redact("密钥 key=值 ok"), "密钥 key=*** ok");
+        assert_eq!(redact("nothing here"), "nothing here");
+        let leaked =
+            HttpResult::NetworkError("connect to http://h/?access_token=SECRET1 timed out".into());
+        assert!(!describe(Some(&leaked), &classify(&leaked)).contains("SECRET1"));
+        assert!(!format!("{:?}", classify(&leaked)).contains("SECRET1"));
+    }
 
     fn ok(body: &str) -> HttpResult {
         HttpResult::Response {
