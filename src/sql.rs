@@ -36,8 +36,17 @@ impl<T: Into<Param>> From<Option<T>> for Param {
 pub struct Statement {
     pub sql: &'static str,
     pub params: Vec<Param>,
-    /// The statement adds a staff alert when it changes a row: the robot is then flushed.
-    pub raises_alert: bool,
+    /// What to do once the transaction committed, if this statement changed a row.
+    pub follow_up: Option<FollowUp>,
+}
+
+/// Work a committed statement leaves for the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowUp {
+    /// It added a staff alert: flush the robot.
+    FlushAlerts,
+    /// It recorded this delivery: attempt it.
+    Deliver(String),
 }
 
 impl Statement {
@@ -45,25 +54,38 @@ impl Statement {
         Statement {
             sql,
             params,
-            raises_alert: false,
+            follow_up: None,
         }
     }
 
     /// A statement that inserts a staff alert (when it changes a row).
     pub fn alert(sql: &'static str, params: Vec<Param>) -> Self {
         Statement {
-            raises_alert: true,
+            follow_up: Some(FollowUp::FlushAlerts),
+            ..Statement::new(sql, params)
+        }
+    }
+
+    /// A statement that records delivery `id` (when it changes a row).
+    pub fn delivery(sql: &'static str, params: Vec<Param>, id: String) -> Self {
+        Statement {
+            follow_up: Some(FollowUp::Deliver(id)),
             ..Statement::new(sql, params)
         }
     }
 }
 
-/// Whether running `statements` (which changed `changes` rows each) added a staff alert.
-pub fn raised_alert(statements: &[Statement], changes: &[usize]) -> bool {
-    statements
-        .iter()
-        .zip(changes)
-        .any(|(s, &n)| s.raises_alert && n > 0)
+/// The follow-ups of the statements that changed rows (`changes`, one count per statement),
+/// with one robot flush however many alerts were added.
+pub fn follow_ups(statements: &[Statement], changes: &[usize]) -> Vec<FollowUp> {
+    let mut due: Vec<FollowUp> = Vec::new();
+    for (statement, &changed) in statements.iter().zip(changes) {
+        match &statement.follow_up {
+            Some(f) if changed > 0 && !due.contains(f) => due.push(f.clone()),
+            _ => {}
+        }
+    }
+    due
 }
 
 /// Why a transaction did not commit. The shell's store tells the two apart from the database's

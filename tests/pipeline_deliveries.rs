@@ -386,7 +386,7 @@ fn an_attempt_on_its_own_records_whatever_the_call_gave() {
 fn dispatch_enqueues_each_delivery_and_counts_what_failed() {
     let mut world = World::new();
     let ids = ["a".to_owned(), "b".to_owned()];
-    assert_eq!(world.run(Dispatch::new(&ids)), 0);
+    assert_eq!(world.run(Dispatch::deliveries(&ids)), 0);
     assert_eq!(
         world.take_queued(),
         [
@@ -405,5 +405,5 @@ fn dispatch_enqueues_each_delivery_and_counts_what_failed() {
         ]
     );
     world.queue_down = true;
-    assert_eq!(world.run(Dispatch::new(&ids)), 2);
+    assert_eq!(world.run(Dispatch::deliveries(&ids)), 2);
 }

@@ -11,7 +11,7 @@ use crate::http::{describe, HttpRequest};
 use crate::outbound::{record_attempt, OutboundCall};
 use crate::rate::{Oldest, RateLimit};
 use crate::settings::Settings;
-use crate::sql::{raised_alert, Statement, StoreError};
+use crate::sql::{follow_ups, FollowUp, Statement, StoreError};
 
 /// What a consumer flow did, for the log; `Err` means a dependency failed and the queue
 /// message should be retried later.
@@ -44,7 +44,8 @@ enum AttemptState<'a> {
         retry_after: Option<u32>,
         report: String,
     },
-    Flushing {
+    FollowingUp {
+        dispatch: Dispatch,
         retry_after: Option<u32>,
         report: String,
     },
@@ -129,23 +130,30 @@ impl Flow for AttemptFlow<'_> {
                 report,
             } => match effect::changes(answer) {
                 Err(e) => Step::Done(Err(e)),
-                Ok(changes) if raised_alert(&statements, &changes) => {
-                    self.state = AttemptState::Flushing {
+                Ok(changes) => {
+                    self.state = AttemptState::FollowingUp {
+                        dispatch: Dispatch::new(follow_ups(&statements, &changes)),
                         retry_after,
                         report,
                     };
-                    Step::Do(Effect::Enqueue {
-                        message: QueueMessage::FlushAlerts,
-                        delay_secs: 0,
-                    })
+                    self.step(None)
                 }
-                Ok(_) => self.requeue(retry_after, report),
             },
-            // Best effort: the cron flushes pending alerts every minute anyway.
-            AttemptState::Flushing {
+            AttemptState::FollowingUp {
+                mut dispatch,
                 retry_after,
                 report,
-            } => self.requeue(retry_after, report),
+            } => match dispatch.step(answer) {
+                Step::Do(effect) => {
+                    self.state = AttemptState::FollowingUp {
+                        dispatch,
+                        retry_after,
+                        report,
+                    };
+                    Step::Do(effect)
+                }
+                Step::Done(_) => self.requeue(retry_after, report),
+            },
             AttemptState::Requeueing { report } => match effect::done(answer) {
                 Ok(()) => Step::Done(Ok(report)),
                 Err(e) => Step::Done(Err(e)),
@@ -323,19 +331,43 @@ impl Flow for DeliverFlow<'_> {
     }
 }
 
-/// Puts freshly recorded deliveries on the queue. A failed send is not fatal: the deliveries are
-/// recorded, and the cron's sweep sends them within minutes.
+/// Puts what committed statements left to do on the queue (`sql::FollowUp`). A failed send is
+/// not fatal: a delivery is recorded and the cron's sweep sends it within minutes; pending
+/// alerts are flushed by the cron every minute.
 pub struct Dispatch {
-    ids: Vec<String>,
+    messages: Vec<QueueMessage>,
     failed: usize,
 }
 
 impl Dispatch {
-    pub fn new(delivery_ids: &[String]) -> Self {
+    pub fn new(follow_ups: Vec<FollowUp>) -> Self {
+        let messages = follow_ups
+            .into_iter()
+            .rev()
+            .map(|f| match f {
+                FollowUp::FlushAlerts => QueueMessage::FlushAlerts,
+                FollowUp::Deliver(delivery_id) => QueueMessage::Deliver { delivery_id },
+            })
+            .collect();
         Dispatch {
-            ids: delivery_ids.iter().rev().cloned().collect(),
+            messages,
             failed: 0,
         }
+    }
+
+    /// Attempts of freshly recorded deliveries.
+    pub fn deliveries(delivery_ids: &[String]) -> Self {
+        Dispatch::new(
+            delivery_ids
+                .iter()
+                .cloned()
+                .map(FollowUp::Deliver)
+                .collect(),
+        )
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
     }
 }
 
@@ -347,9 +379,9 @@ impl Flow for Dispatch {
         if answer.is_some() && effect::done(answer).is_err() {
             self.failed += 1;
         }
-        match self.ids.pop() {
-            Some(delivery_id) => Step::Do(Effect::Enqueue {
-                message: QueueMessage::Deliver { delivery_id },
+        match self.messages.pop() {
+            Some(message) => Step::Do(Effect::Enqueue {
+                message,
                 delay_secs: 0,
             }),
             None => Step::Done(self.failed),

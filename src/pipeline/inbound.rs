@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use super::delivery::Dispatch;
 use super::delivery::Handled;
 use super::effect::{self, Answered, Effect, Flow, Step};
 use super::outage::ParkFlow;
@@ -11,7 +12,7 @@ use crate::complaints::{self, OrderFacts};
 use crate::event::{Inbound, QueueMessage, QueuedEvent};
 use crate::platforms::payfeedback::{ComplaintStatus, GoodsKind, Notification};
 use crate::settings::Settings;
-use crate::sql::{raised_alert, Statement, StoreError};
+use crate::sql::{follow_ups, Statement, StoreError};
 use crate::tickets;
 
 pub struct InboundFlow<'a> {
@@ -26,7 +27,7 @@ enum InboundState<'a> {
     ReadingComplaint,
     ReadingOrder(Option<ComplaintStatus>),
     Storing(Vec<Statement>),
-    Flushing,
+    FollowingUp(Dispatch),
     /// D1 failed: the event is kept in KV too, then the message is retried.
     Parking(ParkFlow<'a>, StoreError),
     Finished,
@@ -130,17 +131,19 @@ impl Flow for InboundFlow<'_> {
                     Step::Done(Ok(format!("duplicate {}", self.event.describe())))
                 }
                 Err(e) => self.park(e),
-                Ok(changes) if raised_alert(&statements, &changes) => {
-                    self.state = InboundState::Flushing;
-                    Step::Do(Effect::Enqueue {
-                        message: QueueMessage::FlushAlerts,
-                        delay_secs: 0,
-                    })
+                Ok(changes) => {
+                    self.state =
+                        InboundState::FollowingUp(Dispatch::new(follow_ups(&statements, &changes)));
+                    self.step(None)
                 }
-                Ok(_) => Step::Done(Ok(format!("stored {}", self.event.describe()))),
             },
-            // Best effort: the cron flushes pending alerts every minute anyway.
-            InboundState::Flushing => Step::Done(Ok(format!("stored {}", self.event.describe()))),
+            InboundState::FollowingUp(mut dispatch) => match dispatch.step(answer) {
+                Step::Do(effect) => {
+                    self.state = InboundState::FollowingUp(dispatch);
+                    Step::Do(effect)
+                }
+                Step::Done(_) => Step::Done(Ok(format!("stored {}", self.event.describe()))),
+            },
             InboundState::Parking(mut park, error) => match park.step(answer) {
                 Step::Do(effect) => {
                     self.state = InboundState::Parking(park, error);

@@ -182,7 +182,7 @@ async fn resolve_complaint(
         .await
         .map_err(unavailable)?;
     // Recorded already: if a send fails the cron's sweep sends it within minutes.
-    perform::run(env, Dispatch::new(&resolution.delivery_ids)).await;
+    perform::run(env, Dispatch::deliveries(&resolution.delivery_ids)).await;
     let answer = json!({ "feedback_id": feedback_id, "status": "processed", "deliveries": resolution.delivery_ids });
     Ok(Reply::json(202, answer.to_string()))
 }
