@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::platforms::oa::{OaEvent, OaMessage};
+use crate::platforms::orders::OrderEvent;
 use crate::platforms::payfeedback::Notification;
 use crate::platforms::shop::ShopMessage;
 
@@ -47,6 +48,8 @@ pub enum Inbound {
     },
     /// A WeChat Pay complaint (维权) notification.
     PayFeedback(Notification),
+    /// A card-shop order event (`POST /hooks/orders`).
+    Order(OrderEvent),
 }
 
 impl QueueMessage {
@@ -68,6 +71,7 @@ impl QueuedEvent {
             Inbound::ShopMessage(m) => ("shop_message", m.body.type_name(), &m.openid),
             Inbound::ShopEvent { event, openid, .. } => ("shop_event", event.as_str(), openid),
             Inbound::PayFeedback(n) => ("payfeedback", n.msg_type.as_str(), &n.openid),
+            Inbound::Order(o) => ("order", o.kind.as_str(), &o.order.id),
         };
         format!("{kind} {detail} from {}", crate::mask::mask(who))
     }

@@ -13,6 +13,7 @@ pub mod http;
 pub mod inline;
 pub mod kv;
 pub mod mask;
+pub mod orders;
 pub mod outbound;
 pub mod pipeline;
 pub mod platforms;

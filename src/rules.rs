@@ -10,6 +10,15 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The categories of card-shop problems, which tickets, routes and FAQ rules name.
+pub const PROBLEM_CATEGORIES: [&str; 5] = [
+    "not_delivered",
+    "invalid_card",
+    "delayed",
+    "refund",
+    "general",
+];
+
 /// WeChat truncates passive text replies past this many bytes.
 pub const MAX_REPLY_BYTES: usize = 2048;
 
@@ -25,7 +34,12 @@ pub struct Rules {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaqRule {
+    #[serde(default)]
     pub keywords: Vec<String>,
+    /// A card-shop problem category (`not_delivered`, `invalid_card`, `delayed`, `refund`,
+    /// `general`): the reply is also sent for every order problem of that category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
     pub reply: String,
 }
 
@@ -51,7 +65,11 @@ impl Rules {
         let rules: Rules =
             serde_json::from_value(value).map_err(|e| format!("rules are not valid: {e}"))?;
         for (i, faq) in rules.faq.iter().enumerate() {
-            check_keywords(&faq.keywords, &format!("faq[{i}]"))?;
+            let at = format!("faq[{i}]");
+            check_category(faq.category.as_deref(), &at)?;
+            if faq.category.is_none() || !faq.keywords.is_empty() {
+                check_keywords(&faq.keywords, &at)?;
+            }
             if faq.reply.trim().is_empty() || faq.reply.len() > MAX_REPLY_BYTES {
                 return Err(format!(
                     "faq[{i}].reply must be 1..={MAX_REPLY_BYTES} bytes"
@@ -60,6 +78,7 @@ impl Rules {
         }
         for (i, route) in rules.routes.iter().enumerate() {
             let at = format!("routes[{i}]");
+            check_category(route.category.as_deref(), &at)?;
             if route.keywords.is_empty() && route.category.is_none() {
                 return Err(format!("{at} needs keywords or a category"));
             }
@@ -84,6 +103,27 @@ impl Rules {
             .map(|r| r.reply.as_str())
     }
 
+    /// The FAQ reply for a card-shop problem: the first rule of its category, or else the first
+    /// whose keywords match the customer's message.
+    pub fn faq_reply_for_problem(&self, category: &str, message: Option<&str>) -> Option<&str> {
+        let text = message.unwrap_or_default().to_lowercase();
+        self.faq
+            .iter()
+            .find(|r| r.category.as_deref() == Some(category))
+            .or_else(|| self.faq.iter().find(|r| matches_any(&text, &r.keywords)))
+            .map(|r| r.reply.as_str())
+    }
+
+    /// The route for a card-shop problem: the first of its category, or else the first whose
+    /// keywords match the customer's message.
+    pub fn route_for_problem(&self, category: &str, message: Option<&str>) -> Option<&RouteRule> {
+        let text = message.unwrap_or_default().to_lowercase();
+        self.routes
+            .iter()
+            .find(|r| r.category.as_deref() == Some(category))
+            .or_else(|| self.routes.iter().find(|r| matches_any(&text, &r.keywords)))
+    }
+
     /// The first route whose keywords match the customer's text.
     pub fn route_for_text(&self, text: &str) -> Option<&RouteRule> {
         let text = text.to_lowercase();
@@ -95,6 +135,16 @@ impl Rules {
         self.routes
             .iter()
             .find(|r| r.category.as_deref() == Some(category))
+    }
+}
+
+fn check_category(category: Option<&str>, at: &str) -> Result<(), String> {
+    match category {
+        Some(c) if !PROBLEM_CATEGORIES.contains(&c) => Err(format!(
+            "{at}.category must be one of {}",
+            PROBLEM_CATEGORIES.join(", ")
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -8,6 +8,7 @@ use crate::wechat::crypto::AesKey;
 pub const DEFAULT_WECHAT_API_BASE: &str = "https://api.weixin.qq.com";
 pub const DEFAULT_WECOM_API_BASE: &str = "https://qyapi.weixin.qq.com";
 pub const DEFAULT_MAX_SKEW_SECS: i64 = 300;
+pub const DEFAULT_DELIVERY_WARNING_PERCENT: i64 = 75;
 
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
@@ -30,6 +31,9 @@ pub struct Settings {
     /// Articles allowed in one `news` customer-service message: the seed says 10, the platform
     /// has accepted only 1 since October 2018.
     pub news_article_limit: usize,
+    /// When the undelivered-order watch warns, as a percentage of the delivery window (the
+    /// overdue alert comes at 100%).
+    pub delivery_warning_percent: i64,
 }
 
 impl Settings {
@@ -68,6 +72,10 @@ impl Settings {
                 .and_then(|v| v.parse().ok())
                 .filter(|v: &usize| (1..=10).contains(v))
                 .unwrap_or(1),
+            delivery_warning_percent: get("DELIVERY_WARNING_PERCENT")
+                .and_then(|v| v.parse().ok())
+                .filter(|v: &i64| (1..=99).contains(v))
+                .unwrap_or(DEFAULT_DELIVERY_WARNING_PERCENT),
         }
     }
 }

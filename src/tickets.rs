@@ -119,8 +119,9 @@ pub fn effect_of(inbound: &Inbound) -> TicketEffect {
             priority: Priority::Normal,
         },
         Inbound::ShopEvent { .. } => TicketEffect::None,
-        // Complaints have their own lifecycle (crate::complaints), which files them on tickets.
-        Inbound::PayFeedback(_) => TicketEffect::None,
+        // Complaints and card-shop orders have their own planners (crate::complaints,
+        // crate::orders), which file them on tickets.
+        Inbound::PayFeedback(_) | Inbound::Order(_) => TicketEffect::None,
     }
 }
 
@@ -259,7 +260,7 @@ pub struct Customer<'a> {
 
 impl Customer<'_> {
     /// `leading` followed by the (channel, customer_id) parameters of the active-ticket filter.
-    fn params(&self, leading: Vec<Param>) -> Vec<Param> {
+    pub fn params(&self, leading: Vec<Param>) -> Vec<Param> {
         [leading, vec![self.channel.into(), self.customer_id.into()]].concat()
     }
 

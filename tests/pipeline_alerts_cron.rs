@@ -7,7 +7,7 @@ use kefu_edge::event::{Inbound, QueueMessage, QueuedEvent};
 use kefu_edge::kv;
 use kefu_edge::outbound::OutboundCall;
 use kefu_edge::pipeline::alerts::FlushFlow;
-use kefu_edge::pipeline::cron::{DeadlinesFlow, OnlineAgentsFlow, SweepFlow};
+use kefu_edge::pipeline::cron::{complaint_deadlines, OnlineAgentsFlow, SweepFlow};
 use kefu_edge::pipeline::dead_letters::{KeepFlow, ReplayFlow, Replayed};
 use kefu_edge::pipeline::effect::{Effect, Flow, Step};
 use kefu_edge::pipeline::inbound::InboundFlow;
@@ -327,16 +327,16 @@ fn complaint(world: &mut World, deadline: i64, warning_due: i64) {
 fn complaint_deadlines_are_warned_once_a_quarter_before_and_once_overdue() {
     let mut world = World::new();
     complaint(&mut world, NOW + 100, NOW - 1);
-    world.run(DeadlinesFlow::new(NOW)).unwrap();
-    world.run(DeadlinesFlow::new(NOW + 10)).unwrap();
+    world.run(complaint_deadlines(NOW)).unwrap();
+    world.run(complaint_deadlines(NOW + 10)).unwrap();
     assert_eq!(
         world
             .db
             .count("SELECT COUNT(*) FROM alerts WHERE dedup_key = 'complaint:f1:quarter'"),
         1
     );
-    world.run(DeadlinesFlow::new(NOW + 100)).unwrap();
-    world.run(DeadlinesFlow::new(NOW + 200)).unwrap();
+    world.run(complaint_deadlines(NOW + 100)).unwrap();
+    world.run(complaint_deadlines(NOW + 200)).unwrap();
     assert_eq!(world.db.count("SELECT COUNT(*) FROM alerts"), 2);
     assert_eq!(
         world
@@ -357,7 +357,7 @@ fn the_scheduled_run_does_every_part_even_when_one_fails() {
         unique: "u".into(),
     };
     let reports = world.run(scheduled(&cx));
-    assert_eq!(reports.len(), 4, "{reports:?}");
+    assert_eq!(reports.len(), 5, "{reports:?}");
     assert!(reports.iter().all(|r| r.is_ok()), "{reports:?}");
     // Without WeChat credentials there is no agent list to refresh.
     let bare = Settings::from_lookup(|_| None);
@@ -369,8 +369,8 @@ fn the_scheduled_run_does_every_part_even_when_one_fails() {
     };
     world.db_down = true;
     let reports = world.run(scheduled(&cx));
-    assert_eq!(reports.len(), 3);
-    assert!(reports[0].is_err() && reports[2].is_err(), "{reports:?}");
+    assert_eq!(reports.len(), 4);
+    assert!(reports[0].is_err() && reports[3].is_err(), "{reports:?}");
 }
 
 fn text_event(msg_id: &str) -> QueuedEvent {
@@ -619,7 +619,7 @@ fn a_finished_flow_asks_for_nothing_more() {
         matches!(flow.step(None), Step::Done(_))
     }
     assert!(finish(&mut world, SweepFlow::new(NOW)));
-    assert!(finish(&mut world, DeadlinesFlow::new(NOW)));
+    assert!(finish(&mut world, complaint_deadlines(NOW)));
     assert!(finish(
         &mut world,
         InboundFlow::new(&settings, text_event("1"), NOW)

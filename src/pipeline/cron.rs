@@ -2,12 +2,12 @@
 //! fresh, complaint deadline warnings, an alert flush, and the sweep that re-sends deliveries
 //! whose queue message was lost. Each part runs even when an earlier one failed.
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::delivery::{Handled, STUCK_SENDING_SECS};
 use super::effect::{self, Answered, Effect, Flow, Step};
 use super::token::{BuildRequest, CallFlow};
-use crate::complaints;
 use crate::event::QueueMessage;
 use crate::http::{HttpRequest, HttpResult, Outcome};
 use crate::kv;
@@ -16,6 +16,7 @@ use crate::rate::forget_old_sends;
 use crate::settings::Settings;
 use crate::sql::Statement;
 use crate::wechat::api;
+use crate::{complaints, orders};
 
 /// A due delivery is re-sent when it is this late: its queue message was lost.
 pub const LOST_MESSAGE_SECS: i64 = 60;
@@ -91,57 +92,76 @@ impl Flow for OnlineAgentsFlow<'_> {
     }
 }
 
-/// Alerts for complaints with a quarter of their time left or overdue, once each.
-pub struct DeadlinesFlow {
+/// A cron check over rows that may be due an alert: the rows are read, the core plans the
+/// alerts and marks, and the plan runs as one transaction.
+pub struct WatchFlow<R> {
     now: i64,
-    state: DeadlinesState,
+    query: &'static str,
+    plan: fn(&[R], i64) -> Vec<Statement>,
+    /// What is watched, for the report.
+    what: &'static str,
+    state: WatchState,
 }
 
-enum DeadlinesState {
+enum WatchState {
     Start,
     Reading,
-    Warning(usize),
+    Alerting(usize),
     Finished,
 }
 
-impl DeadlinesFlow {
-    pub fn new(now: i64) -> Self {
-        DeadlinesFlow {
-            now,
-            state: DeadlinesState::Start,
-        }
+/// Complaints with a quarter of their time left or overdue, warned once each.
+pub fn complaint_deadlines(now: i64) -> WatchFlow<complaints::Pending> {
+    WatchFlow {
+        now,
+        query: complaints::PENDING_WARNINGS_SQL,
+        plan: complaints::plan_deadline_warnings,
+        what: "complaint deadlines",
+        state: WatchState::Start,
     }
 }
 
-impl Flow for DeadlinesFlow {
+/// Paid orders not delivered in time, alerted once nearing the deadline and once overdue.
+pub fn undelivered_orders(now: i64) -> WatchFlow<orders::Undelivered> {
+    WatchFlow {
+        now,
+        query: orders::UNDELIVERED_SQL,
+        plan: orders::plan_watch,
+        what: "undelivered orders",
+        state: WatchState::Start,
+    }
+}
+
+impl<R: DeserializeOwned> Flow for WatchFlow<R> {
     type Output = Handled;
 
     fn step(&mut self, answer: Option<Answered>) -> Step<Handled> {
-        match std::mem::replace(&mut self.state, DeadlinesState::Finished) {
-            DeadlinesState::Start => {
-                self.state = DeadlinesState::Reading;
+        match std::mem::replace(&mut self.state, WatchState::Finished) {
+            WatchState::Start => {
+                self.state = WatchState::Reading;
+                // Each watch query takes `now` twice: once per kind of alert.
                 Step::Do(Effect::Query(Statement::new(
-                    complaints::PENDING_WARNINGS_SQL,
+                    self.query,
                     vec![self.now.into(), self.now.into()],
                 )))
             }
-            DeadlinesState::Reading => {
-                let pending = match effect::rows::<complaints::Pending>(answer) {
-                    Ok(pending) => pending,
+            WatchState::Reading => {
+                let rows = match effect::rows::<R>(answer) {
+                    Ok(rows) => rows,
                     Err(e) => return Step::Done(Err(e)),
                 };
-                let statements = complaints::plan_deadline_warnings(&pending, self.now);
+                let statements = (self.plan)(&rows, self.now);
                 if statements.is_empty() {
-                    return Step::Done(Ok("no complaint deadline warnings due".into()));
+                    return Step::Done(Ok(format!("{}: nothing due", self.what)));
                 }
-                self.state = DeadlinesState::Warning(pending.len());
+                self.state = WatchState::Alerting(rows.len());
                 Step::Do(Effect::Transaction(statements))
             }
-            DeadlinesState::Warning(n) => match effect::changes(answer) {
+            WatchState::Alerting(n) => match effect::changes(answer) {
                 Err(e) => Step::Done(Err(e)),
-                Ok(_) => Step::Done(Ok(format!("deadline warnings for {n} complaints"))),
+                Ok(_) => Step::Done(Ok(format!("{}: alerts for {n}", self.what))),
             },
-            DeadlinesState::Finished => Step::Done(Ok("deadlines finished".into())),
+            WatchState::Finished => Step::Done(Ok(format!("{}: finished", self.what))),
         }
     }
 }

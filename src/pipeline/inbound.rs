@@ -11,9 +11,10 @@ use super::outage::ParkFlow;
 use crate::complaints::{self, OrderFacts};
 use crate::event::{Inbound, QueueMessage, QueuedEvent};
 use crate::platforms::payfeedback::{ComplaintStatus, GoodsKind, Notification};
+use crate::rules::Rules;
 use crate::settings::Settings;
 use crate::sql::{follow_ups, Statement, StoreError};
-use crate::tickets;
+use crate::{kv, orders, tickets};
 
 pub struct InboundFlow<'a> {
     settings: &'a Settings,
@@ -24,6 +25,7 @@ pub struct InboundFlow<'a> {
 
 enum InboundState<'a> {
     Start,
+    ReadingRules,
     ReadingComplaint,
     ReadingOrder(Option<ComplaintStatus>),
     Storing(Vec<Statement>),
@@ -79,6 +81,27 @@ impl Flow for InboundFlow<'_> {
 
     fn step(&mut self, answer: Option<Answered>) -> Step<Handled> {
         match std::mem::replace(&mut self.state, InboundState::Finished) {
+            InboundState::Start if matches!(self.event.inbound, Inbound::Order(_)) => {
+                self.state = InboundState::ReadingRules;
+                Step::Do(Effect::KvGet(kv::RULES.into()))
+            }
+            InboundState::ReadingRules => {
+                // A missing or invalid document routes nothing, as on the inline path.
+                let rules = effect::value(answer)
+                    .and_then(|doc| Rules::parse(&doc).ok())
+                    .unwrap_or_default();
+                let plan = match &self.event.inbound {
+                    Inbound::Order(order) => orders::plan(
+                        &self.event,
+                        order,
+                        &rules,
+                        self.settings.delivery_warning_percent,
+                        self.now,
+                    ),
+                    _ => tickets::plan(&self.event, self.now),
+                };
+                self.store(plan)
+            }
             InboundState::Start => match self.notification() {
                 Some(n) => {
                     let query = Statement::new(

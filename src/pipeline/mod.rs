@@ -87,7 +87,8 @@ pub fn scheduled<'a>(cx: &Context<'a>) -> Sequence<'a> {
     if cx.settings.wechat_appid.is_some() && cx.settings.wechat_appsecret.is_some() {
         parts.push(Box::new(cron::OnlineAgentsFlow::new(cx.settings, cx.now)));
     }
-    parts.push(Box::new(cron::DeadlinesFlow::new(cx.now)));
+    parts.push(Box::new(cron::complaint_deadlines(cx.now)));
+    parts.push(Box::new(cron::undelivered_orders(cx.now)));
     parts.push(Box::new(flush(cx)));
     parts.push(Box::new(cron::SweepFlow::new(cx.now)));
     Sequence {

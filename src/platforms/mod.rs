@@ -1,6 +1,7 @@
 //! One module per platform kefu-edge talks to.
 
 pub mod oa;
+pub mod orders;
 pub mod payfeedback;
 pub mod shop;
 pub mod wecom;

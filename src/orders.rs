@@ -1,0 +1,446 @@
+//! Card-shop orders in storage: what each webhook event writes (the order, its ticket, the
+//! alert, the auto-reply), and the undelivered-order watch the cron runs. One event's writes
+//! are one transaction that starts with the event's dedup-key insert.
+
+use serde::Deserialize;
+
+use crate::event::QueuedEvent;
+use crate::mask::mask;
+use crate::outbound::OutboundCall;
+use crate::platforms::orders::{EventType, OrderEvent};
+use crate::platforms::payfeedback::GoodsKind;
+use crate::rules::Rules;
+use crate::sql::Statement;
+use crate::tickets::{self, snippet, Customer, Priority, TimelineEntry};
+use crate::wechat::custom_send::CustomMessage;
+
+/// Card-shop tickets: one active ticket per order.
+pub const CHANNEL: &str = "orders";
+const HOUR: i64 = 3600;
+
+/// How long after payment goods must be delivered (seed 002): virtual 24 h, physical 72 h;
+/// unknown kind is held to the shorter.
+pub fn delivery_window_secs(kind: Option<GoodsKind>) -> i64 {
+    match kind {
+        Some(GoodsKind::Physical) => 72 * HOUR,
+        Some(GoodsKind::Virtual) | None => 24 * HOUR,
+    }
+}
+
+/// `19.90 CNY` from 1990 in the currency's smallest unit.
+pub fn format_amount(amount: i64, currency: Option<&str>) -> String {
+    let sign = if amount < 0 { "-" } else { "" };
+    let cents = amount.unsigned_abs();
+    format!(
+        "{sign}{}.{:02} {}",
+        cents / 100,
+        cents % 100,
+        currency.unwrap_or("CNY")
+    )
+}
+
+fn kind_name(kind: GoodsKind) -> &'static str {
+    match kind {
+        GoodsKind::Virtual => "virtual",
+        GoodsKind::Physical => "physical",
+    }
+}
+
+/// The status an event puts the order in, if it changes it.
+fn status_of(event_type: EventType) -> Option<&'static str> {
+    match event_type {
+        EventType::Paid => Some("paid"),
+        EventType::Delivered => Some("delivered"),
+        EventType::DeliveryFailed => Some("delivery_failed"),
+        EventType::Delayed => Some("delayed"),
+        EventType::RefundRequested => Some("refund_requested"),
+        EventType::RefundSucceeded => Some("refunded"),
+        EventType::CardInvalid | EventType::TicketSubmitted | EventType::Other => None,
+    }
+}
+
+/// The text a customer gets when their refund went through.
+pub fn refund_notice(e: &OrderEvent) -> String {
+    format!(
+        "您的订单 {id} 已退款成功。Your refund for order {id} has gone through.",
+        id = e.order.id
+    )
+}
+
+/// The transaction for one card-shop event. `warn_percent` is when the undelivered-order watch
+/// warns, as a share of the delivery window.
+pub fn plan(
+    event: &QueuedEvent,
+    e: &OrderEvent,
+    rules: &Rules,
+    warn_percent: i64,
+    now: i64,
+) -> Vec<Statement> {
+    let key = event.dedup_key.as_str();
+    let event_type = e.event_type();
+    let mut statements = vec![tickets::store_event(event, now), upsert(e, event_type, now)];
+    let order = Customer {
+        channel: CHANNEL,
+        customer_id: &e.order.id,
+    };
+    match event_type {
+        EventType::Paid => statements.push(start_watch(e, warn_percent, now)),
+        EventType::Delivered => {}
+        EventType::RefundSucceeded => {
+            if let Some(openid) = &e.customer.openid {
+                let call = OutboundCall::CustomSend {
+                    touser: openid.clone(),
+                    message: CustomMessage::Text {
+                        content: refund_notice(e),
+                    },
+                };
+                let id = format!("{key}:refund_notice");
+                statements.push(record_delivery(
+                    &id,
+                    &call,
+                    &e.order.id,
+                    ForTicket::Refund,
+                    now,
+                ));
+            }
+            statements.push(order.timeline(TimelineEntry {
+                event_key: key,
+                at: now,
+                kind: "status",
+                actor: "card_shop",
+                text: "refund succeeded",
+            }));
+            statements.push(Statement::new(
+                "UPDATE tickets SET status = 'resolved', resolved_at = ?, updated_at = ? \
+                 WHERE channel = ? AND customer_id = ? AND status IN ('open', 'pending') AND category = 'refund'",
+                order.params(vec![now.into(), now.into()]),
+            ));
+        }
+        EventType::Other => {}
+        EventType::DeliveryFailed
+        | EventType::Delayed
+        | EventType::CardInvalid
+        | EventType::RefundRequested
+        | EventType::TicketSubmitted => {
+            let category = e.problem_category().unwrap_or("general");
+            statements.extend(problem(key, e, category, rules, now));
+        }
+    }
+    statements
+}
+
+/// The order's row: later events fill in fields, never blank them; a late `order.paid` never
+/// takes a delivered or refunded order back to paid.
+fn upsert(e: &OrderEvent, event_type: EventType, now: i64) -> Statement {
+    let o = &e.order;
+    let c = &e.customer;
+    let delivered_at = match event_type {
+        EventType::Delivered => Some(o.delivered_at.unwrap_or(now)),
+        _ => o.delivered_at,
+    };
+    Statement::new(
+        "INSERT INTO orders (id, trans_id, goods_kind, status, amount, currency, product, customer_openid, customer_phone, customer_email, customer_name, paid_at, delivered_at, updated_at) \
+         VALUES (?1, ?2, ?3, COALESCE(?4, 'paid'), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+         ON CONFLICT (id) DO UPDATE SET \
+           trans_id = COALESCE(?2, trans_id), goods_kind = COALESCE(?3, goods_kind), \
+           status = CASE WHEN ?4 IS NULL OR (?4 = 'paid' AND status != 'paid') THEN status ELSE ?4 END, \
+           amount = COALESCE(?5, amount), currency = COALESCE(?6, currency), product = COALESCE(?7, product), \
+           customer_openid = COALESCE(?8, customer_openid), customer_phone = COALESCE(?9, customer_phone), \
+           customer_email = COALESCE(?10, customer_email), customer_name = COALESCE(?11, customer_name), \
+           paid_at = COALESCE(?12, paid_at), delivered_at = COALESCE(?13, delivered_at), updated_at = ?14",
+        vec![
+            o.id.as_str().into(),
+            o.trans_id.clone().into(),
+            o.goods_kind.map(kind_name).into(),
+            status_of(event_type).into(),
+            o.amount.into(),
+            o.currency.clone().into(),
+            o.product.clone().into(),
+            c.openid.clone().into(),
+            c.phone.clone().into(),
+            c.email.clone().into(),
+            c.name.clone().into(),
+            o.paid_at.into(),
+            delivered_at.into(),
+            now.into(),
+        ],
+    )
+}
+
+/// Starts the undelivered-order watch from the payment (never later than now).
+fn start_watch(e: &OrderEvent, warn_percent: i64, now: i64) -> Statement {
+    let paid_at = e.order.paid_at.or(e.created_at).unwrap_or(now).min(now);
+    let window = delivery_window_secs(e.order.goods_kind);
+    let deliver_by = paid_at.saturating_add(window);
+    let warn_at = paid_at.saturating_add(window * warn_percent.clamp(1, 100) / 100);
+    Statement::new(
+        "UPDATE orders SET deliver_by = ?, deliver_warn_at = ? WHERE id = ? AND delivered_at IS NULL AND deliver_by IS NULL",
+        vec![deliver_by.into(), warn_at.into(), e.order.id.as_str().into()],
+    )
+}
+
+/// Which of the order's tickets an outbound call is made for.
+#[derive(Clone, Copy)]
+enum ForTicket {
+    /// The active ticket, whatever its category.
+    Active,
+    /// The active refund ticket, if there is one.
+    Refund,
+}
+
+/// Records an outbound call for the order's ticket; nothing is recorded (or sent) when there is
+/// no such ticket.
+fn record_delivery(
+    id: &str,
+    call: &OutboundCall,
+    order_id: &str,
+    ticket: ForTicket,
+    now: i64,
+) -> Statement {
+    let sql = match ticket {
+        ForTicket::Active => {
+            "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
+             SELECT ?, ?, ?, id, 'pending', 0, ?, ?, ? FROM tickets WHERE channel = ? AND customer_id = ? AND status != 'closed'"
+        }
+        ForTicket::Refund => {
+            "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
+             SELECT ?, ?, ?, id, 'pending', 0, ?, ?, ? FROM tickets \
+             WHERE channel = ? AND customer_id = ? AND status IN ('open', 'pending') AND category = 'refund'"
+        }
+    };
+    Statement::delivery(
+        sql,
+        vec![
+            id.into(),
+            call.target().into(),
+            call.payload().into(),
+            now.into(),
+            now.into(),
+            now.into(),
+            CHANNEL.into(),
+            order_id.into(),
+        ],
+        id.to_owned(),
+    )
+}
+
+/// A reported problem: the order's ticket (opened, or appended to), routed, with one alert when
+/// it opened and the FAQ's auto-reply to a customer WeChat can reach.
+fn problem(
+    key: &str,
+    e: &OrderEvent,
+    category: &'static str,
+    rules: &Rules,
+    now: i64,
+) -> Vec<Statement> {
+    let order = Customer {
+        channel: CHANNEL,
+        customer_id: &e.order.id,
+    };
+    let priority = match e.event_type() {
+        EventType::DeliveryFailed | EventType::CardInvalid => Priority::High,
+        _ => Priority::Normal,
+    };
+    let message = e.message.as_deref();
+    let assignee = rules
+        .route_for_problem(category, message)
+        .and_then(|r| r.kf_accounts.first().cloned());
+    let c = &e.customer;
+    let mut statements: Vec<Statement> = order
+        .ensure_active_ticket(key, category, priority, now, None)
+        .into();
+    statements.push(Statement::new(
+        "UPDATE tickets SET order_id = ?, assignee = COALESCE(assignee, ?), customer_name = COALESCE(?, customer_name), \
+           customer_phone = COALESCE(?, customer_phone), customer_email = COALESCE(?, customer_email), \
+           customer_openid = COALESCE(?, customer_openid), updated_at = ? \
+         WHERE channel = ? AND customer_id = ? AND status != 'closed'",
+        order.params(vec![
+            e.order.id.as_str().into(),
+            assignee.clone().into(),
+            c.name.clone().into(),
+            c.phone.clone().into(),
+            c.email.clone().into(),
+            c.openid.clone().into(),
+            now.into(),
+        ]),
+    ));
+    let text = match message {
+        Some(m) => format!("[{}] {m}", e.kind),
+        None => format!("[{}]", e.kind),
+    };
+    statements.push(order.timeline(TimelineEntry {
+        event_key: key,
+        at: now,
+        kind: "inbound",
+        actor: c.name.as_deref().unwrap_or("card_shop"),
+        text: &text,
+    }));
+    statements.push(Statement::alert(
+        "INSERT OR IGNORE INTO alerts (dedup_key, ticket_id, text, created_at) SELECT ?, id, ?, ? FROM tickets WHERE opened_by = ?",
+        vec![format!("ticket:{key}").into(), alert_text(e, category).into(), now.into(), key.into()],
+    ));
+    if let (Some(reply), Some(openid)) = (rules.faq_reply_for_problem(category, message), &c.openid)
+    {
+        let call = OutboundCall::CustomSend {
+            touser: openid.clone(),
+            message: CustomMessage::Text {
+                content: reply.to_owned(),
+            },
+        };
+        let id = format!("{key}:faq");
+        statements.push(record_delivery(
+            &id,
+            &call,
+            &e.order.id,
+            ForTicket::Active,
+            now,
+        ));
+    }
+    statements
+}
+
+fn alert_text(e: &OrderEvent, category: &str) -> String {
+    let o = &e.order;
+    let mut parts = vec![format!(
+        "New card-shop ticket ({category}) for order {}",
+        o.id
+    )];
+    if let Some(product) = &o.product {
+        parts.push(snippet(product));
+    }
+    if let Some(amount) = o.amount {
+        parts.push(format_amount(amount, o.currency.as_deref()));
+    }
+    let who: Vec<String> = [
+        e.customer.name.as_deref().map(snippet),
+        e.customer.phone.as_deref().map(mask),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !who.is_empty() {
+        parts.push(who.join(" "));
+    }
+    let mut text = parts.join(" · ");
+    if let Some(m) = &e.message {
+        text.push_str(": ");
+        text.push_str(&snippet(m));
+    }
+    text
+}
+
+/// A paid order the watch looks at.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Undelivered {
+    pub id: String,
+    pub product: Option<String>,
+    pub customer_name: Option<String>,
+    pub customer_phone: Option<String>,
+    pub goods_kind: Option<GoodsKind>,
+    pub paid_at: Option<i64>,
+    pub deliver_by: i64,
+    pub deliver_warn_at: Option<i64>,
+    pub deliver_warned_at: Option<i64>,
+    pub deliver_overdue_at: Option<i64>,
+}
+
+/// The orders the watch may need to alert about now (bind `now` twice).
+pub const UNDELIVERED_SQL: &str = "SELECT id, product, customer_name, customer_phone, goods_kind, paid_at, deliver_by, deliver_warn_at, deliver_warned_at, deliver_overdue_at \
+     FROM orders WHERE delivered_at IS NULL AND status NOT IN ('delivered', 'refunded') AND deliver_by IS NOT NULL \
+     AND ((deliver_warned_at IS NULL AND deliver_warn_at <= ?) OR (deliver_overdue_at IS NULL AND deliver_by <= ?)) LIMIT 100";
+
+/// Alerts once when an order nears its delivery deadline and once when it is overdue (an order
+/// found already overdue gets only the overdue alert). Each alert and its mark are written
+/// together, and the alert's dedup key makes a concurrent cron harmless.
+pub fn plan_watch(orders: &[Undelivered], now: i64) -> Vec<Statement> {
+    let mut statements = Vec::new();
+    for o in orders {
+        let paid = o.paid_at.map_or(String::new(), |at| {
+            format!(", paid {} h ago", (now - at).max(0) / HOUR)
+        });
+        let who = [
+            o.customer_name.clone(),
+            o.customer_phone.as_deref().map(mask),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+        let what = format!(
+            "order {} ({}{paid}; customer {})",
+            o.id,
+            o.product.as_deref().unwrap_or("?"),
+            if who.is_empty() {
+                "unknown".into()
+            } else {
+                who
+            }
+        );
+        let (which, mark, text) = if o.deliver_by <= now {
+            if o.deliver_overdue_at.is_some() {
+                continue;
+            }
+            (
+                "overdue",
+                Statement::new(
+                    "UPDATE orders SET deliver_overdue_at = ?, deliver_warned_at = COALESCE(deliver_warned_at, ?) WHERE id = ?",
+                    vec![now.into(), now.into(), o.id.as_str().into()],
+                ),
+                format!(
+                    "NOT DELIVERED: {what} is past its {} h delivery window; deliver or refund before the customer files a WeChat Pay complaint",
+                    delivery_window_secs(o.goods_kind) / HOUR
+                ),
+            )
+        } else if o.deliver_warned_at.is_none() && o.deliver_warn_at.is_some_and(|at| at <= now) {
+            (
+                "warning",
+                Statement::new(
+                    "UPDATE orders SET deliver_warned_at = ? WHERE id = ?",
+                    vec![now.into(), o.id.as_str().into()],
+                ),
+                format!(
+                    "Still not delivered: {what}; {} h left in its delivery window",
+                    (o.deliver_by - now + HOUR - 1) / HOUR
+                ),
+            )
+        } else {
+            continue;
+        };
+        statements.push(mark);
+        statements.push(Statement::alert(
+            "INSERT OR IGNORE INTO alerts (dedup_key, ticket_id, text, created_at) \
+             VALUES (?, (SELECT id FROM tickets WHERE channel = 'orders' AND customer_id = ? AND status != 'closed'), ?, ?)",
+            vec![
+                format!("order:{}:{which}", o.id).into(),
+                o.id.as_str().into(),
+                text.into(),
+                now.into(),
+            ],
+        ));
+    }
+    statements
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_windows_follow_the_goods_kind() {
+        assert_eq!(delivery_window_secs(Some(GoodsKind::Virtual)), 24 * HOUR);
+        assert_eq!(delivery_window_secs(Some(GoodsKind::Physical)), 72 * HOUR);
+        assert_eq!(
+            delivery_window_secs(None),
+            24 * HOUR,
+            "unknown: the stricter"
+        );
+    }
+
+    #[test]
+    fn amounts_read_like_money() {
+        assert_eq!(format_amount(1990, Some("CNY")), "19.90 CNY");
+        assert_eq!(format_amount(5, None), "0.05 CNY");
+        assert_eq!(format_amount(-250, Some("VND")), "-2.50 VND");
+        assert_eq!(format_amount(i64::MIN, None), "-92233720368547758.08 CNY");
+    }
+}
