@@ -224,4 +224,40 @@ mod tests {
         );
         assert!(Rules::parse(&long).is_err());
     }
+
+    #[test]
+    fn card_shop_problems_find_faq_and_routes_by_category_then_keywords() {
+        let rules = Rules::parse(
+            r#"{"faq": [{"keywords": ["退款"], "reply": "by keyword"}, {"category": "invalid_card", "reply": "by category"}],
+                "routes": [{"category": "refund", "kf_accounts": ["r@gh"]}, {"keywords": ["卡密"], "kf_accounts": ["k@gh"]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            rules.faq_reply_for_problem("invalid_card", Some("x")),
+            Some("by category")
+        );
+        assert_eq!(
+            rules.faq_reply_for_problem("general", Some("我要退款")),
+            Some("by keyword")
+        );
+        assert_eq!(rules.faq_reply_for_problem("general", None), None);
+        let route = |c, m| {
+            rules
+                .route_for_problem(c, m)
+                .map(|r| r.kf_accounts[0].as_str())
+        };
+        assert_eq!(route("refund", None), Some("r@gh"));
+        assert_eq!(route("delayed", Some("卡密呢")), Some("k@gh"));
+        assert_eq!(route("delayed", Some("hello")), None);
+        // A category rule needs no keywords; an unknown category is refused by name.
+        assert!(Rules::parse(r#"{"faq": [{"reply": "no keywords, no category"}]}"#).is_err());
+        let unknown = Rules::parse(r#"{"faq": [{"category": "lost", "reply": "x"}]}"#).unwrap_err();
+        assert!(
+            unknown.starts_with("faq[0].category must be one of not_delivered"),
+            "{unknown}"
+        );
+        assert!(
+            Rules::parse(r#"{"routes": [{"category": "lost", "kf_accounts": ["a@b"]}]}"#).is_err()
+        );
+    }
 }

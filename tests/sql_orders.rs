@@ -1,0 +1,372 @@
+//! What each card-shop webhook event does, run as the consumer runs it on SQLite with the real
+//! migrations; and the undelivered-order watch.
+
+mod support;
+
+use kefu_edge::event::{Inbound, QueueMessage, QueuedEvent};
+use kefu_edge::kv;
+use kefu_edge::pipeline::cron::undelivered_orders;
+use kefu_edge::pipeline::inbound::InboundFlow;
+use kefu_edge::platforms::orders::{parse, OrderEvent};
+use kefu_edge::settings::Settings;
+use serde_json::{json, Value};
+use support::World;
+
+const NOW: i64 = 1_732_400_000;
+const HOUR: i64 = 3600;
+
+fn settings() -> Settings {
+    Settings::from_lookup(|_| None)
+}
+
+fn event(id: &str, kind: &str, extra: Value) -> OrderEvent {
+    let mut body = json!({
+        "id": id, "type": kind, "created_at": NOW,
+        "order": {"id": "O1", "trans_id": "4200001", "amount": 1990, "currency": "CNY",
+                  "product": "Steam 100元 充值卡", "goods_kind": "virtual", "paid_at": NOW - 100},
+        "customer": {"openid": "oBuyer", "phone": "0983123148", "name": "Nguyễn Hải Hà"},
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    parse(body.to_string().as_bytes()).unwrap()
+}
+
+fn store(world: &mut World, e: OrderEvent, now: i64) -> String {
+    let queued = QueuedEvent {
+        dedup_key: e.dedup_key(),
+        received_at: now,
+        inbound: Inbound::Order(e),
+    };
+    world
+        .run(InboundFlow::new(&settings(), queued, now))
+        .unwrap()
+}
+
+fn rules(world: &mut World, doc: Value) {
+    world.kv.insert(kv::RULES.into(), doc.to_string());
+}
+
+fn deliveries(world: &mut World) -> Vec<String> {
+    world
+        .take_queued()
+        .into_iter()
+        .filter_map(|(m, _)| match m {
+            QueueMessage::Deliver { delivery_id } => Some(delivery_id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_paid_order_is_stored_and_watched() {
+    let mut world = World::new();
+    store(&mut world, event("e1", "order.paid", json!({})), NOW);
+    let o = &world.db.rows("SELECT * FROM orders")[0];
+    assert_eq!(o["status"], "paid");
+    assert_eq!(o["customer_name"], "Nguyễn Hải Hà");
+    assert_eq!(o["deliver_by"], NOW - 100 + 24 * HOUR);
+    assert_eq!(o["deliver_warn_at"], NOW - 100 + 18 * HOUR);
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM tickets"), 0);
+}
+
+#[test]
+fn later_events_fill_in_and_never_blank_or_go_back_to_paid() {
+    let mut world = World::new();
+    store(
+        &mut world,
+        event(
+            "e1",
+            "order.delivered",
+            json!({"order": {"id": "O1", "delivered_at": NOW}}),
+        ),
+        NOW,
+    );
+    store(
+        &mut world,
+        event(
+            "e2",
+            "order.paid",
+            json!({"order": {"id": "O1", "product": "Steam"}}),
+        ),
+        NOW + 5,
+    );
+    let o = &world
+        .db
+        .rows("SELECT status, product, delivered_at, deliver_by FROM orders")[0];
+    assert_eq!(
+        o["status"], "delivered",
+        "a late order.paid does not undo delivery"
+    );
+    assert_eq!(o["product"], "Steam");
+    assert_eq!(o["delivered_at"], NOW);
+    assert!(
+        o["deliver_by"].is_null(),
+        "a delivered order is not watched"
+    );
+    let blank = event(
+        "e3",
+        "order.delayed",
+        json!({"order": {"id": "O1"}, "customer": {}}),
+    );
+    store(&mut world, blank, NOW + 6);
+    let o = &world
+        .db
+        .rows("SELECT status, product, customer_phone FROM orders")[0];
+    assert_eq!(
+        (o["status"].as_str(), o["product"].as_str()),
+        (Some("delayed"), Some("Steam"))
+    );
+    assert_eq!(o["customer_phone"], "0983123148");
+}
+
+#[test]
+fn a_problem_opens_the_orders_ticket_routed_alerted_and_auto_replied_once() {
+    let mut world = World::new();
+    rules(
+        &mut world,
+        json!({
+            "faq": [{"category": "not_delivered", "reply": "卡密会在 5 分钟内补发"}],
+            "routes": [{"category": "not_delivered", "kf_accounts": ["anna@gh_shop", "bob@gh_shop"]}],
+        }),
+    );
+    let failed = event(
+        "e1",
+        "order.delivery_failed",
+        json!({"message": "付款成功但没收到卡密"}),
+    );
+    store(&mut world, failed.clone(), NOW);
+    let t = &world.db.rows("SELECT * FROM tickets")[0];
+    assert_eq!(t["channel"], "orders");
+    assert_eq!(t["customer_id"], "O1");
+    assert_eq!(t["order_id"], "O1");
+    assert_eq!(t["category"], "not_delivered");
+    assert_eq!(t["priority"], "high");
+    assert_eq!(t["assignee"], "anna@gh_shop");
+    assert_eq!(t["customer_phone"], "0983123148");
+    assert_eq!(t["customer_openid"], "oBuyer");
+    let alert = world.db.rows("SELECT text FROM alerts")[0]["text"].clone();
+    assert_eq!(
+        alert,
+        "New card-shop ticket (not_delivered) for order O1 · Steam 100元 充值卡 · 19.90 CNY · Nguyễn Hải Hà 098***148: 付款成功但没收到卡密"
+    );
+    assert_eq!(deliveries(&mut world), ["orders:e1:faq"]);
+    let d = &world
+        .db
+        .rows("SELECT target, payload, ticket_id FROM deliveries")[0];
+    assert_eq!(d["ticket_id"], t["id"]);
+    assert!(d["payload"]
+        .as_str()
+        .unwrap()
+        .contains("卡密会在 5 分钟内补发"));
+
+    // Retries of the same event change nothing.
+    for _ in 0..3 {
+        assert!(store(&mut world, failed.clone(), NOW + 1).starts_with("duplicate"));
+    }
+    // A second problem on the same order appends to its ticket, without a second alert.
+    store(
+        &mut world,
+        event("e2", "card.invalid", json!({"message": "卡密无效"})),
+        NOW + 10,
+    );
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM tickets"), 1);
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM ticket_timeline"), 2);
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM alerts"), 1);
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM events"), 2);
+}
+
+#[test]
+fn categories_follow_the_event_type_and_a_submitted_ticket_its_own() {
+    for (kind, extra, category, priority) in [
+        ("order.delivery_failed", json!({}), "not_delivered", "high"),
+        ("card.invalid", json!({}), "invalid_card", "high"),
+        ("order.delayed", json!({}), "delayed", "normal"),
+        ("refund.requested", json!({}), "refund", "normal"),
+        (
+            "ticket.submitted",
+            json!({"category": "invalid_card"}),
+            "invalid_card",
+            "normal",
+        ),
+        ("ticket.submitted", json!({}), "general", "normal"),
+    ] {
+        let mut world = World::new();
+        store(&mut world, event("e", kind, extra), NOW);
+        let t = &world.db.rows("SELECT category, priority FROM tickets")[0];
+        assert_eq!(
+            (t["category"].as_str(), t["priority"].as_str()),
+            (Some(category), Some(priority)),
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn without_an_openid_or_a_matching_rule_no_auto_reply_is_recorded() {
+    let mut world = World::new();
+    rules(
+        &mut world,
+        json!({"faq": [{"keywords": ["退款"], "reply": "refunds take 3 days"}]}),
+    );
+    store(
+        &mut world,
+        event("e1", "order.delayed", json!({"message": "still waiting"})),
+        NOW,
+    );
+    store(
+        &mut world,
+        event(
+            "e2",
+            "refund.requested",
+            json!({"message": "我要退款", "customer": {"phone": "0983123148"}}),
+        ),
+        NOW,
+    );
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM deliveries"), 0);
+    // Keywords in the message match when the customer can be reached.
+    store(
+        &mut world,
+        event("e3", "refund.requested", json!({"message": "我要退款"})),
+        NOW,
+    );
+    assert_eq!(deliveries(&mut world), ["orders:e3:faq"]);
+}
+
+#[test]
+fn a_refund_that_succeeds_resolves_the_refund_ticket_and_tells_the_customer_once() {
+    let mut world = World::new();
+    store(
+        &mut world,
+        event(
+            "e1",
+            "refund.requested",
+            json!({"message": "refund please"}),
+        ),
+        NOW,
+    );
+    world.take_queued();
+    let succeeded = event("e2", "refund.succeeded", json!({}));
+    store(&mut world, succeeded.clone(), NOW + 60);
+    store(&mut world, succeeded, NOW + 61);
+    let t = &world.db.rows("SELECT status, resolved_at FROM tickets")[0];
+    assert_eq!(
+        (t["status"].as_str(), t["resolved_at"].as_i64()),
+        (Some("resolved"), Some(NOW + 60))
+    );
+    assert_eq!(deliveries(&mut world), ["orders:e2:refund_notice"]);
+    assert_eq!(
+        world.db.rows("SELECT status FROM orders")[0]["status"],
+        "refunded"
+    );
+    // Without a refund ticket the order is just marked refunded.
+    let mut quiet = World::new();
+    store(&mut quiet, event("e9", "refund.succeeded", json!({})), NOW);
+    assert_eq!(quiet.db.count("SELECT COUNT(*) FROM deliveries"), 0);
+    assert_eq!(
+        quiet.db.rows("SELECT status FROM orders")[0]["status"],
+        "refunded"
+    );
+}
+
+#[test]
+fn an_unknown_type_is_kept_and_acts_on_nothing() {
+    let mut world = World::new();
+    store(&mut world, event("e1", "order.teleported", json!({})), NOW);
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM events"), 1);
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM tickets"), 0);
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM alerts"), 0);
+}
+
+#[test]
+fn an_undelivered_order_is_warned_then_alerted_overdue_once_each() {
+    let mut world = World::new();
+    let physical =
+        json!({"order": {"id": "O1", "goods_kind": "physical", "paid_at": NOW, "product": "耳机"}});
+    store(&mut world, event("e1", "order.paid", physical), NOW);
+    let watch = |world: &mut World, at: i64| world.run(undelivered_orders(at)).unwrap();
+    watch(&mut world, NOW + 53 * HOUR);
+    assert_eq!(
+        world.db.count("SELECT COUNT(*) FROM alerts"),
+        0,
+        "before 75% of 72 h"
+    );
+    watch(&mut world, NOW + 54 * HOUR);
+    watch(&mut world, NOW + 55 * HOUR);
+    let alerts = world.db.rows("SELECT dedup_key, text FROM alerts");
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["dedup_key"], "order:O1:warning");
+    assert!(
+        alerts[0]["text"].as_str().unwrap().contains("18 h left"),
+        "{}",
+        alerts[0]["text"]
+    );
+    watch(&mut world, NOW + 72 * HOUR);
+    watch(&mut world, NOW + 73 * HOUR);
+    let overdue = world
+        .db
+        .rows("SELECT text FROM alerts WHERE dedup_key = 'order:O1:overdue'");
+    assert_eq!(overdue.len(), 1);
+    assert!(overdue[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("past its 72 h delivery window"));
+}
+
+#[test]
+fn an_order_found_overdue_gets_one_alert_and_a_delivered_one_none() {
+    let mut world = World::new();
+    let late = json!({"order": {"id": "O1", "paid_at": NOW - 25 * HOUR}});
+    store(&mut world, event("e1", "order.paid", late), NOW);
+    let delivered = json!({"order": {"id": "O2", "paid_at": NOW - 25 * HOUR}});
+    store(&mut world, event("e2", "order.paid", delivered), NOW);
+    store(
+        &mut world,
+        event("e3", "order.delivered", json!({"order": {"id": "O2"}})),
+        NOW,
+    );
+    world.run(undelivered_orders(NOW)).unwrap();
+    world.run(undelivered_orders(NOW + 60)).unwrap();
+    let alerts = world.db.rows("SELECT dedup_key, text FROM alerts");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["dedup_key"], "order:O1:overdue");
+    assert!(alerts[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("paid 25 h ago"));
+}
+
+#[test]
+fn a_complaint_on_a_webhook_order_gets_that_orders_deadline() {
+    use kefu_edge::platforms::payfeedback::{MsgType, Notification};
+    let mut world = World::new();
+    let physical = json!({"order": {"id": "O1", "trans_id": "4200001", "goods_kind": "physical"}});
+    store(&mut world, event("e1", "order.paid", physical), NOW);
+    let n = Notification {
+        openid: "oBuyer".into(),
+        appid: "wx1".into(),
+        timestamp: NOW.to_string(),
+        msg_type: MsgType::Request,
+        feedback_id: "f1".into(),
+        trans_id: Some("4200001".into()),
+        reason: None,
+        solution: None,
+        ext_info: None,
+        app_signature: "x".into(),
+        sign_method: None,
+        pic_urls: vec![],
+    };
+    let queued = QueuedEvent {
+        dedup_key: n.dedup_key(),
+        received_at: NOW,
+        inbound: Inbound::PayFeedback(n),
+    };
+    world
+        .run(InboundFlow::new(&settings(), queued, NOW))
+        .unwrap();
+    assert_eq!(
+        world.db.count("SELECT deadline FROM complaints"),
+        NOW + 2 * 86_400,
+        "physical, not delivered"
+    );
+}
