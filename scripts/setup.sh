@@ -26,6 +26,10 @@ if ! have_version wasm-bindgen "$WASM_BINDGEN_VERSION"; then
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --locked ||
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
+# The end-to-end tests run the card-shop webhook senders in examples/card-shop (shell, Python, PHP).
+if ! command -v php >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq php-cli >/dev/null
+fi
 if [ ! -x node_modules/.bin/wrangler ] || ! cmp -s package-lock.json node_modules/.package-lock.json.kefu 2>/dev/null; then
   npm ci --no-audit --no-fund
   cp package-lock.json node_modules/.package-lock.json.kefu

@@ -21,6 +21,7 @@ pub mod rate;
 pub mod rules;
 pub mod settings;
 pub mod sql;
+pub mod stats;
 pub mod tickets;
 pub mod time;
 pub mod wechat;

@@ -7,8 +7,11 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::event::{Inbound, QueuedEvent};
+use crate::inline::{Accepted, Rejection, Reply};
 use crate::platforms::payfeedback::GoodsKind;
 use crate::rules::PROBLEM_CATEGORIES;
+use crate::settings::Settings;
 use crate::wechat::crypto::{constant_time_eq_ignore_ascii_case, hex};
 use crate::xml::MAX_BODY_BYTES;
 
@@ -225,6 +228,50 @@ pub fn parse(body: &[u8]) -> Result<OrderEvent, HookError> {
         }
     }
     serde_json::from_value(value).map_err(|e| HookError::Malformed(format!("invalid event: {e}")))
+}
+
+/// `POST /hooks/orders`: authenticate and parse, then the event to enqueue and the answer the
+/// card shop gets once it is enqueued (a repeat of an event id gets the same answer).
+pub fn handle_post(
+    request: &HookRequest,
+    settings: &Settings,
+    now: i64,
+) -> Result<Accepted, HookError> {
+    let event = open(
+        request,
+        settings.order_webhook_secret.as_deref(),
+        now,
+        settings.callback_max_skew_secs,
+    )?;
+    let reply = Reply::json(
+        200,
+        serde_json::json!({ "ok": true, "id": event.id }).to_string(),
+    );
+    Ok(Accepted {
+        event: QueuedEvent {
+            dedup_key: event.dedup_key(),
+            received_at: now,
+            inbound: Inbound::Order(event),
+        },
+        reply,
+    })
+}
+
+impl From<HookError> for Rejection {
+    fn from(e: HookError) -> Self {
+        let status = match e {
+            HookError::MissingSecret => 500,
+            HookError::TooLarge => 413,
+            HookError::MissingSignature | HookError::BadSignature | HookError::StaleTimestamp => {
+                401
+            }
+            HookError::Malformed(_) => 400,
+        };
+        Rejection {
+            status,
+            reason: e.to_string(),
+        }
+    }
 }
 
 #[cfg(test)]

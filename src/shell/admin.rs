@@ -16,6 +16,7 @@ use crate::pipeline::outage::{ListParkedFlow, ReplayParkedFlow};
 use crate::rules::Rules;
 use crate::settings::Settings;
 use crate::sql::Param;
+use crate::stats::{summarize, TicketTimes, TICKET_TIMES_SQL};
 use crate::wechat::crypto::hex;
 use crate::wechat::custom_send::CustomSendLimits;
 
@@ -131,6 +132,16 @@ async fn route(mut req: Request, env: &Env) -> Result<Reply, Rejection> {
             let body = req.text().await.map_err(|_| Rejection::bad_request("unreadable body"))?;
             resolve_complaint(env, &settings, feedback_id, &body).await
         }
+        (Method::Get, ["orders"]) => {
+            list(
+                env,
+                "orders",
+                "SELECT * FROM orders WHERE (?1 IS NULL OR status = ?1) ORDER BY updated_at DESC LIMIT ?2",
+                vec![query("status").into(), limit.into()],
+            )
+            .await
+        }
+        (Method::Get, ["orders", order_id]) => order_detail(env, order_id).await,
         (Method::Put, ["orders", order_id]) => {
             let body = req.text().await.map_err(|_| Rejection::bad_request("unreadable body"))?;
             let order: OrderRecord = serde_json::from_str(&body).map_err(|e| Rejection::bad_request(format!("invalid order: {e}")))?;
@@ -187,6 +198,30 @@ async fn resolve_complaint(
     Ok(Reply::json(202, answer.to_string()))
 }
 
+/// One order with its tickets, complaints (by TransId) and events.
+async fn order_detail(env: &Env, order_id: &str) -> Result<Reply, Rejection> {
+    let db = db(env).map_err(unavailable)?;
+    let read = |sql: &'static str| store::query::<Value>(&db, sql, vec![order_id.into()]);
+    let order = read("SELECT * FROM orders WHERE id = ?")
+        .await
+        .map_err(unavailable)?;
+    let order = order.into_iter().next().ok_or_else(not_found)?;
+    let tickets = read("SELECT * FROM tickets WHERE order_id = ? ORDER BY id")
+        .await
+        .map_err(unavailable)?;
+    let complaints = read("SELECT * FROM complaints WHERE trans_id = (SELECT trans_id FROM orders WHERE id = ?) ORDER BY opened_at")
+        .await
+        .map_err(unavailable)?;
+    let events = read("SELECT * FROM events WHERE kind = 'order' AND json_extract(payload, '$.order.id') = ? ORDER BY id")
+        .await
+        .map_err(unavailable)?;
+    Ok(Reply::json(
+        200,
+        json!({ "order": order, "tickets": tickets, "complaints": complaints, "events": events })
+            .to_string(),
+    ))
+}
+
 async fn list(
     env: &Env,
     name: &str,
@@ -197,6 +232,9 @@ async fn list(
     let rows: Vec<Value> = store::query(&db, sql, params).await.map_err(unavailable)?;
     Ok(Reply::json(200, json!({ name: rows }).to_string()))
 }
+
+/// How far back the per-channel and per-category numbers look.
+const STATS_DAYS: i64 = 30;
 
 /// Ticket counts by status and response times (seconds), the helpdesk's headline numbers.
 async fn stats(env: &Env) -> Result<Reply, Rejection> {
@@ -225,8 +263,17 @@ async fn stats(env: &Env) -> Result<Reply, Rejection> {
     )
     .await
     .map_err(unavailable)?;
+    let now = io::now_secs();
+    let tickets: Vec<TicketTimes> = store::query(
+        &db,
+        TICKET_TIMES_SQL,
+        vec![(now - STATS_DAYS * 86_400).into()],
+    )
+    .await
+    .map_err(unavailable)?;
     Ok(Reply::json(
         200,
-        json!({ "tickets_by_status": by_status, "response_times": times.into_iter().next(), "deliveries_by_state": deliveries }).to_string(),
+        json!({ "tickets_by_status": by_status, "response_times": times.into_iter().next(), "deliveries_by_state": deliveries,
+                "by_channel_and_category": summarize(&tickets, now), "period_days": STATS_DAYS }).to_string(),
     ))
 }

@@ -6,6 +6,7 @@ mod consumer;
 mod cron;
 mod io;
 mod oa;
+mod orders;
 mod payfeedback;
 mod perform;
 mod push;
@@ -28,6 +29,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Get | Method::Post, "/wechat/oa") => oa::handle(req, &env).await,
         (Method::Get | Method::Post, "/wechat/shop") => shop::handle(req, &env).await,
         (Method::Post, "/wechat/payfeedback") => payfeedback::handle(req, &env).await,
+        (Method::Post, "/hooks/orders") => orders::handle(req, &env).await,
         (_, p) if p == "/api" || p.starts_with("/api/") => admin::handle(req, &env).await,
         _ => Reply::json(404, r#"{"error":"no such route"}"#.into()),
     };
