@@ -24,28 +24,98 @@ pub struct OrderFacts {
     pub delivered: Option<bool>,
 }
 
-/// The transaction for one notification, given the complaint's current status (`None`: never
-/// seen) and the order's facts.
+/// A complaint as a notification finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ComplaintState {
+    pub status: ComplaintStatus,
+    /// The TimeStamp of the newest notification applied to it.
+    pub last_notified_at: Option<i64>,
+}
+
+/// The row `ComplaintState` is read from.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StateRow {
+    pub status: String,
+    pub last_notified_at: Option<i64>,
+}
+
+/// The query for a complaint's `StateRow` (bind the FeedBackId).
+pub const STATE_SQL: &str = "SELECT status, last_notified_at FROM complaints WHERE feedback_id = ?";
+
+impl StateRow {
+    pub fn state(&self) -> Option<ComplaintState> {
+        Some(ComplaintState {
+            status: parse_status(&self.status)?,
+            last_notified_at: self.last_notified_at,
+        })
+    }
+}
+
+/// Aborts the transaction (as a conflict: read again, plan again) unless the complaint is still
+/// as it was read.
+fn expect_state(feedback_id: &str, state: ComplaintState) -> Statement {
+    Statement::new(
+        "INSERT INTO expectations (holds) SELECT 0 WHERE NOT EXISTS \
+         (SELECT 1 FROM complaints WHERE feedback_id = ? AND status = ? AND last_notified_at IS ?)",
+        vec![
+            feedback_id.into(),
+            status_name(state.status).into(),
+            state.last_notified_at.into(),
+        ],
+    )
+}
+
+/// The transaction for one notification, given the complaint as it was read (`None`: never
+/// seen) and the order's facts. It applies only to that state: if the complaint changed
+/// meanwhile, the transaction aborts as a conflict and the notification is planned again. A
+/// notification older than the newest one applied is stored but changes nothing (queues do not
+/// keep order: a `reject` arriving after the `confirm` that answered it must not reopen).
 pub fn plan_notification(
     event: &QueuedEvent,
     n: &Notification,
-    current: Option<ComplaintStatus>,
+    read: Option<ComplaintState>,
     order: OrderFacts,
     now: i64,
 ) -> Vec<Statement> {
     let key = event.dedup_key.as_str();
-    let transition = payfeedback::transition(current, n.msg_type);
+    let current = read.map(|state| state.status);
+    let notified_at = n.complained_at(i64::MAX);
     let customer = Customer {
         channel: CHANNEL,
         customer_id: &n.openid,
     };
     let mut statements = vec![tickets::store_event(event, now)];
+    if let Some(state) = read {
+        if state
+            .last_notified_at
+            .is_some_and(|last| last > notified_at)
+        {
+            statements.push(customer.timeline(TimelineEntry {
+                event_key: key,
+                at: now,
+                kind: "complaint",
+                actor: "wechat_pay",
+                text: &format!(
+                    "complaint {}: an older {} notification arrived after a newer one; ignored",
+                    n.feedback_id,
+                    n.msg_type.as_str()
+                ),
+            }));
+            return statements;
+        }
+        statements.push(expect_state(&n.feedback_id, state));
+        statements.push(Statement::new(
+            "UPDATE complaints SET last_notified_at = ? WHERE feedback_id = ?",
+            vec![notified_at.into(), n.feedback_id.as_str().into()],
+        ));
+    }
+    let transition = payfeedback::transition(current, n.msg_type);
     if transition.opened {
         let opened_at = n.complained_at(now);
         let deadline = payfeedback::deadline(opened_at, order.goods_kind, order.delivered);
         statements.push(Statement::new(
-            "INSERT INTO complaints (feedback_id, openid, trans_id, status, reason, solution, ext_info, pic_urls, goods_kind, delivered, opened_at, deadline, warning_due, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO complaints (feedback_id, openid, trans_id, status, reason, solution, ext_info, pic_urls, goods_kind, delivered, opened_at, deadline, warning_due, updated_at, last_notified_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             vec![
                 n.feedback_id.as_str().into(),
                 n.openid.as_str().into(),
@@ -61,6 +131,7 @@ pub fn plan_notification(
                 deadline.into(),
                 payfeedback::warning_due(opened_at, deadline).into(),
                 now.into(),
+                notified_at.into(),
             ],
         ));
         statements.extend(customer.file_complaint(key, Priority::High, now, deadline));
@@ -248,7 +319,12 @@ pub struct ToResolve {
     pub feedback_id: String,
     pub openid: String,
     pub status: String,
+    pub last_notified_at: Option<i64>,
 }
+
+/// The query for a complaint `ToResolve` (bind the FeedBackId).
+pub const TO_RESOLVE_SQL: &str =
+    "SELECT feedback_id, openid, status, last_notified_at FROM complaints WHERE feedback_id = ?";
 
 /// The body of `POST /api/complaints/{feedback_id}/resolve`: an optional message to the customer,
 /// either plain text or any customer-service message.
@@ -281,11 +357,16 @@ pub enum ResolveError {
     Conflict(String),
 }
 
+/// Resolves the complaint as it was read: the transaction aborts as a conflict if it changed
+/// meanwhile (a `confirm` arrived, or another resolve won), so one resolve sends one message and
+/// one update. With an Idempotency-Key (`idempotency_key`, already scoped to this complaint) the
+/// transaction starts by recording it: a repeat aborts as a duplicate and sends nothing again.
 pub fn plan_resolve(
     c: &ToResolve,
     request: ResolveRequest,
     limits: &CustomSendLimits,
     resolve_id: &str,
+    idempotency_key: Option<&str>,
     now: i64,
 ) -> Result<Resolution, ResolveError> {
     let current = parse_status(&c.status)
@@ -317,11 +398,27 @@ pub fn plan_resolve(
         channel: CHANNEL,
         customer_id: &c.openid,
     };
-    let mut statements =
-        vec![Statement::new(
+    let mut statements = Vec::new();
+    if let Some(key) = idempotency_key {
+        statements.push(Statement::new(
+            "INSERT INTO idempotency_keys (key, created_at) VALUES (?, ?)",
+            vec![key.into(), now.into()],
+        ));
+    }
+    let read = ComplaintState {
+        status: current,
+        last_notified_at: c.last_notified_at,
+    };
+    statements.push(expect_state(&c.feedback_id, read));
+    statements.push(Statement::new(
         "UPDATE complaints SET status = ?, resolved_at = ?, updated_at = ? WHERE feedback_id = ?",
-        vec![status_name(status).into(), now.into(), now.into(), c.feedback_id.as_str().into()],
-    )];
+        vec![
+            status_name(status).into(),
+            now.into(),
+            now.into(),
+            c.feedback_id.as_str().into(),
+        ],
+    ));
     let summary = match &message {
         Some(CustomMessage::Text { content }) => format!(
             "complaint {} resolved by staff; message to the customer: {content}",
@@ -348,7 +445,7 @@ pub fn plan_resolve(
     ));
     let mut delivery_ids = Vec::new();
     for (id, call) in calls {
-        statements.push(Statement::new(
+        statements.push(Statement::delivery(
             "INSERT INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
              SELECT ?, ?, ?, (SELECT id FROM tickets WHERE channel = ? AND customer_id = ? AND status != 'closed'), 'pending', 0, ?, ?, ?",
             vec![
@@ -361,6 +458,7 @@ pub fn plan_resolve(
                 now.into(),
                 now.into(),
             ],
+            id.clone(),
         ));
         delivery_ids.push(id);
     }
@@ -373,220 +471,15 @@ pub fn plan_resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Inbound;
-    use crate::sql::Param;
-
     const NOW: i64 = 1_700_000_000;
-
-    fn notification(msg_type: MsgType, timestamp: i64) -> Notification {
-        Notification {
-            openid: "oX99MDgNcgwnz3zFN3DNmo8uwa-w".into(),
-            appid: "wx1".into(),
-            timestamp: timestamp.to_string(),
-            msg_type,
-            feedback_id: "5883726847655944563".into(),
-            trans_id: Some("1900000109".into()),
-            reason: Some("卡密无效".into()),
-            solution: Some("退款".into()),
-            ext_info: None,
-            app_signature: "x".into(),
-            sign_method: None,
-            pic_urls: vec![],
-        }
-    }
-
-    fn plan(
-        msg_type: MsgType,
-        current: Option<ComplaintStatus>,
-        order: OrderFacts,
-    ) -> Vec<Statement> {
-        let n = notification(msg_type, NOW - 100);
-        let event = QueuedEvent {
-            dedup_key: n.dedup_key(),
-            received_at: NOW,
-            inbound: Inbound::PayFeedback(n.clone()),
-        };
-        plan_notification(&event, &n, current, order, NOW)
-    }
-
-    fn find<'a>(plan: &'a [Statement], prefix: &str) -> Vec<&'a Statement> {
-        plan.iter().filter(|s| s.sql.starts_with(prefix)).collect()
-    }
-
-    #[test]
-    fn a_request_opens_a_complaint_with_its_deadline_and_alerts() {
-        let cases = [
-            (OrderFacts::default(), 86_400),
-            (
-                OrderFacts {
-                    goods_kind: Some(GoodsKind::Physical),
-                    delivered: Some(false),
-                },
-                2 * 86_400,
-            ),
-            (
-                OrderFacts {
-                    goods_kind: Some(GoodsKind::Virtual),
-                    delivered: Some(true),
-                },
-                3 * 86_400,
-            ),
-            (
-                OrderFacts {
-                    goods_kind: Some(GoodsKind::Physical),
-                    delivered: Some(true),
-                },
-                15 * 86_400,
-            ),
-        ];
-        for (order, secs) in cases {
-            let plan = plan(MsgType::Request, None, order);
-            assert!(plan[0].sql.starts_with("INSERT INTO events"));
-            let insert = find(&plan, "INSERT INTO complaints")[0];
-            assert_eq!(
-                insert.params[10],
-                Param::Int(NOW - 100),
-                "opened when the user complained"
-            );
-            assert_eq!(insert.params[11], Param::Int(NOW - 100 + secs), "{order:?}");
-            assert_eq!(insert.params[12], Param::Int(NOW - 100 + secs - secs / 4));
-            let alert = find(&plan, "INSERT OR IGNORE INTO alerts")[0];
-            let Param::Text(text) = &alert.params[1] else {
-                panic!()
-            };
-            assert!(
-                text.contains("resolve by") && text.contains(&format!("({} h)", secs / 3600)),
-                "{text}"
-            );
-            assert!(find(&plan, "INSERT OR IGNORE INTO tickets")[0]
-                .params
-                .contains(&Param::Text("high".into())));
-        }
-    }
-
-    #[test]
-    fn a_repeated_request_changes_nothing_but_the_timeline() {
-        let plan = plan(
-            MsgType::Request,
-            Some(ComplaintStatus::Open),
-            OrderFacts::default(),
-        );
-        assert!(find(&plan, "INSERT INTO complaints").is_empty());
-        assert!(find(&plan, "UPDATE complaints").is_empty());
-        assert!(find(&plan, "INSERT OR IGNORE INTO alerts").is_empty());
-        assert_eq!(find(&plan, "INSERT INTO ticket_timeline").len(), 1);
-    }
-
-    #[test]
-    fn confirm_closes_and_reject_reopens_and_escalates() {
-        let confirm = plan(
-            MsgType::Confirm,
-            Some(ComplaintStatus::Processed),
-            OrderFacts::default(),
-        );
-        assert_eq!(
-            find(&confirm, "UPDATE complaints")[0].params[0],
-            Param::Text("closed".into())
-        );
-        assert!(confirm
-            .iter()
-            .any(|s| s.sql.contains("status = 'resolved'")));
-        assert!(find(&confirm, "INSERT OR IGNORE INTO alerts").is_empty());
-        let reject = plan(
-            MsgType::Reject,
-            Some(ComplaintStatus::Processed),
-            OrderFacts::default(),
-        );
-        assert_eq!(
-            find(&reject, "UPDATE complaints")[0].params[0],
-            Param::Text("reopened".into())
-        );
-        let alert = find(&reject, "INSERT OR IGNORE INTO alerts")[0];
-        let Param::Text(text) = &alert.params[1] else {
-            panic!()
-        };
-        assert!(text.starts_with("ESCALATED"));
-        assert!(find(&reject, "UPDATE tickets SET category")[0]
-            .params
-            .contains(&Param::Text("urgent".into())));
-    }
-
-    #[test]
-    fn deadline_warnings_fire_once_each() {
-        let pending = |warned_at, overdue_warned_at, deadline| Pending {
-            feedback_id: "f".into(),
-            openid: "oUser12345".into(),
-            deadline,
-            warning_due: deadline - 100,
-            warned_at,
-            overdue_warned_at,
-        };
-        let quarter = plan_deadline_warnings(&[pending(None, None, NOW + 50)], NOW);
-        assert_eq!(quarter.len(), 2);
-        assert_eq!(
-            quarter[1].params[0],
-            Param::Text("complaint:f:quarter".into())
-        );
-        assert!(plan_deadline_warnings(&[pending(Some(NOW - 10), None, NOW + 50)], NOW).is_empty());
-        let overdue = plan_deadline_warnings(&[pending(Some(NOW - 10), None, NOW - 1)], NOW);
-        assert_eq!(
-            overdue[1].params[0],
-            Param::Text("complaint:f:overdue".into())
-        );
-        assert!(
-            plan_deadline_warnings(&[pending(Some(NOW - 10), Some(NOW - 5), NOW - 1)], NOW)
-                .is_empty()
-        );
-        // Found already overdue without a quarter warning: only the overdue one.
-        let late = plan_deadline_warnings(&[pending(None, None, NOW - 1)], NOW);
-        assert_eq!(late.len(), 2);
-        assert!(late[0].sql.contains("warned_at = COALESCE(warned_at, ?)"));
-    }
 
     fn to_resolve(status: &str) -> ToResolve {
         ToResolve {
             feedback_id: "f1".into(),
             openid: "oUser".into(),
             status: status.into(),
+            last_notified_at: None,
         }
-    }
-
-    #[test]
-    fn resolving_records_one_custom_send_and_one_update() {
-        let request: ResolveRequest =
-            serde_json::from_str(r#"{"message":"We refunded you."}"#).unwrap();
-        let r = plan_resolve(
-            &to_resolve("open"),
-            request,
-            &CustomSendLimits::default(),
-            "resolve:abc",
-            NOW,
-        )
-        .unwrap();
-        assert_eq!(
-            r.delivery_ids,
-            ["resolve:abc:custom_send", "resolve:abc:payfeedback_update"]
-        );
-        assert_eq!(
-            find(&r.statements, "UPDATE complaints")[0].params[0],
-            Param::Text("processed".into())
-        );
-        let deliveries = find(&r.statements, "INSERT INTO deliveries");
-        assert_eq!(deliveries.len(), 2);
-        assert_eq!(deliveries[0].params[2], Param::Text(r#"{"call":"custom_send","touser":"oUser","message":{"msgtype":"text","content":"We refunded you."}}"#.into()));
-        let without: ResolveRequest = serde_json::from_str("{}").unwrap();
-        assert_eq!(
-            plan_resolve(
-                &to_resolve("reopened"),
-                without,
-                &CustomSendLimits::default(),
-                "r",
-                NOW
-            )
-            .unwrap()
-            .delivery_ids,
-            ["r:payfeedback_update"]
-        );
     }
 
     #[test]
@@ -598,6 +491,7 @@ mod tests {
                 none(),
                 &CustomSendLimits::default(),
                 "r",
+                None,
                 NOW
             ),
             Err(ResolveError::Conflict(_))
@@ -611,6 +505,7 @@ mod tests {
                 empty,
                 &CustomSendLimits::default(),
                 "r",
+                None,
                 NOW
             ),
             Err(ResolveError::BadMessage(_))
@@ -625,6 +520,7 @@ mod tests {
                 news.clone(),
                 &CustomSendLimits::default(),
                 "r",
+                None,
                 NOW
             ),
             Err(ResolveError::BadMessage(_))
@@ -636,6 +532,7 @@ mod tests {
                 max_news_articles: 8
             },
             "r",
+            None,
             NOW
         )
         .is_ok());

@@ -32,6 +32,36 @@ impl<T: Into<Param>> From<Option<T>> for Param {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_told_apart_by_what_refused_them() {
+        let of = StoreError::from_message;
+        assert_eq!(
+            of("D1_ERROR: UNIQUE constraint failed: events.dedup_key: SQLITE_CONSTRAINT"),
+            StoreError::Duplicate
+        );
+        assert_eq!(
+            of("UNIQUE constraint failed: idempotency_keys.key"),
+            StoreError::Duplicate
+        );
+        assert_eq!(
+            of("UNIQUE constraint failed: complaints.feedback_id"),
+            StoreError::Conflict
+        );
+        assert_eq!(
+            of("CHECK constraint failed: holds = 1"),
+            StoreError::Conflict
+        );
+        assert_eq!(
+            of("Network connection lost."),
+            StoreError::Unavailable("Network connection lost.".into())
+        );
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
     pub sql: &'static str,
@@ -92,16 +122,41 @@ pub fn follow_ups(statements: &[Statement], changes: &[usize]) -> Vec<FollowUp> 
 /// answer in one place; everything else decides on this type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
-    /// A unique key refused a row: for an inbound event, "already stored".
+    /// A dedup key (an event's, an Idempotency-Key) refused the row: this was done before.
     Duplicate,
+    /// The state the plan was made from changed meanwhile (an expectation failed, or another
+    /// writer created the same row first): read again and plan again.
+    Conflict,
     /// The database could not be reached or failed: try again later.
     Unavailable(String),
+}
+
+/// The columns whose uniqueness means "already done".
+const DEDUP_KEYS: [&str; 2] = ["events.dedup_key", "idempotency_keys.key"];
+
+impl StoreError {
+    /// What a refused transaction means, from the database's message: SQLite's wording, which
+    /// D1 passes on. The one place that reads meaning out of an error text.
+    pub fn from_message(message: &str) -> StoreError {
+        if message.contains("UNIQUE constraint failed") {
+            if DEDUP_KEYS.iter().any(|key| message.contains(key)) {
+                StoreError::Duplicate
+            } else {
+                StoreError::Conflict
+            }
+        } else if message.contains("CHECK constraint failed") {
+            StoreError::Conflict
+        } else {
+            StoreError::Unavailable(message.to_owned())
+        }
+    }
 }
 
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreError::Duplicate => f.write_str("duplicate key"),
+            StoreError::Conflict => f.write_str("the state changed meanwhile"),
             StoreError::Unavailable(why) => write!(f, "storage unavailable: {why}"),
         }
     }

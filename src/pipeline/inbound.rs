@@ -8,9 +8,9 @@ use super::delivery::Dispatch;
 use super::delivery::Handled;
 use super::effect::{self, Answered, Effect, Flow, Step};
 use super::outage::ParkFlow;
-use crate::complaints::{self, OrderFacts};
+use crate::complaints::{self, ComplaintState, OrderFacts};
 use crate::event::{Inbound, QueueMessage, QueuedEvent};
-use crate::platforms::payfeedback::{ComplaintStatus, GoodsKind, Notification};
+use crate::platforms::payfeedback::{GoodsKind, Notification};
 use crate::rules::Rules;
 use crate::settings::Settings;
 use crate::sql::{follow_ups, Statement, StoreError};
@@ -27,17 +27,12 @@ enum InboundState<'a> {
     Start,
     ReadingRules,
     ReadingComplaint,
-    ReadingOrder(Option<ComplaintStatus>),
+    ReadingOrder(Option<ComplaintState>),
     Storing(Vec<Statement>),
     FollowingUp(Dispatch),
     /// D1 failed: the event is kept in KV too, then the message is retried.
     Parking(ParkFlow<'a>, StoreError),
     Finished,
-}
-
-#[derive(Deserialize)]
-struct StatusRow {
-    status: String,
 }
 
 #[derive(Deserialize)]
@@ -104,10 +99,8 @@ impl Flow for InboundFlow<'_> {
             }
             InboundState::Start => match self.notification() {
                 Some(n) => {
-                    let query = Statement::new(
-                        "SELECT status FROM complaints WHERE feedback_id = ?",
-                        vec![n.feedback_id.as_str().into()],
-                    );
+                    let query =
+                        Statement::new(complaints::STATE_SQL, vec![n.feedback_id.as_str().into()]);
                     self.state = InboundState::ReadingComplaint;
                     Step::Do(Effect::Query(query))
                 }
@@ -117,10 +110,8 @@ impl Flow for InboundFlow<'_> {
                 }
             },
             InboundState::ReadingComplaint => {
-                let current = match effect::rows::<StatusRow>(answer) {
-                    Ok(rows) => rows
-                        .first()
-                        .and_then(|row| complaints::parse_status(&row.status)),
+                let current = match effect::rows::<complaints::StateRow>(answer) {
+                    Ok(rows) => rows.first().and_then(complaints::StateRow::state),
                     Err(e) => return self.park(e),
                 };
                 let trans_id = self.notification().and_then(|n| n.trans_id.clone());
@@ -153,6 +144,8 @@ impl Flow for InboundFlow<'_> {
                 Err(StoreError::Duplicate) => {
                     Step::Done(Ok(format!("duplicate {}", self.event.describe())))
                 }
+                // Planned from a state that changed meanwhile: the retry reads it again.
+                Err(StoreError::Conflict) => Step::Done(Err(StoreError::Conflict)),
                 Err(e) => self.park(e),
                 Ok(changes) => {
                     self.state =

@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod effect;
 pub mod inbound;
 pub mod outage;
+pub mod resolve;
 pub mod token;
 
 use std::collections::VecDeque;

@@ -8,11 +8,11 @@ use super::oa::{forget_routing_state, RULES_KEY};
 use super::perform;
 use super::store::{self, db};
 use crate::admin::{authorize, OrderRecord};
-use crate::complaints::{plan_resolve, ResolveError, ResolveRequest, ToResolve};
+use crate::complaints::ResolveRequest;
 use crate::inline::{Rejection, Reply};
 use crate::pipeline::dead_letters::{ReplayFlow, Replayed};
-use crate::pipeline::delivery::Dispatch;
 use crate::pipeline::outage::{ListParkedFlow, ReplayParkedFlow};
+use crate::pipeline::resolve::{ResolveFlow, Resolved};
 use crate::rules::Rules;
 use crate::settings::Settings;
 use crate::sql::Param;
@@ -129,8 +129,9 @@ async fn route(mut req: Request, env: &Env) -> Result<Reply, Rejection> {
             .await
         }
         (Method::Post, ["complaints", feedback_id, "resolve"]) => {
+            let key = req.headers().get("idempotency-key").ok().flatten();
             let body = req.text().await.map_err(|_| Rejection::bad_request("unreadable body"))?;
-            resolve_complaint(env, &settings, feedback_id, &body).await
+            resolve_complaint(env, &settings, feedback_id, key.as_deref(), &body).await
         }
         (Method::Get, ["orders"]) => {
             list(
@@ -154,12 +155,13 @@ async fn route(mut req: Request, env: &Env) -> Result<Reply, Rejection> {
     }
 }
 
-/// Resolves a complaint: status `processed`, and the message to the customer and the
-/// `payfeedback/update` call recorded as deliveries in the same transaction, then sent.
+/// Resolves a complaint (`pipeline::resolve`): status `processed`, the message to the customer
+/// and the `payfeedback/update` call recorded and sent once.
 async fn resolve_complaint(
     env: &Env,
     settings: &Settings,
     feedback_id: &str,
+    idempotency_key: Option<&str>,
     body: &str,
 ) -> Result<Reply, Rejection> {
     let request: ResolveRequest = if body.trim().is_empty() {
@@ -168,34 +170,32 @@ async fn resolve_complaint(
         serde_json::from_str(body)
             .map_err(|e| Rejection::bad_request(format!("invalid resolve request: {e}")))?
     };
-    let db = db(env).map_err(unavailable)?;
-    let found: Vec<ToResolve> = store::query(
-        &db,
-        "SELECT feedback_id, openid, status FROM complaints WHERE feedback_id = ?",
-        vec![feedback_id.into()],
-    )
-    .await
-    .map_err(unavailable)?;
-    let complaint = found.into_iter().next().ok_or_else(not_found)?;
-    let resolve_id = format!("resolve:{feedback_id}:{}", hex(&io::random_bytes::<6>()?));
     let limits = CustomSendLimits {
         max_news_articles: settings.news_article_limit,
     };
-    let resolution = plan_resolve(&complaint, request, &limits, &resolve_id, io::now_secs())
-        .map_err(|e| match e {
-            ResolveError::BadMessage(why) => Rejection::bad_request(why),
-            ResolveError::Conflict(why) => Rejection {
-                status: 409,
-                reason: why,
-            },
-        })?;
-    store::transaction(&db, &resolution.statements)
-        .await
-        .map_err(unavailable)?;
-    // Recorded already: if a send fails the cron's sweep sends it within minutes.
-    perform::run(env, Dispatch::deliveries(&resolution.delivery_ids)).await;
-    let answer = json!({ "feedback_id": feedback_id, "status": "processed", "deliveries": resolution.delivery_ids });
-    Ok(Reply::json(202, answer.to_string()))
+    let unique = hex(&io::random_bytes::<6>()?);
+    let flow = ResolveFlow::new(
+        feedback_id,
+        request,
+        limits,
+        idempotency_key,
+        &unique,
+        io::now_secs(),
+    );
+    let answer = |deliveries: Vec<String>, repeated: bool| {
+        let body = json!({ "feedback_id": feedback_id, "status": "processed", "deliveries": deliveries, "repeated": repeated });
+        Reply::json(202, body.to_string())
+    };
+    match perform::run(env, flow).await.map_err(unavailable)? {
+        Resolved::Done { deliveries } => Ok(answer(deliveries, false)),
+        Resolved::Repeated { deliveries } => Ok(answer(deliveries, true)),
+        Resolved::NotFound => Err(not_found()),
+        Resolved::BadMessage(why) => Err(Rejection::bad_request(why)),
+        Resolved::Conflict(why) => Err(Rejection {
+            status: 409,
+            reason: why,
+        }),
+    }
 }
 
 /// One order with its tickets, complaints (by TransId) and events.

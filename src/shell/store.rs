@@ -29,14 +29,9 @@ fn prepare(db: &D1Database, statement: &Statement) -> Result<D1PreparedStatement
         .map_err(|e| e.to_string())
 }
 
-/// D1 reports a refused unique key only in its message; this is the one place that reads it.
+/// D1 tells why it refused a batch only in its message, which `StoreError` reads.
 fn store_error(error: worker::Error) -> StoreError {
-    let message = error.to_string();
-    if message.contains("UNIQUE constraint failed") {
-        StoreError::Duplicate
-    } else {
-        StoreError::Unavailable(message)
-    }
+    StoreError::from_message(&error.to_string())
 }
 
 /// Runs statements as one transaction; returns the number of rows each changed.

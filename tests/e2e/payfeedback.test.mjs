@@ -191,6 +191,52 @@ describe('resolution', () => {
   });
 });
 
+describe('races and reordering', () => {
+  test('two concurrent resolves with one Idempotency-Key send one custom/send and one payfeedback/update', async () => {
+    const n = fresh();
+    await opened(n);
+    const resolve = () => worker.admin(`/api/complaints/${n.feedbackId}/resolve`, {
+      method: 'POST', body: JSON.stringify({ message: '已退款 once' }), headers: { 'idempotency-key': `dialog-${n.feedbackId}` },
+    });
+    const answers = await Promise.all([resolve(), resolve()]);
+    assert.deepEqual(answers.map((r) => r.status), [202, 202]);
+    const [a, b] = await Promise.all(answers.map((r) => r.json()));
+    assert.deepEqual(a.deliveries, b.deliveries, 'the same deliveries');
+    assert.deepEqual([a.repeated, b.repeated].sort(), [false, true]);
+    const sends = () => wechat.calls('/cgi-bin/message/custom/send').filter((c) => c.json?.touser === n.openid);
+    const updates = () => wechat.calls('/payfeedback/update').filter((c) => c.query.feedbackid === n.feedbackId);
+    await waitFor(() => sends().length === 1 && updates().length === 1, 'both calls');
+    await sleep(2000);
+    assert.equal(sends().length, 1, 'exactly one custom/send');
+    assert.equal(updates().length, 1, 'exactly one payfeedback/update');
+  });
+
+  test('a reject processed after the confirm that answered it does not reopen or escalate', async () => {
+    const n = fresh();
+    const t0 = now() - 300;
+    await post(notification({ ...n, timestamp: t0 }));
+    await waitFor(async () => (await complaint(n.feedbackId))?.status === 'open', 'opened');
+    // Sent: reject at t0+100, confirm at t0+200. Delivered: the confirm first.
+    assert.equal((await post(notification({ ...n, msgType: 'confirm', timestamp: t0 + 200 }))).status, 200);
+    await waitFor(async () => (await complaint(n.feedbackId)).status === 'closed', 'closed');
+    assert.equal((await post(notification({ ...n, msgType: 'reject', timestamp: t0 + 100 }))).status, 200);
+    await waitFor(async () => (await api('/api/events?limit=1000')).events.some((e) => e.dedup_key === `payfeedback:${n.feedbackId}:reject:${t0 + 100}`), 'the late reject stored');
+    await sleep(1500);
+    const c = await complaint(n.feedbackId);
+    assert.equal(c.status, 'closed');
+    assert.equal(c.escalated_at, null);
+    assert.equal(robotMentions('ESCALATED', n.feedbackId), 0, 'no false escalation');
+    // In the order sent, the same pair ends closed too, after an escalation.
+    const m = fresh();
+    await post(notification({ ...m, timestamp: t0 }));
+    await waitFor(async () => (await complaint(m.feedbackId))?.status === 'open', 'opened');
+    await post(notification({ ...m, msgType: 'reject', timestamp: t0 + 100 }));
+    await waitFor(async () => (await complaint(m.feedbackId)).status === 'reopened', 'reopened');
+    await post(notification({ ...m, msgType: 'confirm', timestamp: t0 + 200 }));
+    await waitFor(async () => (await complaint(m.feedbackId)).status === 'closed', 'closed');
+  });
+});
+
 describe('deadlines', () => {
   const cron = async () => assert.equal((await fetch(`${worker.url}/__scheduled?cron=*+*+*+*+*`)).status, 200);
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use kefu_edge::sql::{Param, Statement, StoreError};
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
-use rusqlite::{Connection, ErrorCode, ToSql};
+use rusqlite::{Connection, ToSql};
 use serde_json::{Map, Value};
 
 pub struct Db {
@@ -25,13 +25,9 @@ impl ToSql for Bound<'_> {
     }
 }
 
+/// SQLite's messages are the ones D1 passes on: the same reading as the Worker's.
 fn store_error(e: rusqlite::Error) -> StoreError {
-    match e.sqlite_error_code() {
-        Some(ErrorCode::ConstraintViolation) if e.to_string().contains("UNIQUE") => {
-            StoreError::Duplicate
-        }
-        _ => StoreError::Unavailable(e.to_string()),
-    }
+    StoreError::from_message(&e.to_string())
 }
 
 impl Db {
@@ -235,6 +231,14 @@ impl World {
             .iter()
             .filter(|r| r.url.split('?').next().is_some_and(|u| u.ends_with(path)))
             .collect()
+    }
+
+    /// Whether nothing is parked in KV.
+    pub fn parked_is_empty(&self) -> bool {
+        !self
+            .kv
+            .keys()
+            .any(|k| k.starts_with(kefu_edge::kv::PARKED_PREFIX))
     }
 
     /// Takes what was queued so far.

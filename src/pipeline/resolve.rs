@@ -1,0 +1,147 @@
+//! Staff resolving a WeChat Pay complaint (`POST /api/complaints/{id}/resolve`): the complaint
+//! read, the resolution planned against what was read (`complaints::plan_resolve`), and the
+//! message to the customer and the `payfeedback/update` call recorded and sent, each once.
+
+use super::delivery::Dispatch;
+use super::effect::{self, Answered, Effect, Flow, Step};
+use crate::complaints::{self, ResolveError, ResolveRequest, ToResolve, TO_RESOLVE_SQL};
+use crate::sql::{follow_ups, Statement, StoreError};
+use crate::wechat::crypto::hex;
+use crate::wechat::custom_send::CustomSendLimits;
+
+/// How a resolve ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// Recorded; these deliveries carry it out.
+    Done {
+        deliveries: Vec<String>,
+    },
+    /// The same Idempotency-Key was resolved before: nothing more is sent.
+    Repeated {
+        deliveries: Vec<String>,
+    },
+    NotFound,
+    /// Refused as it stands (400): a message that cannot be sent.
+    BadMessage(String),
+    /// Refused (409): the complaint is closed, or it changed while this resolve was planned.
+    Conflict(String),
+}
+
+pub struct ResolveFlow {
+    feedback_id: String,
+    request: Option<ResolveRequest>,
+    limits: CustomSendLimits,
+    resolve_id: String,
+    idempotency_key: Option<String>,
+    now: i64,
+    state: ResolveState,
+}
+
+enum ResolveState {
+    Start,
+    Reading,
+    Writing(Vec<Statement>, Vec<String>),
+    Dispatching(Dispatch, Vec<String>),
+    Finished,
+}
+
+impl ResolveFlow {
+    /// `unique` names the resolution when the caller gave no Idempotency-Key; with one, the
+    /// names derive from the key, so a repeat names the same deliveries.
+    pub fn new(
+        feedback_id: &str,
+        request: ResolveRequest,
+        limits: CustomSendLimits,
+        idempotency_key: Option<&str>,
+        unique: &str,
+        now: i64,
+    ) -> Self {
+        let scoped_key = idempotency_key.map(|key| format!("resolve:{feedback_id}:{}", key.trim()));
+        let name = match &scoped_key {
+            Some(key) => {
+                use sha1::{Digest, Sha1};
+                hex(&Sha1::digest(key.as_bytes())[..8])
+            }
+            None => unique.to_owned(),
+        };
+        ResolveFlow {
+            feedback_id: feedback_id.to_owned(),
+            request: Some(request),
+            limits,
+            resolve_id: format!("resolve:{feedback_id}:{name}"),
+            idempotency_key: scoped_key,
+            now,
+            state: ResolveState::Start,
+        }
+    }
+}
+
+impl Flow for ResolveFlow {
+    type Output = Result<Resolved, StoreError>;
+
+    fn step(&mut self, answer: Option<Answered>) -> Step<Self::Output> {
+        match std::mem::replace(&mut self.state, ResolveState::Finished) {
+            ResolveState::Start => {
+                self.state = ResolveState::Reading;
+                Step::Do(Effect::Query(Statement::new(
+                    TO_RESOLVE_SQL,
+                    vec![self.feedback_id.as_str().into()],
+                )))
+            }
+            ResolveState::Reading => {
+                let complaint = match effect::rows::<ToResolve>(answer) {
+                    Err(e) => return Step::Done(Err(e)),
+                    Ok(rows) => match rows.into_iter().next() {
+                        Some(c) => c,
+                        None => return Step::Done(Ok(Resolved::NotFound)),
+                    },
+                };
+                let request = self
+                    .request
+                    .take()
+                    .unwrap_or(ResolveRequest { message: None });
+                match complaints::plan_resolve(
+                    &complaint,
+                    request,
+                    &self.limits,
+                    &self.resolve_id,
+                    self.idempotency_key.as_deref(),
+                    self.now,
+                ) {
+                    Err(ResolveError::BadMessage(why)) => Step::Done(Ok(Resolved::BadMessage(why))),
+                    Err(ResolveError::Conflict(why)) => Step::Done(Ok(Resolved::Conflict(why))),
+                    Ok(resolution) => {
+                        self.state = ResolveState::Writing(
+                            resolution.statements.clone(),
+                            resolution.delivery_ids,
+                        );
+                        Step::Do(Effect::Transaction(resolution.statements))
+                    }
+                }
+            }
+            ResolveState::Writing(statements, deliveries) => match effect::changes(answer) {
+                Err(StoreError::Duplicate) => Step::Done(Ok(Resolved::Repeated { deliveries })),
+                Err(StoreError::Conflict) => Step::Done(Ok(Resolved::Conflict(
+                    "the complaint changed while it was being resolved; read it again".into(),
+                ))),
+                Err(e) => Step::Done(Err(e)),
+                Ok(changes) => {
+                    self.state = ResolveState::Dispatching(
+                        Dispatch::new(follow_ups(&statements, &changes)),
+                        deliveries,
+                    );
+                    self.step(None)
+                }
+            },
+            // Recorded already: if a send fails, the cron's sweep sends it within minutes.
+            ResolveState::Dispatching(mut dispatch, deliveries) => match dispatch.step(answer) {
+                Step::Do(effect) => {
+                    self.state = ResolveState::Dispatching(dispatch, deliveries);
+                    Step::Do(effect)
+                }
+                Step::Done(_) => Step::Done(Ok(Resolved::Done { deliveries })),
+            },
+            ResolveState::Finished => Step::Done(Ok(Resolved::NotFound)),
+        }
+    }
+}
