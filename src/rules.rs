@@ -129,13 +129,6 @@ impl Rules {
         let text = text.to_lowercase();
         self.routes.iter().find(|r| matches_any(&text, &r.keywords))
     }
-
-    /// The first route for a ticket category.
-    pub fn route_for_category(&self, category: &str) -> Option<&RouteRule> {
-        self.routes
-            .iter()
-            .find(|r| r.category.as_deref() == Some(category))
-    }
 }
 
 fn check_category(category: Option<&str>, at: &str) -> Result<(), String> {
@@ -190,12 +183,12 @@ mod tests {
         assert!(rules.route_for_text("hello").is_none());
         assert_eq!(
             rules
-                .route_for_category("invalid_card")
+                .route_for_problem("invalid_card", None)
                 .unwrap()
                 .kf_accounts,
             ["carl@gh_1"]
         );
-        assert!(rules.route_for_category("refund").is_none());
+        assert!(rules.route_for_problem("refund", None).is_none());
     }
 
     #[test]

@@ -145,7 +145,14 @@ mod tests {
         let c = compose(&[alert(1, &"告警".repeat(2000)), alert(2, "next")]).unwrap();
         assert_eq!(c.included, [1]);
         assert!(c.markdown.len() <= MAX_MARKDOWN_BYTES);
-        assert!(std::str::from_utf8(c.markdown.as_bytes()).is_ok());
+        // The longest prefix that fits: less than one character (3 bytes) short of the limit,
+        // ending on a whole character.
+        assert!(
+            c.markdown.len() > MAX_MARKDOWN_BYTES - "告".len(),
+            "{}",
+            c.markdown.len()
+        );
+        assert!(c.markdown.ends_with('告') || c.markdown.ends_with('警'));
         assert_eq!(truncate_utf8("aé", 2), "a");
         assert_eq!(truncate_utf8("abc", 5), "abc");
     }
