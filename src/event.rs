@@ -1,12 +1,14 @@
 //! What travels on the `KEFU_EVENTS` queue: typed inbound events, each with the key that makes
 //! storing it idempotent.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
-use crate::platforms::oa::{OaEvent, OaMessage};
+use crate::platforms::oa::{OaEvent, OaMessage, Push as OaPush};
 use crate::platforms::orders::OrderEvent;
 use crate::platforms::payfeedback::Notification;
-use crate::platforms::shop::ShopMessage;
+use crate::platforms::shop::{ShopEvent, ShopMessage, ShopPush};
 
 /// One queue message, tagged so a consumer can refuse what it does not understand.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,18 +40,81 @@ pub enum Inbound {
     /// A buyer's message to the WeChat Shop's customer service (`commkf_send_msg_to_kf`).
     ShopMessage(ShopMessage),
     /// Any other WeChat Shop push: acknowledged and kept as received.
-    ShopEvent {
-        shop: String,
-        openid: String,
-        create_time: i64,
-        event: String,
-        /// The whole push: the JSON as received, or for XML an object of its leaves.
-        raw: serde_json::Value,
-    },
+    ShopEvent(ShopEvent),
     /// A WeChat Pay complaint (维权) notification.
     PayFeedback(Notification),
     /// A card-shop order event (`POST /hooks/orders`).
     Order(OrderEvent),
+}
+
+/// A platform's accepted push, as the queue carries it: the event and the key its retries share.
+pub trait Keyed: Into<Inbound> {
+    fn dedup_key(&self) -> String;
+}
+
+impl QueuedEvent {
+    /// The event for a push accepted at `received_at` (server time).
+    pub fn accepted<P: Keyed>(push: P, received_at: i64) -> Self {
+        QueuedEvent {
+            dedup_key: push.dedup_key(),
+            received_at,
+            inbound: push.into(),
+        }
+    }
+}
+
+impl From<OaPush> for Inbound {
+    fn from(push: OaPush) -> Self {
+        match push {
+            OaPush::Message(m) => Inbound::OaMessage(m),
+            OaPush::Event(e) => Inbound::OaEvent(e),
+        }
+    }
+}
+
+impl Keyed for OaPush {
+    fn dedup_key(&self) -> String {
+        OaPush::dedup_key(self)
+    }
+}
+
+impl From<ShopPush> for Inbound {
+    fn from(push: ShopPush) -> Self {
+        match push {
+            ShopPush::Message(m) => Inbound::ShopMessage(m),
+            ShopPush::Event(e) => Inbound::ShopEvent(e),
+        }
+    }
+}
+
+impl Keyed for ShopPush {
+    fn dedup_key(&self) -> String {
+        ShopPush::dedup_key(self)
+    }
+}
+
+impl From<Notification> for Inbound {
+    fn from(n: Notification) -> Self {
+        Inbound::PayFeedback(n)
+    }
+}
+
+impl Keyed for Notification {
+    fn dedup_key(&self) -> String {
+        Notification::dedup_key(self)
+    }
+}
+
+impl From<OrderEvent> for Inbound {
+    fn from(e: OrderEvent) -> Self {
+        Inbound::Order(e)
+    }
+}
+
+impl Keyed for OrderEvent {
+    fn dedup_key(&self) -> String {
+        OrderEvent::dedup_key(self)
+    }
 }
 
 impl QueueMessage {
@@ -65,14 +130,79 @@ impl QueueMessage {
 impl QueuedEvent {
     /// A one-line description for logs, with personal data masked.
     pub fn describe(&self) -> String {
-        let (kind, detail, who) = match &self.inbound {
-            Inbound::OaMessage(m) => ("oa_message", m.body.type_name(), &m.envelope.openid),
-            Inbound::OaEvent(e) => ("oa_event", e.event.raw_name(), &e.envelope.openid),
+        let (kind, detail, who): (&str, Cow<str>, &str) = match &self.inbound {
+            Inbound::OaMessage(m) => ("oa_message", m.body.type_name().into(), &m.envelope.openid),
+            Inbound::OaEvent(e) => ("oa_event", e.event.raw_name().into(), &e.envelope.openid),
             Inbound::ShopMessage(m) => ("shop_message", m.body.type_name(), &m.openid),
-            Inbound::ShopEvent { event, openid, .. } => ("shop_event", event.as_str(), openid),
-            Inbound::PayFeedback(n) => ("payfeedback", n.msg_type.as_str(), &n.openid),
-            Inbound::Order(o) => ("order", o.kind.as_str(), &o.order.id),
+            Inbound::ShopEvent(e) => ("shop_event", e.event.as_str().into(), &e.openid),
+            Inbound::PayFeedback(n) => ("payfeedback", n.msg_type.as_str().into(), &n.openid),
+            Inbound::Order(o) => ("order", o.kind.as_str().into(), &o.order.id),
         };
         format!("{kind} {detail} from {}", crate::mask::mask(who))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mask::mask;
+
+    const SHOP_PUSH: &str = r#"{"ToUserName":"gh_shop","FromUserName":"oBuyerOpenId99","CreateTime":1730361600,"MsgType":"event","Event":"commkf_send_msg_to_kf","msg_id":18446744073709551615,"msg_type":"order_share","order_share":{"order_id":9007199254740993}}"#;
+
+    fn round_trip(event: &QueuedEvent) -> String {
+        let message = QueueMessage::Inbound(Box::new(event.clone()));
+        let json = message.to_json();
+        assert_eq!(QueueMessage::from_json(&json).unwrap(), message);
+        json
+    }
+
+    #[test]
+    fn a_shop_message_travels_with_its_ids_as_strings() {
+        let push = ShopPush::parse(SHOP_PUSH).unwrap();
+        let event = QueuedEvent::accepted(push, 1000);
+        assert_eq!(event.dedup_key, "shop:msg:18446744073709551615");
+        assert_eq!(event.received_at, 1000);
+        let json = round_trip(&event);
+        assert!(json.contains(r#""kind":"shop_message","#), "{json}");
+        assert!(
+            json.contains(r#""msg_id":"18446744073709551615""#),
+            "{json}"
+        );
+        assert!(json.contains(r#""order_id":"9007199254740993""#), "{json}");
+        assert_eq!(
+            event.describe(),
+            format!("shop_message order_share from {}", mask("oBuyerOpenId99"))
+        );
+    }
+
+    #[test]
+    fn another_shop_event_is_kept_raw_under_its_own_kind() {
+        let push =
+            ShopPush::parse(&SHOP_PUSH.replace("commkf_send_msg_to_kf", "kf_other")).unwrap();
+        let event = QueuedEvent::accepted(push, 1000);
+        assert_eq!(
+            event.dedup_key,
+            "shop:event:oBuyerOpenId99:1730361600:kf_other"
+        );
+        let json = round_trip(&event);
+        assert!(json.contains(r#""kind":"shop_event""#), "{json}");
+        assert_eq!(
+            event.describe(),
+            format!("shop_event kf_other from {}", mask("oBuyerOpenId99"))
+        );
+    }
+
+    #[test]
+    fn an_oa_message_keeps_its_msg_id() {
+        let xml = "<xml><ToUserName><![CDATA[gh_acct]]></ToUserName><FromUserName><![CDATA[o_user_123]]></FromUserName><CreateTime>1348831860</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello]]></Content><MsgId>1234567890123456789</MsgId></xml>";
+        let event = QueuedEvent::accepted(OaPush::parse(xml).unwrap(), 1000);
+        assert_eq!(event.dedup_key, "oa:msg:1234567890123456789");
+        assert!(matches!(event.inbound, Inbound::OaMessage(_)));
+        let json = round_trip(&event);
+        assert!(json.contains(r#""msg_id":"1234567890123456789""#), "{json}");
+        assert_eq!(
+            event.describe(),
+            format!("oa_message text from {}", mask("o_user_123"))
+        );
     }
 }

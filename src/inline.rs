@@ -1,7 +1,5 @@
 //! What an inline route answers: a reply to send, or a rejection with a status and a short reason.
 
-use crate::event::QueuedEvent;
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub status: u16,
@@ -40,10 +38,10 @@ impl Reply {
     }
 }
 
-/// A callback that was accepted: the event to enqueue (before replying) and the reply.
+/// A callback that was accepted: the platform's push (to enqueue before replying) and the reply.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Accepted {
-    pub event: QueuedEvent,
+pub struct Accepted<P> {
+    pub push: P,
     pub reply: Reply,
 }
 

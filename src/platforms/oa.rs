@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Inbound, QueuedEvent};
 use crate::inline::{Accepted, Rejection, Reply};
 use crate::rules::Rules;
 use crate::wechat::callback::{self, CallbackQuery, Endpoint, SealInputs};
@@ -448,7 +447,7 @@ pub fn handle_post(
     query: &CallbackQuery,
     body: &[u8],
     ctx: &Context,
-) -> Result<Accepted, Rejection> {
+) -> Result<Accepted<Push>, Rejection> {
     let opened = callback::open(query, body, &ctx.endpoint, ctx.now)?;
     let push = Push::parse(&opened.plaintext)?;
     let decision = decide(&push, ctx.rules, ctx.online);
@@ -472,19 +471,7 @@ pub fn handle_post(
             _ => Reply::xml(xml),
         },
     };
-    let dedup_key = push.dedup_key();
-    let inbound = match push {
-        Push::Message(m) => Inbound::OaMessage(m),
-        Push::Event(e) => Inbound::OaEvent(e),
-    };
-    Ok(Accepted {
-        event: QueuedEvent {
-            dedup_key,
-            received_at: ctx.now,
-            inbound,
-        },
-        reply,
-    })
+    Ok(Accepted { push, reply })
 }
 
 #[cfg(test)]
@@ -733,9 +720,8 @@ mod tests {
             accepted.reply.body,
             format!("<xml><ToUserName><![CDATA[o_user]]></ToUserName><FromUserName><![CDATA[gh_acct]]></FromUserName><CreateTime>{NOW}</CreateTime><MsgType><![CDATA[transfer_customer_service]]></MsgType></xml>")
         );
-        assert_eq!(accepted.event.dedup_key, "oa:msg:1234567890123456789");
-        assert_eq!(accepted.event.received_at, NOW);
-        assert!(matches!(accepted.event.inbound, Inbound::OaMessage(_)));
+        assert_eq!(accepted.push.dedup_key(), "oa:msg:1234567890123456789");
+        assert!(matches!(accepted.push, Push::Message(_)));
     }
 
     #[test]
@@ -760,8 +746,8 @@ mod tests {
         let accepted = handle_post(&q, body.as_bytes(), &ctx(&rules(), None)).unwrap();
         assert_eq!(accepted.reply, Reply::success());
         assert!(matches!(
-            accepted.event.inbound,
-            Inbound::OaEvent(OaEvent {
+            accepted.push,
+            Push::Event(OaEvent {
                 event: EventBody::KfCloseSession { .. },
                 ..
             })
@@ -783,22 +769,5 @@ mod tests {
         assert_eq!(inner.get("MsgType"), Some("transfer_customer_service"));
         assert_eq!(inner.get("TransInfo/KfAccount"), Some("anna@gh_acct"));
         assert_eq!(inner.get("ToUserName"), Some("o_user"));
-    }
-
-    #[test]
-    fn queue_message_round_trips() {
-        let accepted = handle_post(
-            &plain_query(NOW),
-            text("hello").as_bytes(),
-            &ctx(&rules(), None),
-        )
-        .unwrap();
-        let msg = crate::event::QueueMessage::Inbound(Box::new(accepted.event));
-        let json = msg.to_json();
-        assert!(
-            json.contains("\"msg_id\":\"1234567890123456789\""),
-            "{json}"
-        );
-        assert_eq!(crate::event::QueueMessage::from_json(&json).unwrap(), msg);
     }
 }

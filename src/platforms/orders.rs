@@ -7,7 +7,6 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::event::{Inbound, QueuedEvent};
 use crate::inline::{Accepted, Rejection, Reply};
 use crate::platforms::payfeedback::GoodsKind;
 use crate::rules::PROBLEM_CATEGORIES;
@@ -236,7 +235,7 @@ pub fn handle_post(
     request: &HookRequest,
     settings: &Settings,
     now: i64,
-) -> Result<Accepted, HookError> {
+) -> Result<Accepted<OrderEvent>, HookError> {
     let event = open(
         request,
         settings.order_webhook_secret.as_deref(),
@@ -247,14 +246,7 @@ pub fn handle_post(
         200,
         serde_json::json!({ "ok": true, "id": event.id }).to_string(),
     );
-    Ok(Accepted {
-        event: QueuedEvent {
-            dedup_key: event.dedup_key(),
-            received_at: now,
-            inbound: Inbound::Order(event),
-        },
-        reply,
-    })
+    Ok(Accepted { push: event, reply })
 }
 
 impl From<HookError> for Rejection {

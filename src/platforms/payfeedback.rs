@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
 
-use crate::event::{Inbound, QueuedEvent};
 use crate::inline::{Accepted, Rejection, Reply};
 use crate::settings::{required, Settings};
 use crate::wechat::callback::check_timestamp;
@@ -132,7 +131,11 @@ impl Notification {
 
 /// `POST /wechat/payfeedback`: parse, check AppSignature, the AppID (when `WECHAT_APPID` is set)
 /// and the timestamp window, and build the event to enqueue. The reply is `success`.
-pub fn handle_post(body: &[u8], settings: &Settings, now: i64) -> Result<Accepted, Rejection> {
+pub fn handle_post(
+    body: &[u8],
+    settings: &Settings,
+    now: i64,
+) -> Result<Accepted<Notification>, Rejection> {
     let key = required(&settings.pay_sign_key, "PAY_SIGN_KEY")?;
     let notification = Notification::parse(body)?;
     notification.verify(key)?;
@@ -147,13 +150,8 @@ pub fn handle_post(body: &[u8], settings: &Settings, now: i64) -> Result<Accepte
         now,
         settings.callback_max_skew_secs,
     )?;
-    let event = QueuedEvent {
-        dedup_key: notification.dedup_key(),
-        received_at: now,
-        inbound: Inbound::PayFeedback(notification),
-    };
     Ok(Accepted {
-        event,
+        push: notification,
         reply: Reply::success(),
     })
 }

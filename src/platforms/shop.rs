@@ -10,10 +10,11 @@
 //! anything larger would already have been rounded: such a number is refused rather than kept
 //! wrong).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 
-use crate::event::{Inbound, QueuedEvent};
 use crate::inline::{Accepted, Rejection, Reply};
 use crate::wechat::callback::{self, CallbackQuery, Endpoint};
 use crate::xml::{self, XmlDoc};
@@ -77,20 +78,23 @@ pub enum ShopBody {
     },
 }
 
+/// Any push other than a `commkf_send_msg_to_kf` message: acknowledged and kept as received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShopEvent {
+    pub shop: String,
+    pub openid: String,
+    pub create_time: i64,
+    pub event: String,
+    /// The whole push: the JSON as received, or for XML an object of its leaves.
+    pub raw: Value,
+}
+
 /// A parsed push.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ShopPush {
     Message(ShopMessage),
-    /// Any event other than `commkf_send_msg_to_kf`: acknowledged and kept as received.
-    OtherEvent {
-        shop: String,
-        openid: String,
-        create_time: i64,
-        event: String,
-        /// The whole push: the JSON as received, or for XML an object of its leaves.
-        raw: Value,
-    },
+    Event(ShopEvent),
 }
 
 impl ShopPush {
@@ -116,33 +120,9 @@ impl ShopPush {
     pub fn dedup_key(&self) -> String {
         match self {
             ShopPush::Message(m) => format!("shop:msg:{}", m.msg_id),
-            ShopPush::OtherEvent {
-                openid,
-                create_time,
-                event,
-                ..
-            } => format!("shop:event:{openid}:{create_time}:{event}"),
-        }
-    }
-
-    pub fn shop(&self) -> &str {
-        match self {
-            ShopPush::Message(m) => &m.shop,
-            ShopPush::OtherEvent { shop, .. } => shop,
-        }
-    }
-
-    pub fn openid(&self) -> &str {
-        match self {
-            ShopPush::Message(m) => &m.openid,
-            ShopPush::OtherEvent { openid, .. } => openid,
-        }
-    }
-
-    pub fn create_time(&self) -> i64 {
-        match self {
-            ShopPush::Message(m) => m.create_time,
-            ShopPush::OtherEvent { create_time, .. } => *create_time,
+            ShopPush::Event(e) => {
+                format!("shop:event:{}:{}:{}", e.openid, e.create_time, e.event)
+            }
         }
     }
 }
@@ -188,17 +168,56 @@ impl ShopMessage {
 
 impl ShopBody {
     /// `msg_type` as WeChat spells it.
-    pub fn type_name(&self) -> &str {
-        match self {
-            ShopBody::Text { .. } => "text",
-            ShopBody::Image { .. } => "image",
-            ShopBody::Video { .. } => "video",
-            ShopBody::File { .. } => "file",
-            ShopBody::Voice { .. } => "voice",
-            ShopBody::ProductShare { .. } => "product_share",
-            ShopBody::OrderShare { .. } => "order_share",
-            ShopBody::Other { raw_msg_type, .. } => raw_msg_type,
+    pub fn type_name(&self) -> Cow<'_, str> {
+        let known = match self {
+            ShopBody::Text { .. } => Known::Text,
+            ShopBody::Image { .. } => Known::Image,
+            ShopBody::Video { .. } => Known::Video,
+            ShopBody::File { .. } => Known::File,
+            ShopBody::Voice { .. } => Known::Voice,
+            ShopBody::ProductShare { .. } => Known::ProductShare,
+            ShopBody::OrderShare { .. } => Known::OrderShare,
+            ShopBody::Other { raw_msg_type, .. } => return Cow::Borrowed(raw_msg_type),
+        };
+        Cow::Owned(known.wire_name())
+    }
+}
+
+/// The message types this version knows. Their serde names are their `msg_type` and the names
+/// of the objects that carry them; `Known::ALL` is the one list of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Known {
+    Text,
+    Image,
+    Video,
+    File,
+    Voice,
+    ProductShare,
+    OrderShare,
+}
+
+impl Known {
+    const ALL: [Known; 7] = [
+        Known::Text,
+        Known::Image,
+        Known::Video,
+        Known::File,
+        Known::Voice,
+        Known::ProductShare,
+        Known::OrderShare,
+    ];
+
+    fn wire_name(self) -> String {
+        match serde_json::to_value(self) {
+            Ok(Value::String(name)) => name,
+            _ => String::new(),
         }
+    }
+
+    /// The type a `msg_type` names, in any letter case.
+    fn named(name: &str) -> Option<Known> {
+        serde_json::from_value(Value::String(name.to_ascii_lowercase())).ok()
     }
 }
 
@@ -210,50 +229,14 @@ pub fn handle_post(
     body: &[u8],
     endpoint: &Endpoint,
     now: i64,
-) -> Result<Accepted, Rejection> {
+) -> Result<Accepted<ShopPush>, Rejection> {
     let opened = callback::open(query, body, endpoint, now)?;
     let push = ShopPush::parse(&opened.plaintext)?;
     Ok(Accepted {
-        event: QueuedEvent {
-            dedup_key: push.dedup_key(),
-            received_at: now,
-            inbound: push.into(),
-        },
+        push,
         reply: Reply::success(),
     })
 }
-
-impl From<ShopPush> for Inbound {
-    fn from(push: ShopPush) -> Self {
-        match push {
-            ShopPush::Message(m) => Inbound::ShopMessage(m),
-            ShopPush::OtherEvent {
-                shop,
-                openid,
-                create_time,
-                event,
-                raw,
-            } => Inbound::ShopEvent {
-                shop,
-                openid,
-                create_time,
-                event,
-                raw,
-            },
-        }
-    }
-}
-
-/// The message types this version knows, each with the object that carries it.
-const KNOWN_TYPES: [&str; 7] = [
-    "text",
-    "image",
-    "video",
-    "file",
-    "voice",
-    "product_share",
-    "order_share",
-];
 
 fn parse_from(src: Source, raw: impl Fn() -> Value) -> Result<ShopPush, Rejection> {
     let shop = src.required_text("ToUserName")?;
@@ -263,13 +246,13 @@ fn parse_from(src: Source, raw: impl Fn() -> Value) -> Result<ShopPush, Rejectio
         .ok_or_else(|| missing("CreateTime"))?;
     let event = src.required_text("Event")?;
     if !event.eq_ignore_ascii_case(KF_MESSAGE_EVENT) {
-        return Ok(ShopPush::OtherEvent {
+        return Ok(ShopPush::Event(ShopEvent {
             shop,
             openid,
             create_time,
             event,
             raw: raw(),
-        });
+        }));
     }
     let msg_id = src.id("msg_id")?.ok_or_else(|| missing("msg_id"))?;
     let body = parse_body(&src, raw)?;
@@ -284,7 +267,7 @@ fn parse_from(src: Source, raw: impl Fn() -> Value) -> Result<ShopPush, Rejectio
 
 /// The type named by `msg_type`. The seed's table calls `msg_type` an object, so when it is
 /// absent or not a string, the type is taken from the single known object the push carries.
-fn message_type(src: &Source) -> (Option<&'static str>, String) {
+fn message_type(src: &Source) -> (Option<Known>, String) {
     let named = match src.lookup("msg_type") {
         Some(Scalar::Str(s)) => Some(s.trim().to_owned()),
         Some(Scalar::Num(n)) => Some(n.to_string()),
@@ -294,17 +277,12 @@ fn message_type(src: &Source) -> (Option<&'static str>, String) {
     if let Some(name) = named.as_deref().filter(|n| !n.is_empty()) {
         let is_text_name = name.bytes().any(|b| b.is_ascii_alphabetic());
         if is_text_name {
-            let known = KNOWN_TYPES
-                .iter()
-                .copied()
-                .find(|t| t.eq_ignore_ascii_case(name));
-            return (known, name.to_owned());
+            return (Known::named(name), name.to_owned());
         }
     }
-    let present: Vec<&'static str> = KNOWN_TYPES
-        .iter()
-        .copied()
-        .filter(|t| src.has_object(t))
+    let present: Vec<Known> = Known::ALL
+        .into_iter()
+        .filter(|t| src.has_object(&t.wire_name()))
         .collect();
     let inferred = match present.as_slice() {
         [only] => Some(*only),
@@ -322,23 +300,23 @@ fn parse_body(src: &Source, raw: impl Fn() -> Value) -> Result<ShopBody, Rejecti
         });
     };
     Ok(match kind {
-        "text" => ShopBody::Text {
+        Known::Text => ShopBody::Text {
             content: src
                 .text("text/content")?
                 .ok_or_else(|| missing("text.content"))?,
         },
-        "image" => ShopBody::Image {
+        Known::Image => ShopBody::Image {
             cos_url: src.required_text("image/cos_url")?,
         },
-        "video" => ShopBody::Video {
+        Known::Video => ShopBody::Video {
             play_length: src.uint("video/play_length")?,
             cos_url: src.required_text("video/cos_url")?,
             ld_img_url: src.text("video/ld_img_url")?.filter(|s| !s.is_empty()),
         },
-        "file" => ShopBody::File {
+        Known::File => ShopBody::File {
             cos_url: src.required_text("file/cos_url")?,
         },
-        "voice" => {
+        Known::Voice => {
             if !src.has_object("voice") {
                 return Err(missing("voice"));
             }
@@ -348,17 +326,16 @@ fn parse_body(src: &Source, raw: impl Fn() -> Value) -> Result<ShopBody, Rejecti
                 translation_succ: src.boolean("voice/translation_succ")?.unwrap_or(false),
             }
         }
-        "product_share" => ShopBody::ProductShare {
+        Known::ProductShare => ShopBody::ProductShare {
             product_id: src
                 .id("product_share/product_id")?
                 .ok_or_else(|| missing("product_share.product_id"))?,
         },
-        "order_share" => ShopBody::OrderShare {
+        Known::OrderShare => ShopBody::OrderShare {
             order_id: src
                 .id("order_share/order_id")?
                 .ok_or_else(|| missing("order_share.order_id"))?,
         },
-        _ => unreachable!("KNOWN_TYPES and this match list the same types"),
     })
 }
 
@@ -688,21 +665,25 @@ mod tests {
             assert_eq!(from_xml, from_json, "{xml_elements}");
             assert_eq!(from_json.dedup_key(), format!("shop:msg:{MSG_ID}"));
             assert_eq!(from_xml.dedup_key(), from_json.dedup_key());
-            assert_eq!(from_json.shop(), SHOP);
-            assert_eq!(from_json.openid(), OPENID);
-            assert_eq!(from_json.create_time(), TIME);
+            let ShopPush::Message(m) = &from_json else {
+                panic!("{from_json:?}")
+            };
+            assert_eq!(
+                (m.shop.as_str(), m.openid.as_str(), m.create_time),
+                (SHOP, OPENID, TIME)
+            );
         }
     }
 
     #[test]
     fn type_names_match_msg_type() {
         for (json_members, _, want) in every_type() {
-            let name = want.type_name().to_owned();
+            let name = want.type_name().into_owned();
             assert!(
                 json_members.contains(&format!(r#""msg_type":"{name}""#)),
                 "{name}"
             );
-            assert!(KNOWN_TYPES.contains(&name.as_str()));
+            assert!(Known::named(&name).is_some());
         }
     }
 
@@ -906,7 +887,10 @@ mod tests {
             ))
             .replace(&format!("\"CreateTime\":{TIME}"), &format!("\"CreateTime\":\"{TIME}\"")),
         );
-        assert_eq!(push.create_time(), TIME);
+        let ShopPush::Message(m) = &push else {
+            panic!("{push:?}")
+        };
+        assert_eq!(m.create_time, TIME);
         assert_eq!(
             body_of(&push),
             &ShopBody::Video {
@@ -1096,13 +1080,13 @@ mod tests {
         let push = parse_ok(&json);
         assert_eq!(
             push,
-            ShopPush::OtherEvent {
+            ShopPush::Event(ShopEvent {
                 shop: SHOP.into(),
                 openid: OPENID.into(),
                 create_time: TIME,
                 event: "commkf_kf_session_close".into(),
                 raw: serde_json::from_str(&json).unwrap(),
-            }
+            })
         );
         assert_eq!(
             push.dedup_key(),
@@ -1115,7 +1099,7 @@ mod tests {
         let push = parse_ok(&xml);
         assert_eq!(
             push,
-            ShopPush::OtherEvent {
+            ShopPush::Event(ShopEvent {
                 shop: SHOP.into(),
                 openid: OPENID.into(),
                 create_time: TIME,
@@ -1128,7 +1112,7 @@ mod tests {
                     "Event": "product_spu_audit",
                     "ProductSpuAudit": {"product_id": "10000180459876543", "status": "3"},
                 }),
-            }
+            })
         );
         assert_eq!(
             push.dedup_key(),
@@ -1136,7 +1120,7 @@ mod tests {
         );
         // Other events need no msg_id or message object.
         let no_msg = xml.replace("product_spu_audit", "order_cancel");
-        assert!(matches!(parse_ok(&no_msg), ShopPush::OtherEvent { .. }));
+        assert!(matches!(parse_ok(&no_msg), ShopPush::Event(_)));
     }
 
     #[test]
@@ -1500,7 +1484,7 @@ mod tests {
         use crate::wechat::callback::tests::{encrypted_push, endpoint, plain_query, NOW};
         use crate::wechat::crypto::signature;
 
-        fn accepted(query: &CallbackQuery, body: &str) -> Accepted {
+        fn accepted(query: &CallbackQuery, body: &str) -> Accepted<ShopPush> {
             super::super::handle_post(query, body.as_bytes(), &endpoint(), NOW)
                 .unwrap_or_else(|e| panic!("{body}: {} {}", e.status, e.reason))
         }
@@ -1515,14 +1499,10 @@ mod tests {
             json!({ "ToUserName": SHOP, "Encrypt": doc.get("Encrypt").unwrap() }).to_string()
         }
 
-        fn expect_message(accepted: &Accepted, body: &ShopBody) {
+        fn expect_message(accepted: &Accepted<ShopPush>, body: &ShopBody) {
             assert_eq!(accepted.reply, Reply::success());
-            assert_eq!(accepted.event.dedup_key, format!("shop:msg:{MSG_ID}"));
-            assert_eq!(accepted.event.received_at, NOW);
-            let ShopPush::Message(want) = message(body.clone()) else {
-                panic!()
-            };
-            assert_eq!(accepted.event.inbound, Inbound::ShopMessage(want));
+            assert_eq!(accepted.push.dedup_key(), format!("shop:msg:{MSG_ID}"));
+            assert_eq!(accepted.push, message(body.clone()));
         }
 
         #[test]
@@ -1545,54 +1525,24 @@ mod tests {
             let got = accepted(&query, &json_envelope(&envelope));
             assert_eq!(got.reply, Reply::success());
             assert_eq!(
-                got.event.dedup_key,
+                got.push.dedup_key(),
                 format!("shop:event:{OPENID}:{TIME}:kf_other")
             );
-            let Inbound::ShopEvent {
+            let ShopPush::Event(ShopEvent {
                 shop,
                 openid,
                 create_time,
                 event,
                 raw,
-            } = &got.event.inbound
+            }) = &got.push
             else {
-                panic!("{:?}", got.event.inbound)
+                panic!("{:?}", got.push)
             };
             assert_eq!(
                 (shop.as_str(), openid.as_str(), *create_time, event.as_str()),
                 (SHOP, OPENID, TIME, "kf_other")
             );
             assert_eq!(raw["x"], json!(18446744073709551615u64));
-            assert_eq!(
-                got.event.describe(),
-                format!("shop_event kf_other from {}", crate::mask::mask(OPENID))
-            );
-        }
-
-        #[test]
-        fn queued_payload_keeps_ids_as_strings() {
-            let plaintext = json_push(
-                r#""msg_id":18446744073709551615,"msg_type":"order_share","order_share":{"order_id":9007199254740993}"#,
-            );
-            let got = accepted(&plain_query(NOW), &plaintext);
-            let text = serde_json::to_string(&got.event.inbound).unwrap();
-            assert!(text.starts_with(r#"{"kind":"shop_message","#), "{text}");
-            assert!(
-                text.contains(r#""msg_id":"18446744073709551615""#),
-                "{text}"
-            );
-            assert!(text.contains(r#""order_id":"9007199254740993""#), "{text}");
-            assert_eq!(
-                serde_json::from_str::<Inbound>(&text).unwrap(),
-                got.event.inbound
-            );
-            assert_eq!(
-                got.event.describe(),
-                format!(
-                    "shop_message order_share from {}",
-                    crate::mask::mask(OPENID)
-                )
-            );
         }
 
         #[test]

@@ -21,6 +21,7 @@ async fn accept(req: &mut Request, env: &Env) -> Result<Reply, Rejection> {
         signature: signature.as_deref(),
         body: &body,
     };
-    let accepted = orders::handle_post(&request, &settings, io::now_secs())?;
-    enqueue_then_reply(env, accepted).await
+    let now = io::now_secs();
+    let accepted = orders::handle_post(&request, &settings, now)?;
+    enqueue_then_reply(env, accepted, now).await
 }

@@ -14,6 +14,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Reply {
 async fn accept(req: &mut Request, env: &Env) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
     let body = read_body(req).await?;
-    let accepted = payfeedback::handle_post(&body, &settings, io::now_secs())?;
-    enqueue_then_reply(env, accepted).await
+    let now = io::now_secs();
+    let accepted = payfeedback::handle_post(&body, &settings, now)?;
+    enqueue_then_reply(env, accepted, now).await
 }

@@ -7,7 +7,7 @@ use std::future::Future;
 use worker::{Env, Method, Request};
 
 use super::io;
-use crate::event::QueueMessage;
+use crate::event::{Keyed, QueueMessage, QueuedEvent};
 use crate::inline::{Accepted, Rejection, Reply};
 use crate::settings::Settings;
 use crate::wechat::callback::{self, CallbackQuery, Endpoint};
@@ -24,23 +24,23 @@ pub struct Post<'a> {
 /// Serves one WeChat push route. `state` is what the route's core needs besides the request
 /// (read from KV, say); it is awaited only for a POST whose size is acceptable. `decide` is the
 /// route's core: it authenticates, parses and builds the reply and the event to enqueue.
-pub async fn serve<S>(
+pub async fn serve<S, P: Keyed>(
     route: &'static str,
     req: Request,
     env: &Env,
     endpoint: impl FnOnce(&Settings) -> Result<Endpoint<'_>, Rejection>,
     state: impl Future<Output = Result<S, Rejection>>,
-    decide: impl FnOnce(Post<'_>, S) -> Result<Accepted, Rejection>,
+    decide: impl FnOnce(Post<'_>, S) -> Result<Accepted<P>, Rejection>,
 ) -> Reply {
     io::reply_or_log(route, accept(req, env, endpoint, state, decide).await)
 }
 
-async fn accept<S>(
+async fn accept<S, P: Keyed>(
     mut req: Request,
     env: &Env,
     endpoint: impl FnOnce(&Settings) -> Result<Endpoint<'_>, Rejection>,
     state: impl Future<Output = Result<S, Rejection>>,
-    decide: impl FnOnce(Post<'_>, S) -> Result<Accepted, Rejection>,
+    decide: impl FnOnce(Post<'_>, S) -> Result<Accepted<P>, Rejection>,
 ) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
     let endpoint = endpoint(&settings)?;
@@ -58,7 +58,7 @@ async fn accept<S>(
         endpoint,
         now,
     };
-    enqueue_then_reply(env, decide(post, state)?).await
+    enqueue_then_reply(env, decide(post, state)?, now).await
 }
 
 /// The request body, refused with 413 before it is read when its declared length is too big.
@@ -74,7 +74,12 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Rejection> {
 }
 
 /// Enqueues an accepted callback's event; its reply goes out only once that succeeded.
-pub async fn enqueue_then_reply(env: &Env, accepted: Accepted) -> Result<Reply, Rejection> {
-    io::enqueue(env, QueueMessage::Inbound(Box::new(accepted.event))).await?;
+pub async fn enqueue_then_reply<P: Keyed>(
+    env: &Env,
+    accepted: Accepted<P>,
+    received_at: i64,
+) -> Result<Reply, Rejection> {
+    let event = QueuedEvent::accepted(accepted.push, received_at);
+    io::enqueue(env, QueueMessage::Inbound(Box::new(event))).await?;
     Ok(accepted.reply)
 }
