@@ -10,16 +10,13 @@ use crate::wechat::crypto::constant_time_eq;
 /// Checks `Authorization: Bearer <ADMIN_TOKEN>` in constant time. Without an ADMIN_TOKEN set,
 /// the admin API is closed (500 naming the setting), never open.
 pub fn authorize(authorization: Option<&str>, admin_token: Option<&str>) -> Result<(), Rejection> {
-    let token = admin_token.ok_or_else(|| Rejection::missing_setting("ADMIN_TOKEN"))?;
+    let token = admin_token.ok_or_else(|| Rejection::MissingSetting("ADMIN_TOKEN".into()))?;
     let presented = authorization
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::trim);
     match presented {
         Some(p) if constant_time_eq(p, token) => Ok(()),
-        _ => Err(Rejection {
-            status: 401,
-            reason: "missing or wrong bearer token".into(),
-        }),
+        _ => Err(Rejection::Unauthenticated("missing or wrong bearer token")),
     }
 }
 
@@ -66,16 +63,16 @@ mod tests {
         assert_eq!(
             authorize(Some("Bearer S3CRET"), Some("s3cret"))
                 .unwrap_err()
-                .status,
+                .status(),
             401
         );
         assert_eq!(
             authorize(Some("s3cret"), Some("s3cret"))
                 .unwrap_err()
-                .status,
+                .status(),
             401
         );
-        assert_eq!(authorize(None, Some("s3cret")).unwrap_err().status, 401);
-        assert_eq!(authorize(Some("Bearer x"), None).unwrap_err().status, 500);
+        assert_eq!(authorize(None, Some("s3cret")).unwrap_err().status(), 401);
+        assert_eq!(authorize(Some("Bearer x"), None).unwrap_err().status(), 500);
     }
 }

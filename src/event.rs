@@ -122,8 +122,8 @@ impl QueueMessage {
         serde_json::to_string(self).expect("queue messages are plain data")
     }
 
-    pub fn from_json(json: &str) -> Result<Self, String> {
-        serde_json::from_str(json).map_err(|e| format!("unreadable queue message: {e}"))
+    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
     }
 }
 

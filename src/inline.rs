@@ -1,4 +1,7 @@
-//! What an inline route answers: a reply to send, or a rejection with a status and a short reason.
+//! What an inline route answers: a reply to send, or a rejection saying what went wrong.
+
+use crate::wechat::crypto::CryptoError;
+use crate::xml::{XmlError, MAX_BODY_BYTES};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -45,53 +48,88 @@ pub struct Accepted<P> {
     pub reply: Reply,
 }
 
+/// Why an inline request was refused, by what went wrong. `status` is the one place a refusal
+/// becomes an HTTP status; the answer's body is `{"error": "<Display>"}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    pub status: u16,
-    pub reason: String,
+pub enum Rejection {
+    /// A parameter, field or body that is missing or not what the protocol allows; the text
+    /// says which and why (it is shown to the caller).
+    Malformed(String),
+    Xml(XmlError),
+    Crypto(CryptoError),
+    TooLarge,
+    /// A WeChat push whose signature, msg_signature or AppSignature does not match; names which.
+    BadSignature(&'static str),
+    /// A WeChat push whose timestamp is outside the allowed window.
+    StaleTimestamp,
+    /// A 维权 notification for another account's AppId.
+    ForeignAppId,
+    /// A caller that must prove who it is did not: the card shop's HMAC or timestamp, or the
+    /// admin API's bearer token. Says what failed.
+    Unauthenticated(&'static str),
+    NotFound,
+    Conflict(String),
+    /// A setting the route needs is missing or invalid (named).
+    MissingSetting(String),
+    /// The merchant's configuration cannot be used (logged; the route still answers).
+    Misconfigured(String),
+    /// A dependency (queue, storage) failed: the sender should retry.
+    Unavailable(String),
 }
 
 impl Rejection {
-    pub fn bad_request(reason: impl Into<String>) -> Self {
-        Rejection {
-            status: 400,
-            reason: reason.into(),
-        }
-    }
-
-    pub fn forbidden(reason: impl Into<String>) -> Self {
-        Rejection {
-            status: 403,
-            reason: reason.into(),
-        }
-    }
-
-    pub fn too_large() -> Self {
-        Rejection {
-            status: 413,
-            reason: format!("body exceeds {} bytes", crate::xml::MAX_BODY_BYTES),
-        }
-    }
-
-    pub fn missing_setting(name: &str) -> Self {
-        Rejection {
-            status: 500,
-            reason: format!("missing setting {name}"),
-        }
-    }
-
-    /// A dependency (queue, storage) failed: the sender should retry.
-    pub fn unavailable(reason: impl Into<String>) -> Self {
-        Rejection {
-            status: 503,
-            reason: reason.into(),
+    pub fn status(&self) -> u16 {
+        match self {
+            Rejection::Malformed(_) | Rejection::Xml(_) => 400,
+            Rejection::Crypto(CryptoError::AppIdMismatch) => 403,
+            Rejection::Crypto(CryptoError::InvalidAesKey) => 500,
+            Rejection::Crypto(_) => 400,
+            Rejection::TooLarge => 413,
+            Rejection::BadSignature(_) | Rejection::StaleTimestamp | Rejection::ForeignAppId => 403,
+            Rejection::Unauthenticated(_) => 401,
+            Rejection::NotFound => 404,
+            Rejection::Conflict(_) => 409,
+            Rejection::MissingSetting(_) | Rejection::Misconfigured(_) => 500,
+            Rejection::Unavailable(_) => 503,
         }
     }
 
     pub fn to_reply(&self) -> Reply {
         Reply::json(
-            self.status,
-            serde_json::json!({ "error": self.reason }).to_string(),
+            self.status(),
+            serde_json::json!({ "error": self.to_string() }).to_string(),
         )
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejection::Malformed(why)
+            | Rejection::Conflict(why)
+            | Rejection::Misconfigured(why)
+            | Rejection::Unavailable(why) => f.write_str(why),
+            Rejection::Xml(e) => e.fmt(f),
+            Rejection::Crypto(e) => e.fmt(f),
+            Rejection::TooLarge => write!(f, "body exceeds {MAX_BODY_BYTES} bytes"),
+            Rejection::BadSignature(which) => f.write_str(which),
+            Rejection::StaleTimestamp => f.write_str("timestamp outside the allowed window"),
+            Rejection::ForeignAppId => f.write_str("AppId is not this account's"),
+            Rejection::Unauthenticated(why) => f.write_str(why),
+            Rejection::NotFound => f.write_str("no such admin route or record"),
+            Rejection::MissingSetting(name) => write!(f, "missing setting {name}"),
+        }
+    }
+}
+
+impl From<XmlError> for Rejection {
+    fn from(e: XmlError) -> Self {
+        Rejection::Xml(e)
+    }
+}
+
+impl From<CryptoError> for Rejection {
+    fn from(e: CryptoError) -> Self {
+        Rejection::Crypto(e)
     }
 }

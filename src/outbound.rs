@@ -98,8 +98,8 @@ impl OutboundCall {
         let token = || access_token.ok_or_else(|| "no access_token".to_owned());
         match self {
             OutboundCall::WecomRobot { markdown } => {
-                let key =
-                    required(&settings.wecom_robot_key, "WECOM_ROBOT_KEY").map_err(|r| r.reason)?;
+                let key = required(&settings.wecom_robot_key, "WECOM_ROBOT_KEY")
+                    .map_err(|r| r.to_string())?;
                 Ok(wecom::robot_request(
                     &settings.wecom_api_base,
                     key,

@@ -114,7 +114,7 @@ impl Settings {
             None => None,
             Some(key) => Some((
                 AesKey::from_encoding_aes_key(key).map_err(|_| {
-                    Rejection::missing_setting(&format!("{aes_key_name} (valid, 43 characters)"))
+                    Rejection::MissingSetting(format!("{aes_key_name} (valid, 43 characters)"))
                 })?,
                 required(appid, appid_name)?,
             )),
@@ -132,7 +132,7 @@ impl Settings {
 pub fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, Rejection> {
     value
         .as_deref()
-        .ok_or_else(|| Rejection::missing_setting(name))
+        .ok_or_else(|| Rejection::MissingSetting((name).to_string()))
 }
 
 #[cfg(test)]
@@ -155,7 +155,7 @@ mod tests {
         assert_eq!(s.wecom_api_base, "http://127.0.0.1:9");
         let err = required(&s.wechat_appid, "WECHAT_APPID").unwrap_err();
         assert_eq!(
-            (err.status, err.reason.as_str()),
+            (err.status(), err.to_string().as_str()),
             (500, "missing setting WECHAT_APPID")
         );
     }
@@ -177,8 +177,8 @@ mod tests {
         };
         let reason = |r: Result<Endpoint, Rejection>| {
             let e = r.err().expect("refused");
-            assert_eq!(e.status, 500);
-            e.reason
+            assert_eq!(e.status(), 500);
+            e.to_string()
         };
 
         let plain = settings(&[("SHOP_TOKEN", "shop-tok"), ("CALLBACK_MAX_SKEW_SECS", "60")]);

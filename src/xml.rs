@@ -24,19 +24,21 @@ pub enum XmlError {
     MultipleRoots,
 }
 
-impl XmlError {
-    pub fn reason(&self) -> String {
+impl std::fmt::Display for XmlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            XmlError::Empty => "empty XML body".into(),
-            XmlError::DoctypeForbidden => "DOCTYPE and entity declarations are not accepted".into(),
-            XmlError::ProcessingInstructionForbidden => {
-                "processing instructions are not accepted".into()
+            XmlError::Empty => f.write_str("empty XML body"),
+            XmlError::DoctypeForbidden => {
+                f.write_str("DOCTYPE and entity declarations are not accepted")
             }
-            XmlError::TooDeep => "XML nested too deeply".into(),
-            XmlError::Malformed(why) => format!("malformed XML: {why}"),
-            XmlError::Truncated => "truncated XML".into(),
-            XmlError::BadEntity => "unknown or invalid character reference in XML".into(),
-            XmlError::MultipleRoots => "more than one root element".into(),
+            XmlError::ProcessingInstructionForbidden => {
+                f.write_str("processing instructions are not accepted")
+            }
+            XmlError::TooDeep => f.write_str("XML nested too deeply"),
+            XmlError::Malformed(why) => write!(f, "malformed XML: {why}"),
+            XmlError::Truncated => f.write_str("truncated XML"),
+            XmlError::BadEntity => f.write_str("unknown or invalid character reference in XML"),
+            XmlError::MultipleRoots => f.write_str("more than one root element"),
         }
     }
 }

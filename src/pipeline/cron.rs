@@ -76,7 +76,9 @@ impl Flow for OnlineAgentsFlow<'_> {
                                 ttl_secs: None,
                             })
                         }
-                        Err(why) => Step::Done(Ok(format!("getonlinekflist: {why}"))),
+                        Err(why) => Step::Done(Ok(format!(
+                            "getonlinekflist: the online agent list is not valid: {why}"
+                        ))),
                     }
                 }
                 Step::Done((outcome, _)) => {

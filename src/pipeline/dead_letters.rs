@@ -188,7 +188,9 @@ impl Flow for ReplayFlow {
                     }
                     _ => match QueueMessage::from_json(&row.body) {
                         Ok(message) => self.enqueue(message, true),
-                        Err(why) => Step::Done(Ok(Replayed::Unreadable(why))),
+                        Err(why) => Step::Done(Ok(Replayed::Unreadable(format!(
+                            "unreadable queue message: {why}"
+                        )))),
                     },
                 }
             }

@@ -48,7 +48,12 @@ pub fn consume<'a>(body: &str, from_dead_letter_queue: bool, cx: &Context<'a>) -
         ));
     }
     match QueueMessage::from_json(body) {
-        Err(why) => Box::new(dead_letters::KeepFlow::new(cx.settings, body, &why, cx.now)),
+        Err(why) => Box::new(dead_letters::KeepFlow::new(
+            cx.settings,
+            body,
+            &format!("unreadable queue message: {why}"),
+            cx.now,
+        )),
         Ok(QueueMessage::Inbound(event)) => {
             Box::new(inbound::InboundFlow::new(cx.settings, *event, cx.now))
         }

@@ -138,19 +138,19 @@ pub enum Push {
 
 impl Push {
     pub fn parse(plaintext: &str) -> Result<Push, Rejection> {
-        let doc = xml::parse(plaintext).map_err(|e| Rejection::bad_request(e.reason()))?;
+        let doc = xml::parse(plaintext)?;
         let required = |name: &str| {
             doc.get(name)
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned)
-                .ok_or_else(|| Rejection::bad_request(format!("missing {name}")))
+                .ok_or_else(|| Rejection::Malformed(format!("missing {name}")))
         };
         let envelope = Envelope {
             account: required("ToUserName")?,
             openid: required("FromUserName")?,
             create_time: required("CreateTime")?
                 .parse()
-                .map_err(|_| Rejection::bad_request("CreateTime is not an integer"))?,
+                .map_err(|_| Rejection::Malformed("CreateTime is not an integer".into()))?,
         };
         let msg_type = required("MsgType")?;
         if msg_type == "event" {
@@ -207,7 +207,7 @@ fn parse_message_body(doc: &XmlDoc, msg_type: &str) -> Result<MessageBody, Rejec
             content: doc
                 .get("Content")
                 .map(str::to_owned)
-                .ok_or_else(|| Rejection::bad_request("missing Content"))?,
+                .ok_or_else(|| Rejection::Malformed("missing Content".into()))?,
         },
         "image" => MessageBody::Image {
             pic_url: o("PicUrl"),
@@ -352,8 +352,8 @@ pub struct OnlineAgents {
 }
 
 impl OnlineAgents {
-    pub fn parse(json: &str) -> Result<Self, String> {
-        serde_json::from_str(json).map_err(|e| format!("online agent list is not valid: {e}"))
+    pub fn parse(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
     }
 
     /// The least-loaded of `preferred` that is online with free capacity; earlier in the list
@@ -632,7 +632,7 @@ mod tests {
             "<xml><ToUserName>g</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType></xml>",
             "<xml><ToUserName>g</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime></xml>",
         ] {
-            assert_eq!(Push::parse(xml).unwrap_err().status, 400, "{xml}");
+            assert_eq!(Push::parse(xml).unwrap_err().status(), 400, "{xml}");
         }
     }
 

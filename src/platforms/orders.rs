@@ -130,33 +130,9 @@ impl OrderEvent {
     }
 }
 
-/// Why a webhook call was refused; nothing is stored or enqueued for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HookError {
-    /// `ORDER_WEBHOOK_SECRET` is not set: the route cannot authenticate anything.
-    MissingSecret,
-    TooLarge,
-    MissingSignature,
-    BadSignature,
-    StaleTimestamp,
-    /// The body is not JSON, or lacks or mistypes a field (named).
-    Malformed(String),
-}
-
-impl std::fmt::Display for HookError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            HookError::MissingSecret => f.write_str("missing setting ORDER_WEBHOOK_SECRET"),
-            HookError::TooLarge => write!(f, "body exceeds {MAX_BODY_BYTES} bytes"),
-            HookError::MissingSignature => {
-                f.write_str("missing X-Kefu-Timestamp or X-Kefu-Signature: sha256=<hex>")
-            }
-            HookError::BadSignature => f.write_str("signature mismatch"),
-            HookError::StaleTimestamp => f.write_str("timestamp outside the allowed window"),
-            HookError::Malformed(why) => f.write_str(why),
-        }
-    }
-}
+const MISSING_SIGNATURE: &str = "missing X-Kefu-Timestamp or X-Kefu-Signature: sha256=<hex>";
+const BAD_SIGNATURE: &str = "signature mismatch";
+const STALE_TIMESTAMP: &str = "timestamp outside the allowed window";
 
 /// The signature of a webhook call: hex HMAC-SHA256 of `"<timestamp>.<body>"` (`None` only if
 /// the HMAC refused the key, which it never does for SHA-256).
@@ -182,10 +158,10 @@ pub fn open(
     secret: Option<&str>,
     now: i64,
     max_skew_secs: i64,
-) -> Result<OrderEvent, HookError> {
-    let secret = secret.ok_or(HookError::MissingSecret)?;
+) -> Result<OrderEvent, Rejection> {
+    let secret = secret.ok_or_else(|| Rejection::MissingSetting("ORDER_WEBHOOK_SECRET".into()))?;
     if request.body.len() > MAX_BODY_BYTES {
-        return Err(HookError::TooLarge);
+        return Err(Rejection::TooLarge);
     }
     let (Some(timestamp), Some(presented)) = (
         request.timestamp.map(str::trim),
@@ -193,23 +169,25 @@ pub fn open(
             .signature
             .and_then(|s| s.trim().strip_prefix("sha256=")),
     ) else {
-        return Err(HookError::MissingSignature);
+        return Err(Rejection::Unauthenticated(MISSING_SIGNATURE));
     };
-    let expected = signature(secret, timestamp, request.body).ok_or(HookError::BadSignature)?;
+    let bad_signature = Rejection::Unauthenticated(BAD_SIGNATURE);
+    let expected = signature(secret, timestamp, request.body).ok_or(bad_signature.clone())?;
     if !constant_time_eq_ignore_ascii_case(presented, &expected) {
-        return Err(HookError::BadSignature);
+        return Err(bad_signature);
     }
-    let sent_at: i64 = timestamp.parse().map_err(|_| HookError::StaleTimestamp)?;
+    let stale = || Rejection::Unauthenticated(STALE_TIMESTAMP);
+    let sent_at: i64 = timestamp.parse().map_err(|_| stale())?;
     if sent_at.abs_diff(now) > max_skew_secs.unsigned_abs() {
-        return Err(HookError::StaleTimestamp);
+        return Err(stale());
     }
     parse(request.body)
 }
 
 /// Parses an event, naming the first required field that is missing.
-pub fn parse(body: &[u8]) -> Result<OrderEvent, HookError> {
+pub fn parse(body: &[u8]) -> Result<OrderEvent, Rejection> {
     let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| HookError::Malformed(format!("malformed JSON: {e}")))?;
+        .map_err(|e| Rejection::Malformed(format!("malformed JSON: {e}")))?;
     let text = |v: Option<&serde_json::Value>| {
         v.and_then(serde_json::Value::as_str)
             .is_some_and(|s| !s.trim().is_empty())
@@ -221,12 +199,12 @@ pub fn parse(body: &[u8]) -> Result<OrderEvent, HookError> {
         ("order.id", text(value.pointer("/order/id"))),
     ] {
         if !present {
-            return Err(HookError::Malformed(format!(
+            return Err(Rejection::Malformed(format!(
                 "missing or empty field {field}"
             )));
         }
     }
-    serde_json::from_value(value).map_err(|e| HookError::Malformed(format!("invalid event: {e}")))
+    serde_json::from_value(value).map_err(|e| Rejection::Malformed(format!("invalid event: {e}")))
 }
 
 /// `POST /hooks/orders`: authenticate and parse, then the event to enqueue and the answer the
@@ -235,7 +213,7 @@ pub fn handle_post(
     request: &HookRequest,
     settings: &Settings,
     now: i64,
-) -> Result<Accepted<OrderEvent>, HookError> {
+) -> Result<Accepted<OrderEvent>, Rejection> {
     let event = open(
         request,
         settings.order_webhook_secret.as_deref(),
@@ -247,23 +225,6 @@ pub fn handle_post(
         serde_json::json!({ "ok": true, "id": event.id }).to_string(),
     );
     Ok(Accepted { push: event, reply })
-}
-
-impl From<HookError> for Rejection {
-    fn from(e: HookError) -> Self {
-        let status = match e {
-            HookError::MissingSecret => 500,
-            HookError::TooLarge => 413,
-            HookError::MissingSignature | HookError::BadSignature | HookError::StaleTimestamp => {
-                401
-            }
-            HookError::Malformed(_) => 400,
-        };
-        Rejection {
-            status,
-            reason: e.to_string(),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -326,25 +287,25 @@ mod tests {
         let refuse = |r: &HookRequest, secret, now| open(r, secret, now, 300).unwrap_err();
         assert_eq!(
             refuse(&request("1000", &sig, BODY), None, 1000),
-            HookError::MissingSecret
+            Rejection::MissingSetting("ORDER_WEBHOOK_SECRET".into())
         );
         assert_eq!(
             refuse(&request("1000", &sig, BODY), Some("other"), 1000),
-            HookError::BadSignature
+            Rejection::Unauthenticated(BAD_SIGNATURE)
         );
         assert_eq!(
             refuse(&request("1001", &sig, BODY), Some(SECRET), 1000),
-            HookError::BadSignature
+            Rejection::Unauthenticated(BAD_SIGNATURE)
         );
         let tampered = BODY.replace("O1", "O2");
         assert_eq!(
             refuse(&request("1000", &sig, &tampered), Some(SECRET), 1000),
-            HookError::BadSignature
+            Rejection::Unauthenticated(BAD_SIGNATURE)
         );
         let bare = sig.trim_start_matches("sha256=");
         assert_eq!(
             refuse(&request("1000", bare, BODY), Some(SECRET), 1000),
-            HookError::MissingSignature
+            Rejection::Unauthenticated(MISSING_SIGNATURE)
         );
         let none = HookRequest {
             timestamp: None,
@@ -353,15 +314,15 @@ mod tests {
         };
         assert_eq!(
             refuse(&none, Some(SECRET), 1000),
-            HookError::MissingSignature
+            Rejection::Unauthenticated(MISSING_SIGNATURE)
         );
         assert_eq!(
             refuse(&request("1000", &sig, BODY), Some(SECRET), 1301),
-            HookError::StaleTimestamp
+            Rejection::Unauthenticated(STALE_TIMESTAMP)
         );
         assert_eq!(
             refuse(&request("1000", &sig, BODY), Some(SECRET), 699),
-            HookError::StaleTimestamp
+            Rejection::Unauthenticated(STALE_TIMESTAMP)
         );
         // Extreme timestamps never overflow.
         let min = i64::MIN.to_string();
@@ -371,19 +332,19 @@ mod tests {
         );
         assert_eq!(
             refuse(&request(&min, &signed, BODY), Some(SECRET), i64::MAX),
-            HookError::StaleTimestamp
+            Rejection::Unauthenticated(STALE_TIMESTAMP)
         );
         let big = "x".repeat(MAX_BODY_BYTES + 1);
         assert_eq!(
             refuse(&request("1000", &sig, &big), Some(SECRET), 1000),
-            HookError::TooLarge
+            Rejection::TooLarge
         );
     }
 
     #[test]
     fn required_fields_are_named() {
         let malformed = |body: &str| match parse(body.as_bytes()) {
-            Err(HookError::Malformed(why)) => why,
+            Err(Rejection::Malformed(why)) => why,
             other => panic!("{other:?}"),
         };
         assert!(malformed("{").starts_with("malformed JSON"));

@@ -53,25 +53,25 @@ pub struct Notification {
 impl Notification {
     pub fn parse(body: &[u8]) -> Result<Notification, Rejection> {
         if body.len() > xml::MAX_BODY_BYTES {
-            return Err(Rejection::too_large());
+            return Err(Rejection::TooLarge);
         }
         let text = std::str::from_utf8(body)
-            .map_err(|_| Rejection::bad_request("body is not valid UTF-8"))?;
-        let doc = xml::parse(text).map_err(|e| Rejection::bad_request(e.reason()))?;
+            .map_err(|_| Rejection::Malformed("body is not valid UTF-8".into()))?;
+        let doc = xml::parse(text)?;
         let opt = |name: &str| doc.get(name).filter(|v| !v.is_empty()).map(str::to_owned);
         let required =
-            |name: &str| opt(name).ok_or_else(|| Rejection::bad_request(format!("missing {name}")));
+            |name: &str| opt(name).ok_or_else(|| Rejection::Malformed(format!("missing {name}")));
         let timestamp = required("TimeStamp")?;
         if timestamp.len() > 32 || !timestamp.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Rejection::bad_request(
-                "TimeStamp is not a number of seconds",
+            return Err(Rejection::Malformed(
+                "TimeStamp is not a number of seconds".into(),
             ));
         }
         let msg_type = match required("MsgType")?.as_str() {
             "request" => MsgType::Request,
             "confirm" => MsgType::Confirm,
             "reject" => MsgType::Reject,
-            other => return Err(Rejection::bad_request(format!("unknown MsgType {other:?}"))),
+            other => return Err(Rejection::Malformed(format!("unknown MsgType {other:?}"))),
         };
         Ok(Notification {
             openid: required("OpenId")?,
@@ -100,11 +100,11 @@ impl Notification {
     pub fn verify(&self, pay_sign_key: &str) -> Result<(), Rejection> {
         if pay_sign_key.is_empty() {
             // An empty key would let anyone forge notifications.
-            return Err(Rejection::missing_setting("PAY_SIGN_KEY"));
+            return Err(Rejection::MissingSetting("PAY_SIGN_KEY".into()));
         }
         if let Some(method) = &self.sign_method {
             if !method.eq_ignore_ascii_case("sha1") {
-                return Err(Rejection::bad_request(format!(
+                return Err(Rejection::Malformed(format!(
                     "unsupported SignMethod {method:?}"
                 )));
             }
@@ -113,7 +113,7 @@ impl Notification {
         if constant_time_eq_ignore_ascii_case(&self.app_signature, &expected) {
             Ok(())
         } else {
-            Err(Rejection::forbidden("bad AppSignature"))
+            Err(Rejection::BadSignature("bad AppSignature"))
         }
     }
 
@@ -141,7 +141,7 @@ pub fn handle_post(
     notification.verify(key)?;
     if let Some(appid) = &settings.wechat_appid {
         if !constant_time_eq_ignore_ascii_case(&notification.appid, appid) {
-            return Err(Rejection::forbidden("AppId is not this account's"));
+            return Err(Rejection::ForeignAppId);
         }
     }
     // The signature does not cover the body's other fields: the window bounds their replay.
@@ -406,32 +406,32 @@ mod tests {
     #[test]
     fn wrong_key_or_tampered_fields_are_forbidden() {
         let n = notification("request", SIGNATURE, "");
-        assert_eq!(n.verify("other-key").unwrap_err().status, 403);
+        assert_eq!(n.verify("other-key").unwrap_err().status(), 403);
         let mut tampered = n.clone();
         tampered.openid = "o_someone_else".into();
-        assert_eq!(tampered.verify(KEY).unwrap_err().status, 403);
+        assert_eq!(tampered.verify(KEY).unwrap_err().status(), 403);
         let mut tampered = n.clone();
         tampered.timestamp = "1369743512".into();
-        assert_eq!(tampered.verify(KEY).unwrap_err().status, 403);
+        assert_eq!(tampered.verify(KEY).unwrap_err().status(), 403);
         let mut truncated = n;
         truncated.app_signature.pop();
-        assert_eq!(truncated.verify(KEY).unwrap_err().status, 403);
+        assert_eq!(truncated.verify(KEY).unwrap_err().status(), 403);
     }
 
     #[test]
     fn other_sign_method_or_empty_key_is_refused() {
         let n = notification("request", SIGNATURE, "<SignMethod>md5</SignMethod>");
-        assert_eq!(n.verify(KEY).unwrap_err().status, 400);
+        assert_eq!(n.verify(KEY).unwrap_err().status(), 400);
         let n = notification("request", SIGNATURE, "");
-        assert_eq!(n.verify("").unwrap_err().status, 500);
+        assert_eq!(n.verify("").unwrap_err().status(), 500);
     }
 
     #[test]
     fn refuses_bad_input() {
         let reject = |input: &[u8]| Notification::parse(input).unwrap_err();
         let big = vec![b' '; xml::MAX_BODY_BYTES + 1];
-        assert_eq!(reject(&big).status, 413);
-        assert_eq!(reject(b"<xml><OpenId>\xff</OpenId></xml>").status, 400);
+        assert_eq!(reject(&big).status(), 413);
+        assert_eq!(reject(b"<xml><OpenId>\xff</OpenId></xml>").status(), 400);
         for input in [
             String::new(),
             "not xml".into(),
@@ -440,7 +440,7 @@ mod tests {
             body("refund", SIGNATURE, ""),
             body("request", SIGNATURE, "").replace("1369743511", "yesterday"),
         ] {
-            assert_eq!(reject(input.as_bytes()).status, 400, "{input}");
+            assert_eq!(reject(input.as_bytes()).status(), 400, "{input}");
         }
         let full = body("request", SIGNATURE, "");
         for field in [
@@ -455,11 +455,14 @@ mod tests {
                 .replace(&format!("<{field}>"), "<Dropped>")
                 .replace(&format!("</{field}>"), "</Dropped>");
             let r = reject(without.as_bytes());
-            assert_eq!(r.status, 400);
-            assert_eq!(r.reason, format!("missing {field}"));
+            assert_eq!(r.status(), 400);
+            assert_eq!(r.to_string(), format!("missing {field}"));
         }
         let empty_id = full.replace("<![CDATA[5883726847655944563]]>", "");
-        assert_eq!(reject(empty_id.as_bytes()).reason, "missing FeedBackId");
+        assert_eq!(
+            reject(empty_id.as_bytes()).to_string(),
+            "missing FeedBackId"
+        );
     }
 
     #[test]

@@ -104,13 +104,13 @@ impl ShopPush {
         let body = plaintext.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
         if body.starts_with('{') {
             let value: Value = serde_json::from_str(body)
-                .map_err(|e| Rejection::bad_request(format!("malformed JSON: {e}")))?;
+                .map_err(|e| Rejection::Malformed(format!("malformed JSON: {e}")))?;
             let Value::Object(map) = &value else {
-                return Err(Rejection::bad_request("JSON push is not an object"));
+                return Err(Rejection::Malformed("JSON push is not an object".into()));
             };
             parse_from(Source::Json(map), || value.clone())
         } else {
-            let doc = xml::parse(body).map_err(|e| Rejection::bad_request(e.reason()))?;
+            let doc = xml::parse(body)?;
             parse_from(Source::Xml(&doc), || xml_leaves_to_json(&doc))
         }
     }
@@ -340,7 +340,7 @@ fn parse_body(src: &Source, raw: impl Fn() -> Value) -> Result<ShopBody, Rejecti
 }
 
 fn missing(field: &str) -> Rejection {
-    Rejection::bad_request(format!("missing {field}"))
+    Rejection::Malformed(format!("missing {field}"))
 }
 
 /// `text/content` → `text.content`, for messages.
@@ -401,7 +401,7 @@ impl<'a> Source<'a> {
             None => Ok(None),
             Some(Scalar::Str(s)) => Ok(Some(s.to_owned())),
             Some(Scalar::Num(n)) => Ok(Some(n.to_string())),
-            Some(Scalar::Bool(_) | Scalar::Composite) => Err(Rejection::bad_request(format!(
+            Some(Scalar::Bool(_) | Scalar::Composite) => Err(Rejection::Malformed(format!(
                 "{} is not a string",
                 dotted(path)
             ))),
@@ -422,13 +422,13 @@ impl<'a> Source<'a> {
             None => Ok(None),
             Some(Scalar::Str(s)) => Ok(Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned)),
             Some(Scalar::Num(n)) => exact_id(n).map(Some).ok_or_else(|| {
-                Rejection::bad_request(format!(
+                Rejection::Malformed(format!(
                     "{} is a JSON number that is not an unsigned integer of at most 64 bits; \
                      send it as a string",
                     dotted(path)
                 ))
             }),
-            Some(Scalar::Bool(_) | Scalar::Composite) => Err(Rejection::bad_request(format!(
+            Some(Scalar::Bool(_) | Scalar::Composite) => Err(Rejection::Malformed(format!(
                 "{} is not a string or number",
                 dotted(path)
             ))),
@@ -451,7 +451,7 @@ impl<'a> Source<'a> {
         what: &str,
         from_number: impl Fn(&Number) -> Option<T>,
     ) -> Result<Option<T>, Rejection> {
-        let bad = || Rejection::bad_request(format!("{} is not {what}", dotted(path)));
+        let bad = || Rejection::Malformed(format!("{} is not {what}", dotted(path)));
         match self.lookup(path) {
             None => Ok(None),
             Some(Scalar::Num(n)) => from_number(n).map(Some).ok_or_else(bad),
@@ -464,7 +464,7 @@ impl<'a> Source<'a> {
     /// A flag: JSON bool, 0/1, or the strings "true"/"false"/"1"/"0" (any case); empty means
     /// absent.
     fn boolean(&self, path: &str) -> Result<Option<bool>, Rejection> {
-        let bad = || Rejection::bad_request(format!("{} is not a boolean", dotted(path)));
+        let bad = || Rejection::Malformed(format!("{} is not a boolean", dotted(path)));
         match self.lookup(path) {
             None => Ok(None),
             Some(Scalar::Bool(b)) => Ok(Some(b)),
@@ -599,12 +599,12 @@ mod tests {
     }
 
     fn parse_ok(input: &str) -> ShopPush {
-        ShopPush::parse(input).unwrap_or_else(|e| panic!("{input}: {}", e.reason))
+        ShopPush::parse(input).unwrap_or_else(|e| panic!("{input}: {}", e))
     }
 
     fn parse_err(input: &str) -> Rejection {
         let err = ShopPush::parse(input).expect_err(input);
-        assert_eq!(err.status, 400, "{input}: {}", err.reason);
+        assert_eq!(err.status(), 400, "{input}: {}", err);
         err
     }
 
@@ -745,15 +745,19 @@ mod tests {
             let err = parse_err(&json_push(&format!(
                 r#""msg_id":{bad},"msg_type":"text","text":{{"content":"hi"}}"#
             )));
-            assert!(err.reason.contains("msg_id"), "{bad}: {}", err.reason);
-            assert!(err.reason.contains("send it as a string"), "{}", err.reason);
+            assert!(err.to_string().contains("msg_id"), "{bad}: {}", err);
+            assert!(
+                err.to_string().contains("send it as a string"),
+                "{}",
+                err.to_string()
+            );
             let err = parse_err(&json_push(&format!(
                 r#""msg_id":"1","msg_type":"order_share","order_share":{{"order_id":{bad}}}"#
             )));
             assert!(
-                err.reason.contains("order_share.order_id"),
+                err.to_string().contains("order_share.order_id"),
                 "{}",
-                err.reason
+                err.to_string()
             );
         }
         // The same values as strings are kept as sent.
@@ -768,7 +772,7 @@ mod tests {
             let err = parse_err(&json_push(&format!(
                 r#""msg_id":{bad},"msg_type":"text","text":{{"content":"hi"}}"#
             )));
-            assert_eq!(err.reason, "msg_id is not a string or number");
+            assert_eq!(err.to_string(), "msg_id is not a string or number");
         }
     }
 
@@ -869,14 +873,15 @@ mod tests {
                 r#""msg_id":"1","msg_type":"voice","voice":{{"translation_succ":{bad}}}"#
             )));
             assert_eq!(
-                err.reason, "voice.translation_succ is not a boolean",
+                err.to_string(),
+                "voice.translation_succ is not a boolean",
                 "{bad}"
             );
         }
         let err = parse_err(&xml_push(
             "<msg_id>1</msg_id><msg_type>voice</msg_type><voice><translation_succ>yes</translation_succ></voice>",
         ));
-        assert_eq!(err.reason, "voice.translation_succ is not a boolean");
+        assert_eq!(err.to_string(), "voice.translation_succ is not a boolean");
     }
 
     #[test]
@@ -904,14 +909,16 @@ mod tests {
                 r#""msg_id":"1","msg_type":"video","video":{{"play_length":{bad},"cos_url":"{COS_VIDEO}"}}"#
             )));
             assert_eq!(
-                err.reason, "video.play_length is not a non-negative integer",
+                err.to_string(),
+                "video.play_length is not a non-negative integer",
                 "{bad}"
             );
             let err = parse_err(&json_push(&format!(
                 r#""msg_id":"1","msg_type":"voice","voice":{{"play_length":{bad}}}"#
             )));
             assert_eq!(
-                err.reason, "voice.play_length is not a non-negative integer",
+                err.to_string(),
+                "voice.play_length is not a non-negative integer",
                 "{bad}"
             );
         }
@@ -919,7 +926,7 @@ mod tests {
             "<msg_id>1</msg_id><msg_type>voice</msg_type><voice><play_length>2.2s</play_length></voice>",
         ));
         assert_eq!(
-            err.reason,
+            err.to_string(),
             "voice.play_length is not a non-negative integer"
         );
         for bad in [r#""soon""#, "1.5", "true", "9223372036854775808"] {
@@ -929,7 +936,7 @@ mod tests {
                     &format!("\"CreateTime\":{bad}"),
                 );
             assert_eq!(
-                parse_err(&input).reason,
+                parse_err(&input).to_string(),
                 "CreateTime is not an integer",
                 "{bad}"
             );
@@ -941,7 +948,10 @@ mod tests {
             &format!("<CreateTime>{TIME}</CreateTime>"),
             "<CreateTime>yesterday</CreateTime>",
         );
-        assert_eq!(parse_err(&input).reason, "CreateTime is not an integer");
+        assert_eq!(
+            parse_err(&input).to_string(),
+            "CreateTime is not an integer"
+        );
     }
 
     #[test]
@@ -1152,17 +1162,17 @@ mod tests {
             let mut value: Value = serde_json::from_str(&full_json).unwrap();
             value.as_object_mut().unwrap().remove(field);
             assert_eq!(
-                parse_err(&value.to_string()).reason,
+                parse_err(&value.to_string()).to_string(),
                 format!("missing {field}")
             );
             value[field] = Value::Null;
             assert_eq!(
-                parse_err(&value.to_string()).reason,
+                parse_err(&value.to_string()).to_string(),
                 format!("missing {field}")
             );
             value[field] = json!("");
             assert_eq!(
-                parse_err(&value.to_string()).reason,
+                parse_err(&value.to_string()).to_string(),
                 format!("missing {field}")
             );
 
@@ -1171,10 +1181,10 @@ mod tests {
             let end = full_xml.find(&end_tag).unwrap() + end_tag.len();
             let mut xml = full_xml.clone();
             xml.replace_range(start..end, "");
-            assert_eq!(parse_err(&xml).reason, format!("missing {field}"));
+            assert_eq!(parse_err(&xml).to_string(), format!("missing {field}"));
             let mut empty = full_xml.clone();
             empty.replace_range(start..end, &format!("<{field}></{field}>"));
-            assert_eq!(parse_err(&empty).reason, format!("missing {field}"));
+            assert_eq!(parse_err(&empty).to_string(), format!("missing {field}"));
         }
 
         let cases: &[(&str, &str, &str)] = &[
@@ -1232,12 +1242,12 @@ mod tests {
         for (json_members, xml_elements, field) in cases {
             let want = format!("missing {field}");
             assert_eq!(
-                parse_err(&json_push(json_members)).reason,
+                parse_err(&json_push(json_members)).to_string(),
                 want,
                 "{json_members}"
             );
             assert_eq!(
-                parse_err(&xml_push(xml_elements)).reason,
+                parse_err(&xml_push(xml_elements)).to_string(),
                 want,
                 "{xml_elements}"
             );
@@ -1261,13 +1271,17 @@ mod tests {
             ),
         ];
         for (members, want) in cases {
-            assert_eq!(&parse_err(&json_push(members)).reason, want, "{members}");
+            assert_eq!(
+                &parse_err(&json_push(members)).to_string(),
+                want,
+                "{members}"
+            );
         }
         let input = json_push(r#""msg_id":"1","msg_type":"text","text":{"content":"x"}"#).replace(
             &format!("\"ToUserName\":\"{SHOP}\""),
             "\"ToUserName\":[\"a\"]",
         );
-        assert_eq!(parse_err(&input).reason, "ToUserName is not a string");
+        assert_eq!(parse_err(&input).to_string(), "ToUserName is not a string");
     }
 
     #[test]
@@ -1280,7 +1294,7 @@ mod tests {
             "{'ToUserName':'gh'}",
         ] {
             assert!(
-                parse_err(input).reason.starts_with("malformed JSON"),
+                parse_err(input).to_string().starts_with("malformed JSON"),
                 "{input}"
             );
         }
@@ -1486,7 +1500,7 @@ mod tests {
 
         fn accepted(query: &CallbackQuery, body: &str) -> Accepted<ShopPush> {
             super::super::handle_post(query, body.as_bytes(), &endpoint(), NOW)
-                .unwrap_or_else(|e| panic!("{body}: {} {}", e.status, e.reason))
+                .unwrap_or_else(|e| panic!("{body}: {} {}", e.status(), e))
         }
 
         fn refused(query: &CallbackQuery, body: &str) -> Rejection {
@@ -1600,12 +1614,12 @@ mod tests {
                 ),
             ];
             for (name, query, body, status) in cases {
-                assert_eq!(refused(&query, &body).status, status, "{name}");
+                assert_eq!(refused(&query, &body).status(), status, "{name}");
             }
             let too_large = vec![b' '; crate::xml::MAX_BODY_BYTES + 1];
             let err = super::super::handle_post(&plain_query(NOW), &too_large, &endpoint(), NOW)
                 .unwrap_err();
-            assert_eq!(err.status, 413);
+            assert_eq!(err.status(), 413);
         }
     }
 }

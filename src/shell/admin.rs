@@ -25,21 +25,20 @@ pub async fn handle(req: Request, env: &Env) -> Reply {
 }
 
 fn unavailable(e: impl ToString) -> Rejection {
-    Rejection::unavailable(e.to_string())
+    Rejection::Unavailable(e.to_string())
 }
 
 fn not_found() -> Rejection {
-    Rejection {
-        status: 404,
-        reason: "no such admin route or record".into(),
-    }
+    Rejection::NotFound
 }
 
 async fn route(mut req: Request, env: &Env) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
     let authorization = req.headers().get("authorization").ok().flatten();
     authorize(authorization.as_deref(), settings.admin_token.as_deref())?;
-    let url = req.url().map_err(|_| Rejection::bad_request("bad URL"))?;
+    let url = req
+        .url()
+        .map_err(|_| Rejection::Malformed("bad URL".into()))?;
     let query = |name: &str| {
         url.query_pairs()
             .find(|(k, _)| k == name)
@@ -58,9 +57,9 @@ async fn route(mut req: Request, env: &Env) -> Result<Reply, Rejection> {
             Ok(Reply::json(200, doc.unwrap_or_else(|| "{}".into())))
         }
         (Method::Put, ["rules"]) => {
-            let body = req.text().await.map_err(|_| Rejection::bad_request("unreadable body"))?;
-            let rules = Rules::parse(&body).map_err(Rejection::bad_request)?;
-            let doc = serde_json::to_string(&rules).map_err(|e| Rejection::bad_request(e.to_string()))?;
+            let body = req.text().await.map_err(|_| Rejection::Malformed("unreadable body".into()))?;
+            let rules = Rules::parse(&body).map_err(Rejection::Malformed)?;
+            let doc = serde_json::to_string(&rules).map_err(|e| Rejection::Malformed(e.to_string()))?;
             let kv = env.kv(KV).map_err(unavailable)?;
             kv.put(RULES_KEY, doc.clone()).map_err(unavailable)?.execute().await.map_err(unavailable)?;
             forget_routing_state();
@@ -106,7 +105,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Reply, Rejection> {
             match perform::run(env, ReplayFlow::new(id, io::now_secs())).await.map_err(unavailable)? {
                 Replayed::Yes => Ok(Reply::json(202, json!({ "replayed": id }).to_string())),
                 Replayed::NotFound => Err(not_found()),
-                Replayed::Unreadable(why) => Err(Rejection { status: 409, reason: format!("cannot replay: {why}") }),
+                Replayed::Unreadable(why) => Err(Rejection::Conflict(format!("cannot replay: {why}"))),
             }
         }
         (Method::Get, ["parked"]) => {
@@ -130,7 +129,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Reply, Rejection> {
         }
         (Method::Post, ["complaints", feedback_id, "resolve"]) => {
             let key = req.headers().get("idempotency-key").ok().flatten();
-            let body = req.text().await.map_err(|_| Rejection::bad_request("unreadable body"))?;
+            let body = req.text().await.map_err(|_| Rejection::Malformed("unreadable body".into()))?;
             resolve_complaint(env, &settings, feedback_id, key.as_deref(), &body).await
         }
         (Method::Get, ["orders"]) => {
@@ -144,8 +143,8 @@ async fn route(mut req: Request, env: &Env) -> Result<Reply, Rejection> {
         }
         (Method::Get, ["orders", order_id]) => order_detail(env, order_id).await,
         (Method::Put, ["orders", order_id]) => {
-            let body = req.text().await.map_err(|_| Rejection::bad_request("unreadable body"))?;
-            let order: OrderRecord = serde_json::from_str(&body).map_err(|e| Rejection::bad_request(format!("invalid order: {e}")))?;
+            let body = req.text().await.map_err(|_| Rejection::Malformed("unreadable body".into()))?;
+            let order: OrderRecord = serde_json::from_str(&body).map_err(|e| Rejection::Malformed(format!("invalid order: {e}")))?;
             let db = db(env).map_err(unavailable)?;
             store::transaction(&db, &[order.upsert(order_id, io::now_secs())]).await.map_err(unavailable)?;
             Ok(Reply::json(200, json!({ "order": order_id }).to_string()))
@@ -168,7 +167,7 @@ async fn resolve_complaint(
         ResolveRequest { message: None }
     } else {
         serde_json::from_str(body)
-            .map_err(|e| Rejection::bad_request(format!("invalid resolve request: {e}")))?
+            .map_err(|e| Rejection::Malformed(format!("invalid resolve request: {e}")))?
     };
     let limits = CustomSendLimits {
         max_news_articles: settings.news_article_limit,
@@ -190,11 +189,8 @@ async fn resolve_complaint(
         Resolved::Done { deliveries } => Ok(answer(deliveries, false)),
         Resolved::Repeated { deliveries } => Ok(answer(deliveries, true)),
         Resolved::NotFound => Err(not_found()),
-        Resolved::BadMessage(why) => Err(Rejection::bad_request(why)),
-        Resolved::Conflict(why) => Err(Rejection {
-            status: 409,
-            reason: why,
-        }),
+        Resolved::BadMessage(why) => Err(Rejection::Malformed(why)),
+        Resolved::Conflict(why) => Err(Rejection::Conflict(why)),
     }
 }
 

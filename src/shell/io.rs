@@ -26,7 +26,8 @@ pub fn now_secs() -> i64 {
 
 pub fn random_bytes<const N: usize>() -> std::result::Result<[u8; N], Rejection> {
     let mut buf = [0u8; N];
-    getrandom::fill(&mut buf).map_err(|_| Rejection::unavailable("no randomness available"))?;
+    getrandom::fill(&mut buf)
+        .map_err(|_| Rejection::Unavailable("no randomness available".into()))?;
     Ok(buf)
 }
 
@@ -41,11 +42,11 @@ pub fn random_nonce() -> std::result::Result<String, Rejection> {
 pub async fn enqueue(env: &Env, message: QueueMessage) -> std::result::Result<(), Rejection> {
     let queue = env
         .queue(QUEUE)
-        .map_err(|_| Rejection::unavailable("queue binding KEFU_EVENTS missing"))?;
+        .map_err(|_| Rejection::Unavailable("queue binding KEFU_EVENTS missing".into()))?;
     queue
         .send(message.to_json())
         .await
-        .map_err(|e| Rejection::unavailable(format!("enqueue failed: {e}")))
+        .map_err(|e| Rejection::Unavailable(format!("enqueue failed: {e}")))
 }
 
 pub fn respond(reply: Reply) -> Result<Response> {
@@ -63,8 +64,8 @@ thread_local! {
 /// Logs a rejection. Server-side problems (5xx: a missing setting, a failed dependency) are
 /// logged once per isolate so a misconfiguration does not flood the log; 4xx are one line each.
 pub fn log_rejection(route: &str, rejection: &Rejection) {
-    let line = format!("{route}: {} {}", rejection.status, rejection.reason);
-    if rejection.status >= 500 {
+    let line = format!("{route}: {} {rejection}", rejection.status());
+    if rejection.status() >= 500 {
         let first = LOGGED.with(|seen| seen.borrow_mut().insert(line.clone()));
         if first {
             worker::console_error!("{line}");

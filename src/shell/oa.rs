@@ -96,7 +96,10 @@ async fn routing_state(env: &Env) -> Routing {
 /// rules": a customer is never refused because of the merchant's config.
 async fn read_routing_state(env: &Env) -> ((Rules, Option<OnlineAgents>), bool) {
     let Ok(kv) = env.kv(KV) else {
-        log_rejection(ROUTE, &Rejection::unavailable("KV binding KEFU_KV missing"));
+        log_rejection(
+            ROUTE,
+            &Rejection::Unavailable("KV binding KEFU_KV missing".into()),
+        );
         return ((Rules::default(), None), false);
     };
     let (rules_doc, online_doc) =
@@ -106,10 +109,7 @@ async fn read_routing_state(env: &Env) -> ((Rules, Option<OnlineAgents>), bool) 
         Ok(Some(doc)) => Rules::parse(&doc).unwrap_or_else(|why| {
             log_rejection(
                 ROUTE,
-                &Rejection {
-                    status: 500,
-                    reason: format!("ignoring rules: {why}"),
-                },
+                &Rejection::Misconfigured(format!("ignoring rules: {why}")),
             );
             Rules::default()
         }),

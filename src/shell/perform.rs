@@ -47,14 +47,10 @@ fn unavailable(e: impl ToString) -> StoreError {
 
 async fn perform(env: &Env, effect: Effect) -> Answered {
     match effect {
-        Effect::Query(statement) => store::rows(&db(env).map_err(unavailable)?, &statement)
+        Effect::Query(statement) => store::rows(&db(env)?, &statement).await.map(Answer::Rows),
+        Effect::Transaction(statements) => store::transaction(&db(env)?, &statements)
             .await
-            .map(Answer::Rows),
-        Effect::Transaction(statements) => {
-            store::transaction(&db(env).map_err(unavailable)?, &statements)
-                .await
-                .map(Answer::Changes)
-        }
+            .map(Answer::Changes),
         Effect::Fetch(request) => Ok(Answer::Http(fetch(&request).await)),
         Effect::KvGet(key) => env
             .kv(KV)

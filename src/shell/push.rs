@@ -44,7 +44,9 @@ async fn accept<S, P: Keyed>(
 ) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
     let endpoint = endpoint(&settings)?;
-    let url = req.url().map_err(|_| Rejection::bad_request("bad URL"))?;
+    let url = req
+        .url()
+        .map_err(|_| Rejection::Malformed("bad URL".into()))?;
     let query = CallbackQuery::parse(url.query().unwrap_or(""));
     let now = io::now_secs();
     if req.method() == Method::Get {
@@ -65,12 +67,12 @@ async fn accept<S, P: Keyed>(
 pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Rejection> {
     if let Ok(Some(len)) = req.headers().get("content-length") {
         if len.parse::<usize>().is_ok_and(|n| n > MAX_BODY_BYTES) {
-            return Err(Rejection::too_large());
+            return Err(Rejection::TooLarge);
         }
     }
     req.bytes()
         .await
-        .map_err(|_| Rejection::bad_request("unreadable body"))
+        .map_err(|_| Rejection::Malformed("unreadable body".into()))
 }
 
 /// Enqueues an accepted callback's event; its reply goes out only once that succeeded.

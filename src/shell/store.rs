@@ -8,9 +8,9 @@ use worker::{D1Database, D1PreparedStatement, Env};
 use super::io::DB;
 use crate::sql::{Param, Statement, StoreError};
 
-pub fn db(env: &Env) -> Result<D1Database, String> {
+pub fn db(env: &Env) -> Result<D1Database, StoreError> {
     env.d1(DB)
-        .map_err(|_| "D1 binding KEFU_DB missing".to_owned())
+        .map_err(|_| StoreError::Unavailable("D1 binding KEFU_DB missing".into()))
 }
 
 fn js(param: &Param) -> JsValue {
@@ -22,11 +22,9 @@ fn js(param: &Param) -> JsValue {
     }
 }
 
-fn prepare(db: &D1Database, statement: &Statement) -> Result<D1PreparedStatement, String> {
+fn prepare(db: &D1Database, statement: &Statement) -> Result<D1PreparedStatement, StoreError> {
     let params: Vec<JsValue> = statement.params.iter().map(js).collect();
-    db.prepare(statement.sql)
-        .bind(&params)
-        .map_err(|e| e.to_string())
+    db.prepare(statement.sql).bind(&params).map_err(store_error)
 }
 
 /// D1 tells why it refused a batch only in its message, which `StoreError` reads.
@@ -42,8 +40,7 @@ pub async fn transaction(
     let prepared = statements
         .iter()
         .map(|s| prepare(db, s))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(StoreError::Unavailable)?;
+        .collect::<Result<Vec<_>, _>>()?;
     let results = db.batch(prepared).await.map_err(store_error)?;
     Ok(results
         .iter()
@@ -53,8 +50,7 @@ pub async fn transaction(
 
 /// Runs a query; each row as a JSON object by column name.
 pub async fn rows(db: &D1Database, statement: &Statement) -> Result<Vec<Value>, StoreError> {
-    prepare(db, statement)
-        .map_err(StoreError::Unavailable)?
+    prepare(db, statement)?
         .all()
         .await
         .map_err(store_error)?
@@ -66,11 +62,11 @@ pub async fn query<T: DeserializeOwned>(
     db: &D1Database,
     sql: &'static str,
     params: Vec<Param>,
-) -> Result<Vec<T>, String> {
+) -> Result<Vec<T>, StoreError> {
     prepare(db, &Statement::new(sql, params))?
         .all()
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(store_error)?
         .results::<T>()
-        .map_err(|e| e.to_string())
+        .map_err(store_error)
 }

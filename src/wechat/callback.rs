@@ -2,7 +2,7 @@
 //! verification (echostr), authenticating a push (signature or msg_signature, timestamp window),
 //! unwrapping the AES envelope (XML or JSON), and sealing an encrypted reply.
 
-use super::crypto::{signature, signature_matches, AesKey, CryptoError};
+use super::crypto::{signature, signature_matches, AesKey};
 use crate::inline::Rejection;
 use crate::xml::{self, XmlWriter, MAX_BODY_BYTES};
 
@@ -38,7 +38,7 @@ impl CallbackQuery {
     fn timestamp_and_nonce(&self) -> Result<(&str, &str), Rejection> {
         match (self.timestamp.as_deref(), self.nonce.as_deref()) {
             (Some(t), Some(n)) => Ok((t, n)),
-            _ => Err(Rejection::bad_request("missing timestamp or nonce")),
+            _ => Err(Rejection::Malformed("missing timestamp or nonce".into())),
         }
     }
 
@@ -46,7 +46,7 @@ impl CallbackQuery {
         match self.encrypt_type.as_deref() {
             None | Some("") | Some("raw") => Ok(false),
             Some("aes") => Ok(true),
-            Some(_) => Err(Rejection::bad_request("unsupported encrypt_type")),
+            Some(_) => Err(Rejection::Malformed("unsupported encrypt_type".into())),
         }
     }
 }
@@ -74,9 +74,9 @@ pub struct Opened {
 pub fn check_timestamp(timestamp: &str, now: i64, max_skew_secs: i64) -> Result<(), Rejection> {
     let ts: i64 = timestamp
         .parse()
-        .map_err(|_| Rejection::bad_request("timestamp is not an integer"))?;
+        .map_err(|_| Rejection::Malformed("timestamp is not an integer".into()))?;
     if (now - ts).abs() > max_skew_secs {
-        return Err(Rejection::forbidden("timestamp outside the allowed window"));
+        return Err(Rejection::StaleTimestamp);
     }
     Ok(())
 }
@@ -88,24 +88,24 @@ pub fn verify_url(q: &CallbackQuery, ep: &Endpoint, now: i64) -> Result<String, 
     let echostr = q
         .echostr
         .as_deref()
-        .ok_or_else(|| Rejection::bad_request("missing echostr"))?;
+        .ok_or_else(|| Rejection::Malformed("missing echostr".into()))?;
     if let Some(msg_signature) = q.msg_signature.as_deref() {
         if !signature_matches(msg_signature, &[ep.token, timestamp, nonce, echostr]) {
-            return Err(Rejection::forbidden("msg_signature mismatch"));
+            return Err(Rejection::BadSignature("msg_signature mismatch"));
         }
         check_timestamp(timestamp, now, ep.max_skew_secs)?;
         let (key, appid) = ep
             .aes
             .as_ref()
-            .ok_or_else(|| Rejection::missing_setting(ep.aes_setting_name))?;
-        return key.decrypt(echostr, appid).map_err(crypto_rejection);
+            .ok_or_else(|| Rejection::MissingSetting((ep.aes_setting_name).to_string()))?;
+        return key.decrypt(echostr, appid).map_err(Rejection::Crypto);
     }
     let sig = q
         .signature
         .as_deref()
-        .ok_or_else(|| Rejection::bad_request("missing signature"))?;
+        .ok_or_else(|| Rejection::Malformed("missing signature".into()))?;
     if !signature_matches(sig, &[ep.token, timestamp, nonce]) {
-        return Err(Rejection::forbidden("signature mismatch"));
+        return Err(Rejection::BadSignature("signature mismatch"));
     }
     check_timestamp(timestamp, now, ep.max_skew_secs)?;
     Ok(echostr.to_owned())
@@ -115,18 +115,18 @@ pub fn verify_url(q: &CallbackQuery, ep: &Endpoint, now: i64) -> Result<String, 
 /// parsing; the signature before the timestamp so an unsigned probe learns nothing.
 pub fn open(q: &CallbackQuery, body: &[u8], ep: &Endpoint, now: i64) -> Result<Opened, Rejection> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(Rejection::too_large());
+        return Err(Rejection::TooLarge);
     }
-    let body =
-        std::str::from_utf8(body).map_err(|_| Rejection::bad_request("body is not valid UTF-8"))?;
+    let body = std::str::from_utf8(body)
+        .map_err(|_| Rejection::Malformed("body is not valid UTF-8".into()))?;
     let (timestamp, nonce) = q.timestamp_and_nonce()?;
     if !q.is_encrypted()? {
         let sig = q
             .signature
             .as_deref()
-            .ok_or_else(|| Rejection::bad_request("missing signature"))?;
+            .ok_or_else(|| Rejection::Malformed("missing signature".into()))?;
         if !signature_matches(sig, &[ep.token, timestamp, nonce]) {
-            return Err(Rejection::forbidden("signature mismatch"));
+            return Err(Rejection::BadSignature("signature mismatch"));
         }
         check_timestamp(timestamp, now, ep.max_skew_secs)?;
         return Ok(Opened {
@@ -137,17 +137,17 @@ pub fn open(q: &CallbackQuery, body: &[u8], ep: &Endpoint, now: i64) -> Result<O
     let msg_signature = q
         .msg_signature
         .as_deref()
-        .ok_or_else(|| Rejection::bad_request("missing msg_signature"))?;
+        .ok_or_else(|| Rejection::Malformed("missing msg_signature".into()))?;
     let encrypted = envelope_ciphertext(body)?;
     if !signature_matches(msg_signature, &[ep.token, timestamp, nonce, &encrypted]) {
-        return Err(Rejection::forbidden("msg_signature mismatch"));
+        return Err(Rejection::BadSignature("msg_signature mismatch"));
     }
     check_timestamp(timestamp, now, ep.max_skew_secs)?;
     let (key, appid) = ep
         .aes
         .as_ref()
-        .ok_or_else(|| Rejection::missing_setting(ep.aes_setting_name))?;
-    let plaintext = key.decrypt(&encrypted, appid).map_err(crypto_rejection)?;
+        .ok_or_else(|| Rejection::MissingSetting((ep.aes_setting_name).to_string()))?;
+    let plaintext = key.decrypt(&encrypted, appid).map_err(Rejection::Crypto)?;
     Ok(Opened {
         plaintext,
         encrypted: true,
@@ -158,29 +158,18 @@ pub fn open(q: &CallbackQuery, body: &[u8], ep: &Endpoint, now: i64) -> Result<O
 fn envelope_ciphertext(body: &str) -> Result<String, Rejection> {
     let encrypted = if body.trim_start().starts_with('{') {
         let value: serde_json::Value = serde_json::from_str(body)
-            .map_err(|e| Rejection::bad_request(format!("malformed JSON: {e}")))?;
+            .map_err(|e| Rejection::Malformed(format!("malformed JSON: {e}")))?;
         value
             .get("Encrypt")
             .and_then(|v| v.as_str())
             .map(str::to_owned)
     } else {
-        let doc = xml::parse(body).map_err(|e| Rejection::bad_request(e.reason()))?;
+        let doc = xml::parse(body)?;
         doc.get("Encrypt").map(str::to_owned)
     };
     encrypted
         .filter(|e| !e.is_empty())
-        .ok_or_else(|| Rejection::bad_request("missing Encrypt"))
-}
-
-fn crypto_rejection(e: CryptoError) -> Rejection {
-    match e {
-        CryptoError::AppIdMismatch => Rejection::forbidden(e.reason()),
-        CryptoError::InvalidAesKey => Rejection {
-            status: 500,
-            reason: e.reason().into(),
-        },
-        _ => Rejection::bad_request(e.reason()),
-    }
+        .ok_or_else(|| Rejection::Malformed("missing Encrypt".into()))
 }
 
 /// Randomness and time for one sealed reply, supplied by the caller.
@@ -262,16 +251,19 @@ pub(crate) mod tests {
         q.echostr = Some("12345".into());
         assert_eq!(verify_url(&q, &endpoint(), NOW).unwrap(), "12345");
         assert_eq!(
-            verify_url(&q, &endpoint(), NOW + 301).unwrap_err().status,
+            verify_url(&q, &endpoint(), NOW + 301).unwrap_err().status(),
             403
         );
         let mut bad = q.clone();
         bad.signature = Some("0".repeat(40));
-        assert_eq!(verify_url(&bad, &endpoint(), NOW).unwrap_err().status, 403);
+        assert_eq!(
+            verify_url(&bad, &endpoint(), NOW).unwrap_err().status(),
+            403
+        );
         let mut missing = q.clone();
         missing.echostr = None;
         assert_eq!(
-            verify_url(&missing, &endpoint(), NOW).unwrap_err().status,
+            verify_url(&missing, &endpoint(), NOW).unwrap_err().status(),
             400
         );
     }
@@ -329,7 +321,7 @@ pub(crate) mod tests {
     fn refuses_bad_pushes_with_specific_statuses() {
         let ep = endpoint();
         let (q, body) = encrypted_push("<xml/>", NOW);
-        let status = |q: &CallbackQuery, body: &[u8]| open(q, body, &ep, NOW).unwrap_err().status;
+        let status = |q: &CallbackQuery, body: &[u8]| open(q, body, &ep, NOW).unwrap_err().status();
         assert_eq!(status(&q, &vec![b' '; MAX_BODY_BYTES + 1]), 413);
         assert_eq!(status(&plain_query(NOW), b"<xml>\xff</xml>"), 400);
         let mut no_sig = plain_query(NOW);
@@ -369,7 +361,7 @@ pub(crate) mod tests {
         };
         let err = open(&q, body.as_bytes(), &no_aes, NOW).unwrap_err();
         assert_eq!(
-            (err.status, err.reason.as_str()),
+            (err.status(), err.to_string().as_str()),
             (500, "missing setting WECHAT_AES_KEY")
         );
     }

@@ -28,16 +28,16 @@ pub enum CryptoError {
     AppIdMismatch,
 }
 
-impl CryptoError {
-    pub fn reason(self) -> &'static str {
-        match self {
+impl std::fmt::Display for CryptoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
             CryptoError::InvalidAesKey => "the EncodingAESKey setting is invalid",
             CryptoError::BadBase64 => "Encrypt is not valid base64 ciphertext",
             CryptoError::BadPadding => "bad padding after decryption",
             CryptoError::BadLength => "bad message length after decryption",
             CryptoError::BadUtf8 => "decrypted message is not UTF-8",
             CryptoError::AppIdMismatch => "decrypted AppID does not match",
-        }
+        })
     }
 }
 
