@@ -1,23 +1,25 @@
-//! The Worker's settings (vars and secrets), read once per request through a lookup the shell
-//! provides, so the core never touches the environment.
+//! The Worker's settings (vars and secrets), read through a lookup the shell provides (once per
+//! isolate and version), so the core never touches the environment.
 
 use crate::inline::Rejection;
 use crate::wechat::callback::Endpoint;
-use crate::wechat::crypto::AesKey;
+use crate::wechat::crypto::{AesKey, CryptoError};
 
 pub const DEFAULT_WECHAT_API_BASE: &str = "https://api.weixin.qq.com";
 pub const DEFAULT_WECOM_API_BASE: &str = "https://qyapi.weixin.qq.com";
 pub const DEFAULT_MAX_SKEW_SECS: i64 = 300;
 pub const DEFAULT_DELIVERY_WARNING_PERCENT: i64 = 75;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Settings {
     pub wechat_token: Option<String>,
     pub wechat_appid: Option<String>,
     pub wechat_appsecret: Option<String>,
-    pub wechat_aes_key: Option<String>,
+    /// WECHAT_AES_KEY, decoded once (an invalid key is kept as the error it is).
+    pub wechat_aes_key: Option<Result<AesKey, CryptoError>>,
     pub shop_token: Option<String>,
-    pub shop_aes_key: Option<String>,
+    /// SHOP_AES_KEY, decoded once.
+    pub shop_aes_key: Option<Result<AesKey, CryptoError>>,
     pub shop_appid: Option<String>,
     pub pay_sign_key: Option<String>,
     pub order_webhook_secret: Option<String>,
@@ -48,9 +50,9 @@ impl Settings {
             wechat_token: get("WECHAT_TOKEN"),
             wechat_appid: get("WECHAT_APPID"),
             wechat_appsecret: get("WECHAT_APPSECRET"),
-            wechat_aes_key: get("WECHAT_AES_KEY"),
+            wechat_aes_key: get("WECHAT_AES_KEY").map(|k| AesKey::from_encoding_aes_key(&k)),
             shop_token: get("SHOP_TOKEN"),
-            shop_aes_key: get("SHOP_AES_KEY"),
+            shop_aes_key: get("SHOP_AES_KEY").map(|k| AesKey::from_encoding_aes_key(&k)),
             shop_appid: get("SHOP_APPID"),
             pay_sign_key: get("PAY_SIGN_KEY"),
             order_webhook_secret: get("ORDER_WEBHOOK_SECRET"),
@@ -106,14 +108,14 @@ impl Settings {
     fn endpoint<'a>(
         &self,
         (token, token_name): (&'a Option<String>, &'static str),
-        (aes_key, aes_key_name): (&'a Option<String>, &'static str),
+        (aes_key, aes_key_name): (&'a Option<Result<AesKey, CryptoError>>, &'static str),
         (appid, appid_name): (&'a Option<String>, &'static str),
     ) -> Result<Endpoint<'a>, Rejection> {
         let token = required(token, token_name)?;
-        let aes = match aes_key.as_deref() {
+        let aes = match aes_key {
             None => None,
             Some(key) => Some((
-                AesKey::from_encoding_aes_key(key).map_err(|_| {
+                key.clone().map_err(|_| {
                     Rejection::MissingSetting(format!("{aes_key_name} (valid, 43 characters)"))
                 })?,
                 required(appid, appid_name)?,

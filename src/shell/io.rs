@@ -3,8 +3,9 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
-use worker::{Env, Headers, Response, Result};
+use worker::{js_sys, Env, Headers, Response, Result};
 
 use crate::event::QueueMessage;
 use crate::inline::{Rejection, Reply};
@@ -14,9 +15,31 @@ pub const KV: &str = "KEFU_KV";
 pub const QUEUE: &str = "KEFU_EVENTS";
 pub const DB: &str = "KEFU_DB";
 
-pub fn settings(env: &Env) -> Settings {
-    // Secrets and vars are both plain strings to the Worker; `var` reads either.
-    Settings::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
+thread_local! {
+    /// The settings as read from this `env` object, with the AES keys decoded.
+    static SETTINGS: RefCell<Option<(Env, Rc<Settings>)>> = const { RefCell::new(None) };
+}
+
+/// The settings, read and decoded once per `env`. Vars and secrets only change with a new
+/// version of the Worker, which the runtime starts with a new `env` object (and `wrangler dev`
+/// with a new isolate), so the object's identity is the cache key: a cheap comparison that can
+/// never serve settings of another version.
+pub fn settings(env: &Env) -> Rc<Settings> {
+    let cached = SETTINGS.with(|cache| {
+        cache
+            .borrow()
+            .as_ref()
+            .filter(|(read_from, _)| js_sys::Object::is(read_from, env))
+            .map(|(_, settings)| settings.clone())
+    });
+    cached.unwrap_or_else(|| {
+        // Secrets and vars are both plain strings to the Worker; `var` reads either.
+        let settings = Rc::new(Settings::from_lookup(|name| {
+            env.var(name).ok().map(|v| v.to_string())
+        }));
+        SETTINGS.with(|cache| *cache.borrow_mut() = Some((env.clone(), settings.clone())));
+        settings
+    })
 }
 
 /// Unix seconds from the runtime's clock (`SystemTime` panics on wasm32).
