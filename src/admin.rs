@@ -1,11 +1,286 @@
-//! The admin API's rules: who may call it, and what the answers look like.
+//! The admin API (`/api/*`): who may call it, what each route reads or does (as a flow the shell
+//! runs), and what it answers.
 
 use serde::Deserialize;
+use serde_json::{json, Value};
 
-use crate::inline::Rejection;
+use crate::complaints::ResolveRequest;
+use crate::inline::{Rejection, Reply};
+use crate::kv;
+use crate::pipeline::dead_letters::{ReplayFlow, Replayed};
+use crate::pipeline::effect::{Answer, Effect, Flow, One};
+use crate::pipeline::outage::{ListParkedFlow, ReplayParkedFlow};
+use crate::pipeline::reads::{Part, ReadFlow};
+use crate::pipeline::resolve::{ResolveFlow, Resolved};
+use crate::pipeline::{Context, Map};
 use crate::platforms::payfeedback::GoodsKind;
-use crate::sql::Statement;
+use crate::rules::Rules;
+use crate::sql::{Statement, StoreError};
+use crate::stats::{summarize, TicketTimes, TICKET_TIMES_SQL};
 use crate::wechat::crypto::constant_time_eq;
+use crate::wechat::custom_send::CustomSendLimits;
+
+/// How far back the per-channel and per-category numbers look.
+pub const STATS_DAYS: i64 = 30;
+const DEFAULT_LIMIT: i64 = 100;
+const MAX_LIMIT: i64 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminMethod {
+    Get,
+    Post,
+    Put,
+    Other,
+}
+
+/// An admin request as the shell read it.
+pub struct AdminRequest<'a> {
+    pub method: AdminMethod,
+    /// The URL path, `/api/…`.
+    pub path: &'a str,
+    /// The URL query, without `?`.
+    pub query: &'a str,
+    pub authorization: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+    pub body: &'a str,
+}
+
+/// What the shell runs to answer an admin request.
+pub type AdminFlow<'a> = Box<dyn Flow<Output = Result<Reply, Rejection>> + 'a>;
+
+fn param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn unavailable(e: StoreError) -> Rejection {
+    Rejection::Unavailable(e.to_string())
+}
+
+fn json_reply(status: u16, value: Value) -> Result<Reply, Rejection> {
+    Ok(Reply::json(status, value.to_string()))
+}
+
+/// Rows read as `{"<name>": …}` (a record that is missing: 404).
+fn read(parts: Vec<Part>) -> AdminFlow<'static> {
+    Box::new(Map::new(ReadFlow::new(parts), |read| match read {
+        Ok(Some(value)) => json_reply(200, value),
+        Ok(None) => Err(Rejection::NotFound),
+        Err(e) => Err(unavailable(e)),
+    }))
+}
+
+fn list(
+    name: &'static str,
+    sql: &'static str,
+    params: Vec<crate::sql::Param>,
+) -> AdminFlow<'static> {
+    read(vec![Part::list(name, Statement::new(sql, params))])
+}
+
+/// Authorizes the request and picks what answers it. A request refused before any I/O (bad
+/// token, unknown route, invalid body) is refused here.
+pub fn handle<'a>(req: &AdminRequest, cx: &Context<'a>) -> Result<AdminFlow<'a>, Rejection> {
+    authorize(req.authorization, cx.settings.admin_token.as_deref())?;
+    let limit = param(req.query, "limit")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(DEFAULT_LIMIT)
+        .clamp(1, MAX_LIMIT);
+    let filter = |name: &str| param(req.query, name);
+    let path = req.path.trim_start_matches("/api/");
+    let segments: Vec<&str> = path.split('/').collect();
+    let now = cx.now;
+    use AdminMethod::{Get, Post, Put};
+    Ok(match (req.method, segments.as_slice()) {
+        (Get, ["rules"]) => Box::new(Map::new(One::new(Effect::KvGet(kv::RULES.into())), |answer| {
+            match answer {
+                Some(Ok(Answer::Value(doc))) => Ok(Reply::json(200, doc.unwrap_or_else(|| "{}".into()))),
+                Some(Err(e)) => Err(unavailable(e)),
+                _ => Err(Rejection::Unavailable("KV answered nothing".into())),
+            }
+        })),
+        (Put, ["rules"]) => {
+            let rules = Rules::parse(req.body).map_err(Rejection::Malformed)?;
+            let doc = serde_json::to_string(&rules).map_err(|e| Rejection::Malformed(e.to_string()))?;
+            let put = Effect::KvPut { key: kv::RULES.into(), value: doc.clone(), ttl_secs: None };
+            Box::new(Map::new(One::new(put), move |answer| match answer {
+                Some(Ok(_)) => Ok(Reply::json(200, doc.clone())),
+                Some(Err(e)) => Err(unavailable(e)),
+                None => Err(Rejection::Unavailable("KV answered nothing".into())),
+            }))
+        }
+        (Get, ["events"]) => list(
+            "events",
+            "SELECT id, dedup_key, kind, payload, received_at, stored_at FROM events ORDER BY id DESC LIMIT ?",
+            vec![limit.into()],
+        ),
+        (Get, ["tickets"]) => list(
+            "tickets",
+            "SELECT * FROM tickets WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2",
+            vec![filter("status").into(), limit.into()],
+        ),
+        (Get, ["tickets", id]) => {
+            let id: i64 = id.parse().map_err(|_| Rejection::NotFound)?;
+            read(vec![
+                Part::record("ticket", Statement::new("SELECT * FROM tickets WHERE id = ?", vec![id.into()])),
+                Part::list("timeline", Statement::new("SELECT * FROM ticket_timeline WHERE ticket_id = ? ORDER BY id", vec![id.into()])),
+            ])
+        }
+        (Get, ["deliveries"]) => list(
+            "deliveries",
+            "SELECT * FROM deliveries WHERE (?1 IS NULL OR state = ?1) ORDER BY created_at DESC LIMIT ?2",
+            vec![filter("state").into(), limit.into()],
+        ),
+        (Get, ["alerts"]) => list("alerts", "SELECT * FROM alerts ORDER BY id DESC LIMIT ?", vec![limit.into()]),
+        (Get, ["dead-letters"]) => list(
+            "dead_letters",
+            "SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?",
+            vec![limit.into()],
+        ),
+        (Post, ["dead-letters", id, "replay"]) => {
+            let id: i64 = id.parse().map_err(|_| Rejection::NotFound)?;
+            Box::new(Map::new(ReplayFlow::new(id, now), move |replayed| match replayed {
+                Ok(Replayed::Yes) => json_reply(202, json!({ "replayed": id })),
+                Ok(Replayed::NotFound) => Err(Rejection::NotFound),
+                Ok(Replayed::Unreadable(why)) => Err(Rejection::Conflict(format!("cannot replay: {why}"))),
+                Err(e) => Err(unavailable(e)),
+            }))
+        }
+        (Get, ["parked"]) => Box::new(Map::new(ListParkedFlow::new(), |parked| match parked {
+            Ok(parked) => json_reply(200, json!({ "parked": parked })),
+            Err(e) => Err(unavailable(e)),
+        })),
+        (Post, ["parked", "replay"]) => Box::new(Map::new(ReplayParkedFlow::new(), |report| match report {
+            Ok(report) => json_reply(202, json!(report)),
+            Err(e) => Err(unavailable(e)),
+        })),
+        // Overdue (and still waiting for the merchant) first, then by deadline.
+        (Get, ["complaints"]) => list(
+            "complaints",
+            "SELECT * FROM complaints WHERE (?1 IS NULL OR status = ?1) \
+             ORDER BY (status IN ('open', 'reopened') AND deadline <= ?2) DESC, deadline ASC LIMIT ?3",
+            vec![filter("status").into(), now.into(), limit.into()],
+        ),
+        (Post, ["complaints", feedback_id, "resolve"]) => resolve(req, cx, feedback_id)?,
+        (Get, ["orders"]) => list(
+            "orders",
+            "SELECT * FROM orders WHERE (?1 IS NULL OR status = ?1) ORDER BY updated_at DESC LIMIT ?2",
+            vec![filter("status").into(), limit.into()],
+        ),
+        (Get, ["orders", order_id]) => {
+            let by_id = |sql| Statement::new(sql, vec![(*order_id).into()]);
+            read(vec![
+                Part::record("order", by_id("SELECT * FROM orders WHERE id = ?")),
+                Part::list("tickets", by_id("SELECT * FROM tickets WHERE order_id = ? ORDER BY id")),
+                Part::list(
+                    "complaints",
+                    by_id("SELECT * FROM complaints WHERE trans_id = (SELECT trans_id FROM orders WHERE id = ?) ORDER BY opened_at"),
+                ),
+                Part::list(
+                    "events",
+                    by_id("SELECT * FROM events WHERE kind = 'order' AND json_extract(payload, '$.order.id') = ? ORDER BY id"),
+                ),
+            ])
+        }
+        (Put, ["orders", order_id]) => {
+            let order: OrderRecord = serde_json::from_str(req.body)
+                .map_err(|e| Rejection::Malformed(format!("invalid order: {e}")))?;
+            let id = (*order_id).to_owned();
+            let write = One::new(Effect::Transaction(vec![order.upsert(&id, now)]));
+            Box::new(Map::new(write, move |answer| match answer {
+                Some(Ok(_)) => json_reply(200, json!({ "order": id })),
+                Some(Err(e)) => Err(unavailable(e)),
+                None => Err(Rejection::Unavailable("D1 answered nothing".into())),
+            }))
+        }
+        (Get, ["stats"]) => stats(now),
+        _ => return Err(Rejection::NotFound),
+    })
+}
+
+/// `POST /api/complaints/{feedback_id}/resolve`.
+fn resolve<'a>(
+    req: &AdminRequest,
+    cx: &Context<'a>,
+    feedback_id: &str,
+) -> Result<AdminFlow<'a>, Rejection> {
+    let request: ResolveRequest = if req.body.trim().is_empty() {
+        ResolveRequest { message: None }
+    } else {
+        serde_json::from_str(req.body)
+            .map_err(|e| Rejection::Malformed(format!("invalid resolve request: {e}")))?
+    };
+    let limits = CustomSendLimits {
+        max_news_articles: cx.settings.news_article_limit,
+    };
+    let flow = ResolveFlow::new(
+        feedback_id,
+        request,
+        limits,
+        req.idempotency_key,
+        &cx.unique,
+        cx.now,
+    );
+    let feedback_id = feedback_id.to_owned();
+    Ok(Box::new(Map::new(flow, move |resolved| {
+        let answer = |deliveries: Vec<String>, repeated: bool| {
+            json_reply(
+                202,
+                json!({ "feedback_id": feedback_id, "status": "processed", "deliveries": deliveries, "repeated": repeated }),
+            )
+        };
+        match resolved {
+            Ok(Resolved::Done { deliveries }) => answer(deliveries, false),
+            Ok(Resolved::Repeated { deliveries }) => answer(deliveries, true),
+            Ok(Resolved::NotFound) => Err(Rejection::NotFound),
+            Ok(Resolved::BadMessage(why)) => Err(Rejection::Malformed(why)),
+            Ok(Resolved::Conflict(why)) => Err(Rejection::Conflict(why)),
+            Err(e) => Err(unavailable(e)),
+        }
+    })))
+}
+
+/// Ticket counts by status, response times, deliveries by state, and for the last
+/// `STATS_DAYS` days the numbers per channel and category.
+fn stats(now: i64) -> AdminFlow<'static> {
+    let parts = vec![
+        Part::list("tickets_by_status", Statement::new("SELECT status, COUNT(*) AS count FROM tickets GROUP BY status", vec![])),
+        Part::record(
+            "response_times",
+            Statement::new(
+                "SELECT AVG(first_response_at - created_at) AS avg_first_response_secs, \
+                        AVG(resolved_at - created_at) AS avg_resolution_secs, \
+                        SUM(CASE WHEN first_response_at IS NULL AND status != 'closed' AND first_response_due < ?1 THEN 1 ELSE 0 END) AS first_response_overdue \
+                 FROM tickets",
+                vec![now.into()],
+            ),
+        ),
+        Part::list("deliveries_by_state", Statement::new("SELECT state, COUNT(*) AS count FROM deliveries GROUP BY state", vec![])),
+        Part::list("ticket_times", Statement::new(TICKET_TIMES_SQL, vec![(now - STATS_DAYS * 86_400).into()])),
+    ];
+    Box::new(Map::new(ReadFlow::new(parts), move |read| {
+        let mut value = match read {
+            Ok(Some(value)) => value,
+            Ok(None) => Value::Null,
+            Err(e) => return Err(unavailable(e)),
+        };
+        let times: Vec<TicketTimes> = value
+            .get_mut("ticket_times")
+            .map(Value::take)
+            .and_then(|rows| serde_json::from_value(rows).ok())
+            .unwrap_or_default();
+        if let Value::Object(map) = &mut value {
+            map.remove("ticket_times");
+            map.insert(
+                "by_channel_and_category".into(),
+                json!(summarize(&times, now)),
+            );
+            map.insert("period_days".into(), json!(STATS_DAYS));
+        }
+        json_reply(200, value)
+    }))
+}
 
 /// Checks `Authorization: Bearer <ADMIN_TOKEN>` in constant time. Without an ADMIN_TOKEN set,
 /// the admin API is closed (500 naming the setting), never open.

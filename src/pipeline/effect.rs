@@ -145,3 +145,23 @@ impl<F: Flow + ?Sized> Flow for Box<F> {
         (**self).step(answer)
     }
 }
+
+/// A flow of one effect, whose result is its answer.
+pub struct One(Option<Effect>);
+
+impl One {
+    pub fn new(effect: Effect) -> Self {
+        One(Some(effect))
+    }
+}
+
+impl Flow for One {
+    type Output = Option<Answered>;
+
+    fn step(&mut self, answer: Option<Answered>) -> Step<Option<Answered>> {
+        match self.0.take() {
+            Some(effect) => Step::Do(effect),
+            None => Step::Done(answer),
+        }
+    }
+}

@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod effect;
 pub mod inbound;
 pub mod outage;
+pub mod reads;
 pub mod resolve;
 pub mod token;
 
@@ -124,5 +125,28 @@ impl Flow for Sequence<'_> {
             }
         }
         Step::Done(std::mem::take(&mut self.reports))
+    }
+}
+
+/// A flow whose result is turned into another: how the admin API makes its answers.
+pub struct Map<F, G> {
+    flow: F,
+    map: G,
+}
+
+impl<F, G> Map<F, G> {
+    pub fn new(flow: F, map: G) -> Self {
+        Map { flow, map }
+    }
+}
+
+impl<F: Flow, G: Fn(F::Output) -> T, T> Flow for Map<F, G> {
+    type Output = T;
+
+    fn step(&mut self, answer: Option<Answered>) -> Step<T> {
+        match self.flow.step(answer) {
+            Step::Do(effect) => Step::Do(effect),
+            Step::Done(output) => Step::Done((self.map)(output)),
+        }
     }
 }

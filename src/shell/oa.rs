@@ -10,12 +10,11 @@ use worker::{Env, Request};
 use super::io::{self, log_rejection, KV};
 use super::push::{self, Post};
 use crate::inline::{Rejection, Reply};
+use crate::kv;
 use crate::platforms::oa::{self, OnlineAgents};
 use crate::rules::Rules;
 use crate::settings::Settings;
 
-pub const RULES_KEY: &str = "rules";
-pub const ONLINE_AGENTS_KEY: &str = "kf_online";
 const ROUTE: &str = "/wechat/oa";
 
 /// The rules and the online-agent list, as read from KV.
@@ -103,7 +102,7 @@ async fn read_routing_state(env: &Env) -> ((Rules, Option<OnlineAgents>), bool) 
         return ((Rules::default(), None), false);
     };
     let (rules_doc, online_doc) =
-        join(kv.get(RULES_KEY).text(), kv.get(ONLINE_AGENTS_KEY).text()).await;
+        join(kv.get(kv::RULES).text(), kv.get(kv::ONLINE_AGENTS).text()).await;
     let complete = rules_doc.is_ok() && online_doc.is_ok();
     let rules = match rules_doc {
         Ok(Some(doc)) => Rules::parse(&doc).unwrap_or_else(|why| {

@@ -74,8 +74,8 @@ async fn perform(env: &Env, effect: Effect) -> Answered {
                 put = put.expiration_ttl(ttl);
             }
             put.execute().await.map_err(unavailable)?;
-            if key == kv::ONLINE_AGENTS {
-                forget_routing_state(); // this isolate's own cache of it
+            if key == kv::ONLINE_AGENTS || key == kv::RULES {
+                forget_routing_state(); // this isolate's own cache of them
             }
             Ok(Answer::Done)
         }

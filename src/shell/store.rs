@@ -1,6 +1,5 @@
 //! D1 access: running the core's statements, and the few reads the shell needs.
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
@@ -55,18 +54,5 @@ pub async fn rows(db: &D1Database, statement: &Statement) -> Result<Vec<Value>, 
         .await
         .map_err(store_error)?
         .results::<Value>()
-        .map_err(store_error)
-}
-
-pub async fn query<T: DeserializeOwned>(
-    db: &D1Database,
-    sql: &'static str,
-    params: Vec<Param>,
-) -> Result<Vec<T>, StoreError> {
-    prepare(db, &Statement::new(sql, params))?
-        .all()
-        .await
-        .map_err(store_error)?
-        .results::<T>()
         .map_err(store_error)
 }
