@@ -351,6 +351,31 @@ pub struct OnlineAgents {
     pub kf_online_list: Vec<OnlineAgent>,
 }
 
+/// What routing uses: the merchant's rules and the online agents, as KV holds them. A missing or
+/// invalid document routes nothing rather than refusing the customer (the merchant is told
+/// through `ignored`), and a missing agent list is "not yet fetched".
+pub struct Routing {
+    pub rules: Rules,
+    pub online: Option<OnlineAgents>,
+    /// Why the rules document was ignored, when it was.
+    pub ignored: Option<String>,
+}
+
+impl Routing {
+    pub fn from_documents(rules: Option<&str>, online: Option<&str>) -> Routing {
+        let (rules, ignored) = match rules.map(Rules::parse) {
+            Some(Ok(rules)) => (rules, None),
+            Some(Err(why)) => (Rules::default(), Some(format!("ignoring rules: {why}"))),
+            None => (Rules::default(), None),
+        };
+        Routing {
+            rules,
+            online: online.and_then(|doc| OnlineAgents::parse(doc).ok()),
+            ignored,
+        }
+    }
+}
+
 impl OnlineAgents {
     pub fn parse(json: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(json)
@@ -769,5 +794,28 @@ mod tests {
         assert_eq!(inner.get("MsgType"), Some("transfer_customer_service"));
         assert_eq!(inner.get("TransInfo/KfAccount"), Some("anna@gh_acct"));
         assert_eq!(inner.get("ToUserName"), Some("o_user"));
+    }
+
+    #[test]
+    fn routing_falls_back_to_no_rules_and_says_why() {
+        let valid = r#"{"faq":[{"keywords":["a"],"reply":"b"}]}"#;
+        let online = r#"{"kf_online_list":[]}"#;
+        let r = Routing::from_documents(Some(valid), Some(online));
+        assert_eq!(
+            (r.rules.faq.len(), r.online.is_some(), r.ignored),
+            (1, true, None)
+        );
+        let r = Routing::from_documents(Some("{not json"), Some("garbage"));
+        assert_eq!(r.rules, Rules::default());
+        assert!(r.online.is_none());
+        assert!(r
+            .ignored
+            .unwrap()
+            .starts_with("ignoring rules: rules are not valid JSON"));
+        let r = Routing::from_documents(None, None);
+        assert_eq!(
+            (r.rules, r.online.is_none(), r.ignored),
+            (Rules::default(), true, None)
+        );
     }
 }

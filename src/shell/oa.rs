@@ -11,14 +11,10 @@ use super::io::{self, log_rejection, KV};
 use super::push::{self, Post};
 use crate::inline::{Rejection, Reply};
 use crate::kv;
-use crate::platforms::oa::{self, OnlineAgents};
-use crate::rules::Rules;
+use crate::platforms::oa::{self, Routing};
 use crate::settings::Settings;
 
 const ROUTE: &str = "/wechat/oa";
-
-/// The rules and the online-agent list, as read from KV.
-type Routing = Rc<(Rules, Option<OnlineAgents>)>;
 
 /// How long this isolate reuses what it read. KV itself is eventually consistent (up to a
 /// minute across locations), so a few seconds more cost nothing and save two KV reads on almost
@@ -26,7 +22,7 @@ type Routing = Rc<(Rules, Option<OnlineAgents>)>;
 const ROUTING_CACHE_SECS: i64 = 10;
 
 thread_local! {
-    static ROUTING: RefCell<Option<(i64, Routing)>> = const { RefCell::new(None) };
+    static ROUTING: RefCell<Option<(i64, Rc<Routing>)>> = const { RefCell::new(None) };
 }
 
 /// Makes the next callback read the rules and online agents from KV again.
@@ -36,7 +32,7 @@ pub fn forget_routing_state() {
 
 /// What the core needs besides the request: state from KV, and randomness for a sealed reply.
 struct RoutingState {
-    routing: Routing,
+    routing: Rc<Routing>,
     random16: [u8; 16],
     nonce: String,
 }
@@ -58,8 +54,8 @@ pub async fn handle(req: Request, env: &Env) -> Reply {
         |post: Post, state: RoutingState| {
             let ctx = oa::Context {
                 endpoint: post.endpoint,
-                rules: &state.routing.0,
-                online: state.routing.1.as_ref(),
+                rules: &state.routing.rules,
+                online: state.routing.online.as_ref(),
                 now: post.now,
                 random16: &state.random16,
                 nonce: &state.nonce,
@@ -70,7 +66,7 @@ pub async fn handle(req: Request, env: &Env) -> Reply {
     .await
 }
 
-async fn routing_state(env: &Env) -> Routing {
+async fn routing_state(env: &Env) -> Rc<Routing> {
     let now = io::now_secs();
     let cached = ROUTING.with(|cache| {
         cache
@@ -93,30 +89,23 @@ async fn routing_state(env: &Env) -> Routing {
 /// The rules and online-agent list from KV, and whether both reads succeeded (only then is the
 /// answer worth caching). A missing or invalid document is logged and routing falls back to "no
 /// rules": a customer is never refused because of the merchant's config.
-async fn read_routing_state(env: &Env) -> ((Rules, Option<OnlineAgents>), bool) {
+async fn read_routing_state(env: &Env) -> (Routing, bool) {
     let Ok(kv) = env.kv(KV) else {
         log_rejection(
             ROUTE,
             &Rejection::Unavailable("KV binding KEFU_KV missing".into()),
         );
-        return ((Rules::default(), None), false);
+        return (Routing::from_documents(None, None), false);
     };
     let (rules_doc, online_doc) =
         join(kv.get(kv::RULES).text(), kv.get(kv::ONLINE_AGENTS).text()).await;
     let complete = rules_doc.is_ok() && online_doc.is_ok();
-    let rules = match rules_doc {
-        Ok(Some(doc)) => Rules::parse(&doc).unwrap_or_else(|why| {
-            log_rejection(
-                ROUTE,
-                &Rejection::Misconfigured(format!("ignoring rules: {why}")),
-            );
-            Rules::default()
-        }),
-        _ => Rules::default(),
-    };
-    let online = match online_doc {
-        Ok(Some(doc)) => OnlineAgents::parse(&doc).ok(),
-        _ => None,
-    };
-    ((rules, online), complete)
+    let routing = Routing::from_documents(
+        rules_doc.ok().flatten().as_deref(),
+        online_doc.ok().flatten().as_deref(),
+    );
+    if let Some(why) = &routing.ignored {
+        log_rejection(ROUTE, &Rejection::Misconfigured(why.clone()));
+    }
+    (routing, complete)
 }
