@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::{Inbound, QueuedEvent};
 use crate::mask::mask;
 use crate::platforms::oa::{EventBody, MessageBody};
+use crate::platforms::wecom::neutralize_markdown;
 use crate::sql::{Param, Statement};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -376,9 +377,10 @@ pub fn timeline_by_id(ticket_id: i64, entry: TimelineEntry) -> Statement {
     )
 }
 
-/// The first 200 characters of a message, on one line.
+/// The first 200 characters of a customer's (or a platform's) text, on one line, with nothing
+/// in it that WeCom markdown would act on: for staff alerts.
 pub fn snippet(text: &str) -> String {
-    let one_line: String = text
+    let one_line: String = neutralize_markdown(text)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();

@@ -193,3 +193,21 @@ fn events_without_a_ticket_effect_are_stored_only() {
     assert_eq!(db.count("SELECT COUNT(*) FROM events"), 1);
     assert_eq!(db.count("SELECT COUNT(*) FROM tickets"), 0);
 }
+
+#[test]
+fn a_customer_cannot_put_links_or_mentions_into_the_staff_alert() {
+    let mut db = Db::new();
+    let attack = "[免费领取](http://evil.example) <@all> **urgent**\n# boss says pay";
+    db.transaction(&tickets::plan(&text("oCustomer12345", "1", attack), 1000))
+        .unwrap();
+    let alert = db.rows("SELECT text FROM alerts")[0]["text"].clone();
+    let (_, quoted) = alert.as_str().unwrap().split_once(": ").unwrap();
+    for forbidden in ["[", "](", "<@", "**", "\n", "#"] {
+        assert!(!quoted.contains(forbidden), "{forbidden:?} in {quoted}");
+    }
+    // The timeline keeps what the customer wrote.
+    assert_eq!(
+        db.rows("SELECT body FROM ticket_timeline")[0]["body"],
+        attack
+    );
+}

@@ -65,6 +65,30 @@ fn header(count: usize) -> String {
     }
 }
 
+/// Text a customer wrote, made inert for WeCom markdown: the characters it acts on (links,
+/// emphasis, code, headers, `<font>` and `<@mentions>`) become their full-width look-alikes, so
+/// a customer cannot put a link or a mention in front of staff.
+pub fn neutralize_markdown(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' | '\r' => ' ',
+            '[' => '［',
+            ']' => '］',
+            '(' => '（',
+            ')' => '）',
+            '<' => '＜',
+            '>' => '＞',
+            '*' => '＊',
+            '`' => '｀',
+            '@' => '＠',
+            '#' => '＃',
+            '_' => '＿',
+            '~' => '～',
+            other => other,
+        })
+        .collect()
+}
+
 fn line(alert: &PendingAlert) -> String {
     let text = alert.text.replace('\n', " ");
     match alert.ticket_id {
@@ -166,5 +190,20 @@ mod tests {
             body,
             serde_json::json!({"msgtype": "markdown", "markdown": {"content": "hi"}})
         );
+    }
+
+    #[test]
+    fn customer_text_cannot_add_links_mentions_or_markup() {
+        let text = neutralize_markdown(
+            "[click me](http://evil.example) <@all> <font color=\"warning\">x</font> **bold** `code`\n# header",
+        );
+        for forbidden in ["[", "](", "<@", "<font", "**", "`", "\n", "#"] {
+            assert!(!text.contains(forbidden), "{forbidden:?} in {text}");
+        }
+        assert!(
+            text.contains("［click me］（http://evil.example）"),
+            "{text}"
+        );
+        assert_eq!(neutralize_markdown("退款 refund 123"), "退款 refund 123");
     }
 }

@@ -75,7 +75,9 @@ pub fn check_timestamp(timestamp: &str, now: i64, max_skew_secs: i64) -> Result<
     let ts: i64 = timestamp
         .parse()
         .map_err(|_| Rejection::Malformed("timestamp is not an integer".into()))?;
-    if (now - ts).abs() > max_skew_secs {
+    // abs_diff: `now - ts` overflows for timestamps near i64::MIN (and in release would wrap
+    // into an accepted value).
+    if now.abs_diff(ts) > max_skew_secs.unsigned_abs() {
         return Err(Rejection::StaleTimestamp);
     }
     Ok(())
@@ -388,5 +390,25 @@ pub(crate) mod tests {
             &[TOKEN, &NOW.to_string(), "n2", enc]
         ));
         assert_eq!(key.decrypt(enc, APPID).unwrap(), "<xml>reply</xml>");
+    }
+
+    #[test]
+    fn extreme_timestamps_are_stale_not_overflows() {
+        for ts in [i64::MIN, i64::MIN + 1, i64::MAX, -1] {
+            assert_eq!(
+                check_timestamp(&ts.to_string(), NOW, 300),
+                Err(Rejection::StaleTimestamp),
+                "{ts}"
+            );
+        }
+        assert_eq!(check_timestamp(&(NOW - 300).to_string(), NOW, 300), Ok(()));
+        assert_eq!(
+            check_timestamp(&(NOW + 301).to_string(), NOW, 300),
+            Err(Rejection::StaleTimestamp)
+        );
+        assert_eq!(
+            check_timestamp(&i64::MIN.to_string(), i64::MAX, 300),
+            Err(Rejection::StaleTimestamp)
+        );
     }
 }
