@@ -13,12 +13,14 @@ const APPID: &str = "wxb11529c136998cb6";
 const NOW: i64 = 1_700_000_000;
 const MESSAGE: &str = "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[oUserBench0123456789]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[我要退款 refund please]]></Content><MsgId>1234567890123456789</MsgId></xml>";
 
-fn endpoint() -> Endpoint<'static> {
+/// An endpoint in plain mode (no EncodingAESKey) or in safe mode.
+fn endpoint(safe: bool) -> Endpoint<'static> {
     Endpoint {
         token: TOKEN,
-        aes: Some((AesKey::from_encoding_aes_key(AES_KEY).unwrap(), APPID)),
+        aes: safe.then(|| (AesKey::from_encoding_aes_key(AES_KEY).unwrap(), APPID)),
         max_skew_secs: 300,
         aes_setting_name: "WECHAT_AES_KEY",
+        allow_unencrypted: false,
     }
 }
 
@@ -39,14 +41,14 @@ fn bench(c: &mut Criterion) {
     let safe_body = format!("<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>");
 
     let mut group = c.benchmark_group("oa_post");
-    for (mode, query, body) in [
-        ("plain", &plain_query, MESSAGE.as_bytes()),
-        ("safe", &safe_query, safe_body.as_bytes()),
+    for (mode, safe, query, body) in [
+        ("plain", false, &plain_query, MESSAGE.as_bytes()),
+        ("safe", true, &safe_query, safe_body.as_bytes()),
     ] {
         group.bench_function(mode, |b| {
             b.iter(|| {
                 let ctx = Context {
-                    endpoint: endpoint(),
+                    endpoint: endpoint(safe),
                     rules: &rules,
                     online: None,
                     now: NOW,

@@ -62,6 +62,9 @@ pub enum Rejection {
     BadSignature(&'static str),
     /// A WeChat push whose timestamp is outside the allowed window.
     StaleTimestamp,
+    /// An unencrypted push to an endpoint with an EncodingAESKey (named): its signature does
+    /// not cover the body.
+    UnencryptedPush(&'static str),
     /// A 维权 notification for another account's AppId.
     ForeignAppId,
     /// A caller that must prove who it is did not: the card shop's HMAC or timestamp, or the
@@ -85,7 +88,10 @@ impl Rejection {
             Rejection::Crypto(CryptoError::InvalidAesKey) => 500,
             Rejection::Crypto(_) => 400,
             Rejection::TooLarge => 413,
-            Rejection::BadSignature(_) | Rejection::StaleTimestamp | Rejection::ForeignAppId => 403,
+            Rejection::BadSignature(_)
+            | Rejection::StaleTimestamp
+            | Rejection::UnencryptedPush(_)
+            | Rejection::ForeignAppId => 403,
             Rejection::Unauthenticated(_) => 401,
             Rejection::NotFound => 404,
             Rejection::Conflict(_) => 409,
@@ -114,6 +120,12 @@ impl std::fmt::Display for Rejection {
             Rejection::TooLarge => write!(f, "body exceeds {MAX_BODY_BYTES} bytes"),
             Rejection::BadSignature(which) => f.write_str(which),
             Rejection::StaleTimestamp => f.write_str("timestamp outside the allowed window"),
+            Rejection::UnencryptedPush(aes_setting) => write!(
+                f,
+                "unencrypted push refused: {aes_setting} is set, so pushes must come in safe mode \
+                 (encrypt_type=aes); ALLOW_UNENCRYPTED_PUSH=true accepts them while the console \
+                 is switched"
+            ),
             Rejection::ForeignAppId => f.write_str("AppId is not this account's"),
             Rejection::Unauthenticated(why) => f.write_str(why),
             Rejection::NotFound => f.write_str("no such admin route or record"),

@@ -33,6 +33,8 @@ pub struct Settings {
     /// Articles allowed in one `news` customer-service message: the seed says 10, the platform
     /// has accepted only 1 since October 2018.
     pub news_article_limit: usize,
+    /// `ALLOW_UNENCRYPTED_PUSH`: accept plain-mode pushes on endpoints with an AES key.
+    pub allow_unencrypted_push: bool,
     /// When the undelivered-order watch warns, as a percentage of the delivery window (the
     /// overdue alert comes at 100%).
     pub delivery_warning_percent: i64,
@@ -74,6 +76,8 @@ impl Settings {
                 .and_then(|v| v.parse().ok())
                 .filter(|v: &usize| (1..=10).contains(v))
                 .unwrap_or(1),
+            allow_unencrypted_push: get("ALLOW_UNENCRYPTED_PUSH")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
             delivery_warning_percent: get("DELIVERY_WARNING_PERCENT")
                 .and_then(|v| v.parse().ok())
                 .filter(|v: &i64| (1..=99).contains(v))
@@ -126,6 +130,7 @@ impl Settings {
             aes,
             max_skew_secs: self.callback_max_skew_secs,
             aes_setting_name: aes_key_name,
+            allow_unencrypted: self.allow_unencrypted_push,
         })
     }
 }

@@ -59,6 +59,10 @@ pub struct Endpoint<'a> {
     pub max_skew_secs: i64,
     /// The names of the settings, for error messages.
     pub aes_setting_name: &'static str,
+    /// Accept unencrypted pushes although an AES key is set (`ALLOW_UNENCRYPTED_PUSH`, for the
+    /// migration window while the merchant switches the console to safe mode). Off by default:
+    /// a plain push's signature covers only token, timestamp and nonce, not the body.
+    pub allow_unencrypted: bool,
 }
 
 /// What a verified push carried, and how to answer it.
@@ -123,6 +127,9 @@ pub fn open(q: &CallbackQuery, body: &[u8], ep: &Endpoint, now: i64) -> Result<O
         .map_err(|_| Rejection::Malformed("body is not valid UTF-8".into()))?;
     let (timestamp, nonce) = q.timestamp_and_nonce()?;
     if !q.is_encrypted()? {
+        if ep.aes.is_some() && !ep.allow_unencrypted {
+            return Err(Rejection::UnencryptedPush(ep.aes_setting_name));
+        }
         let sig = q
             .signature
             .as_deref()
@@ -209,6 +216,7 @@ pub(crate) mod tests {
             aes: Some((AesKey::from_encoding_aes_key(AES_KEY).unwrap(), APPID)),
             max_skew_secs: 300,
             aes_setting_name: "WECHAT_AES_KEY",
+            allow_unencrypted: true,
         }
     }
 
@@ -410,5 +418,30 @@ pub(crate) mod tests {
             check_timestamp(&i64::MIN.to_string(), i64::MAX, 300),
             Err(Rejection::StaleTimestamp)
         );
+    }
+
+    #[test]
+    fn with_an_aes_key_an_unencrypted_push_is_refused_unless_allowed() {
+        let safe_only = Endpoint {
+            allow_unencrypted: false,
+            ..endpoint()
+        };
+        let body = b"<xml><ToUserName>x</ToUserName></xml>";
+        // Correctly signed in plain mode, but the body is not covered: forgeable.
+        let err = open(&plain_query(NOW), body, &safe_only, NOW).unwrap_err();
+        assert_eq!(err, Rejection::UnencryptedPush("WECHAT_AES_KEY"));
+        assert_eq!(err.status(), 403);
+        assert!(err.to_string().contains("ALLOW_UNENCRYPTED_PUSH"), "{err}");
+        // Safe mode still works, and a plain-mode endpoint (no key) takes plain pushes.
+        let (q, envelope) = encrypted_push("<xml><A>1</A></xml>", NOW);
+        assert!(open(&q, envelope.as_bytes(), &safe_only, NOW).is_ok());
+        let plain_only = Endpoint {
+            aes: None,
+            allow_unencrypted: false,
+            ..endpoint()
+        };
+        assert!(open(&plain_query(NOW), body, &plain_only, NOW).is_ok());
+        // The migration window's setting lets them through.
+        assert!(open(&plain_query(NOW), body, &endpoint(), NOW).is_ok());
     }
 }
