@@ -5,6 +5,8 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+use crate::inline::{Rejection, QUEUE_MESSAGE_MAX_BYTES};
+
 use crate::platforms::oa::{OaEvent, OaMessage, Push as OaPush};
 use crate::platforms::orders::OrderEvent;
 use crate::platforms::payfeedback::Notification;
@@ -118,6 +120,16 @@ impl Keyed for OrderEvent {
 }
 
 impl QueueMessage {
+    /// The message as the queue carries it, or a 413 when JSON's escaping grew an accepted body
+    /// past what the queue takes (refused at once: a retry would fail the same way).
+    pub fn for_queue(&self) -> Result<String, Rejection> {
+        let json = self.to_json();
+        if json.len() > QUEUE_MESSAGE_MAX_BYTES {
+            return Err(Rejection::TooLargeForQueue(json.len()));
+        }
+        Ok(json)
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("queue messages are plain data")
     }
@@ -204,5 +216,21 @@ mod tests {
             event.describe(),
             format!("oa_message text from {}", mask("o_user_123"))
         );
+    }
+
+    #[test]
+    fn a_message_the_queue_cannot_take_is_refused_not_retried() {
+        let quotes = "\"".repeat(64_000);
+        let xml = format!("<xml><ToUserName>gh</ToUserName><FromUserName>o_user_123</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content><![CDATA[{quotes}]]></Content><MsgId>1</MsgId></xml>");
+        assert!(xml.len() < crate::xml::MAX_BODY_BYTES, "an accepted body");
+        let message = QueueMessage::Inbound(Box::new(QueuedEvent::accepted(
+            OaPush::parse(&xml).unwrap(),
+            1,
+        )));
+        let refused = message.for_queue().unwrap_err();
+        assert!(matches!(refused, Rejection::TooLargeForQueue(n) if n > QUEUE_MESSAGE_MAX_BYTES));
+        assert_eq!(refused.status(), 413);
+        let fits = QueueMessage::FlushAlerts;
+        assert_eq!(fits.for_queue().unwrap(), fits.to_json());
     }
 }

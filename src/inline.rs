@@ -3,6 +3,9 @@
 use crate::wechat::crypto::CryptoError;
 use crate::xml::{XmlError, MAX_BODY_BYTES};
 
+/// Cloudflare Queues take messages of at most 128 KB.
+pub const QUEUE_MESSAGE_MAX_BYTES: usize = 128_000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub status: u16,
@@ -58,6 +61,8 @@ pub enum Rejection {
     Xml(XmlError),
     Crypto(CryptoError),
     TooLarge,
+    /// Accepted, but its event encodes to more bytes (this many) than the queue takes.
+    TooLargeForQueue(usize),
     /// A WeChat push whose signature, msg_signature or AppSignature does not match; names which.
     BadSignature(&'static str),
     /// A WeChat push whose timestamp is outside the allowed window.
@@ -87,7 +92,7 @@ impl Rejection {
             Rejection::Crypto(CryptoError::AppIdMismatch) => 403,
             Rejection::Crypto(CryptoError::InvalidAesKey) => 500,
             Rejection::Crypto(_) => 400,
-            Rejection::TooLarge => 413,
+            Rejection::TooLarge | Rejection::TooLargeForQueue(_) => 413,
             Rejection::BadSignature(_)
             | Rejection::StaleTimestamp
             | Rejection::UnencryptedPush(_)
@@ -118,6 +123,10 @@ impl std::fmt::Display for Rejection {
             Rejection::Xml(e) => e.fmt(f),
             Rejection::Crypto(e) => e.fmt(f),
             Rejection::TooLarge => write!(f, "body exceeds {MAX_BODY_BYTES} bytes"),
+            Rejection::TooLargeForQueue(bytes) => write!(
+                f,
+                "the event would be {bytes} bytes on the queue, which takes at most {QUEUE_MESSAGE_MAX_BYTES}"
+            ),
             Rejection::BadSignature(which) => f.write_str(which),
             Rejection::StaleTimestamp => f.write_str("timestamp outside the allowed window"),
             Rejection::UnencryptedPush(aes_setting) => write!(

@@ -7,7 +7,6 @@ use std::rc::Rc;
 
 use worker::{js_sys, Env, Headers, Response, Result};
 
-use crate::event::QueueMessage;
 use crate::inline::{Rejection, Reply};
 use crate::settings::Settings;
 
@@ -60,14 +59,15 @@ pub fn random_nonce() -> std::result::Result<String, Rejection> {
     Ok((u64::from_le_bytes(bytes) % 10_000_000_000).to_string())
 }
 
-/// Sends one message on `KEFU_EVENTS`. A failure is a 503: a callback that could not be
-/// enqueued is refused so that the platform retries it, and nothing is lost silently.
-pub async fn enqueue(env: &Env, message: QueueMessage) -> std::result::Result<(), Rejection> {
+/// Sends one message (as `QueueMessage::for_queue` encoded it) on `KEFU_EVENTS`. A failure is
+/// a 503: a callback that could not be enqueued is refused so that the platform retries it, and
+/// nothing is lost silently.
+pub async fn enqueue(env: &Env, message: String) -> std::result::Result<(), Rejection> {
     let queue = env
         .queue(QUEUE)
         .map_err(|_| Rejection::Unavailable("queue binding KEFU_EVENTS missing".into()))?;
     queue
-        .send(message.to_json())
+        .send(message)
         .await
         .map_err(|e| Rejection::Unavailable(format!("enqueue failed: {e}")))
 }

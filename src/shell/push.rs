@@ -4,6 +4,8 @@
 
 use std::future::Future;
 
+use futures_util::StreamExt;
+
 use worker::{Env, Method, Request};
 
 use super::io;
@@ -63,16 +65,25 @@ async fn accept<S, P: Keyed>(
     enqueue_then_reply(env, decide(post, state)?, now).await
 }
 
-/// The request body, refused with 413 before it is read when its declared length is too big.
+/// The request body, refused with 413 as soon as it is known to be too big: from its declared
+/// length, or while it streams in (a chunked body declares none).
 pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Rejection> {
     if let Ok(Some(len)) = req.headers().get("content-length") {
         if len.parse::<usize>().is_ok_and(|n| n > MAX_BODY_BYTES) {
             return Err(Rejection::TooLarge);
         }
     }
-    req.bytes()
-        .await
-        .map_err(|_| Rejection::Malformed("unreadable body".into()))
+    let unreadable = |_| Rejection::Malformed("unreadable body".into());
+    let mut stream = req.stream().map_err(unreadable)?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(unreadable)?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(Rejection::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Enqueues an accepted callback's event; its reply goes out only once that succeeded.
@@ -82,6 +93,6 @@ pub async fn enqueue_then_reply<P: Keyed>(
     received_at: i64,
 ) -> Result<Reply, Rejection> {
     let event = QueuedEvent::accepted(accepted.push, received_at);
-    io::enqueue(env, QueueMessage::Inbound(Box::new(event))).await?;
+    io::enqueue(env, QueueMessage::Inbound(Box::new(event)).for_queue()?).await?;
     Ok(accepted.reply)
 }

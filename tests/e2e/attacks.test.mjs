@@ -2,6 +2,7 @@
 // forged plain pushes to safe-mode endpoints, a worst-case XML body, extreme timestamps and
 // markdown injected into staff alerts. Each gets its 4xx or a harmless result.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { SECRETS, sleep, startMock, startWorker, waitFor } from './harness.mjs';
 import { cdata, msgId, nonce, now, plainQuery, safePush, sha1Signature } from './wechat-client.mjs';
@@ -66,6 +67,48 @@ describe('hostile input before authentication', () => {
     // (seconds per request) could not meet, checked once.
     assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
     assert.ok(Date.now() - health < 5_000);
+  });
+
+  test('a chunked body of several MB is refused with 413 without being read whole', async () => {
+    // node:http rather than fetch: the Worker answers before the upload ends. wrangler dev's
+    // proxy, still forwarding the upload when the Worker has answered, may turn that answer into
+    // its own 503 or a reset; the Worker's log line is what shows its decision.
+    const logBefore = worker.log.split('413 body exceeds').length;
+    const { status } = await new Promise((resolve) => {
+      const url = new URL(`${worker.url}/wechat/oa?${plainQuery(TOKEN)}`);
+      const req = http.request(url, { method: 'POST' }); // no Content-Length: chunked
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode }));
+      });
+      req.on('error', () => resolve({ status: 'reset' }));
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      let sent = 0;
+      const more = () => {
+        while (sent < 80 && !req.destroyed) { // 5 MiB
+          sent += 1;
+          if (!req.write(chunk)) return req.once('drain', more);
+        }
+        if (!req.destroyed) req.end();
+      };
+      more();
+    });
+    assert.notEqual(status, 200);
+    await waitFor(() => worker.log.split('413 body exceeds').length > logBefore, 'the Worker refusing it with 413');
+    assert.equal((await fetch(`${worker.url}/healthz`)).status, 200);
+  });
+
+  test('an accepted body whose event outgrows the queue is a 413, not an endless 503', async () => {
+    await worker.assertNothingEnqueuedBy(sendSentinel, async () => {
+      const id = msgId();
+      // Control characters: 1 byte in the body, 6 (\u0001) in the queue's JSON.
+      const xml = text('\u0001'.repeat(24 * 1024), id);
+      const { query, body } = safePush(TOKEN, AES, APPID, xml);
+      assert.ok(body.length <= 64 * 1024, `the body itself is accepted (${body.length} bytes)`);
+      const r = await post('/wechat/oa', query, body);
+      assert.equal(r.status, 413);
+      assert.match((await r.json()).error, /on the queue, which takes at most 128000/);
+    });
   });
 
   test('timestamps at the ends of the 64-bit range are stale, not overflows', async () => {
