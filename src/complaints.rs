@@ -24,12 +24,15 @@ pub struct OrderFacts {
     pub delivered: Option<bool>,
 }
 
-/// A complaint as a notification finds it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A complaint as it was read: what a change to it expects to find still.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComplaintState {
     pub status: ComplaintStatus,
     /// The TimeStamp of the newest notification applied to it.
     pub last_notified_at: Option<i64>,
+    /// The last staff resolution's id (a processed complaint resolved again stays processed:
+    /// this is what tells two resolves apart).
+    pub resolve_id: Option<String>,
 }
 
 /// The row `ComplaintState` is read from.
@@ -37,30 +40,34 @@ pub struct ComplaintState {
 pub struct StateRow {
     pub status: String,
     pub last_notified_at: Option<i64>,
+    pub resolve_id: Option<String>,
 }
 
 /// The query for a complaint's `StateRow` (bind the FeedBackId).
-pub const STATE_SQL: &str = "SELECT status, last_notified_at FROM complaints WHERE feedback_id = ?";
+pub const STATE_SQL: &str =
+    "SELECT status, last_notified_at, resolve_id FROM complaints WHERE feedback_id = ?";
 
 impl StateRow {
     pub fn state(&self) -> Option<ComplaintState> {
         Some(ComplaintState {
             status: parse_status(&self.status)?,
             last_notified_at: self.last_notified_at,
+            resolve_id: self.resolve_id.clone(),
         })
     }
 }
 
 /// Aborts the transaction (as a conflict: read again, plan again) unless the complaint is still
 /// as it was read.
-fn expect_state(feedback_id: &str, state: ComplaintState) -> Statement {
+fn expect_state(feedback_id: &str, state: &ComplaintState) -> Statement {
     Statement::new(
         "INSERT INTO expectations (holds) SELECT 0 WHERE NOT EXISTS \
-         (SELECT 1 FROM complaints WHERE feedback_id = ? AND status = ? AND last_notified_at IS ?)",
+         (SELECT 1 FROM complaints WHERE feedback_id = ? AND status = ? AND last_notified_at IS ? AND resolve_id IS ?)",
         vec![
             feedback_id.into(),
             status_name(state.status).into(),
             state.last_notified_at.into(),
+            state.resolve_id.clone().into(),
         ],
     )
 }
@@ -78,14 +85,14 @@ pub fn plan_notification(
     now: i64,
 ) -> Vec<Statement> {
     let key = event.dedup_key.as_str();
-    let current = read.map(|state| state.status);
+    let current = read.as_ref().map(|state| state.status);
     let notified_at = n.complained_at(i64::MAX);
     let customer = Customer {
         channel: CHANNEL,
         customer_id: &n.openid,
     };
     let mut statements = vec![tickets::store_event(event, now)];
-    if let Some(state) = read {
+    if let Some(state) = &read {
         if state
             .last_notified_at
             .is_some_and(|last| last > notified_at)
@@ -320,11 +327,11 @@ pub struct ToResolve {
     pub openid: String,
     pub status: String,
     pub last_notified_at: Option<i64>,
+    pub resolve_id: Option<String>,
 }
 
 /// The query for a complaint `ToResolve` (bind the FeedBackId).
-pub const TO_RESOLVE_SQL: &str =
-    "SELECT feedback_id, openid, status, last_notified_at FROM complaints WHERE feedback_id = ?";
+pub const TO_RESOLVE_SQL: &str = "SELECT feedback_id, openid, status, last_notified_at, resolve_id FROM complaints WHERE feedback_id = ?";
 
 /// The body of `POST /api/complaints/{feedback_id}/resolve`: an optional message to the customer,
 /// either plain text or any customer-service message.
@@ -408,14 +415,16 @@ pub fn plan_resolve(
     let read = ComplaintState {
         status: current,
         last_notified_at: c.last_notified_at,
+        resolve_id: c.resolve_id.clone(),
     };
-    statements.push(expect_state(&c.feedback_id, read));
+    statements.push(expect_state(&c.feedback_id, &read));
     statements.push(Statement::new(
-        "UPDATE complaints SET status = ?, resolved_at = ?, updated_at = ? WHERE feedback_id = ?",
+        "UPDATE complaints SET status = ?, resolved_at = ?, updated_at = ?, resolve_id = ? WHERE feedback_id = ?",
         vec![
             status_name(status).into(),
             now.into(),
             now.into(),
+            resolve_id.into(),
             c.feedback_id.as_str().into(),
         ],
     ));
@@ -479,6 +488,7 @@ mod tests {
             openid: "oUser".into(),
             status: status.into(),
             last_notified_at: None,
+            resolve_id: None,
         }
     }
 

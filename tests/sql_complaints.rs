@@ -462,3 +462,61 @@ fn deadline_warnings_fire_once_a_quarter_before_and_once_overdue() {
         1
     );
 }
+
+#[test]
+fn two_resolves_of_a_processed_complaint_planned_from_the_same_read_send_once() {
+    let mut world = World::new();
+    apply(&mut world, notification(MsgType::Request, NOW - 300, None)).unwrap();
+    assert!(matches!(
+        world.run(resolve(None, None, "first")),
+        Ok(Resolved::Done { .. })
+    ));
+    world.take_queued();
+    // Both read `processed` (resolved once already); processed -> processed leaves the status as
+    // it was, so the resolution's own stamp is what tells them apart.
+    let outcome = run_interrupted(&mut world, resolve(Some("again"), None, "one"), |w| {
+        assert!(matches!(
+            w.run(resolve(Some("again"), None, "two")),
+            Ok(Resolved::Done { .. })
+        ));
+    });
+    assert!(matches!(outcome, Ok(Resolved::Conflict(_))), "{outcome:?}");
+    assert_eq!(
+        world
+            .db
+            .count("SELECT COUNT(*) FROM deliveries WHERE target = 'wechat_custom_send'"),
+        1
+    );
+    assert_eq!(
+        world
+            .db
+            .count("SELECT COUNT(*) FROM deliveries WHERE target = 'payfeedback_update'"),
+        2
+    );
+}
+
+#[test]
+fn a_used_key_answers_what_it_recorded_even_after_the_complaint_closed_or_with_another_message() {
+    let mut world = World::new();
+    apply(&mut world, notification(MsgType::Request, NOW - 300, None)).unwrap();
+    let Ok(Resolved::Done { deliveries }) = world.run(resolve(None, Some("k1"), "a")) else {
+        panic!()
+    };
+    assert_eq!(deliveries.len(), 1, "no message: only the update");
+    apply(&mut world, notification(MsgType::Confirm, NOW - 100, None)).unwrap();
+    world.take_queued();
+    // The complaint is closed now; the key still answers its first use.
+    let again = world.run(resolve(None, Some("k1"), "b"));
+    assert_eq!(
+        again,
+        Ok(Resolved::Repeated {
+            deliveries: deliveries.clone()
+        })
+    );
+    // The same key with a message the first use did not carry: nothing new is recorded or sent,
+    // and the answer lists only what was recorded.
+    let other = world.run(resolve(Some("a message"), Some("k1"), "c"));
+    assert_eq!(other, Ok(Resolved::Repeated { deliveries }));
+    assert!(world.take_queued().is_empty());
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM deliveries"), 1);
+}

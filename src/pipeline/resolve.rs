@@ -39,6 +39,10 @@ pub struct ResolveFlow {
 
 enum ResolveState {
     Start,
+    /// Looking up the Idempotency-Key: a key used before answers what it did then.
+    CheckingKey,
+    /// Reading the deliveries the earlier use of the key recorded.
+    ReadingRecorded,
     Reading,
     Writing(Vec<Statement>, Vec<String>),
     Dispatching(Dispatch, Vec<String>),
@@ -76,18 +80,57 @@ impl ResolveFlow {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct Recorded {
+    id: String,
+}
+
+impl ResolveFlow {
+    fn read_complaint(&mut self) -> Step<Result<Resolved, StoreError>> {
+        self.state = ResolveState::Reading;
+        Step::Do(Effect::Query(Statement::new(
+            TO_RESOLVE_SQL,
+            vec![self.feedback_id.as_str().into()],
+        )))
+    }
+
+    /// The deliveries this resolution's name recorded (the first use of its key).
+    fn read_recorded(&mut self) -> Step<Result<Resolved, StoreError>> {
+        let prefix = format!("{}:", self.resolve_id);
+        self.state = ResolveState::ReadingRecorded;
+        Step::Do(Effect::Query(Statement::new(
+            "SELECT id FROM deliveries WHERE substr(id, 1, ?1) = ?2 ORDER BY id",
+            vec![(prefix.len() as i64).into(), prefix.into()],
+        )))
+    }
+}
+
 impl Flow for ResolveFlow {
     type Output = Result<Resolved, StoreError>;
 
     fn step(&mut self, answer: Option<Answered>) -> Step<Self::Output> {
         match std::mem::replace(&mut self.state, ResolveState::Finished) {
-            ResolveState::Start => {
-                self.state = ResolveState::Reading;
-                Step::Do(Effect::Query(Statement::new(
-                    TO_RESOLVE_SQL,
-                    vec![self.feedback_id.as_str().into()],
-                )))
-            }
+            ResolveState::Start => match self.idempotency_key.clone() {
+                Some(key) => {
+                    self.state = ResolveState::CheckingKey;
+                    Step::Do(Effect::Query(Statement::new(
+                        "SELECT key FROM idempotency_keys WHERE key = ?",
+                        vec![key.into()],
+                    )))
+                }
+                None => self.read_complaint(),
+            },
+            ResolveState::CheckingKey => match effect::rows::<serde_json::Value>(answer) {
+                Err(e) => Step::Done(Err(e)),
+                Ok(rows) if rows.is_empty() => self.read_complaint(),
+                Ok(_) => self.read_recorded(),
+            },
+            ResolveState::ReadingRecorded => match effect::rows::<Recorded>(answer) {
+                Err(e) => Step::Done(Err(e)),
+                Ok(rows) => Step::Done(Ok(Resolved::Repeated {
+                    deliveries: rows.into_iter().map(|r| r.id).collect(),
+                })),
+            },
             ResolveState::Reading => {
                 let complaint = match effect::rows::<ToResolve>(answer) {
                     Err(e) => return Step::Done(Err(e)),
@@ -120,7 +163,8 @@ impl Flow for ResolveFlow {
                 }
             }
             ResolveState::Writing(statements, deliveries) => match effect::changes(answer) {
-                Err(StoreError::Duplicate) => Step::Done(Ok(Resolved::Repeated { deliveries })),
+                // The same key, used at the same time: answer what that use recorded.
+                Err(StoreError::Duplicate) => self.read_recorded(),
                 Err(StoreError::Conflict) => Step::Done(Ok(Resolved::Conflict(
                     "the complaint changed while it was being resolved; read it again".into(),
                 ))),
