@@ -48,7 +48,12 @@ pub const TIMEOUT_SECS: u64 = 15;
 /// What came back: a status and body, or a network failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HttpResult {
-    Response { status: u16, body: String },
+    Response {
+        status: u16,
+        body: String,
+        /// The `Retry-After` header in seconds, when the upstream sent one (429, 503).
+        retry_after: Option<u32>,
+    },
     NetworkError(String),
 }
 
@@ -70,7 +75,7 @@ pub fn classify(result: &HttpResult) -> Outcome {
         HttpResult::NetworkError(why) => {
             return Outcome::Retryable(format!("network error: {}", redact(why)))
         }
-        HttpResult::Response { status, body } => (*status, body),
+        HttpResult::Response { status, body, .. } => (*status, body),
     };
     if status == 429 || status >= 500 {
         return Outcome::Retryable(format!("HTTP {status}"));
@@ -97,10 +102,24 @@ fn excerpt(body: &str) -> &str {
     }
 }
 
+/// How long the upstream asked to be left alone, capped at a day (a `Retry-After` in seconds;
+/// an HTTP-date is not honoured and falls back to the backoff).
+pub fn retry_after(result: &HttpResult) -> Option<u32> {
+    match result {
+        HttpResult::Response { retry_after, .. } => retry_after.map(|secs| secs.min(86_400)),
+        HttpResult::NetworkError(_) => None,
+    }
+}
+
+/// Reads a `Retry-After` header value given in seconds.
+pub fn parse_retry_after(value: &str) -> Option<u32> {
+    value.trim().parse().ok()
+}
+
 /// A short account of an attempt's result for `deliveries.last_result`, credentials masked.
 pub fn describe(result: Option<&HttpResult>, outcome: &Outcome) -> String {
     match result {
-        Some(HttpResult::Response { status, body }) => {
+        Some(HttpResult::Response { status, body, .. }) => {
             format!("HTTP {status}: {}", redact(excerpt(body)))
         }
         Some(HttpResult::NetworkError(e)) => format!("network error: {}", redact(e)),
@@ -207,6 +226,7 @@ mod tests {
         HttpResult::Response {
             status: 200,
             body: body.into(),
+            retry_after: None,
         }
     }
 
@@ -253,7 +273,8 @@ mod tests {
                 matches!(
                     classify(&HttpResult::Response {
                         status,
-                        body: String::new()
+                        body: String::new(),
+                        retry_after: None,
                     }),
                     Outcome::Retryable(_)
                 ),
@@ -263,9 +284,25 @@ mod tests {
         assert_eq!(
             classify(&HttpResult::Response {
                 status: 404,
-                body: "nope".into()
+                body: "nope".into(),
+                retry_after: None,
             }),
             Outcome::Permanent("HTTP 404: nope".into())
         );
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_and_capped() {
+        let answer = |retry_after| HttpResult::Response {
+            status: 429,
+            body: String::new(),
+            retry_after,
+        };
+        assert_eq!(retry_after(&answer(Some(30))), Some(30));
+        assert_eq!(retry_after(&answer(Some(10_000_000))), Some(86_400));
+        assert_eq!(retry_after(&answer(None)), None);
+        assert_eq!(retry_after(&HttpResult::NetworkError("x".into())), None);
+        assert_eq!(parse_retry_after(" 120 "), Some(120));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
     }
 }

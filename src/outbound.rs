@@ -154,6 +154,7 @@ pub fn record_attempt(
     attempt: u32,
     outcome: &Outcome,
     last_result: &str,
+    retry_after: Option<u32>,
     now: i64,
     random: u32,
 ) -> AttemptRecord {
@@ -175,7 +176,7 @@ pub fn record_attempt(
             timeline_by_id(t, entry)
         })
     };
-    match next_step(attempt, outcome, random) {
+    match next_step(attempt, outcome, random, retry_after) {
         NextStep::Done => {
             record.statements.push(Statement::new(
                 "UPDATE deliveries SET state = 'delivered', attempts = ?, last_result = ?, updated_at = ? WHERE id = ?",
@@ -234,15 +235,21 @@ pub enum NextStep {
 
 /// The step after attempt number `attempt` (1-based) ended in `outcome`. `random` spreads the
 /// retries (jitter) so that a burst of failures does not come back as a burst.
-pub fn next_step(attempt: u32, outcome: &Outcome, random: u32) -> NextStep {
+pub fn next_step(
+    attempt: u32,
+    outcome: &Outcome,
+    random: u32,
+    retry_after: Option<u32>,
+) -> NextStep {
     match outcome {
         Outcome::Delivered => NextStep::Done,
         Outcome::Permanent(reason) => NextStep::Dead(reason.clone()),
         Outcome::Retryable(reason) | Outcome::TokenExpired(reason) if attempt >= MAX_ATTEMPTS => {
             NextStep::Dead(format!("gave up after {attempt} attempts: {reason}"))
         }
+        // An upstream that said when to come back (429 Retry-After) is not asked sooner.
         Outcome::Retryable(_) | Outcome::TokenExpired(_) => {
-            NextStep::RetryAfter(backoff_secs(attempt, random))
+            NextStep::RetryAfter(backoff_secs(attempt, random).max(retry_after.unwrap_or(0)))
         }
     }
 }
@@ -302,17 +309,20 @@ mod tests {
 
     #[test]
     fn retries_with_growing_jittered_delays_then_gives_up() {
-        assert_eq!(next_step(1, &Outcome::Delivered, 0), NextStep::Done);
+        assert_eq!(next_step(1, &Outcome::Delivered, 0, None), NextStep::Done);
         assert_eq!(
-            next_step(1, &Outcome::Permanent("x".into()), 0),
+            next_step(1, &Outcome::Permanent("x".into()), 0, None),
             NextStep::Dead("x".into())
         );
         let retry = Outcome::Retryable("HTTP 500".into());
-        assert_eq!(next_step(1, &retry, 0), NextStep::RetryAfter(1));
-        assert_eq!(next_step(1, &retry, 1), NextStep::RetryAfter(2));
-        assert_eq!(next_step(3, &retry, 0), NextStep::RetryAfter(4));
+        assert_eq!(next_step(1, &retry, 0, None), NextStep::RetryAfter(1));
+        // A Retry-After longer than the backoff is honoured; a shorter one is not rushed to.
+        assert_eq!(next_step(1, &retry, 0, Some(30)), NextStep::RetryAfter(30));
+        assert_eq!(next_step(5, &retry, 0, Some(3)), NextStep::RetryAfter(16));
+        assert_eq!(next_step(1, &retry, 1, None), NextStep::RetryAfter(2));
+        assert_eq!(next_step(3, &retry, 0, None), NextStep::RetryAfter(4));
         assert_eq!(
-            next_step(MAX_ATTEMPTS, &retry, 0),
+            next_step(MAX_ATTEMPTS, &retry, 0, None),
             NextStep::Dead(format!("gave up after {MAX_ATTEMPTS} attempts: HTTP 500"))
         );
         for attempt in 1..MAX_ATTEMPTS {

@@ -13,7 +13,7 @@ use kefu_edge::settings::Settings;
 use kefu_edge::sql::{Statement, StoreError};
 use kefu_edge::wechat::custom_send::CustomMessage;
 use serde_json::json;
-use support::{ok, status, World};
+use support::{ok, retry_after, status, World};
 
 const NOW: i64 = 1_700_000_000;
 const TOKEN_ANSWER: &str = r#"{"access_token":"T-fresh","expires_in":7200}"#;
@@ -406,4 +406,24 @@ fn dispatch_enqueues_each_delivery_and_counts_what_failed() {
     );
     world.queue_down = true;
     assert_eq!(world.run(Dispatch::deliveries(&ids)), 2);
+}
+
+#[test]
+fn a_429_with_retry_after_is_not_tried_again_sooner() {
+    let (mut world, settings) = (World::new(), settings());
+    record(&mut world, "r1", &robot("x"), None);
+    world.answer([retry_after(429, 30)]);
+    deliver(&mut world, &settings, "r1", NOW).unwrap();
+    let row = delivery(&world, "r1");
+    assert_eq!(row["state"], "retrying");
+    assert_eq!(row["next_attempt_at"], NOW + 30);
+    assert_eq!(
+        world.take_queued(),
+        [(
+            QueueMessage::Deliver {
+                delivery_id: "r1".into()
+            },
+            30
+        )]
+    );
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::effect::{self, Answered, Effect, Flow, Step};
 use super::token::{BuildRequest, CallFlow};
 use crate::event::QueueMessage;
-use crate::http::{describe, HttpRequest};
+use crate::http::{describe, retry_after, HttpRequest};
 use crate::outbound::{record_attempt, OutboundCall};
 use crate::rate::{Oldest, RateLimit};
 use crate::settings::Settings;
@@ -104,6 +104,7 @@ impl Flow for AttemptFlow<'_> {
                 }
                 Step::Done((outcome, result)) => {
                     let last_result = describe(result.as_ref(), &outcome);
+                    let retry_after = result.as_ref().and_then(retry_after);
                     let record = record_attempt(
                         &self.id,
                         call.call(),
@@ -111,6 +112,7 @@ impl Flow for AttemptFlow<'_> {
                         self.attempt,
                         &outcome,
                         &last_result,
+                        retry_after,
                         self.now,
                         self.random,
                     );

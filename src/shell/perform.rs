@@ -12,7 +12,7 @@ use super::io::{self, KV, QUEUE};
 use super::oa::forget_routing_state;
 use super::store::{self, db};
 use crate::event::QueueMessage;
-use crate::http::{HttpMethod, HttpRequest, HttpResult, TIMEOUT_SECS};
+use crate::http::{parse_retry_after, HttpMethod, HttpRequest, HttpResult, TIMEOUT_SECS};
 use crate::inline::Rejection;
 use crate::kv;
 use crate::pipeline::effect::{Answer, Answered, Effect, Flow, Step};
@@ -154,6 +154,16 @@ async fn fetch_with(
         .send_with_signal(signal)
         .await?;
     let status = response.status_code();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .ok()
+        .flatten()
+        .and_then(|v| parse_retry_after(&v));
     let body = response.text().await.unwrap_or_default();
-    Ok(HttpResult::Response { status, body })
+    Ok(HttpResult::Response {
+        status,
+        body,
+        retry_after,
+    })
 }

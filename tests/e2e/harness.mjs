@@ -58,15 +58,18 @@ export async function startMock(name, respond = () => ({ status: 200, json: { er
       mock.requests.push(record);
       const failure = mock.failures.shift();
       const answer = failure ?? mock.respond(record);
-      res.writeHead(answer.status ?? 200, { 'content-type': answer.json ? 'application/json' : 'text/plain' });
+      if (answer.hang) return; // never answers: the caller's timeout must end the call
+      res.writeHead(answer.status ?? 200, { 'content-type': answer.json ? 'application/json' : 'text/plain', ...(answer.headers ?? {}) });
       res.end(answer.json ? JSON.stringify(answer.json) : (answer.body ?? ''));
     });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   mock.url = `http://127.0.0.1:${server.address().port}`;
-  mock.failNext = (n, status = 500, json) => { for (let i = 0; i < n; i++) mock.failures.push({ status, json }); };
+  mock.failNext = (n, status = 500, json, headers) => { for (let i = 0; i < n; i++) mock.failures.push({ status, json, headers }); };
+  // The next call is left unanswered (the connection stays open).
+  mock.hangNext = () => mock.failures.push({ hang: true });
   mock.calls = (p) => mock.requests.filter((r) => r.path === p);
-  mock.close = () => new Promise((resolve) => server.close(resolve));
+  mock.close = () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); });
   return mock;
 }
 

@@ -132,6 +132,16 @@ pub fn ok(body: &str) -> HttpResult {
     HttpResult::Response {
         status: 200,
         body: body.into(),
+        retry_after: None,
+    }
+}
+
+/// An answer of `status` that asks to be retried after `secs`.
+pub fn retry_after(status: u16, secs: u32) -> HttpResult {
+    HttpResult::Response {
+        status,
+        body: String::new(),
+        retry_after: Some(secs),
     }
 }
 
@@ -139,6 +149,7 @@ pub fn status(status: u16) -> HttpResult {
     HttpResult::Response {
         status,
         body: String::new(),
+        retry_after: None,
     }
 }
 
