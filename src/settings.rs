@@ -2,6 +2,7 @@
 //! isolate and version), so the core never touches the environment.
 
 use crate::inline::Rejection;
+use crate::wechat::api::TokenEndpoint;
 use crate::wechat::callback::Endpoint;
 use crate::wechat::crypto::{AesKey, CryptoError};
 
@@ -28,6 +29,8 @@ pub struct Settings {
     pub wecom_robot_key: Option<String>,
     pub admin_token: Option<String>,
     pub wechat_api_base: String,
+    /// `WECHAT_TOKEN_ENDPOINT`: `stable` (default) or `classic`.
+    pub wechat_token_endpoint: TokenEndpoint,
     pub wecom_api_base: String,
     pub callback_max_skew_secs: i64,
     /// Articles allowed in one `news` customer-service message: the seed says 10, the platform
@@ -65,6 +68,10 @@ impl Settings {
             wechat_api_base: get("WECHAT_API_BASE")
                 .map(|v| v.trim_end_matches('/').to_owned())
                 .unwrap_or_else(|| DEFAULT_WECHAT_API_BASE.into()),
+            wechat_token_endpoint: match get("WECHAT_TOKEN_ENDPOINT").as_deref() {
+                Some(v) if v.eq_ignore_ascii_case("classic") => TokenEndpoint::Classic,
+                _ => TokenEndpoint::Stable,
+            },
             wecom_api_base: get("WECOM_API_BASE")
                 .map(|v| v.trim_end_matches('/').to_owned())
                 .unwrap_or_else(|| DEFAULT_WECOM_API_BASE.into()),

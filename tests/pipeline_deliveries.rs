@@ -117,21 +117,45 @@ fn a_delivered_call_is_recorded_and_put_on_its_tickets_timeline() {
 }
 
 #[test]
+fn the_classic_token_endpoint_is_a_setting_away() {
+    let classic = Settings::from_lookup(|name| {
+        match name {
+            "WECHAT_APPID" => Some("wx1"),
+            "WECHAT_APPSECRET" => Some("s3cret"),
+            "WECHAT_TOKEN_ENDPOINT" => Some("classic"),
+            _ => None,
+        }
+        .map(str::to_owned)
+    });
+    let mut world = World::new();
+    record(&mut world, "d1", &custom_send("a"), None);
+    world.answer([ok(TOKEN_ANSWER)]);
+    deliver(&mut world, &classic, "d1", NOW).unwrap();
+    assert_eq!(world.requests_to("/cgi-bin/token").len(), 1);
+    assert!(world.requests_to("/cgi-bin/stable_token").is_empty());
+}
+
+#[test]
 fn the_token_is_fetched_once_cached_and_reused_while_fresh() {
     let (mut world, settings) = (World::new(), settings());
     record(&mut world, "d1", &custom_send("a"), None);
     record(&mut world, "d2", &custom_send("b"), None);
     world.answer([ok(TOKEN_ANSWER)]);
     deliver(&mut world, &settings, "d1", NOW).unwrap();
+    assert!(world.requests[0]
+        .body
+        .as_deref()
+        .unwrap()
+        .contains(r#""force_refresh":false"#));
     deliver(&mut world, &settings, "d2", NOW + 60).unwrap();
-    assert_eq!(world.requests_to("/cgi-bin/token").len(), 1);
+    assert_eq!(world.requests_to("/cgi-bin/stable_token").len(), 1);
     let cached: serde_json::Value = serde_json::from_str(&world.kv[kv::ACCESS_TOKEN]).unwrap();
     assert_eq!(cached["expires_at"], NOW + 7200);
     // Near expiry (within the 10-minute margin) it is fetched anew.
     record(&mut world, "d3", &custom_send("c"), None);
     world.answer([ok(TOKEN_ANSWER)]);
     deliver(&mut world, &settings, "d3", NOW + 7200 - 600).unwrap();
-    assert_eq!(world.requests_to("/cgi-bin/token").len(), 2);
+    assert_eq!(world.requests_to("/cgi-bin/stable_token").len(), 2);
 }
 
 #[test]
@@ -148,7 +172,13 @@ fn a_refused_token_is_refreshed_once_and_the_call_retried_once() {
     let urls: Vec<&str> = world.requests.iter().map(|r| r.url.as_str()).collect();
     assert_eq!(urls.len(), 3, "{urls:?}");
     assert!(urls[0].ends_with("access_token=T-stale"));
-    assert!(urls[1].contains("/cgi-bin/token?"));
+    assert!(urls[1].ends_with("/cgi-bin/stable_token"));
+    // The refresh after a refusal forces a new token; the first fetch did not.
+    assert!(world.requests[1]
+        .body
+        .as_deref()
+        .unwrap()
+        .contains(r#""force_refresh":true"#));
     assert!(urls[2].ends_with("access_token=T-fresh"));
     assert_eq!(delivery(&world, "d1")["state"], "delivered");
     // The forced refresh did not read the stale cache again.

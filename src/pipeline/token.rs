@@ -13,6 +13,8 @@ use crate::wechat::api::{self, CachedToken};
 pub struct TokenFlow<'a> {
     settings: &'a Settings,
     now: i64,
+    /// A refused token is being replaced: ask for a new one, not the cached one.
+    force: bool,
     state: TokenState,
 }
 
@@ -29,6 +31,7 @@ impl<'a> TokenFlow<'a> {
         TokenFlow {
             settings,
             now,
+            force,
             state: TokenState::Start { force },
         }
     }
@@ -51,8 +54,10 @@ impl<'a> TokenFlow<'a> {
         self.state = TokenState::Fetching;
         Step::Do(Effect::Fetch(api::token_request(
             &self.settings.wechat_api_base,
+            self.settings.wechat_token_endpoint,
             appid,
             secret,
+            self.force,
         )))
     }
 }

@@ -20,13 +20,46 @@ impl CachedToken {
     }
 }
 
-pub fn token_request(api_base: &str, appid: &str, secret: &str) -> HttpRequest {
-    let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("grant_type", "client_credential")
-        .append_pair("appid", appid)
-        .append_pair("secret", secret)
-        .finish();
-    HttpRequest::get(format!("{api_base}/cgi-bin/token?{query}"))
+/// Which endpoint hands out the access_token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TokenEndpoint {
+    /// `POST /cgi-bin/stable_token`: the same token for every service that shares the AppID
+    /// until it expires; a new one only with `force_refresh` (after a refusal).
+    #[default]
+    Stable,
+    /// `GET /cgi-bin/token`: every call issues a new token and invalidates the one any other
+    /// service holds (the "40001 not latest" of other SDKs).
+    Classic,
+}
+
+/// The access_token request. `force_refresh` (stable endpoint only) asks for a new token, for
+/// when the current one was refused.
+pub fn token_request(
+    api_base: &str,
+    endpoint: TokenEndpoint,
+    appid: &str,
+    secret: &str,
+    force_refresh: bool,
+) -> HttpRequest {
+    match endpoint {
+        TokenEndpoint::Stable => {
+            let body = serde_json::json!({
+                "grant_type": "client_credential",
+                "appid": appid,
+                "secret": secret,
+                "force_refresh": force_refresh,
+            });
+            HttpRequest::post_json(format!("{api_base}/cgi-bin/stable_token"), body.to_string())
+        }
+        TokenEndpoint::Classic => {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("grant_type", "client_credential")
+                .append_pair("appid", appid)
+                .append_pair("secret", secret)
+                .finish();
+            HttpRequest::get(format!("{api_base}/cgi-bin/token?{query}"))
+        }
+    }
 }
 
 /// Reads a successful `/cgi-bin/token` answer (errors are classified by `http::classify`).
@@ -67,11 +100,27 @@ mod tests {
 
     #[test]
     fn token_round_trip() {
-        let r = token_request("http://127.0.0.1:1", "wx1", "s&x");
+        let r = token_request(
+            "http://127.0.0.1:1",
+            TokenEndpoint::Classic,
+            "wx1",
+            "s&x",
+            true,
+        );
         assert_eq!(
             r.url,
             "http://127.0.0.1:1/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=s%26x"
         );
+        let stable = token_request("http://h", TokenEndpoint::Stable, "wx1", "s&x", false);
+        assert_eq!(stable.url, "http://h/cgi-bin/stable_token");
+        let body: serde_json::Value =
+            serde_json::from_str(stable.body.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"grant_type": "client_credential", "appid": "wx1", "secret": "s&x", "force_refresh": false})
+        );
+        let forced = token_request("http://h", TokenEndpoint::Stable, "wx1", "s", true);
+        assert!(forced.body.unwrap().contains(r#""force_refresh":true"#));
         let t = parse_token(r#"{"access_token":"TOKEN","expires_in":7200}"#, 1000).unwrap();
         assert_eq!(
             t,

@@ -19,7 +19,7 @@ let worker; let wechat; let robot;
 let serial = 0;
 
 before(async () => {
-  wechat = await startMock('wechat', (req) => (req.path === '/cgi-bin/token'
+  wechat = await startMock('wechat', (req) => (req.path === '/cgi-bin/stable_token'
     ? { json: { access_token: 'T1', expires_in: 7200 } }
     : { json: { errcode: 0, errmsg: 'ok' } }));
   robot = await startMock('robot');

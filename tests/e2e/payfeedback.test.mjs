@@ -14,7 +14,7 @@ let customSendAnswer = { errcode: 0, errmsg: 'ok' };
 
 before(async () => {
   wechat = await startMock('wechat', (req) => {
-    if (req.path === '/cgi-bin/token') return { json: { access_token: 'PAYTOKEN', expires_in: 7200 } };
+    if (req.path === '/cgi-bin/stable_token') return { json: { access_token: 'PAYTOKEN', expires_in: 7200 } };
     if (req.path === '/cgi-bin/message/custom/send') return { json: customSendAnswer };
     return { json: { errcode: 0, errmsg: 'ok' } };
   });

@@ -14,7 +14,7 @@ let onlineList = { kf_online_list: [] };
 
 before(async () => {
   wechat = await startMock('wechat', (req) => {
-    if (req.path === '/cgi-bin/token') {
+    if (req.path === '/cgi-bin/stable_token') {
       tokenSerial += 1;
       return { json: { access_token: `T${tokenSerial}`, expires_in: 7200 } };
     }
@@ -118,17 +118,19 @@ describe('outbound calls', () => {
     await worker.admin('/api/rules', { method: 'PUT', body: JSON.stringify({ routes: [{ keywords: ['refund'], kf_accounts: ['anna@gh_test', 'bob@gh_test'] }] }) });
     const cron = async () => assert.equal((await fetch(`${worker.url}/__scheduled?cron=*+*+*+*+*`)).status, 200);
     await cron();
-    assert.equal(wechat.calls('/cgi-bin/token').length, 1);
+    assert.equal(wechat.calls('/cgi-bin/stable_token').length, 1);
     const first = wechat.calls('/cgi-bin/customservice/getonlinekflist');
     assert.equal(first.length, 1);
     assert.equal(first[0].query.access_token, 'T1');
     expired.add('T1'); // the token dies mid-run
     await cron();
-    assert.equal(wechat.calls('/cgi-bin/token').length, 2, 'exactly one refresh');
+    assert.equal(wechat.calls('/cgi-bin/stable_token').length, 2, 'exactly one refresh');
+    assert.deepEqual(wechat.calls('/cgi-bin/stable_token').map((c) => c.json.force_refresh), [false, true], 'the refresh after 40001 forces a new token');
+    assert.equal(wechat.calls('/cgi-bin/token').length, 0, 'the classic endpoint, which invalidates other services\' tokens, is not used');
     const calls = wechat.calls('/cgi-bin/customservice/getonlinekflist');
     assert.deepEqual(calls.map((c) => c.query.access_token), ['T1', 'T1', 'T2'], 'one retry with the new token');
     await cron();
-    assert.equal(wechat.calls('/cgi-bin/token').length, 2, 'the refreshed token is cached');
+    assert.equal(wechat.calls('/cgi-bin/stable_token').length, 2, 'the refreshed token is cached');
     const reply = await (await post(textFrom(`oRoute${msgId()}`, 'refund please'))).text();
     assert.match(reply, /<KfAccount><!\[CDATA\[bob@gh_test\]\]><\/KfAccount>/, 'routed to the agent with free capacity');
     await worker.admin('/api/rules', { method: 'PUT', body: '{}' });
