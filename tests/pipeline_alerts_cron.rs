@@ -12,7 +12,6 @@ use kefu_edge::pipeline::dead_letters::{KeepFlow, ReplayFlow, Replayed};
 use kefu_edge::pipeline::effect::{Effect, Flow, Step};
 use kefu_edge::pipeline::inbound::InboundFlow;
 use kefu_edge::pipeline::{consume, scheduled, Context, RETRIES_EXHAUSTED};
-use kefu_edge::platforms::oa::{Envelope, MessageBody, OaMessage};
 use kefu_edge::platforms::payfeedback::{MsgType, Notification};
 use kefu_edge::rate::WECOM_ROBOT;
 use kefu_edge::settings::Settings;
@@ -22,15 +21,11 @@ use support::{ok, status, World};
 const NOW: i64 = 1_700_000_000;
 
 fn settings() -> Settings {
-    Settings::from_lookup(|name| {
-        match name {
-            "WECHAT_APPID" => Some("wx1"),
-            "WECHAT_APPSECRET" => Some("s3cret"),
-            "WECOM_ROBOT_KEY" => Some("robot-key"),
-            _ => None,
-        }
-        .map(str::to_owned)
-    })
+    support::settings_with(&[
+        ("WECHAT_APPID", "wx1"),
+        ("WECHAT_APPSECRET", "s3cret"),
+        ("WECOM_ROBOT_KEY", "robot-key"),
+    ])
 }
 
 fn add_alerts(world: &mut World, texts: &[String]) {
@@ -374,21 +369,7 @@ fn the_scheduled_run_does_every_part_even_when_one_fails() {
 }
 
 fn text_event(msg_id: &str) -> QueuedEvent {
-    QueuedEvent {
-        dedup_key: format!("oa:msg:{msg_id}"),
-        received_at: NOW,
-        inbound: Inbound::OaMessage(OaMessage {
-            envelope: Envelope {
-                account: "gh".into(),
-                openid: "oA".into(),
-                create_time: NOW,
-            },
-            msg_id: Some(msg_id.into()),
-            body: MessageBody::Text {
-                content: "hello".into(),
-            },
-        }),
-    }
+    support::oa_text("oA", msg_id, "hello", NOW)
 }
 
 #[test]

@@ -19,17 +19,13 @@ const NOW: i64 = 1_700_000_000;
 const TOKEN_ANSWER: &str = r#"{"access_token":"T-fresh","expires_in":7200}"#;
 
 fn settings() -> Settings {
-    Settings::from_lookup(|name| {
-        match name {
-            "WECHAT_APPID" => Some("wx1"),
-            "WECHAT_APPSECRET" => Some("s3cret"),
-            "WECOM_ROBOT_KEY" => Some("robot-key"),
-            "WECHAT_API_BASE" => Some("http://wechat.test"),
-            "WECOM_API_BASE" => Some("http://wecom.test"),
-            _ => None,
-        }
-        .map(str::to_owned)
-    })
+    support::settings_with(&[
+        ("WECHAT_APPID", "wx1"),
+        ("WECHAT_APPSECRET", "s3cret"),
+        ("WECOM_ROBOT_KEY", "robot-key"),
+        ("WECHAT_API_BASE", "http://wechat.test"),
+        ("WECOM_API_BASE", "http://wecom.test"),
+    ])
 }
 
 fn custom_send(text: &str) -> OutboundCall {
@@ -118,15 +114,11 @@ fn a_delivered_call_is_recorded_and_put_on_its_tickets_timeline() {
 
 #[test]
 fn the_classic_token_endpoint_is_a_setting_away() {
-    let classic = Settings::from_lookup(|name| {
-        match name {
-            "WECHAT_APPID" => Some("wx1"),
-            "WECHAT_APPSECRET" => Some("s3cret"),
-            "WECHAT_TOKEN_ENDPOINT" => Some("classic"),
-            _ => None,
-        }
-        .map(str::to_owned)
-    });
+    let classic = support::settings_with(&[
+        ("WECHAT_APPID", "wx1"),
+        ("WECHAT_APPSECRET", "s3cret"),
+        ("WECHAT_TOKEN_ENDPOINT", "classic"),
+    ]);
     let mut world = World::new();
     record(&mut world, "d1", &custom_send("a"), None);
     world.answer([ok(TOKEN_ANSWER)]);

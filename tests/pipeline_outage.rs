@@ -3,13 +3,12 @@
 
 mod support;
 
-use kefu_edge::event::{Inbound, QueueMessage, QueuedEvent};
+use kefu_edge::event::{QueueMessage, QueuedEvent};
 use kefu_edge::kv;
 use kefu_edge::pipeline::dead_letters::KeepFlow;
 use kefu_edge::pipeline::inbound::InboundFlow;
 use kefu_edge::pipeline::outage::{ListParkedFlow, ParkedReplay, ReplayParkedFlow};
 use kefu_edge::pipeline::{consume, retry_delay_secs, Context, RETRIES_EXHAUSTED};
-use kefu_edge::platforms::oa::{Envelope, MessageBody, OaMessage};
 use kefu_edge::settings::Settings;
 use support::World;
 
@@ -20,21 +19,7 @@ fn settings() -> Settings {
 }
 
 fn event(msg_id: &str) -> QueuedEvent {
-    QueuedEvent {
-        dedup_key: format!("oa:msg:{msg_id}"),
-        received_at: NOW,
-        inbound: Inbound::OaMessage(OaMessage {
-            envelope: Envelope {
-                account: "gh".into(),
-                openid: "oA".into(),
-                create_time: NOW,
-            },
-            msg_id: Some(msg_id.into()),
-            body: MessageBody::Text {
-                content: format!("message {msg_id}"),
-            },
-        }),
-    }
+    support::oa_text("oA", msg_id, &format!("message {msg_id}"), NOW)
 }
 
 fn parked(world: &World) -> usize {

@@ -3,7 +3,7 @@
 mod support;
 
 use kefu_edge::event::{Inbound, QueuedEvent};
-use kefu_edge::platforms::oa::{Envelope, EventBody, MessageBody, OaEvent, OaMessage};
+use kefu_edge::platforms::oa::{Envelope, EventBody, OaEvent};
 use kefu_edge::sql::StoreError;
 use kefu_edge::tickets;
 use support::Db;
@@ -17,17 +17,7 @@ fn envelope(openid: &str) -> Envelope {
 }
 
 fn text(openid: &str, msg_id: &str, content: &str) -> QueuedEvent {
-    QueuedEvent {
-        dedup_key: format!("oa:msg:{msg_id}"),
-        received_at: 100,
-        inbound: Inbound::OaMessage(OaMessage {
-            envelope: envelope(openid),
-            msg_id: Some(msg_id.into()),
-            body: MessageBody::Text {
-                content: content.into(),
-            },
-        }),
-    }
+    support::oa_text(openid, msg_id, content, 100)
 }
 
 fn session(openid: &str, key: &str, event: EventBody) -> QueuedEvent {

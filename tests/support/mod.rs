@@ -257,3 +257,40 @@ impl World {
         std::mem::take(&mut self.queued)
     }
 }
+
+use kefu_edge::event::{Inbound, QueuedEvent};
+use kefu_edge::platforms::oa::{Envelope, MessageBody, OaMessage};
+use kefu_edge::settings::Settings;
+
+/// Settings with exactly these values.
+pub fn settings_with(values: &[(&str, &str)]) -> Settings {
+    let values: Vec<(String, String)> = values
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Settings::from_lookup(move |name| {
+        values
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    })
+}
+
+/// An Official Account text message from `openid`, received at `at`.
+pub fn oa_text(openid: &str, msg_id: &str, content: &str, at: i64) -> QueuedEvent {
+    QueuedEvent {
+        dedup_key: format!("oa:msg:{msg_id}"),
+        received_at: at,
+        inbound: Inbound::OaMessage(OaMessage {
+            envelope: Envelope {
+                account: "gh".into(),
+                openid: openid.into(),
+                create_time: at,
+            },
+            msg_id: Some(msg_id.into()),
+            body: MessageBody::Text {
+                content: content.into(),
+            },
+        }),
+    }
+}
