@@ -3,7 +3,7 @@
 
 mod support;
 
-use kefu_edge::event::{Inbound, QueueMessage, QueuedEvent};
+use kefu_edge::event::{QueueMessage, QueuedEvent};
 use kefu_edge::kv;
 use kefu_edge::outbound::OutboundCall;
 use kefu_edge::pipeline::alerts::FlushFlow;
@@ -12,7 +12,7 @@ use kefu_edge::pipeline::dead_letters::{KeepFlow, ReplayFlow, Replayed};
 use kefu_edge::pipeline::effect::{Effect, Flow, Step};
 use kefu_edge::pipeline::inbound::InboundFlow;
 use kefu_edge::pipeline::{consume, scheduled, Context, RETRIES_EXHAUSTED};
-use kefu_edge::platforms::payfeedback::{MsgType, Notification};
+use kefu_edge::platforms::payfeedback::MsgType;
 use kefu_edge::rate::WECOM_ROBOT;
 use kefu_edge::settings::Settings;
 use kefu_edge::sql::{Statement, StoreError};
@@ -399,25 +399,7 @@ fn an_inbound_event_is_stored_once_and_flushes_only_when_it_alerted() {
 }
 
 fn notification(trans_id: Option<&str>) -> QueuedEvent {
-    let n = Notification {
-        openid: "oUser12345".into(),
-        appid: "wx1".into(),
-        timestamp: NOW.to_string(),
-        msg_type: MsgType::Request,
-        feedback_id: "f1".into(),
-        trans_id: trans_id.map(str::to_owned),
-        reason: Some("no key".into()),
-        solution: None,
-        ext_info: None,
-        app_signature: "x".into(),
-        sign_method: None,
-        pic_urls: vec![],
-    };
-    QueuedEvent {
-        dedup_key: n.dedup_key(),
-        received_at: NOW,
-        inbound: Inbound::PayFeedback(n),
-    }
+    support::complaint_notification("f1", "oUser12345", MsgType::Request, NOW, trans_id)
 }
 
 #[test]

@@ -4,12 +4,12 @@
 mod support;
 
 use kefu_edge::complaints::{ResolveRequest, STATE_SQL};
-use kefu_edge::event::{Inbound, QueueMessage, QueuedEvent};
+use kefu_edge::event::QueuedEvent;
 use kefu_edge::pipeline::cron::complaint_deadlines;
 use kefu_edge::pipeline::effect::{Effect, Flow, Step};
 use kefu_edge::pipeline::inbound::InboundFlow;
 use kefu_edge::pipeline::resolve::{ResolveFlow, Resolved};
-use kefu_edge::platforms::payfeedback::{MsgType, Notification};
+use kefu_edge::platforms::payfeedback::MsgType;
 use kefu_edge::settings::Settings;
 use kefu_edge::sql::{Statement, StoreError};
 use kefu_edge::wechat::custom_send::CustomSendLimits;
@@ -21,25 +21,7 @@ const DAY: i64 = 86_400;
 const OPENID: &str = "oX99MDgNcgwnz3zFN3DNmo8uwa-w";
 
 fn notification(msg_type: MsgType, timestamp: i64, trans_id: Option<&str>) -> QueuedEvent {
-    let n = Notification {
-        openid: OPENID.into(),
-        appid: "wx1".into(),
-        timestamp: timestamp.to_string(),
-        msg_type,
-        feedback_id: "5883726847655944563".into(),
-        trans_id: trans_id.map(str::to_owned),
-        reason: Some("卡密无效".into()),
-        solution: Some("退款".into()),
-        ext_info: None,
-        app_signature: "x".into(),
-        sign_method: None,
-        pic_urls: vec![],
-    };
-    QueuedEvent {
-        dedup_key: n.dedup_key(),
-        received_at: NOW,
-        inbound: Inbound::PayFeedback(n),
-    }
+    support::complaint_notification("5883726847655944563", OPENID, msg_type, timestamp, trans_id)
 }
 
 fn apply(world: &mut World, event: QueuedEvent) -> Result<String, StoreError> {
@@ -276,17 +258,6 @@ fn resolve(message: Option<&str>, key: Option<&str>, unique: &str) -> ResolveFlo
     )
 }
 
-fn sent(world: &mut World) -> Vec<String> {
-    world
-        .take_queued()
-        .into_iter()
-        .filter_map(|(m, _)| match m {
-            QueueMessage::Deliver { delivery_id } => Some(delivery_id),
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn resolving_records_the_message_and_the_update_and_moves_the_ticket_to_pending() {
     let mut world = World::new();
@@ -304,7 +275,7 @@ fn resolving_records_the_message_and_the_update_and_moves_the_ticket_to_pending(
             "resolve:5883726847655944563:abc:payfeedback_update"
         ]
     );
-    assert_eq!(sent(&mut world), deliveries);
+    assert_eq!(world.take_deliveries(), deliveries);
     assert_eq!(complaint(&world)["status"], "processed");
     assert_eq!(ticket(&world)["status"], "pending");
     let rows = world
@@ -350,7 +321,11 @@ fn two_resolves_planned_from_the_same_read_send_once() {
             .count("SELECT COUNT(*) FROM deliveries WHERE target = 'payfeedback_update'"),
         1
     );
-    assert_eq!(sent(&mut world).len(), 2, "only the winner's two calls");
+    assert_eq!(
+        world.take_deliveries().len(),
+        2,
+        "only the winner's two calls"
+    );
 }
 
 #[test]
@@ -385,7 +360,11 @@ fn the_same_idempotency_key_resolves_once_and_answers_the_same_deliveries() {
         panic!()
     };
     assert_eq!(deliveries, again);
-    assert_eq!(sent(&mut world), deliveries, "the repeat sends nothing");
+    assert_eq!(
+        world.take_deliveries(),
+        deliveries,
+        "the repeat sends nothing"
+    );
     assert_eq!(world.db.count("SELECT COUNT(*) FROM deliveries"), 2);
     // A concurrent repeat of the key (both read 'open') is also a repeat.
     let mut race = World::new();

@@ -3,7 +3,7 @@
 
 mod support;
 
-use kefu_edge::event::{Inbound, QueueMessage, QueuedEvent};
+use kefu_edge::event::{Inbound, QueuedEvent};
 use kefu_edge::kv;
 use kefu_edge::pipeline::cron::undelivered_orders;
 use kefu_edge::pipeline::inbound::InboundFlow;
@@ -45,17 +45,6 @@ fn store(world: &mut World, e: OrderEvent, now: i64) -> String {
 
 fn rules(world: &mut World, doc: Value) {
     world.kv.insert(kv::RULES.into(), doc.to_string());
-}
-
-fn deliveries(world: &mut World) -> Vec<String> {
-    world
-        .take_queued()
-        .into_iter()
-        .filter_map(|(m, _)| match m {
-            QueueMessage::Deliver { delivery_id } => Some(delivery_id),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]
@@ -150,7 +139,7 @@ fn a_problem_opens_the_orders_ticket_routed_alerted_and_auto_replied_once() {
         alert,
         "New card-shop ticket (not_delivered) for order O1 · Steam 100元 充值卡 · 19.90 CNY · Nguyễn Hải Hà 098***148: 付款成功但没收到卡密"
     );
-    assert_eq!(deliveries(&mut world), ["orders:e1:faq"]);
+    assert_eq!(world.take_deliveries(), ["orders:e1:faq"]);
     let d = &world
         .db
         .rows("SELECT target, payload, ticket_id FROM deliveries")[0];
@@ -230,7 +219,7 @@ fn without_an_openid_or_a_matching_rule_no_auto_reply_is_recorded() {
         event("e3", "refund.requested", json!({"message": "我要退款"})),
         NOW,
     );
-    assert_eq!(deliveries(&mut world), ["orders:e3:faq"]);
+    assert_eq!(world.take_deliveries(), ["orders:e3:faq"]);
 }
 
 #[test]
@@ -254,7 +243,7 @@ fn a_refund_that_succeeds_resolves_the_refund_ticket_and_tells_the_customer_once
         (t["status"].as_str(), t["resolved_at"].as_i64()),
         (Some("resolved"), Some(NOW + 60))
     );
-    assert_eq!(deliveries(&mut world), ["orders:e2:refund_notice"]);
+    assert_eq!(world.take_deliveries(), ["orders:e2:refund_notice"]);
     assert_eq!(
         world.db.rows("SELECT status FROM orders")[0]["status"],
         "refunded"

@@ -294,3 +294,47 @@ pub fn oa_text(openid: &str, msg_id: &str, content: &str, at: i64) -> QueuedEven
         }),
     }
 }
+
+use kefu_edge::platforms::payfeedback::{MsgType, Notification};
+
+/// A 维权 notification of complaint `feedback_id` from `openid`, sent at `timestamp`.
+pub fn complaint_notification(
+    feedback_id: &str,
+    openid: &str,
+    msg_type: MsgType,
+    timestamp: i64,
+    trans_id: Option<&str>,
+) -> QueuedEvent {
+    let n = Notification {
+        openid: openid.into(),
+        appid: "wx1".into(),
+        timestamp: timestamp.to_string(),
+        msg_type,
+        feedback_id: feedback_id.into(),
+        trans_id: trans_id.map(str::to_owned),
+        reason: Some("卡密无效".into()),
+        solution: Some("退款".into()),
+        ext_info: None,
+        app_signature: "x".into(),
+        sign_method: None,
+        pic_urls: vec![],
+    };
+    QueuedEvent {
+        dedup_key: n.dedup_key(),
+        received_at: timestamp,
+        inbound: Inbound::PayFeedback(n),
+    }
+}
+
+impl World {
+    /// Takes the delivery ids queued so far (other messages are dropped).
+    pub fn take_deliveries(&mut self) -> Vec<String> {
+        self.take_queued()
+            .into_iter()
+            .filter_map(|(m, _)| match m {
+                QueueMessage::Deliver { delivery_id } => Some(delivery_id),
+                _ => None,
+            })
+            .collect()
+    }
+}
