@@ -11,6 +11,10 @@ pub struct Reply {
     pub status: u16,
     pub content_type: &'static str,
     pub body: String,
+    /// For the request's log line: what a refusal was (`Rejection::code`).
+    pub refused: Option<&'static str>,
+    /// For the request's log line: the event accepted, as `QueuedEvent::describe` puts it.
+    pub accepted: Option<String>,
 }
 
 impl Reply {
@@ -19,6 +23,8 @@ impl Reply {
             status: 200,
             content_type: "text/plain; charset=utf-8",
             body: body.into(),
+            refused: None,
+            accepted: None,
         }
     }
 
@@ -27,6 +33,8 @@ impl Reply {
             status: 200,
             content_type: "application/xml; charset=utf-8",
             body,
+            refused: None,
+            accepted: None,
         }
     }
 
@@ -35,6 +43,8 @@ impl Reply {
             status,
             content_type: "application/json; charset=utf-8",
             body,
+            refused: None,
+            accepted: None,
         }
     }
 
@@ -106,10 +116,34 @@ impl Rejection {
     }
 
     pub fn to_reply(&self) -> Reply {
-        Reply::json(
-            self.status(),
-            serde_json::json!({ "error": self.to_string() }).to_string(),
-        )
+        Reply {
+            refused: Some(self.code()),
+            ..Reply::json(
+                self.status(),
+                serde_json::json!({ "error": self.to_string() }).to_string(),
+            )
+        }
+    }
+
+    /// A short stable name of what went wrong, for log filters.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::Malformed(_) => "malformed",
+            Rejection::Xml(_) => "xml",
+            Rejection::Crypto(_) => "crypto",
+            Rejection::TooLarge => "too_large",
+            Rejection::TooLargeForQueue(_) => "too_large_for_queue",
+            Rejection::BadSignature(_) => "bad_signature",
+            Rejection::StaleTimestamp => "stale_timestamp",
+            Rejection::UnencryptedPush(_) => "unencrypted_push",
+            Rejection::ForeignAppId => "foreign_appid",
+            Rejection::Unauthenticated(_) => "unauthenticated",
+            Rejection::NotFound => "not_found",
+            Rejection::Conflict(_) => "conflict",
+            Rejection::MissingSetting(_) => "missing_setting",
+            Rejection::Misconfigured(_) => "misconfigured",
+            Rejection::Unavailable(_) => "unavailable",
+        }
     }
 }
 

@@ -12,6 +12,7 @@ pub mod event;
 pub mod http;
 pub mod inline;
 pub mod kv;
+pub mod log;
 pub mod mask;
 pub mod orders;
 pub mod outbound;

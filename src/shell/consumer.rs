@@ -6,12 +6,14 @@ use worker::wasm_bindgen::JsValue;
 use worker::{Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
 
 use super::{io, perform};
+use crate::log;
 use crate::pipeline::{self, retry_delay_secs};
 
 pub const DEAD_LETTER_QUEUE: &str = "kefu-events-dlq";
 
 pub async fn handle(batch: MessageBatch<String>, env: &Env) {
-    let from_dead_letter_queue = batch.queue() == DEAD_LETTER_QUEUE;
+    let queue = batch.queue();
+    let from_dead_letter_queue = queue == DEAD_LETTER_QUEUE;
     let settings = io::settings(env);
     for message in batch.raw_iter() {
         let body = body_text(&message);
@@ -19,15 +21,18 @@ pub async fn handle(batch: MessageBatch<String>, env: &Env) {
             message.retry_with_options(&later(pipeline::MIN_RETRY_DELAY_SECS as u32));
             continue;
         };
-        match perform::run(env, pipeline::consume(&body, from_dead_letter_queue, &cx)).await {
-            Ok(report) => {
-                worker::console_log!("queue: {report}");
+        let started = worker::Date::now().as_millis();
+        let report = perform::run(env, pipeline::consume(&body, from_dead_letter_queue, &cx)).await;
+        let ms = (worker::Date::now().as_millis() - started) as i64;
+        match &report {
+            Ok(_) => {
+                worker::console_log!("{}", log::queue_message(&queue, &report, None, ms));
                 message.ack();
             }
-            Err(why) => {
+            Err(_) => {
                 let age_secs = (cx.now * 1000 - message.timestamp().as_millis() as i64) / 1000;
                 let delay = retry_delay_secs(age_secs);
-                worker::console_error!("queue: will retry in {delay} s: {why}");
+                worker::console_error!("{}", log::queue_message(&queue, &report, Some(delay), ms));
                 message.retry_with_options(&later(delay));
             }
         }

@@ -3,7 +3,7 @@
 use worker::Env;
 
 use super::{io, perform};
-use crate::pipeline;
+use crate::{log, pipeline};
 
 pub async fn run(env: &Env) {
     let settings = io::settings(env);
@@ -11,10 +11,13 @@ pub async fn run(env: &Env) {
         worker::console_error!("cron: no randomness available");
         return;
     };
-    for report in perform::run(env, pipeline::scheduled(&cx)).await {
-        match report {
-            Ok(done) => worker::console_log!("cron: {done}"),
-            Err(why) => worker::console_error!("cron: {why}"),
-        }
+    let started = worker::Date::now().as_millis();
+    let reports = perform::run(env, pipeline::scheduled(&cx)).await;
+    let ms = (worker::Date::now().as_millis() - started) as i64;
+    let line = log::cron_run(&reports, ms);
+    if reports.iter().all(Result::is_ok) {
+        worker::console_log!("{line}");
+    } else {
+        worker::console_error!("{line}");
     }
 }

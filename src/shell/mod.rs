@@ -19,12 +19,15 @@ use worker::{
 };
 
 use crate::inline::Reply;
+use crate::log;
 use io::respond;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let started = worker::Date::now().as_millis();
     let path = req.path();
-    let reply = match (req.method(), path.as_str()) {
+    let method = req.method();
+    let reply = match (method.clone(), path.as_str()) {
         (Method::Get, "/healthz") => Reply::json(200, r#"{"ok":true}"#.into()),
         (Method::Get | Method::Post, "/wechat/oa") => oa::handle(req, &env).await,
         (Method::Get | Method::Post, "/wechat/shop") => shop::handle(req, &env).await,
@@ -33,6 +36,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (_, p) if p == "/api" || p.starts_with("/api/") => admin::handle(req, &env).await,
         _ => Reply::json(404, r#"{"error":"no such route"}"#.into()),
     };
+    let ms = (worker::Date::now().as_millis() - started) as i64;
+    worker::console_log!("{}", log::request(method.as_ref(), &path, &reply, ms));
     respond(reply)
 }
 

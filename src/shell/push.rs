@@ -93,6 +93,10 @@ pub async fn enqueue_then_reply<P: Keyed>(
     received_at: i64,
 ) -> Result<Reply, Rejection> {
     let event = QueuedEvent::accepted(accepted.push, received_at);
+    let described = event.describe();
     io::enqueue(env, QueueMessage::Inbound(Box::new(event)).for_queue()?).await?;
-    Ok(accepted.reply)
+    Ok(Reply {
+        accepted: Some(described),
+        ..accepted.reply
+    })
 }

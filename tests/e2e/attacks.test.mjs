@@ -137,3 +137,26 @@ describe('staff alerts', () => {
     await sleep(100);
   });
 });
+
+describe('the logs', () => {
+  test('are one JSON line per request, with no secret and no unmasked OpenID', async () => {
+    const openid = `oLogged_${nonce()}`;
+    const { query, body } = safePush(TOKEN, AES, APPID, text('log me', msgId(), openid));
+    assert.equal((await post('/wechat/oa', query, body)).status, 200);
+    const refused = await post('/wechat/oa', plainQuery(TOKEN), text('forged'));
+    assert.equal(refused.status, 403);
+    await waitFor(() => worker.log.includes('"refused":"unencrypted_push"'), 'the refusal logged');
+    const records = worker.log.split('\n').flatMap((l) => {
+      try { return [JSON.parse(l.slice(l.indexOf('{')))]; } catch { return []; }
+    }).filter((r) => typeof r.log === 'string');
+    const requests = records.filter((r) => r.log === 'request');
+    assert.ok(requests.some((r) => r.route === '/wechat/oa' && r.status === 200 && /^oa_message text from oLo\*\*\*/.test(r.event)), 'the accepted push, masked');
+    assert.ok(requests.some((r) => r.status === 403 && r.refused === 'unencrypted_push'));
+    for (const r of requests) assert.equal(typeof r.ms, 'number');
+    await waitFor(() => worker.log.includes('"log":"queue"'), 'a queue line');
+    for (const secret of Object.values(SECRETS)) {
+      if (secret.length > 4) assert.equal(worker.log.includes(secret), false, 'a secret in the log');
+    }
+    assert.equal(worker.log.includes(openid), false, 'an unmasked OpenID in the log');
+  });
+});
