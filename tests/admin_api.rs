@@ -275,26 +275,23 @@ fn resolve_answers_what_the_flow_did() {
             vec![],
         )])
         .unwrap();
-    let first = call_as(
-        &mut world,
-        AdminMethod::Post,
-        "/api/complaints/f1/resolve",
-        "",
-        Some(&format!("Bearer {TOKEN}")),
-        Some("k1"),
-    )
-    .unwrap();
+    let bearer = format!("Bearer {TOKEN}");
+    let resolve_k1 = |world: &mut World| {
+        let path = "/api/complaints/f1/resolve";
+        call_as(
+            world,
+            AdminMethod::Post,
+            path,
+            "",
+            Some(&bearer),
+            Some("k1"),
+        )
+        .unwrap()
+    };
+    let first = resolve_k1(&mut world);
     let (status, body) = json_of(first);
     assert_eq!((status, body["repeated"].as_bool()), (202, Some(false)));
-    let again = call_as(
-        &mut world,
-        AdminMethod::Post,
-        "/api/complaints/f1/resolve",
-        "",
-        Some(&format!("Bearer {TOKEN}")),
-        Some("k1"),
-    )
-    .unwrap();
+    let again = resolve_k1(&mut world);
     let (_, repeat) = json_of(again);
     assert_eq!(
         (repeat["repeated"].as_bool(), &repeat["deliveries"]),

@@ -3,10 +3,11 @@
 
 use super::delivery::{AttemptFlow, Handled};
 use super::effect::{self, Answered, Effect, Flow, Step};
+use super::slot::{Slot, SlotFlow};
 use crate::event::QueueMessage;
 use crate::outbound::OutboundCall;
 use crate::platforms::wecom::{self, Composed, PendingAlert};
-use crate::rate::{Oldest, WECOM_ROBOT};
+use crate::rate::WECOM_ROBOT;
 use crate::settings::Settings;
 use crate::sql::Statement;
 
@@ -28,8 +29,8 @@ enum FlushState<'a> {
     TakingSlot {
         composed: Composed,
         more: bool,
+        slot: SlotFlow,
     },
-    FindingOldest,
     Deferring,
     Claiming {
         composed: Composed,
@@ -117,12 +118,29 @@ impl Flow for FlushFlow<'_> {
                     return Step::Done(Ok("no pending alerts".into()));
                 };
                 let more = pending.len() > composed.included.len();
-                self.state = FlushState::TakingSlot { composed, more };
-                Step::Do(Effect::Transaction(vec![WECOM_ROBOT.take(now)]))
+                let slot = SlotFlow::new(WECOM_ROBOT, now);
+                self.state = FlushState::TakingSlot {
+                    composed,
+                    more,
+                    slot,
+                };
+                self.step(None)
             }
-            FlushState::TakingSlot { composed, more } => match effect::changes(answer) {
-                Err(e) => Step::Done(Err(e)),
-                Ok(changes) if changes.first() == Some(&1) => {
+            FlushState::TakingSlot {
+                composed,
+                more,
+                mut slot,
+            } => match slot.step(answer) {
+                Step::Do(effect) => {
+                    self.state = FlushState::TakingSlot {
+                        composed,
+                        more,
+                        slot,
+                    };
+                    Step::Do(effect)
+                }
+                Step::Done(Err(e)) => Step::Done(Err(e)),
+                Step::Done(Ok(Slot::Taken)) => {
                     let (first, last) = composed.range();
                     let call = Self::robot_call(composed.markdown.clone());
                     self.state = FlushState::Claiming { composed, more };
@@ -140,15 +158,7 @@ impl Flow for FlushFlow<'_> {
                         ),
                     ]))
                 }
-                Ok(_) => {
-                    self.state = FlushState::FindingOldest;
-                    Step::Do(Effect::Query(WECOM_ROBOT.oldest(now)))
-                }
-            },
-            FlushState::FindingOldest => match effect::rows::<Oldest>(answer) {
-                Err(e) => Step::Done(Err(e)),
-                Ok(rows) => {
-                    let wait = WECOM_ROBOT.wait_secs(rows.first().and_then(|o| o.at), now);
+                Step::Done(Ok(Slot::WaitSecs(wait))) => {
                     self.enqueue_flush(wait, FlushState::Deferring)
                 }
             },

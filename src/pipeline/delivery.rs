@@ -5,11 +5,11 @@
 use serde::Deserialize;
 
 use super::effect::{self, Answered, Effect, Flow, Step};
+use super::slot::{Slot, SlotFlow};
 use super::token::{BuildRequest, CallFlow};
 use crate::event::QueueMessage;
 use crate::http::{describe, retry_after, HttpRequest};
 use crate::outbound::{record_attempt, OutboundCall};
-use crate::rate::{Oldest, RateLimit};
 use crate::settings::Settings;
 use crate::sql::{follow_ups, FollowUp, Statement, StoreError};
 
@@ -191,8 +191,7 @@ enum DeliverState<'a> {
     Start,
     Reading,
     Claiming(Claimed),
-    TakingSlot(Claimed, RateLimit),
-    FindingOldest(RateLimit),
+    TakingSlot(Claimed, SlotFlow),
     Deferring(u32),
     Requeueing(u32),
     Attempting(AttemptFlow<'a>),
@@ -280,24 +279,20 @@ impl Flow for DeliverFlow<'_> {
                 // Only a claimed delivery takes a rate slot; without one it waits its turn.
                 Ok(_) => match claimed.call.rate_limit() {
                     Some(limit) => {
-                        self.state = DeliverState::TakingSlot(claimed, limit);
-                        Step::Do(Effect::Transaction(vec![limit.take(now)]))
+                        self.state = DeliverState::TakingSlot(claimed, SlotFlow::new(limit, now));
+                        self.step(None)
                     }
                     None => self.attempt(claimed),
                 },
             },
-            DeliverState::TakingSlot(claimed, limit) => match effect::changes(answer) {
-                Err(e) => Step::Done(Err(e)),
-                Ok(changes) if changes.first() == Some(&1) => self.attempt(claimed),
-                Ok(_) => {
-                    self.state = DeliverState::FindingOldest(limit);
-                    Step::Do(Effect::Query(limit.oldest(now)))
+            DeliverState::TakingSlot(claimed, mut slot) => match slot.step(answer) {
+                Step::Do(effect) => {
+                    self.state = DeliverState::TakingSlot(claimed, slot);
+                    Step::Do(effect)
                 }
-            },
-            DeliverState::FindingOldest(limit) => match effect::rows::<Oldest>(answer) {
-                Err(e) => Step::Done(Err(e)),
-                Ok(rows) => {
-                    let wait = limit.wait_secs(rows.first().and_then(|o| o.at), now);
+                Step::Done(Err(e)) => Step::Done(Err(e)),
+                Step::Done(Ok(Slot::Taken)) => self.attempt(claimed),
+                Step::Done(Ok(Slot::WaitSecs(wait))) => {
                     self.state = DeliverState::Deferring(wait);
                     Step::Do(Effect::Transaction(vec![Statement::new(
                         "UPDATE deliveries SET state = 'retrying', next_attempt_at = ?, updated_at = ? WHERE id = ?",
@@ -366,10 +361,6 @@ impl Dispatch {
                 .map(FollowUp::Deliver)
                 .collect(),
         )
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.messages.is_empty()
     }
 }
 

@@ -12,6 +12,7 @@ pub mod inbound;
 pub mod outage;
 pub mod reads;
 pub mod resolve;
+pub mod slot;
 pub mod token;
 
 use std::collections::VecDeque;
