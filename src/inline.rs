@@ -62,7 +62,7 @@ pub struct Accepted<P> {
 }
 
 /// Why an inline request was refused, by what went wrong. `status` is the one place a refusal
-/// becomes an HTTP status; the answer's body is `{"error": "<Display>"}`.
+/// becomes an HTTP status; the answer's body is `{"error": "<Display>", "code": "<code>"}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
     /// A parameter, field or body that is missing or not what the protocol allows; the text
@@ -120,7 +120,7 @@ impl Rejection {
             refused: Some(self.code()),
             ..Reply::json(
                 self.status(),
-                serde_json::json!({ "error": self.to_string() }).to_string(),
+                serde_json::json!({ "error": self.to_string(), "code": self.code() }).to_string(),
             )
         }
     }

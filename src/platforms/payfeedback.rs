@@ -163,7 +163,8 @@ impl Notification {
     }
 }
 
-fn app_signature(appid: &str, appkey: &str, openid: &str, timestamp: &str) -> String {
+/// AppSignature: hex SHA-1 of `appid=…&appkey=…&openid=…&timestamp=…` (raw values).
+pub fn app_signature(appid: &str, appkey: &str, openid: &str, timestamp: &str) -> String {
     let string1 = format!("appid={appid}&appkey={appkey}&openid={openid}&timestamp={timestamp}");
     hex(&Sha1::digest(string1.as_bytes()))
 }

@@ -34,7 +34,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, "/wechat/payfeedback") => payfeedback::handle(req, &env).await,
         (Method::Post, "/hooks/orders") => orders::handle(req, &env).await,
         (_, p) if p == "/api" || p.starts_with("/api/") => admin::handle(req, &env).await,
-        _ => Reply::json(404, r#"{"error":"no such route"}"#.into()),
+        _ => Reply::json(
+            404,
+            r#"{"error":"no such route","code":"not_found"}"#.into(),
+        ),
     };
     let ms = (worker::Date::now().as_millis() - started) as i64;
     worker::console_log!("{}", log::request(method.as_ref(), &path, &reply, ms));

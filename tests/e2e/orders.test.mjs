@@ -210,7 +210,7 @@ describe('refusals', () => {
       const body = JSON.stringify(orderEvent('order.paid'));
       const r = await fetch(`${bare.url}/hooks/orders`, { method: 'POST', body, headers: sign(body) });
       assert.equal(r.status, 500);
-      assert.deepEqual(await r.json(), { error: 'missing setting ORDER_WEBHOOK_SECRET' });
+      assert.deepEqual(await r.json(), { error: 'missing setting ORDER_WEBHOOK_SECRET', code: 'missing_setting' });
     } finally {
       await bare.stop();
     }

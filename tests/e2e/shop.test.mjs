@@ -277,7 +277,7 @@ describe('a Worker without SHOP_TOKEN', () => {
       ]) {
         assert.equal(r.status, 500);
         const body = await r.text();
-        assert.deepEqual(JSON.parse(body), { error: 'missing setting SHOP_TOKEN' });
+        assert.deepEqual(JSON.parse(body), { error: 'missing setting SHOP_TOKEN', code: 'missing_setting' });
         for (const secret of Object.values(SECRETS)) assert.equal(body.includes(secret), false);
       }
     }
