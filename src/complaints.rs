@@ -391,6 +391,7 @@ pub fn plan_resolve(
             OutboundCall::CustomSend {
                 touser: c.openid.clone(),
                 message: message.clone(),
+                fallback: None,
             },
         ));
     }

@@ -95,6 +95,17 @@ pub fn classify(result: &HttpResult) -> Outcome {
     }
 }
 
+/// The `errcode` of a WeChat-style JSON answer, if it has one.
+pub fn wechat_errcode(result: &HttpResult) -> Option<i64> {
+    match result {
+        HttpResult::Response { body, .. } => serde_json::from_str::<serde_json::Value>(body)
+            .ok()?
+            .get("errcode")?
+            .as_i64(),
+        HttpResult::NetworkError(_) => None,
+    }
+}
+
 fn excerpt(body: &str) -> &str {
     match body.char_indices().nth(200) {
         Some((cut, _)) => &body[..cut],

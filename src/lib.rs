@@ -19,6 +19,7 @@ pub mod outbound;
 pub mod pipeline;
 pub mod platforms;
 pub mod rate;
+pub mod reach;
 pub mod rules;
 pub mod settings;
 pub mod sql;

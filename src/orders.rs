@@ -7,12 +7,14 @@ use serde::Deserialize;
 use crate::event::QueuedEvent;
 use crate::mask::mask;
 use crate::outbound::OutboundCall;
+use crate::platforms::caresoft::{normalize_phone, ZnsSend};
 use crate::platforms::orders::{EventType, OrderEvent};
 use crate::platforms::payfeedback::GoodsKind;
-use crate::rules::Rules;
+use crate::reach::{reach, zns_call, Recipient};
+use crate::rules::{render_params, Rules};
+use crate::settings::Settings;
 use crate::sql::Statement;
 use crate::tickets::{self, snippet, Customer, Priority, TimelineEntry};
-use crate::wechat::custom_send::CustomMessage;
 
 /// Card-shop tickets: one active ticket per order.
 pub const CHANNEL: &str = "orders";
@@ -67,15 +69,19 @@ pub fn refund_notice(e: &OrderEvent) -> String {
     )
 }
 
-/// The transaction for one card-shop event. `warn_percent` is when the undelivered-order watch
-/// warns, as a share of the delivery window.
-pub fn plan(
-    event: &QueuedEvent,
-    e: &OrderEvent,
-    rules: &Rules,
-    warn_percent: i64,
-    now: i64,
-) -> Vec<Statement> {
+/// What planning a card-shop event reads besides the event itself.
+pub struct Planning<'a> {
+    pub rules: &'a Rules,
+    pub settings: &'a Settings,
+    /// When the customer last wrote to the Official Account, if the timeline knows: it opened
+    /// the 48-hour window for customer-service messages.
+    pub last_wechat_message_at: Option<i64>,
+    pub now: i64,
+}
+
+/// The transaction for one card-shop event.
+pub fn plan(event: &QueuedEvent, e: &OrderEvent, p: &Planning) -> Vec<Statement> {
+    let now = p.now;
     let key = event.dedup_key.as_str();
     let event_type = e.event_type();
     let mut statements = vec![tickets::store_event(event, now), upsert(e, event_type, now)];
@@ -84,25 +90,23 @@ pub fn plan(
         customer_id: &e.order.id,
     };
     match event_type {
-        EventType::Paid => statements.push(start_watch(e, warn_percent, now)),
+        EventType::Paid => {
+            statements.push(start_watch(e, p.settings.delivery_warning_percent, now))
+        }
         EventType::Delivered => {}
         EventType::RefundSucceeded => {
-            if let Some(openid) = &e.customer.openid {
-                let call = OutboundCall::CustomSend {
-                    touser: openid.clone(),
-                    message: CustomMessage::Text {
-                        content: refund_notice(e),
-                    },
-                };
+            if let Some(reached) = reach_customer(&refund_notice(e), e, p) {
                 let id = format!("{key}:refund_notice");
                 statements.push(record_delivery(
                     &id,
-                    &call,
+                    &reached,
                     &e.order.id,
                     ForTicket::Refund,
                     now,
                 ));
             }
+            // The refund ticket is about to be resolved: `ticket.resolved` rules fire for it.
+            statements.extend(zns_rules(key, "ticket.resolved", e, p, ForTicket::Refund));
             statements.push(order.timeline(TimelineEntry {
                 event_key: key,
                 at: now,
@@ -123,10 +127,91 @@ pub fn plan(
         | EventType::RefundRequested
         | EventType::TicketSubmitted => {
             let category = e.problem_category().unwrap_or("general");
-            statements.extend(problem(key, e, category, rules, now));
+            statements.extend(problem(key, e, category, p));
         }
     }
+    statements.extend(zns_rules(key, &e.kind, e, p, ForTicket::IfAny));
     statements
+}
+
+/// A message to the order's customer, on the channel that can reach them.
+fn reach_customer(text: &str, e: &OrderEvent, p: &Planning) -> Option<OutboundCall> {
+    let to = Recipient {
+        openid: e.customer.openid.as_deref(),
+        phone: e.customer.phone.as_deref(),
+        last_wechat_message_at: p.last_wechat_message_at,
+    };
+    let fallback = p.rules.zns_fallback.as_ref();
+    reach(
+        text,
+        &to,
+        fallback,
+        |field| placeholder(e, field),
+        p.settings.zns_phone_format,
+        p.now,
+    )
+    .map(|reached| reached.call)
+}
+
+/// The value of a ZNS parameter placeholder for this event.
+fn placeholder(e: &OrderEvent, field: &str) -> Option<String> {
+    let (o, c) = (&e.order, &e.customer);
+    match field {
+        "event.id" => Some(e.id.clone()),
+        "event.type" => Some(e.kind.clone()),
+        "order.id" => Some(o.id.clone()),
+        "order.trans_id" => o.trans_id.clone(),
+        "order.amount" => o.amount.map(|a| format_amount(a, None)),
+        "order.currency" => o.currency.clone(),
+        "order.product" => o.product.clone(),
+        "customer.name" => c.name.clone(),
+        "customer.phone" => c.phone.clone(),
+        "customer.email" => c.email.clone(),
+        "message" => e.message.clone(),
+        _ => None,
+    }
+}
+
+/// The ZNS sends the rules ask for on `trigger`, once per event (the delivery is named after
+/// it), to the customer's phone. A phone that is not a Vietnamese mobile number is noted on the
+/// order's ticket instead.
+fn zns_rules(
+    key: &str,
+    trigger: &str,
+    e: &OrderEvent,
+    p: &Planning,
+    ticket: ForTicket,
+) -> Vec<Statement> {
+    let Some(raw_phone) = e.customer.phone.as_deref() else {
+        return Vec::new();
+    };
+    let order = Customer {
+        channel: CHANNEL,
+        customer_id: &e.order.id,
+    };
+    p.rules
+        .zns_for(trigger)
+        .map(|(i, rule)| {
+            let id = format!("{key}:zns:{i}");
+            match normalize_phone(raw_phone, p.settings.zns_phone_format) {
+                Ok(phone) => {
+                    let send = ZnsSend {
+                        phone,
+                        template_id: rule.template_id,
+                        params: render_params(rule.params.as_ref(), |f| placeholder(e, f)),
+                    };
+                    record_delivery(&id, &zns_call(send), &e.order.id, ticket, p.now)
+                }
+                Err(why) => order.timeline(TimelineEntry {
+                    event_key: &id,
+                    at: p.now,
+                    kind: "outbound",
+                    actor: "caresoft_zns",
+                    text: &format!("ZNS template {} not sent: {why}", rule.template_id),
+                }),
+            }
+        })
+        .collect()
 }
 
 /// The order's row: later events fill in fields, never blank them; a late `order.paid` never
@@ -186,10 +271,12 @@ enum ForTicket {
     Active,
     /// The active refund ticket, if there is one.
     Refund,
+    /// The active ticket if there is one, else none: the call is made all the same.
+    IfAny,
 }
 
 /// Records an outbound call for the order's ticket; nothing is recorded (or sent) when there is
-/// no such ticket.
+/// no such ticket, except for `IfAny`, which records it without one.
 fn record_delivery(
     id: &str,
     call: &OutboundCall,
@@ -200,12 +287,16 @@ fn record_delivery(
     let sql = match ticket {
         ForTicket::Active => {
             "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
-             SELECT ?, ?, ?, id, 'pending', 0, ?, ?, ? FROM tickets WHERE channel = ? AND customer_id = ? AND status != 'closed'"
+             SELECT ?1, ?2, ?3, id, 'pending', 0, ?4, ?5, ?6 FROM tickets WHERE channel = ?7 AND customer_id = ?8 AND status != 'closed'"
         }
         ForTicket::Refund => {
             "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
-             SELECT ?, ?, ?, id, 'pending', 0, ?, ?, ? FROM tickets \
-             WHERE channel = ? AND customer_id = ? AND status IN ('open', 'pending') AND category = 'refund'"
+             SELECT ?1, ?2, ?3, id, 'pending', 0, ?4, ?5, ?6 FROM tickets \
+             WHERE channel = ?7 AND customer_id = ?8 AND status IN ('open', 'pending') AND category = 'refund'"
+        }
+        ForTicket::IfAny => {
+            "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
+             VALUES (?1, ?2, ?3, (SELECT id FROM tickets WHERE channel = ?7 AND customer_id = ?8 AND status != 'closed'), 'pending', 0, ?4, ?5, ?6)"
         }
     };
     Statement::delivery(
@@ -226,13 +317,8 @@ fn record_delivery(
 
 /// A reported problem: the order's ticket (opened, or appended to), routed, with one alert when
 /// it opened and the FAQ's auto-reply to a customer WeChat can reach.
-fn problem(
-    key: &str,
-    e: &OrderEvent,
-    category: &'static str,
-    rules: &Rules,
-    now: i64,
-) -> Vec<Statement> {
+fn problem(key: &str, e: &OrderEvent, category: &'static str, p: &Planning) -> Vec<Statement> {
+    let (rules, now) = (p.rules, p.now);
     let order = Customer {
         channel: CHANNEL,
         customer_id: &e.order.id,
@@ -279,14 +365,10 @@ fn problem(
         "INSERT OR IGNORE INTO alerts (dedup_key, ticket_id, text, created_at) SELECT ?, id, ?, ? FROM tickets WHERE opened_by = ?",
         vec![format!("ticket:{key}").into(), alert_text(e, category).into(), now.into(), key.into()],
     ));
-    if let (Some(reply), Some(openid)) = (rules.faq_reply_for_problem(category, message), &c.openid)
-    {
-        let call = OutboundCall::CustomSend {
-            touser: openid.clone(),
-            message: CustomMessage::Text {
-                content: reply.to_owned(),
-            },
-        };
+    let auto_reply = rules
+        .faq_reply_for_problem(category, message)
+        .and_then(|reply| reach_customer(reply, e, p));
+    if let Some(call) = auto_reply {
         let id = format!("{key}:faq");
         statements.push(record_delivery(
             &id,

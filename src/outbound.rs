@@ -4,10 +4,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::http::{HttpRequest, Outcome};
+use crate::http::{
+    classify, describe, retry_after, wechat_errcode, HttpRequest, HttpResult, Outcome,
+};
+use crate::mask::mask;
+use crate::platforms::caresoft::{classify_zns, mask_phones, zns_request, ZnsSend};
 use crate::platforms::payfeedback::payfeedback_update_url;
 use crate::platforms::wecom;
-use crate::rate::{RateLimit, WECOM_ROBOT};
+use crate::rate::{RateLimit, CARESOFT_ZNS, WECOM_ROBOT};
 use crate::settings::{required, Settings};
 use crate::sql::Statement;
 use crate::tickets::{timeline_by_id, TimelineEntry};
@@ -15,6 +19,9 @@ use crate::wechat::api::token_query;
 use crate::wechat::custom_send::{
     build_custom_send, custom_send_path, CustomMessage, CustomSendLimits,
 };
+
+/// WeChat's answer when the customer's 48-hour window for customer-service messages is closed.
+pub const WINDOW_CLOSED_ERRCODE: i64 = 45015;
 
 /// Attempts before a retryable failure becomes a dead letter (about an hour of backoff).
 pub const MAX_ATTEMPTS: u32 = 10;
@@ -29,15 +36,25 @@ pub enum OutboundCall {
     WecomRobot {
         markdown: String,
     },
-    /// A customer-service message (`message/custom/send`, or `custom/typing`).
+    /// A customer-service message (`message/custom/send`, or `custom/typing`). `fallback`
+    /// carries it as ZNS instead when WeChat answers that the customer's window is closed.
     CustomSend {
         touser: String,
         message: CustomMessage,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fallback: Option<ZnsSend>,
     },
     /// Tell WeChat Pay a complaint was handled.
     PayfeedbackUpdate {
         openid: String,
         feedback_id: String,
+    },
+    /// A Zalo ZNS template through CareSoft. `caresoft_ticket_id` is filled in from the
+    /// delivery's ticket when the attempt is made, so a send follows the ones before it.
+    Zns {
+        send: ZnsSend,
+        #[serde(default)]
+        caresoft_ticket_id: Option<i64>,
     },
 }
 
@@ -48,6 +65,7 @@ impl OutboundCall {
             OutboundCall::WecomRobot { .. } => WECOM_ROBOT.target,
             OutboundCall::CustomSend { .. } => "wechat_custom_send",
             OutboundCall::PayfeedbackUpdate { .. } => "payfeedback_update",
+            OutboundCall::Zns { .. } => CARESOFT_ZNS.target,
         }
     }
 
@@ -73,6 +91,11 @@ impl OutboundCall {
             OutboundCall::PayfeedbackUpdate { feedback_id, .. } => {
                 format!("WeChat Pay told complaint {feedback_id} was handled")
             }
+            OutboundCall::Zns { send, .. } => format!(
+                "ZNS template {} sent to {}",
+                send.template_id,
+                mask(&send.phone)
+            ),
         }
     }
 
@@ -80,12 +103,25 @@ impl OutboundCall {
     pub fn rate_limit(&self) -> Option<RateLimit> {
         match self {
             OutboundCall::WecomRobot { .. } => Some(WECOM_ROBOT),
+            OutboundCall::Zns { .. } => Some(CARESOFT_ZNS),
             OutboundCall::CustomSend { .. } | OutboundCall::PayfeedbackUpdate { .. } => None,
         }
     }
 
     pub fn needs_access_token(&self) -> bool {
-        !matches!(self, OutboundCall::WecomRobot { .. })
+        matches!(
+            self,
+            OutboundCall::CustomSend { .. } | OutboundCall::PayfeedbackUpdate { .. }
+        )
+    }
+
+    /// What an answer means for this call: CareSoft reports by status and `status: "OK"`,
+    /// the others by `errcode`.
+    pub fn classify(&self, result: &HttpResult) -> Outcome {
+        match self {
+            OutboundCall::Zns { .. } => classify_zns(result).outcome,
+            _ => classify(result),
+        }
     }
 
     /// The request for one attempt. A missing setting is an error the caller dead-letters (and
@@ -106,7 +142,9 @@ impl OutboundCall {
                     markdown,
                 ))
             }
-            OutboundCall::CustomSend { touser, message } => {
+            OutboundCall::CustomSend {
+                touser, message, ..
+            } => {
                 let limits = CustomSendLimits {
                     max_news_articles: settings.news_article_limit,
                 };
@@ -131,6 +169,19 @@ impl OutboundCall {
                 );
                 Ok(HttpRequest::get(url))
             }
+            OutboundCall::Zns {
+                send,
+                caresoft_ticket_id,
+            } => {
+                let base = required(&settings.caresoft_base_url, "CARESOFT_BASE_URL");
+                let token = required(&settings.caresoft_api_token, "CARESOFT_API_TOKEN");
+                Ok(zns_request(
+                    base.map_err(|r| r.to_string())?,
+                    token.map_err(|r| r.to_string())?,
+                    send,
+                    *caresoft_ticket_id,
+                ))
+            }
         }
     }
 }
@@ -143,22 +194,38 @@ pub struct AttemptRecord {
     pub retry_after: Option<u32>,
 }
 
-/// Records attempt number `attempt` of delivery `id`: delivered (and the alerts it carried
-/// sent), retrying, or dead (a dead letter with its reason, alerted once unless the robot itself
-/// failed). A delivery made for a ticket leaves its fate on the ticket's timeline.
-#[allow(clippy::too_many_arguments)]
-pub fn record_attempt(
-    id: &str,
-    call: &OutboundCall,
-    ticket_id: Option<i64>,
-    attempt: u32,
-    outcome: &Outcome,
-    last_result: &str,
-    retry_after: Option<u32>,
-    now: i64,
-    random: u32,
-) -> AttemptRecord {
+/// One finished attempt at a delivery, as recording it needs it.
+pub struct Attempted<'a> {
+    pub id: &'a str,
+    pub call: &'a OutboundCall,
+    pub ticket_id: Option<i64>,
+    /// 1-based.
+    pub attempt: u32,
+    pub outcome: &'a Outcome,
+    /// What came back, when the call was made.
+    pub result: Option<&'a HttpResult>,
+}
+
+/// Records an attempt: delivered (and the alerts it carried sent), retrying, or dead (a dead
+/// letter with its reason, alerted once unless the robot itself failed). A delivery made for a
+/// ticket leaves its fate on the ticket's timeline. A rate-limited target that answered 429 is
+/// paused; a CareSoft ticket is kept on the ticket; a refused CareSoft token alerts once an hour.
+pub fn record_attempt(attempted: &Attempted, now: i64, random: u32) -> AttemptRecord {
+    let Attempted {
+        id,
+        call,
+        ticket_id,
+        attempt,
+        outcome,
+        result,
+    } = *attempted;
     let n = i64::from(attempt);
+    let mut last_result = describe(result, outcome);
+    if let OutboundCall::Zns { .. } = call {
+        last_result = mask_phones(&last_result);
+    }
+    let last_result = last_result.as_str();
+    let wait_asked = result.and_then(retry_after);
     let mut record = AttemptRecord {
         statements: Vec::new(),
         retry_after: None,
@@ -176,7 +243,17 @@ pub fn record_attempt(
             timeline_by_id(t, entry)
         })
     };
-    match next_step(attempt, outcome, random, retry_after) {
+    if let (Some(limit), Some(HttpResult::Response { status, .. })) = (call.rate_limit(), result) {
+        record.statements.push(match status {
+            429 => limit.pause(now, wait_asked),
+            _ => limit.resume(),
+        });
+    }
+    let zns = match (call, result) {
+        (OutboundCall::Zns { .. }, Some(result)) => Some(classify_zns(result)),
+        _ => None,
+    };
+    match next_step(attempt, outcome, random, wait_asked) {
         NextStep::Done => {
             record.statements.push(Statement::new(
                 "UPDATE deliveries SET state = 'delivered', attempts = ?, last_result = ?, updated_at = ? WHERE id = ?",
@@ -186,7 +263,16 @@ pub fn record_attempt(
                 "UPDATE alerts SET sent_at = ? WHERE claim = ?",
                 vec![now.into(), id.into()],
             ));
-            record.statements.extend(on_ticket(call.summary()));
+            let caresoft_ticket = zns.as_ref().and_then(|z| z.ticket);
+            let mut summary = call.summary();
+            if let (Some(caresoft), Some(ticket)) = (caresoft_ticket, ticket_id) {
+                summary.push_str(&format!(" (CareSoft ticket {caresoft})"));
+                record.statements.push(Statement::new(
+                    "UPDATE tickets SET caresoft_ticket_id = COALESCE(caresoft_ticket_id, ?) WHERE id = ?",
+                    vec![caresoft.into(), ticket.into()],
+                ));
+            }
+            record.statements.extend(on_ticket(summary));
         }
         NextStep::RetryAfter(delay) => {
             record.statements.push(Statement::new(
@@ -206,7 +292,46 @@ pub fn record_attempt(
                  ON CONFLICT (delivery_id) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at, replayed_at = NULL",
                 vec![id.into(), payload.into(), reason.as_str().into(), now.into()],
             ));
-            if !matches!(call, OutboundCall::WecomRobot { .. }) {
+            let fallback = match call {
+                OutboundCall::CustomSend {
+                    fallback: Some(send),
+                    ..
+                } if result.and_then(wechat_errcode) == Some(WINDOW_CLOSED_ERRCODE) => Some(send),
+                _ => None,
+            };
+            if let Some(send) = fallback {
+                // The customer's window closed: the message goes as ZNS, on the same ticket.
+                let zns_id = format!("{id}:zns");
+                let zns = OutboundCall::Zns {
+                    send: send.clone(),
+                    caresoft_ticket_id: None,
+                };
+                record.statements.push(Statement::delivery(
+                    "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
+                     VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+                    vec![
+                        zns_id.as_str().into(),
+                        zns.target().into(),
+                        zns.payload().into(),
+                        ticket_id.into(),
+                        now.into(),
+                        now.into(),
+                        now.into(),
+                    ],
+                    zns_id.clone(),
+                ));
+            } else if zns.as_ref().is_some_and(|z| z.unauthorized) {
+                // One alert for the token however many sends it stops, repeated hourly while
+                // it stays wrong.
+                record.statements.push(Statement::alert(
+                    "INSERT OR IGNORE INTO alerts (dedup_key, ticket_id, text, created_at) VALUES (?, NULL, ?, ?)",
+                    vec![
+                        format!("caresoft:unauthorized:{}", now / 3600).into(),
+                        "CareSoft refused CARESOFT_API_TOKEN: ZNS sends stop as dead letters until it is fixed (then replay them)".into(),
+                        now.into(),
+                    ],
+                ));
+            } else if !matches!(call, OutboundCall::WecomRobot { .. }) {
                 record.statements.push(Statement::alert(
                     "INSERT OR IGNORE INTO alerts (dedup_key, ticket_id, text, created_at) VALUES (?, ?, ?, ?)",
                     vec![
@@ -217,9 +342,11 @@ pub fn record_attempt(
                     ],
                 ));
             }
-            record
-                .statements
-                .extend(on_ticket(format!("not delivered: {reason}")));
+            let text = match fallback {
+                Some(_) => format!("not delivered: {reason}; sent as ZNS instead"),
+                None => format!("not delivered: {reason}"),
+            };
+            record.statements.extend(on_ticket(text));
         }
     }
     record
@@ -273,6 +400,7 @@ mod tests {
             message: CustomMessage::Text {
                 content: "hello".into(),
             },
+            fallback: None,
         }
     }
 

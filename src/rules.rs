@@ -4,9 +4,13 @@
 //! ```json
 //! {
 //!   "faq":    [{ "keywords": ["卡密", "card key"], "reply": "Your key is in Orders → Details." }],
-//!   "routes": [{ "keywords": ["退款", "refund"], "category": "refund", "kf_accounts": ["anna@gh_abc"] }]
+//!   "routes": [{ "keywords": ["退款", "refund"], "category": "refund", "kf_accounts": ["anna@gh_abc"] }],
+//!   "zns":    [{ "on": "order.delivery_failed", "template_id": 366, "params": { "order_id": "{order.id}" } }],
+//!   "zns_fallback": { "template_id": 367, "params": { "message": "{text}" } }
 //! }
 //! ```
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +33,126 @@ pub struct Rules {
     pub faq: Vec<FaqRule>,
     #[serde(default)]
     pub routes: Vec<RouteRule>,
+    /// ZNS templates sent when a card-shop event or a ticket change happens.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zns: Vec<ZnsRule>,
+    /// The template that carries a message to a customer WeChat cannot reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zns_fallback: Option<ZnsTemplate>,
+}
+
+/// What triggers a `zns` rule: a card-shop event type, or a ticket resolved.
+pub const ZNS_TRIGGERS: [&str; 9] = [
+    "order.paid",
+    "order.delivered",
+    "order.delivery_failed",
+    "order.delayed",
+    "card.invalid",
+    "refund.requested",
+    "refund.succeeded",
+    "ticket.submitted",
+    "ticket.resolved",
+];
+
+/// The fields of an event a ZNS parameter may name as `{field}`.
+pub const ZNS_PLACEHOLDERS: [&str; 11] = [
+    "event.id",
+    "event.type",
+    "order.id",
+    "order.trans_id",
+    "order.amount",
+    "order.currency",
+    "order.product",
+    "customer.name",
+    "customer.phone",
+    "customer.email",
+    "message",
+];
+
+/// `{text}` in `zns_fallback`: the message WeChat could not carry.
+pub const FALLBACK_TEXT: &str = "text";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZnsRule {
+    pub on: String,
+    pub template_id: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZnsTemplate {
+    pub template_id: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<BTreeMap<String, String>>,
+}
+
+/// Fills `{field}` placeholders from `lookup` (a field without a value becomes empty).
+pub fn render_params(
+    params: Option<&BTreeMap<String, String>>,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Option<BTreeMap<String, String>> {
+    params.map(|params| {
+        params
+            .iter()
+            .map(|(name, template)| {
+                let mut out = String::with_capacity(template.len());
+                let mut rest = template.as_str();
+                while let Some((before, after)) = rest.split_once('{') {
+                    out.push_str(before);
+                    match after
+                        .split_once('}')
+                        .filter(|(field, _)| !field.contains('{'))
+                    {
+                        Some((field, tail)) => {
+                            out.push_str(&lookup(field).unwrap_or_default());
+                            rest = tail;
+                        }
+                        None => {
+                            out.push('{');
+                            rest = after;
+                        }
+                    }
+                }
+                out.push_str(rest);
+                (name.clone(), out)
+            })
+            .collect()
+    })
+}
+
+/// The placeholders a parameter template names.
+fn placeholders(template: &str) -> impl Iterator<Item = &str> {
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|part| part.split_once('}').map(|(field, _)| field))
+}
+
+fn check_zns_template(
+    template_id: u64,
+    params: Option<&BTreeMap<String, String>>,
+    allowed: &[&str],
+    at: &str,
+) -> Result<(), String> {
+    if template_id == 0 {
+        return Err(format!("{at}.template_id must be a positive integer"));
+    }
+    for (name, template) in params.into_iter().flatten() {
+        if let Some(unknown) = placeholders(template).find(|p| !allowed.contains(p)) {
+            return Err(format!(
+                "{at}.params.{name}: unknown placeholder {{{unknown}}}; known: {}",
+                allowed
+                    .iter()
+                    .map(|p| format!("{{{p}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,7 +215,44 @@ impl Rules {
                 ));
             }
         }
+        for (i, rule) in rules.zns.iter().enumerate() {
+            let at = format!("zns[{i}]");
+            if !ZNS_TRIGGERS.contains(&rule.on.as_str()) {
+                return Err(format!(
+                    "{at}.on must be one of {}",
+                    ZNS_TRIGGERS.join(", ")
+                ));
+            }
+            check_zns_template(
+                rule.template_id,
+                rule.params.as_ref(),
+                &ZNS_PLACEHOLDERS,
+                &at,
+            )?;
+        }
+        if let Some(fallback) = &rules.zns_fallback {
+            let mut allowed = ZNS_PLACEHOLDERS.to_vec();
+            allowed.push(FALLBACK_TEXT);
+            check_zns_template(
+                fallback.template_id,
+                fallback.params.as_ref(),
+                &allowed,
+                "zns_fallback",
+            )?;
+        }
         Ok(rules)
+    }
+
+    /// The `zns` rules a trigger (`order.delivery_failed`, `ticket.resolved`, …) fires, with
+    /// their position in the document (which names the send).
+    pub fn zns_for<'a>(
+        &'a self,
+        trigger: &'a str,
+    ) -> impl Iterator<Item = (usize, &'a ZnsRule)> + 'a {
+        self.zns
+            .iter()
+            .enumerate()
+            .filter(move |(_, r)| r.on == trigger)
     }
 
     /// The FAQ reply for a customer's text, from the first rule with a matching keyword.
@@ -189,6 +350,69 @@ mod tests {
             ["carl@gh_1"]
         );
         assert!(rules.route_for_problem("refund", None).is_none());
+    }
+
+    #[test]
+    fn zns_rules_are_validated_and_rendered() {
+        let rules = Rules::parse(
+            r#"{"zns": [{"on": "order.delivery_failed", "template_id": 366,
+                         "params": {"order_id": "{order.id}", "requester": "{customer.name}", "note": "Đơn {order.id}: {message}"}},
+                        {"on": "ticket.resolved", "template_id": 367}],
+                "zns_fallback": {"template_id": 368, "params": {"message": "{text}"}}}"#,
+        )
+        .unwrap();
+        let fired: Vec<_> = rules
+            .zns_for("order.delivery_failed")
+            .map(|(i, r)| (i, r.template_id))
+            .collect();
+        assert_eq!(fired, [(0, 366)]);
+        assert_eq!(rules.zns_for("order.paid").count(), 0);
+        let lookup = |field: &str| match field {
+            "order.id" => Some("O1".to_owned()),
+            "customer.name" => Some("Hà".to_owned()),
+            _ => None,
+        };
+        let rendered = render_params(rules.zns[0].params.as_ref(), lookup).unwrap();
+        assert_eq!(rendered["order_id"], "O1");
+        assert_eq!(rendered["requester"], "Hà");
+        assert_eq!(rendered["note"], "Đơn O1: ");
+        assert_eq!(render_params(None, lookup), None);
+        let odd = BTreeMap::from([
+            ("a".to_owned(), "{ {order.id} }".to_owned()),
+            ("b".to_owned(), "x{".to_owned()),
+        ]);
+        let rendered = render_params(Some(&odd), lookup).unwrap();
+        assert_eq!(
+            (rendered["a"].as_str(), rendered["b"].as_str()),
+            ("{ O1 }", "x{")
+        );
+
+        let refused = |doc: &str| Rules::parse(doc).unwrap_err();
+        assert!(
+            refused(r#"{"zns": [{"on": "order.lost", "template_id": 1}]}"#)
+                .contains("zns[0].on must be one of")
+        );
+        assert!(
+            refused(r#"{"zns": [{"on": "order.paid", "template_id": 0}]}"#)
+                .contains("positive integer")
+        );
+        assert!(
+            refused(r#"{"zns": [{"on": "order.paid", "template_id": -3}]}"#).contains("not valid")
+        );
+        assert!(
+            refused(r#"{"zns": [{"on": "order.paid", "template_id": "366"}]}"#)
+                .contains("not valid")
+        );
+        assert!(refused(r#"{"zns": [{"on": "order.paid", "template_id": 1, "params": {"x": "{order.colour}"}}]}"#)
+            .contains("zns[0].params.x: unknown placeholder {order.colour}"));
+        assert!(refused(
+            r#"{"zns": [{"on": "order.paid", "template_id": 1, "params": {"x": "{text}"}}]}"#
+        )
+        .contains("unknown placeholder {text}"));
+        assert!(
+            refused(r#"{"zns_fallback": {"template_id": 1, "params": {"x": "{nope}"}}}"#)
+                .contains("zns_fallback.params.x")
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! isolate and version), so the core never touches the environment.
 
 use crate::inline::Rejection;
+use crate::platforms::caresoft::PhoneFormat;
 use crate::wechat::api::TokenEndpoint;
 use crate::wechat::callback::Endpoint;
 use crate::wechat::crypto::{AesKey, CryptoError};
@@ -26,6 +27,8 @@ pub struct Settings {
     pub order_webhook_secret: Option<String>,
     pub caresoft_base_url: Option<String>,
     pub caresoft_api_token: Option<String>,
+    /// `ZNS_PHONE_FORMAT`: `local` (`0983123148`, default) or `international` (`84983123148`).
+    pub zns_phone_format: PhoneFormat,
     pub wecom_robot_key: Option<String>,
     pub admin_token: Option<String>,
     pub wechat_api_base: String,
@@ -63,6 +66,10 @@ impl Settings {
             order_webhook_secret: get("ORDER_WEBHOOK_SECRET"),
             caresoft_base_url: get("CARESOFT_BASE_URL"),
             caresoft_api_token: get("CARESOFT_API_TOKEN"),
+            zns_phone_format: match get("ZNS_PHONE_FORMAT").as_deref() {
+                Some(v) if v.eq_ignore_ascii_case("international") => PhoneFormat::International,
+                _ => PhoneFormat::Local,
+            },
             wecom_robot_key: get("WECOM_ROBOT_KEY"),
             admin_token: get("ADMIN_TOKEN"),
             wechat_api_base: get("WECHAT_API_BASE")

@@ -34,6 +34,7 @@ fn custom_send(text: &str) -> OutboundCall {
         message: CustomMessage::Text {
             content: text.into(),
         },
+        fallback: None,
     }
 }
 

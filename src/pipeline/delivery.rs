@@ -8,8 +8,8 @@ use super::effect::{self, Answered, Effect, Flow, Step};
 use super::slot::{Slot, SlotFlow};
 use super::token::{BuildRequest, CallFlow};
 use crate::event::QueueMessage;
-use crate::http::{describe, retry_after, HttpRequest};
-use crate::outbound::{record_attempt, OutboundCall};
+use crate::http::{HttpRequest, HttpResult, Outcome};
+use crate::outbound::{record_attempt, Attempted, OutboundCall};
 use crate::settings::Settings;
 use crate::sql::{follow_ups, FollowUp, Statement, StoreError};
 
@@ -24,6 +24,10 @@ impl BuildRequest for OutboundCall {
 
     fn build(&self, settings: &Settings, token: Option<&str>) -> Result<HttpRequest, String> {
         self.request(settings, token)
+    }
+
+    fn classify(&self, result: &HttpResult) -> Outcome {
+        OutboundCall::classify(self, result)
     }
 }
 
@@ -103,19 +107,15 @@ impl Flow for AttemptFlow<'_> {
                     Step::Do(effect)
                 }
                 Step::Done((outcome, result)) => {
-                    let last_result = describe(result.as_ref(), &outcome);
-                    let retry_after = result.as_ref().and_then(retry_after);
-                    let record = record_attempt(
-                        &self.id,
-                        call.call(),
-                        self.ticket_id,
-                        self.attempt,
-                        &outcome,
-                        &last_result,
-                        retry_after,
-                        self.now,
-                        self.random,
-                    );
+                    let attempted = Attempted {
+                        id: &self.id,
+                        call: call.call(),
+                        ticket_id: self.ticket_id,
+                        attempt: self.attempt,
+                        outcome: &outcome,
+                        result: result.as_ref(),
+                    };
+                    let record = record_attempt(&attempted, self.now, self.random);
                     let report =
                         format!("delivery {} attempt {}: {outcome:?}", self.id, self.attempt);
                     self.state = AttemptState::Recording {
@@ -176,6 +176,7 @@ struct DeliveryRow {
     payload: String,
     attempts: i64,
     ticket_id: Option<i64>,
+    caresoft_ticket_id: Option<i64>,
 }
 
 /// A `Deliver` queue message: one attempt at the delivery, if it is due and not in flight.
@@ -238,7 +239,8 @@ impl Flow for DeliverFlow<'_> {
             DeliverState::Start => {
                 self.state = DeliverState::Reading;
                 Step::Do(Effect::Query(Statement::new(
-                    "SELECT payload, attempts, ticket_id FROM deliveries WHERE id = ?",
+                    "SELECT d.payload, d.attempts, d.ticket_id, t.caresoft_ticket_id \
+                     FROM deliveries d LEFT JOIN tickets t ON t.id = d.ticket_id WHERE d.id = ?",
                     vec![id.into()],
                 )))
             }
@@ -250,7 +252,7 @@ impl Flow for DeliverFlow<'_> {
                         None => return Step::Done(Ok(format!("no delivery {id}"))),
                     },
                 };
-                let call: OutboundCall = match serde_json::from_str(&row.payload) {
+                let mut call: OutboundCall = match serde_json::from_str(&row.payload) {
                     Ok(call) => call,
                     // Written by this code: unreadable means a newer version wrote it; retry
                     // until the dead-letter queue keeps it.
@@ -260,6 +262,14 @@ impl Flow for DeliverFlow<'_> {
                         ))))
                     }
                 };
+                // A ZNS send continues the CareSoft ticket an earlier send on its ticket opened.
+                if let OutboundCall::Zns {
+                    caresoft_ticket_id: slot @ None,
+                    ..
+                } = &mut call
+                {
+                    *slot = row.caresoft_ticket_id;
+                }
                 self.state = DeliverState::Claiming(Claimed {
                     call,
                     ticket_id: row.ticket_id,

@@ -26,6 +26,8 @@ pub struct InboundFlow<'a> {
 enum InboundState<'a> {
     Start,
     ReadingRules,
+    /// For a card-shop customer with an OpenID: when they last wrote on WeChat.
+    ReadingLastMessage(Rules),
     ReadingComplaint,
     ReadingOrder(Option<ComplaintState>),
     Storing(Vec<Statement>),
@@ -33,6 +35,11 @@ enum InboundState<'a> {
     /// D1 failed: the event is kept in KV too, then the message is retried.
     Parking(ParkFlow<'a>, StoreError),
     Finished,
+}
+
+#[derive(Deserialize)]
+struct LastMessage {
+    at: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -65,6 +72,22 @@ impl<'a> InboundFlow<'a> {
         self.step(None)
     }
 
+    fn plan_order(&mut self, rules: &Rules, last_wechat_message_at: Option<i64>) -> Step<Handled> {
+        let plan = match &self.event.inbound {
+            Inbound::Order(order) => {
+                let planning = orders::Planning {
+                    rules,
+                    settings: self.settings,
+                    last_wechat_message_at,
+                    now: self.now,
+                };
+                orders::plan(&self.event, order, &planning)
+            }
+            _ => tickets::plan(&self.event, self.now),
+        };
+        self.store(plan)
+    }
+
     fn store(&mut self, statements: Vec<Statement>) -> Step<Handled> {
         self.state = InboundState::Storing(statements.clone());
         Step::Do(Effect::Transaction(statements))
@@ -85,18 +108,29 @@ impl Flow for InboundFlow<'_> {
                 let rules = effect::value(answer)
                     .and_then(|doc| Rules::parse(&doc).ok())
                     .unwrap_or_default();
-                let plan = match &self.event.inbound {
-                    Inbound::Order(order) => orders::plan(
-                        &self.event,
-                        order,
-                        &rules,
-                        self.settings.delivery_warning_percent,
-                        self.now,
-                    ),
-                    _ => tickets::plan(&self.event, self.now),
+                let openid = match &self.event.inbound {
+                    Inbound::Order(order) => order.customer.openid.clone(),
+                    _ => None,
                 };
-                self.store(plan)
+                match openid {
+                    Some(openid) => {
+                        self.state = InboundState::ReadingLastMessage(rules);
+                        Step::Do(Effect::Query(Statement::new(
+                            "SELECT MAX(tl.at) AS at FROM ticket_timeline tl JOIN tickets t ON t.id = tl.ticket_id \
+                             WHERE t.channel = 'oa' AND t.customer_id = ? AND tl.kind = 'inbound'",
+                            vec![openid.into()],
+                        )))
+                    }
+                    None => self.plan_order(&rules, None),
+                }
             }
+            InboundState::ReadingLastMessage(rules) => match effect::rows::<LastMessage>(answer) {
+                Ok(rows) => {
+                    let last = rows.first().and_then(|r| r.at);
+                    self.plan_order(&rules, last)
+                }
+                Err(e) => self.park(e),
+            },
             InboundState::Start => match self.notification() {
                 Some(n) => {
                     let query =

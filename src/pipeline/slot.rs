@@ -2,13 +2,14 @@
 //! one frees: the one way every rate-limited call waits its turn.
 
 use super::effect::{self, Answered, Effect, Flow, Step};
-use crate::rate::{Oldest, RateLimit};
+use crate::rate::{Blocked, RateLimit};
 use crate::sql::StoreError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot {
     Taken,
-    /// None free: this many seconds until the oldest counted send leaves the window.
+    /// None free: this many seconds until the oldest counted send leaves the window, or the
+    /// target's pause ends.
     WaitSecs(u32),
 }
 
@@ -21,7 +22,7 @@ pub struct SlotFlow {
 enum SlotState {
     Start,
     Taking,
-    FindingOldest,
+    FindingWait,
 }
 
 impl SlotFlow {
@@ -47,15 +48,15 @@ impl Flow for SlotFlow {
                 Err(e) => Step::Done(Err(e)),
                 Ok(changes) if changes.first() == Some(&1) => Step::Done(Ok(Slot::Taken)),
                 Ok(_) => {
-                    self.state = SlotState::FindingOldest;
-                    Step::Do(Effect::Query(self.limit.oldest(self.now)))
+                    self.state = SlotState::FindingWait;
+                    Step::Do(Effect::Query(self.limit.blocked(self.now)))
                 }
             },
-            SlotState::FindingOldest => match effect::rows::<Oldest>(answer) {
+            SlotState::FindingWait => match effect::rows::<Blocked>(answer) {
                 Err(e) => Step::Done(Err(e)),
                 Ok(rows) => Step::Done(Ok(Slot::WaitSecs(
                     self.limit
-                        .wait_secs(rows.first().and_then(|o| o.at), self.now),
+                        .wait_secs(rows.first().unwrap_or(&Blocked::default()), self.now),
                 ))),
             },
         }

@@ -116,6 +116,10 @@ pub trait BuildRequest {
     fn needs_access_token(&self) -> bool;
     fn build(&self, settings: &Settings, access_token: Option<&str>)
         -> Result<HttpRequest, String>;
+    /// What an answer means for this call: by default, WeChat's `errcode`.
+    fn classify(&self, result: &HttpResult) -> Outcome {
+        classify(result)
+    }
 }
 
 /// One outbound call: its request (with a token where needed), the response classified, and on
@@ -186,7 +190,7 @@ impl<B: BuildRequest> Flow for CallFlow<'_, B> {
             },
             CallState::Calling { forced } => {
                 let result = effect::http(answer);
-                match classify(&result) {
+                match self.call.classify(&result) {
                     Outcome::TokenExpired(_) if !forced => self.token(true),
                     outcome => Step::Done((outcome, Some(result))),
                 }

@@ -1,5 +1,6 @@
 //! One module per platform kefu-edge talks to.
 
+pub mod caresoft;
 pub mod oa;
 pub mod orders;
 pub mod payfeedback;

@@ -1,0 +1,204 @@
+//! Which channel carries a message to a customer: WeChat customer-service messages while the
+//! 48-hour window the customer's last message opened may be open, else Zalo ZNS to their phone
+//! through the merchant's `zns_fallback` template; and the ZNS sends the rules ask for.
+
+use crate::outbound::OutboundCall;
+use crate::platforms::caresoft::{normalize_phone, PhoneFormat, ZnsSend};
+use crate::rules::{render_params, ZnsTemplate, FALLBACK_TEXT};
+use crate::wechat::custom_send::CustomMessage;
+
+/// WeChat accepts customer-service messages for this long after the customer's last message.
+pub const WECHAT_WINDOW_SECS: i64 = 48 * 3600;
+
+/// Who the message is for, as far as the channels go.
+pub struct Recipient<'a> {
+    pub openid: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    /// When the customer last wrote on WeChat, if the timeline knows.
+    pub last_wechat_message_at: Option<i64>,
+}
+
+/// The way a message goes, and why, for the ticket and for staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    pub call: OutboundCall,
+    pub why: &'static str,
+}
+
+/// Picks the channel for `text`. `fallback_params` fills the fallback template's placeholders
+/// other than `{text}`. `None`: no channel reaches the customer.
+pub fn reach(
+    text: &str,
+    to: &Recipient,
+    fallback: Option<&ZnsTemplate>,
+    fallback_params: impl Fn(&str) -> Option<String>,
+    phone_format: PhoneFormat,
+    now: i64,
+) -> Option<Reach> {
+    let zns = fallback.and_then(|template| {
+        let phone = normalize_phone(to.phone?, phone_format).ok()?;
+        let params = render_params(template.params.as_ref(), |field| match field {
+            FALLBACK_TEXT => Some(text.to_owned()),
+            other => fallback_params(other),
+        });
+        Some(ZnsSend {
+            phone,
+            template_id: template.template_id,
+            params,
+        })
+    });
+    let window_closed = to
+        .last_wechat_message_at
+        .is_some_and(|at| now - at >= WECHAT_WINDOW_SECS);
+    let wechat = |fallback: Option<ZnsSend>| {
+        to.openid.map(|openid| OutboundCall::CustomSend {
+            touser: openid.to_owned(),
+            message: CustomMessage::Text {
+                content: text.to_owned(),
+            },
+            fallback,
+        })
+    };
+    match (window_closed, zns) {
+        (false, zns) => wechat(zns.clone())
+            .map(|call| Reach {
+                call,
+                why: "WeChat: the customer's 48-hour window may be open",
+            })
+            .or_else(|| {
+                zns.map(|send| Reach {
+                    call: zns_call(send),
+                    why: "ZNS: the customer has no WeChat OpenID",
+                })
+            }),
+        (true, Some(send)) => Some(Reach {
+            call: zns_call(send),
+            why: "ZNS: the customer's 48-hour WeChat window is closed",
+        }),
+        // Tried anyway: WeChat's refusal (45015) then shows on the ticket.
+        (true, None) => wechat(None).map(|call| Reach {
+            call,
+            why: "WeChat: the 48-hour window is closed and no ZNS fallback is configured",
+        }),
+    }
+}
+
+/// A ZNS send, to continue the ticket's CareSoft ticket when it has one.
+pub fn zns_call(send: ZnsSend) -> OutboundCall {
+    OutboundCall::Zns {
+        send,
+        caresoft_ticket_id: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn fallback() -> ZnsTemplate {
+        ZnsTemplate {
+            template_id: 367,
+            params: Some(BTreeMap::from([
+                ("message".to_owned(), "{text}".to_owned()),
+                ("order".to_owned(), "{order.id}".to_owned()),
+            ])),
+        }
+    }
+
+    fn pick(to: &Recipient, fallback: Option<&ZnsTemplate>) -> Option<Reach> {
+        let order = |field: &str| (field == "order.id").then(|| "O1".to_owned());
+        reach("hello", to, fallback, order, PhoneFormat::Local, NOW)
+    }
+
+    fn to(
+        openid: Option<&'static str>,
+        phone: Option<&'static str>,
+        last: Option<i64>,
+    ) -> Recipient<'static> {
+        Recipient {
+            openid,
+            phone,
+            last_wechat_message_at: last,
+        }
+    }
+
+    fn expected_zns() -> ZnsSend {
+        ZnsSend {
+            phone: "0983123148".into(),
+            template_id: 367,
+            params: Some(BTreeMap::from([
+                ("message".to_owned(), "hello".to_owned()),
+                ("order".to_owned(), "O1".to_owned()),
+            ])),
+        }
+    }
+
+    #[test]
+    fn wechat_while_the_window_may_be_open_with_zns_behind_it() {
+        let recent = NOW - WECHAT_WINDOW_SECS + 60;
+        for last in [None, Some(recent)] {
+            let reach = pick(
+                &to(Some("oU"), Some("+84 983 123 148"), last),
+                Some(&fallback()),
+            )
+            .unwrap();
+            assert_eq!(
+                reach.call,
+                OutboundCall::CustomSend {
+                    touser: "oU".into(),
+                    message: CustomMessage::Text {
+                        content: "hello".into()
+                    },
+                    fallback: Some(expected_zns()),
+                }
+            );
+        }
+        let plain = pick(&to(Some("oU"), Some("0983123148"), None), None).unwrap();
+        assert!(matches!(
+            plain.call,
+            OutboundCall::CustomSend { fallback: None, .. }
+        ));
+        let bad_phone = pick(&to(Some("oU"), Some("12"), None), Some(&fallback())).unwrap();
+        assert!(matches!(
+            bad_phone.call,
+            OutboundCall::CustomSend { fallback: None, .. }
+        ));
+    }
+
+    #[test]
+    fn zns_without_an_openid_or_once_the_window_closed() {
+        let no_openid = pick(&to(None, Some("0983123148"), None), Some(&fallback())).unwrap();
+        assert_eq!(no_openid.call, zns_call(expected_zns()));
+        assert!(no_openid.why.contains("no WeChat OpenID"));
+        let closed = pick(
+            &to(
+                Some("oU"),
+                Some("0983123148"),
+                Some(NOW - WECHAT_WINDOW_SECS),
+            ),
+            Some(&fallback()),
+        )
+        .unwrap();
+        assert_eq!(closed.call, zns_call(expected_zns()));
+        assert!(closed.why.contains("closed"));
+    }
+
+    #[test]
+    fn what_no_channel_can_carry() {
+        assert_eq!(pick(&to(None, Some("0983123148"), None), None), None);
+        assert_eq!(
+            pick(&to(None, Some("not a phone"), None), Some(&fallback())),
+            None
+        );
+        assert_eq!(pick(&to(None, None, None), Some(&fallback())), None);
+        let closed_no_fallback = pick(&to(Some("oU"), None, Some(0)), None).unwrap();
+        assert!(matches!(
+            closed_no_fallback.call,
+            OutboundCall::CustomSend { .. }
+        ));
+        assert!(closed_no_fallback.why.contains("no ZNS fallback"));
+    }
+}
