@@ -100,7 +100,7 @@ fail_call() {
   shift
   {
     echo "deploy.sh: \`wrangler $*\` failed (exit $rc):"
-    sed 's/^/  /' "$OUT" "$ERR"
+    if [ -s "$OUT" ] || [ -s "$ERR" ]; then sed 's/^/  /' "$OUT" "$ERR"; else echo "  (its output is above)"; fi
     echo "Nothing after this step was done; fix the cause and run deploy.sh again (it skips what is done)."
   } >&2
   exit "$rc"
@@ -115,6 +115,7 @@ wr_live() {
   rc=${PIPESTATUS[0]}
   set -e
   : >"$ERR"
+  [ "$rc" -eq 0 ] || : >"$OUT" # shown already
   [ "$rc" -eq 0 ] || fail_call "$rc" "$@"
 }
 
@@ -152,11 +153,11 @@ forget_skip() { grep -vx "$1" "$STATE/skipped" >"$TMP/skipped" || true; cat "$TM
 # valid NAME VALUE: is VALUE of the form NAME needs? (prints why not)
 valid() {
   case $1 in
-    WECHAT_TOKEN | SHOP_TOKEN) [[ $2 =~ ^[A-Za-z0-9]{3,32}$ ]] || { echo "a Token is 3 to 32 letters and digits" >&2; return 1; } ;;
-    WECHAT_AES_KEY | SHOP_AES_KEY) [[ $2 =~ ^[A-Za-z0-9]{43}$ ]] || { echo "an EncodingAESKey is exactly 43 letters and digits" >&2; return 1; } ;;
-    WECHAT_APPID | SHOP_APPID) [[ $2 =~ ^wx[A-Za-z0-9]{16}$ ]] || { echo "an AppID is wx and 16 letters or digits" >&2; return 1; } ;;
-    CARESOFT_BASE_URL) [[ $2 =~ ^https?://[^[:space:]\"]+$ ]] || { echo "a URL starting with https://" >&2; return 1; } ;;
-    *) [[ $2 != *[[:cntrl:]]* ]] || { echo "no control characters" >&2; return 1; } ;;
+    WECHAT_TOKEN | SHOP_TOKEN) [[ $2 =~ ^[A-Za-z0-9]{3,32}$ ]] || { echo "  a Token is 3 to 32 letters and digits" >&2; return 1; } ;;
+    WECHAT_AES_KEY | SHOP_AES_KEY) [[ $2 =~ ^[A-Za-z0-9]{43}$ ]] || { echo "  an EncodingAESKey is exactly 43 letters and digits" >&2; return 1; } ;;
+    WECHAT_APPID | SHOP_APPID) [[ $2 =~ ^wx[A-Za-z0-9]{16}$ ]] || { echo "  an AppID is wx and 16 letters or digits" >&2; return 1; } ;;
+    CARESOFT_BASE_URL) [[ $2 =~ ^https?://[^[:space:]\"]+$ ]] || { echo "  a URL starting with https://" >&2; return 1; } ;;
+    *) [[ $2 != *[[:cntrl:]]* ]] || { echo "  no control characters" >&2; return 1; } ;;
   esac
 }
 
@@ -397,7 +398,7 @@ is_set() { has_secret "$1" || [ -n "$(value_of "$1")" ]; }
 # show NAME DESCRIPTION: a generated value once, clearly marked; otherwise where it came from.
 show() {
   if is_generated "$1"; then
-    printf '    %s: %s   <== GENERATED %s: copy it now, it is shown only this once\n' "$2" "$(value_of "$1")" "$1"
+    printf '    %s: %s   <== GENERATED: copy it now, it is shown only this once\n' "$2" "$(value_of "$1")"
   elif is_set "$1"; then
     printf '    %s: the %s you set\n' "$2" "$1"
   else
