@@ -406,12 +406,13 @@ show() {
   fi
 }
 
+# The consoles' own labels, as README "What to paste in each console" gives them.
 cat <<EOF
 
 == Live at $BASE_URL
 Paste these into each platform's console:
 
-  Official Account (公众号), 基本配置 → 服务器配置 (server configuration):
+  Official Account (公众号): 设置与开发 → 基本配置 → 服务器配置 → 修改配置
     服务器地址(URL): $BASE_URL/wechat/oa
 EOF
 show WECHAT_TOKEN "令牌(Token)"
@@ -422,26 +423,31 @@ else
   echo "    消息加解密方式: 明文模式 (plain mode) until WECHAT_AES_KEY is set"
 fi
 cat <<EOF
+    then 提交 (WeChat checks the URL at once) and 启用
 
-  WeChat Shop (微信小店), 消息推送 (message push):
+  WeChat Shop (微信小店): 消息推送 (message push)
     URL: $BASE_URL/wechat/shop
 EOF
 show SHOP_TOKEN "Token"
 show SHOP_AES_KEY "EncodingAESKey"
 cat <<EOF
+    消息加密方式: 安全模式; 数据格式: JSON or XML (both are read)
 
-  WeChat Pay complaints (维权), payfeedback_url:
-    URL: $BASE_URL/wechat/payfeedback
+  WeChat Pay complaints (维权): give your WeChat Pay contact this payfeedback_url
+    payfeedback_url: $BASE_URL/wechat/payfeedback
 
-  Card shop (发卡平台) webhook:
+  Card shop (发卡平台): its webhook settings (README "Connect your card shop")
     URL: $BASE_URL/hooks/orders
 EOF
 show ORDER_WEBHOOK_SECRET "secret (ORDER_WEBHOOK_SECRET)"
 cat <<EOF
 
-  Admin API: $BASE_URL/api/… with header Authorization: Bearer <ADMIN_TOKEN>
+  Admin API: $BASE_URL/api/… with the header Authorization: Bearer <ADMIN_TOKEN>
 EOF
 show ADMIN_TOKEN "ADMIN_TOKEN"
 GENERATED_PUT="" # shown: the exit handler need not show them again
 echo
 echo "Health check: curl $BASE_URL/healthz"
+if [ -d src/bin/kefu-check ]; then
+  echo "Check every callback with your settings: cargo run --release --bin kefu-check -- --url $BASE_URL --vars <file>"
+fi
