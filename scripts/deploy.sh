@@ -328,6 +328,9 @@ bash scripts/build.sh
 [ -f build/index.js ] || die "scripts/build.sh did not produce build/index.js"
 
 # === 4. Create what is missing, then record ids and vars in wrangler.toml in one atomic write.
+# wrangler.toml itself, not a separate deploy config: the ids are not secret, dev.sh, test.sh and
+# deploy all read this one file, and the merchant commits it. (wrangler 4.86's own
+# --update-config patches JSON configs only; for TOML it just prints a snippet.)
 echo
 echo "== Resources"
 if [ "$KV_CREATE" -eq 1 ]; then
