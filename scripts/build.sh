@@ -3,6 +3,9 @@
 # worker-build would otherwise download (see TOOLCHAIN.md). wrangler runs this as [build].
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# scripts/deploy.sh (and the deploy dry-run test) build first and then run wrangler, which would
+# run this again as [build]: KEFU_PREBUILT=1 says build/ is already fresh.
+if [ "${KEFU_PREBUILT:-}" = 1 ] && [ -f build/index.js ]; then exit 0; fi
 export PATH="$HOME/.cargo/bin:$PATH"
 export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$HOME/.cargo/bin/wasm-bindgen}"
 export ESBUILD_BIN="${ESBUILD_BIN:-$PWD/node_modules/.bin/esbuild}"

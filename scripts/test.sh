@@ -14,7 +14,7 @@ bash scripts/build.sh
 
 echo "== end-to-end tests (wrangler dev)"
 # One file at a time: each starts its own Worker, and the machine has two cores.
-node --test --test-concurrency=1 --test-timeout=300000 tests/e2e/*.test.mjs
+node --test --test-concurrency=1 --test-timeout=300000 tests/e2e/*.test.mjs tests/deploy/*.test.mjs
 
 echo "== fuzz targets: a short smoke of each, so they keep building (bash scripts/fuzz.sh N for real runs)"
 bash scripts/fuzz.sh 2

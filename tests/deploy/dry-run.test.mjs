@@ -1,0 +1,51 @@
+// The real project through the real wrangler (node_modules, the pinned 4.86.0):
+// `wrangler deploy --dry-run` bundles build/ with the real wrangler.toml and uploads nothing.
+// It needs build/, which scripts/test.sh builds before these tests; it is not built here.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+test("wrangler deploy --dry-run bundles the built Worker with the real wrangler.toml", (t) => {
+  const wrangler = path.join(ROOT, "node_modules/.bin/wrangler");
+  assert.ok(fs.existsSync(wrangler), "node_modules/.bin/wrangler is missing: run bash scripts/setup.sh");
+  assert.ok(
+    fs.existsSync(path.join(ROOT, "build/index.js")),
+    "build/index.js is missing: run bash scripts/build.sh first (bash scripts/test.sh does)",
+  );
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kefu-dry-run-"));
+  t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const outdir = path.join(tmp, "bundle");
+  const tomlBefore = fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+
+  const r = spawnSync(wrangler, ["deploy", "--dry-run", "--outdir", outdir], {
+    cwd: ROOT,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 180_000,
+    env: {
+      ...process.env,
+      // build/ exists: scripts/build.sh, which wrangler runs as [build], skips rebuilding it.
+      KEFU_PREBUILT: "1",
+      WRANGLER_SEND_METRICS: "false",
+      WRANGLER_LOG_PATH: path.join(tmp, "logs"),
+    },
+  });
+  const said = `${r.stdout}\n${r.stderr}`;
+  assert.equal(r.status, 0, `wrangler deploy --dry-run failed:\n${said}`);
+  assert.match(said, /--dry-run: exiting now/);
+
+  // The bundle: the entry module and the Worker's WebAssembly.
+  const files = fs.readdirSync(outdir, { recursive: true });
+  assert.ok(files.includes("index.js"), `no index.js in ${files.join(", ")}`);
+  assert.ok(files.some((f) => f.endsWith(".wasm")), `no .wasm in ${files.join(", ")}`);
+  assert.ok(fs.statSync(path.join(outdir, "index.js")).size > 0);
+  // wrangler read the bindings the Worker's code expects.
+  for (const binding of ["KEFU_KV", "KEFU_DB", "KEFU_EVENTS"]) assert.ok(said.includes(binding), binding);
+  assert.equal(fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"), tomlBefore);
+});
