@@ -12,6 +12,7 @@ use crate::pipeline::effect::{Answer, Effect, Flow, One};
 use crate::pipeline::outage::{ListParkedFlow, ReplayParkedFlow};
 use crate::pipeline::reads::{Part, ReadFlow};
 use crate::pipeline::resolve::{ResolveFlow, Resolved};
+use crate::pipeline::zns::{SendZnsFlow, Sent};
 use crate::pipeline::{Context, Map};
 use crate::platforms::payfeedback::GoodsKind;
 use crate::rules::Rules;
@@ -19,6 +20,7 @@ use crate::sql::{Statement, StoreError};
 use crate::stats::{summarize, TicketTimes, TICKET_TIMES_SQL};
 use crate::wechat::crypto::constant_time_eq;
 use crate::wechat::custom_send::CustomSendLimits;
+use crate::zns;
 
 /// How far back the per-channel and per-category numbers look.
 pub const STATS_DAYS: i64 = 30;
@@ -195,8 +197,32 @@ pub fn handle<'a>(req: &AdminRequest, cx: &Context<'a>) -> Result<AdminFlow<'a>,
             }))
         }
         (Get, ["stats"]) => stats(now),
+        (Post, ["zns"]) => send_zns(req, cx, None)?,
+        (Post, ["tickets", id, "zns"]) => {
+            let id: i64 = id.parse().map_err(|_| Rejection::NotFound)?;
+            send_zns(req, cx, Some(id))?
+        }
         _ => return Err(Rejection::NotFound),
     })
+}
+
+/// `POST /api/zns` (`ticket` None) and `POST /api/tickets/{ticket}/zns`: 202 `{"delivery"}`.
+fn send_zns<'a>(
+    req: &AdminRequest,
+    cx: &Context<'a>,
+    ticket: Option<i64>,
+) -> Result<AdminFlow<'a>, Rejection> {
+    let mut order = zns::parse(req.body, ticket.is_some(), cx.settings)?;
+    order.ticket_id = order.ticket_id.or(ticket);
+    let delivery_id = zns::delivery_id(req.idempotency_key, &cx.unique);
+    let flow = SendZnsFlow::new(cx.settings, order, delivery_id, "admin", cx.now);
+    Ok(Box::new(Map::new(flow, |sent| match sent {
+        Ok(Sent::Queued { delivery, repeated }) => {
+            json_reply(202, json!({ "delivery": delivery, "repeated": repeated }))
+        }
+        Ok(Sent::Refused(refusal)) => Err(refusal),
+        Err(e) => Err(unavailable(e)),
+    })))
 }
 
 /// `POST /api/complaints/{feedback_id}/resolve`.

@@ -28,6 +28,7 @@ pub mod tickets;
 pub mod time;
 pub mod wechat;
 pub mod xml;
+pub mod zns;
 
 #[cfg(target_arch = "wasm32")]
 mod shell;

@@ -42,7 +42,7 @@ pub struct AttemptFlow<'a> {
 }
 
 enum AttemptState<'a> {
-    Calling(CallFlow<'a, OutboundCall>),
+    Calling(Box<CallFlow<'a, OutboundCall>>),
     Recording {
         statements: Vec<Statement>,
         retry_after: Option<u32>,
@@ -76,7 +76,7 @@ impl<'a> AttemptFlow<'a> {
             attempt,
             now,
             random,
-            state: AttemptState::Calling(CallFlow::new(settings, now, call)),
+            state: AttemptState::Calling(Box::new(CallFlow::new(settings, now, call))),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod reads;
 pub mod resolve;
 pub mod slot;
 pub mod token;
+pub mod zns;
 
 use std::collections::VecDeque;
 

@@ -57,7 +57,7 @@ pub fn normalize_phone(raw: &str, format: PhoneFormat) -> Result<String, PhoneEr
     let trimmed = raw.trim();
     let mut digits = String::with_capacity(trimmed.len());
     let mut international = false;
-    for (i, c) in trimmed.chars().enumerate() {
+    for (i, c) in trimmed.char_indices() {
         match c {
             '0'..='9' => digits.push(c),
             ' ' | '.' | '-' | '(' | ')' => {}
