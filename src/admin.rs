@@ -12,11 +12,14 @@ use crate::pipeline::effect::{Answer, Effect, Flow, One};
 use crate::pipeline::outage::{ListParkedFlow, ReplayParkedFlow};
 use crate::pipeline::reads::{Part, ReadFlow};
 use crate::pipeline::resolve::{ResolveFlow, Resolved};
+use crate::pipeline::staff::{Ask, TicketFlow, QUEUE_SQL};
 use crate::pipeline::zns::{SendZnsFlow, Sent};
 use crate::pipeline::{Context, Map};
 use crate::platforms::payfeedback::GoodsKind;
 use crate::rules::Rules;
+use crate::settings::Settings;
 use crate::sql::{Statement, StoreError};
+use crate::staff::{parse_reply, TicketAction};
 use crate::stats::{summarize, TicketTimes, TICKET_TIMES_SQL};
 use crate::wechat::crypto::constant_time_eq;
 use crate::wechat::custom_send::CustomSendLimits;
@@ -84,7 +87,7 @@ fn list(
 /// Authorizes the request and picks what answers it. A request refused before any I/O (bad
 /// token, unknown route, invalid body) is refused here.
 pub fn handle<'a>(req: &AdminRequest, cx: &Context<'a>) -> Result<AdminFlow<'a>, Rejection> {
-    authorize(req.authorization, cx.settings.admin_token.as_deref())?;
+    let actor = authorize(req.authorization, cx.settings)?;
     let limit = param(req.query, "limit")
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap_or(DEFAULT_LIMIT)
@@ -117,18 +120,29 @@ pub fn handle<'a>(req: &AdminRequest, cx: &Context<'a>) -> Result<AdminFlow<'a>,
             "SELECT id, dedup_key, kind, payload, received_at, stored_at FROM events ORDER BY id DESC LIMIT ?",
             vec![limit.into()],
         ),
+        (Get, ["me"]) => json_reply_flow(json!({
+            "name": actor.name,
+            "owner": actor.owner,
+            "time_zone": cx.settings.time_zone,
+        })),
         (Get, ["tickets"]) => list(
             "tickets",
-            "SELECT * FROM tickets WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2",
-            vec![filter("status").into(), limit.into()],
+            QUEUE_SQL,
+            vec![
+                filter("status").into(),
+                filter("channel").into(),
+                filter("category").into(),
+                filter("priority").into(),
+                filter("assignee").into(),
+                limit.into(),
+            ],
         ),
-        (Get, ["tickets", id]) => {
-            let id: i64 = id.parse().map_err(|_| Rejection::NotFound)?;
-            read(vec![
-                Part::record("ticket", Statement::new("SELECT * FROM tickets WHERE id = ?", vec![id.into()])),
-                Part::list("timeline", Statement::new("SELECT * FROM ticket_timeline WHERE ticket_id = ? ORDER BY id", vec![id.into()])),
-            ])
-        }
+        (Get, ["tickets", id]) => ticket(cx, id, Ask::View, &actor)?,
+        (Post, ["tickets", id, "reply"]) => ticket(cx, id, Ask::Reply(parse_reply(req.body)?), &actor)?,
+        (Post, ["tickets", id, verb]) if *verb != "zns" => match TicketAction::parse(verb, req.body) {
+            Some(action) => ticket(cx, id, Ask::Act(action?), &actor)?,
+            None => return Err(Rejection::NotFound),
+        },
         (Get, ["deliveries"]) => list(
             "deliveries",
             "SELECT * FROM deliveries WHERE (?1 IS NULL OR state = ?1) ORDER BY created_at DESC LIMIT ?2",
@@ -164,7 +178,7 @@ pub fn handle<'a>(req: &AdminRequest, cx: &Context<'a>) -> Result<AdminFlow<'a>,
              ORDER BY (status IN ('open', 'reopened') AND deadline <= ?2) DESC, deadline ASC LIMIT ?3",
             vec![filter("status").into(), now.into(), limit.into()],
         ),
-        (Post, ["complaints", feedback_id, "resolve"]) => resolve(req, cx, feedback_id)?,
+        (Post, ["complaints", feedback_id, "resolve"]) => resolve(req, cx, feedback_id, &actor)?,
         (Get, ["orders"]) => list(
             "orders",
             "SELECT * FROM orders WHERE (?1 IS NULL OR status = ?1) ORDER BY updated_at DESC LIMIT ?2",
@@ -197,13 +211,37 @@ pub fn handle<'a>(req: &AdminRequest, cx: &Context<'a>) -> Result<AdminFlow<'a>,
             }))
         }
         (Get, ["stats"]) => stats(now),
-        (Post, ["zns"]) => send_zns(req, cx, None)?,
+        (Post, ["zns"]) => send_zns(req, cx, None, &actor)?,
         (Post, ["tickets", id, "zns"]) => {
             let id: i64 = id.parse().map_err(|_| Rejection::NotFound)?;
-            send_zns(req, cx, Some(id))?
+            send_zns(req, cx, Some(id), &actor)?
         }
         _ => return Err(Rejection::NotFound),
     })
+}
+
+/// An answer known without any I/O.
+fn json_reply_flow(value: Value) -> AdminFlow<'static> {
+    Box::new(Map::new(One::nothing(), move |_| {
+        json_reply(200, value.clone())
+    }))
+}
+
+/// A ticket read or changed from the dashboard.
+fn ticket<'a>(
+    cx: &Context<'a>,
+    id: &str,
+    ask: Ask,
+    actor: &Actor,
+) -> Result<AdminFlow<'a>, Rejection> {
+    let id: i64 = id.parse().map_err(|_| Rejection::NotFound)?;
+    let flow = TicketFlow::new(cx.settings, id, ask, &actor.name, &cx.unique, cx.now);
+    Ok(Box::new(Map::new(
+        flow,
+        |answer: crate::pipeline::staff::Answer| {
+            answer.and_then(|(status, body)| json_reply(status, body))
+        },
+    )))
 }
 
 /// `POST /api/zns` (`ticket` None) and `POST /api/tickets/{ticket}/zns`: 202 `{"delivery"}`.
@@ -211,11 +249,12 @@ fn send_zns<'a>(
     req: &AdminRequest,
     cx: &Context<'a>,
     ticket: Option<i64>,
+    actor: &Actor,
 ) -> Result<AdminFlow<'a>, Rejection> {
     let mut order = zns::parse(req.body, ticket.is_some(), cx.settings)?;
     order.ticket_id = order.ticket_id.or(ticket);
     let delivery_id = zns::delivery_id(req.idempotency_key, &cx.unique);
-    let flow = SendZnsFlow::new(cx.settings, order, delivery_id, "admin", cx.now);
+    let flow = SendZnsFlow::new(cx.settings, order, delivery_id, &actor.name, cx.now);
     Ok(Box::new(Map::new(flow, |sent| match sent {
         Ok(Sent::Queued { delivery, repeated }) => {
             json_reply(202, json!({ "delivery": delivery, "repeated": repeated }))
@@ -230,6 +269,7 @@ fn resolve<'a>(
     req: &AdminRequest,
     cx: &Context<'a>,
     feedback_id: &str,
+    actor: &Actor,
 ) -> Result<AdminFlow<'a>, Rejection> {
     let request: ResolveRequest = if req.body.trim().is_empty() {
         ResolveRequest { message: None }
@@ -246,6 +286,7 @@ fn resolve<'a>(
         limits,
         req.idempotency_key,
         &cx.unique,
+        &actor.name,
         cx.now,
     );
     let feedback_id = feedback_id.to_owned();
@@ -284,6 +325,19 @@ fn stats(now: i64) -> AdminFlow<'static> {
         ),
         Part::list("deliveries_by_state", Statement::new("SELECT state, COUNT(*) AS count FROM deliveries GROUP BY state", vec![])),
         Part::list("ticket_times", Statement::new(TICKET_TIMES_SQL, vec![(now - STATS_DAYS * 86_400).into()])),
+        // Hours, not days: the page groups them into days of the merchant's time zone.
+        Part::list(
+            "opened_by_hour",
+            Statement::new(
+                "SELECT created_at / 3600 * 3600 AS hour, channel, COUNT(*) AS opened FROM tickets \
+                 WHERE created_at >= ? GROUP BY hour, channel ORDER BY hour",
+                vec![(now - STATS_DAYS * 86_400).into()],
+            ),
+        ),
+        Part::list(
+            "complaints_by_status",
+            Statement::new("SELECT status, COUNT(*) AS count FROM complaints GROUP BY status", vec![]),
+        ),
     ];
     Box::new(Map::new(ReadFlow::new(parts), move |read| {
         let mut value = match read {
@@ -308,16 +362,45 @@ fn stats(now: i64) -> AdminFlow<'static> {
     }))
 }
 
-/// Checks `Authorization: Bearer <ADMIN_TOKEN>` in constant time. Without an ADMIN_TOKEN set,
-/// the admin API is closed (500 naming the setting), never open.
-pub fn authorize(authorization: Option<&str>, admin_token: Option<&str>) -> Result<(), Rejection> {
-    let token = admin_token.ok_or_else(|| Rejection::MissingSetting("ADMIN_TOKEN".into()))?;
+/// Who is calling the admin API: the owner (`ADMIN_TOKEN`) or a named agent (`STAFF_TOKENS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub name: String,
+    pub owner: bool,
+}
+
+/// The name the owner's actions are recorded under.
+pub const OWNER: &str = "admin";
+
+/// Checks `Authorization: Bearer <token>` against `ADMIN_TOKEN` and every staff token, each in
+/// constant time. Without an ADMIN_TOKEN set, the admin API is closed (500 naming the setting),
+/// never open.
+pub fn authorize(authorization: Option<&str>, settings: &Settings) -> Result<Actor, Rejection> {
+    let admin = settings
+        .admin_token
+        .as_deref()
+        .ok_or_else(|| Rejection::MissingSetting("ADMIN_TOKEN".into()))?;
     let presented = authorization
         .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim);
-    match presented {
-        Some(p) if constant_time_eq(p, token) => Ok(()),
-        _ => Err(Rejection::Unauthenticated("missing or wrong bearer token")),
+        .map(str::trim)
+        .ok_or(Rejection::Unauthenticated("missing or wrong bearer token"))?;
+    // Every token is compared, so the time taken does not tell which one matched.
+    let owner = constant_time_eq(presented, admin);
+    let staff = settings
+        .staff_tokens
+        .iter()
+        .filter(|(_, token)| constant_time_eq(presented, token))
+        .fold(None, |found, (name, _)| found.or(Some(name)));
+    match (owner, staff) {
+        (true, _) => Ok(Actor {
+            name: OWNER.into(),
+            owner: true,
+        }),
+        (false, Some(name)) => Ok(Actor {
+            name: name.clone(),
+            owner: false,
+        }),
+        (false, None) => Err(Rejection::Unauthenticated("missing or wrong bearer token")),
     }
 }
 
@@ -360,20 +443,47 @@ mod tests {
 
     #[test]
     fn bearer_token_must_match_exactly() {
-        assert!(authorize(Some("Bearer s3cret"), Some("s3cret")).is_ok());
+        let settings = Settings::from_lookup(|name| match name {
+            "ADMIN_TOKEN" => Some("s3cret".into()),
+            "STAFF_TOKENS" => Some("anna:tok-a,bob:tok-b".into()),
+            _ => None,
+        });
+        let owner = authorize(Some("Bearer s3cret"), &settings).unwrap();
         assert_eq!(
-            authorize(Some("Bearer S3CRET"), Some("s3cret"))
+            owner,
+            Actor {
+                name: OWNER.into(),
+                owner: true
+            }
+        );
+        let anna = authorize(Some("Bearer tok-a"), &settings).unwrap();
+        assert_eq!(
+            anna,
+            Actor {
+                name: "anna".into(),
+                owner: false
+            }
+        );
+        for wrong in [
+            Some("Bearer S3CRET"),
+            Some("s3cret"),
+            None,
+            Some("Bearer tok-"),
+            Some("Bearer "),
+        ] {
+            assert_eq!(
+                authorize(wrong, &settings).unwrap_err().status(),
+                401,
+                "{wrong:?}"
+            );
+        }
+        let closed =
+            Settings::from_lookup(|name| (name == "STAFF_TOKENS").then(|| "anna:tok-a".into()));
+        assert_eq!(
+            authorize(Some("Bearer tok-a"), &closed)
                 .unwrap_err()
                 .status(),
-            401
+            500
         );
-        assert_eq!(
-            authorize(Some("s3cret"), Some("s3cret"))
-                .unwrap_err()
-                .status(),
-            401
-        );
-        assert_eq!(authorize(None, Some("s3cret")).unwrap_err().status(), 401);
-        assert_eq!(authorize(Some("Bearer x"), None).unwrap_err().status(), 500);
     }
 }

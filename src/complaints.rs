@@ -373,6 +373,7 @@ pub fn plan_resolve(
     request: ResolveRequest,
     limits: &CustomSendLimits,
     resolve_id: &str,
+    actor: &str,
     idempotency_key: Option<&str>,
     now: i64,
 ) -> Result<Resolution, ResolveError> {
@@ -431,21 +432,21 @@ pub fn plan_resolve(
     ));
     let summary = match &message {
         Some(CustomMessage::Text { content }) => format!(
-            "complaint {} resolved by staff; message to the customer: {content}",
+            "complaint {} resolved by {actor}; message to the customer: {content}",
             c.feedback_id
         ),
         Some(other) => format!(
-            "complaint {} resolved by staff; {} message to the customer",
+            "complaint {} resolved by {actor}; {} message to the customer",
             c.feedback_id,
             other.type_name()
         ),
-        None => format!("complaint {} resolved by staff", c.feedback_id),
+        None => format!("complaint {} resolved by {actor}", c.feedback_id),
     };
     statements.push(customer.timeline(TimelineEntry {
         event_key: resolve_id,
         at: now,
-        kind: "status",
-        actor: "staff",
+        kind: "agent",
+        actor,
         text: &summary,
     }));
     statements.push(Statement::new(
@@ -502,6 +503,7 @@ mod tests {
                 none(),
                 &CustomSendLimits::default(),
                 "r",
+                "anna",
                 None,
                 NOW
             ),
@@ -516,6 +518,7 @@ mod tests {
                 empty,
                 &CustomSendLimits::default(),
                 "r",
+                "anna",
                 None,
                 NOW
             ),
@@ -531,6 +534,7 @@ mod tests {
                 news.clone(),
                 &CustomSendLimits::default(),
                 "r",
+                "anna",
                 None,
                 NOW
             ),
@@ -543,6 +547,7 @@ mod tests {
                 max_news_articles: 8
             },
             "r",
+            "anna",
             None,
             NOW
         )

@@ -23,6 +23,7 @@ pub mod reach;
 pub mod rules;
 pub mod settings;
 pub mod sql;
+pub mod staff;
 pub mod stats;
 pub mod tickets;
 pub mod time;

@@ -11,6 +11,18 @@ pub const DEFAULT_WECHAT_API_BASE: &str = "https://api.weixin.qq.com";
 pub const DEFAULT_WECOM_API_BASE: &str = "https://qyapi.weixin.qq.com";
 pub const DEFAULT_MAX_SKEW_SECS: i64 = 300;
 pub const DEFAULT_DELIVERY_WARNING_PERCENT: i64 = 75;
+pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
+
+/// `name:token` pairs separated by commas; a pair without both parts is ignored (a token
+/// nobody can name would sign in anonymously).
+fn parse_staff_tokens(value: &str) -> Vec<(String, String)> {
+    value
+        .split(',')
+        .filter_map(|pair| pair.split_once(':'))
+        .map(|(name, token)| (name.trim().to_owned(), token.trim().to_owned()))
+        .filter(|(name, token)| !name.is_empty() && !token.is_empty())
+        .collect()
+}
 
 #[derive(Clone, Default)]
 pub struct Settings {
@@ -31,6 +43,10 @@ pub struct Settings {
     pub zns_phone_format: PhoneFormat,
     pub wecom_robot_key: Option<String>,
     pub admin_token: Option<String>,
+    /// `STAFF_TOKENS`: `name:token,name:token`, so each agent signs in as themselves.
+    pub staff_tokens: Vec<(String, String)>,
+    /// `TIME_ZONE`: the merchant's IANA time zone for the dashboard (default Asia/Shanghai).
+    pub time_zone: String,
     pub wechat_api_base: String,
     /// `WECHAT_TOKEN_ENDPOINT`: `stable` (default) or `classic`.
     pub wechat_token_endpoint: TokenEndpoint,
@@ -72,6 +88,10 @@ impl Settings {
             },
             wecom_robot_key: get("WECOM_ROBOT_KEY"),
             admin_token: get("ADMIN_TOKEN"),
+            staff_tokens: get("STAFF_TOKENS")
+                .map(|v| parse_staff_tokens(&v))
+                .unwrap_or_default(),
+            time_zone: get("TIME_ZONE").unwrap_or_else(|| DEFAULT_TIME_ZONE.into()),
             wechat_api_base: get("WECHAT_API_BASE")
                 .map(|v| v.trim_end_matches('/').to_owned())
                 .unwrap_or_else(|| DEFAULT_WECHAT_API_BASE.into()),
@@ -159,6 +179,20 @@ pub fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staff_tokens_are_name_token_pairs() {
+        assert_eq!(
+            parse_staff_tokens(" anna:tok-a , bob:tok:b,:nameless,noname:, junk"),
+            [
+                ("anna".to_owned(), "tok-a".to_owned()),
+                ("bob".to_owned(), "tok:b".to_owned())
+            ]
+        );
+        let s = Settings::from_lookup(|_| None);
+        assert!(s.staff_tokens.is_empty());
+        assert_eq!(s.time_zone, "Asia/Shanghai");
+    }
 
     #[test]
     fn defaults_and_blank_values() {

@@ -254,6 +254,7 @@ fn resolve(message: Option<&str>, key: Option<&str>, unique: &str) -> ResolveFlo
         CustomSendLimits::default(),
         key,
         unique,
+        "anna",
         NOW,
     )
 }

@@ -153,6 +153,11 @@ impl One {
     pub fn new(effect: Effect) -> Self {
         One(Some(effect))
     }
+
+    /// No effect at all: done at once (an answer that needs no I/O).
+    pub fn nothing() -> Self {
+        One(None)
+    }
 }
 
 impl Flow for One {

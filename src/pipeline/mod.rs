@@ -13,6 +13,7 @@ pub mod outage;
 pub mod reads;
 pub mod resolve;
 pub mod slot;
+pub mod staff;
 pub mod token;
 pub mod zns;
 

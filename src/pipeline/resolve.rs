@@ -33,6 +33,8 @@ pub struct ResolveFlow {
     limits: CustomSendLimits,
     resolve_id: String,
     idempotency_key: Option<String>,
+    /// Who resolves: named on the ticket's timeline.
+    actor: String,
     now: i64,
     state: ResolveState,
 }
@@ -58,6 +60,7 @@ impl ResolveFlow {
         limits: CustomSendLimits,
         idempotency_key: Option<&str>,
         unique: &str,
+        actor: &str,
         now: i64,
     ) -> Self {
         let scoped_key = idempotency_key.map(|key| format!("resolve:{feedback_id}:{}", key.trim()));
@@ -74,6 +77,7 @@ impl ResolveFlow {
             limits,
             resolve_id: format!("resolve:{feedback_id}:{name}"),
             idempotency_key: scoped_key,
+            actor: actor.to_owned(),
             now,
             state: ResolveState::Start,
         }
@@ -148,6 +152,7 @@ impl Flow for ResolveFlow {
                     request,
                     &self.limits,
                     &self.resolve_id,
+                    &self.actor,
                     self.idempotency_key.as_deref(),
                     self.now,
                 ) {

@@ -1,0 +1,298 @@
+//! A ticket as the dashboard sees it and changes it: read with what hangs on it (order,
+//! complaints, timeline) and the channel a reply would take; an action or a reply planned from
+//! that read (`staff`), written as one transaction, its deliveries sent, and the answer.
+
+use serde_json::{json, Value};
+
+use super::delivery::Dispatch;
+use super::effect::{self, Answered, Effect, Flow, Step};
+use super::reads::{Part, ReadFlow};
+use crate::inline::Rejection;
+use crate::kv;
+use crate::rules::Rules;
+use crate::settings::Settings;
+use crate::sql::{follow_ups, Statement, StoreError};
+use crate::staff::{
+    describe_reach, plan_action, plan_reply, TicketAction, TicketRow, LAST_WECHAT_MESSAGE_SQL,
+};
+
+/// A ticket with its next due time: the first response until there was one, then resolution;
+/// none once resolved or closed.
+pub const TICKET_SQL: &str = "SELECT t.*, \
+       CASE WHEN t.status IN ('resolved', 'closed') THEN NULL WHEN t.first_response_at IS NULL THEN t.first_response_due ELSE t.resolution_due END AS due_at, \
+       CASE WHEN t.status IN ('resolved', 'closed') THEN NULL WHEN t.first_response_at IS NULL THEN 'first_response' ELSE 'resolution' END AS due_kind, \
+       (SELECT o.id FROM tickets o WHERE o.channel = t.channel AND o.customer_id = t.customer_id AND o.status != 'closed' AND o.id != t.id) AS other_active \
+     FROM tickets t WHERE t.id = ?";
+
+/// The queue: filtered, most urgent first (the nearest due time; resolved and closed last).
+pub const QUEUE_SQL: &str = "SELECT *, \
+       CASE WHEN status IN ('resolved', 'closed') THEN NULL WHEN first_response_at IS NULL THEN first_response_due ELSE resolution_due END AS due_at, \
+       CASE WHEN status IN ('resolved', 'closed') THEN NULL WHEN first_response_at IS NULL THEN 'first_response' ELSE 'resolution' END AS due_kind \
+     FROM tickets \
+     WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR channel = ?2) AND (?3 IS NULL OR category = ?3) \
+       AND (?4 IS NULL OR priority = ?4) AND (?5 IS NULL OR assignee = ?5) \
+     ORDER BY due_at IS NULL, due_at, id DESC LIMIT ?6";
+
+/// What the dashboard asked of a ticket.
+pub enum Ask {
+    View,
+    Act(TicketAction),
+    Reply(String),
+}
+
+/// The answer: a status and a JSON body, or a refusal.
+pub type Answer = Result<(u16, Value), Rejection>;
+
+pub struct TicketFlow<'a> {
+    settings: &'a Settings,
+    id: i64,
+    ask: Ask,
+    actor: String,
+    unique: String,
+    now: i64,
+    state: State,
+}
+
+struct Read {
+    row: Value,
+    ticket: TicketRow,
+    rules: Rules,
+    last_message_at: Option<i64>,
+}
+
+enum State {
+    Start,
+    ReadingTicket,
+    ReadingRules(Value, TicketRow),
+    ReadingLastMessage(Box<Read>),
+    Viewing(Box<Read>, ReadFlow),
+    Writing(Vec<Statement>, Value),
+    Dispatching(Dispatch, Value),
+    Rereading,
+    Finished,
+}
+
+#[derive(serde::Deserialize)]
+struct LastMessage {
+    at: Option<i64>,
+}
+
+fn unavailable(e: StoreError) -> Rejection {
+    Rejection::Unavailable(e.to_string())
+}
+
+impl<'a> TicketFlow<'a> {
+    /// `unique` names what this request records (timeline lines, deliveries).
+    pub fn new(
+        settings: &'a Settings,
+        id: i64,
+        ask: Ask,
+        actor: &str,
+        unique: &str,
+        now: i64,
+    ) -> Self {
+        TicketFlow {
+            settings,
+            id,
+            ask,
+            actor: actor.to_owned(),
+            unique: unique.to_owned(),
+            now,
+            state: State::Start,
+        }
+    }
+
+    fn read_ticket(&mut self) -> Step<Answer> {
+        self.state = State::ReadingTicket;
+        Step::Do(Effect::Query(Statement::new(
+            TICKET_SQL,
+            vec![self.id.into()],
+        )))
+    }
+
+    /// Everything is read: show it, or plan the change.
+    fn act(&mut self, read: Read) -> Step<Answer> {
+        let Read {
+            row,
+            ticket,
+            rules,
+            last_message_at,
+        } = read;
+        match &self.ask {
+            Ask::View => {
+                let by_ticket = |sql| Statement::new(sql, vec![self.id.into()]);
+                let parts = vec![
+                    Part::list("timeline", by_ticket("SELECT * FROM ticket_timeline WHERE ticket_id = ? ORDER BY id")),
+                    Part::list("order", by_ticket("SELECT o.* FROM orders o JOIN tickets t ON t.order_id = o.id WHERE t.id = ?")),
+                    Part::list(
+                        "complaints",
+                        Statement::new(
+                            "SELECT * FROM complaints WHERE openid = ?1 \
+                             OR (trans_id IS NOT NULL AND trans_id = (SELECT o.trans_id FROM orders o JOIN tickets t ON t.order_id = o.id WHERE t.id = ?2)) \
+                             ORDER BY opened_at",
+                            vec![ticket.openid().unwrap_or_default().into(), self.id.into()],
+                        ),
+                    ),
+                ];
+                let reach = ticket.reach("", &rules, self.settings, last_message_at, self.now);
+                let mut head = json!({ "ticket": row, "reach": describe_reach(reach.as_ref()) });
+                head["last_wechat_message_at"] = json!(last_message_at);
+                self.state = State::Viewing(
+                    Box::new(Read {
+                        row: head,
+                        ticket,
+                        rules,
+                        last_message_at,
+                    }),
+                    ReadFlow::new(parts),
+                );
+                self.step(None)
+            }
+            Ask::Act(action) => {
+                match plan_action(
+                    &ticket,
+                    action,
+                    &self.actor,
+                    &rules,
+                    self.settings,
+                    &self.unique,
+                    self.now,
+                ) {
+                    Ok(statements) => self.write(statements, Value::Null),
+                    Err(refusal) => Step::Done(Err(refusal)),
+                }
+            }
+            Ask::Reply(text) => {
+                let Some(reached) =
+                    ticket.reach(text, &rules, self.settings, last_message_at, self.now)
+                else {
+                    return Step::Done(Err(Rejection::Conflict(
+                        "no channel reaches this customer: no WeChat OpenID, and no phone with a zns_fallback template".into(),
+                    )));
+                };
+                let delivery = format!("reply:{}", self.unique);
+                let statements =
+                    plan_reply(&ticket, text, &reached, &self.actor, &delivery, self.now);
+                let channel = describe_reach(Some(&reached));
+                let answer = json!({ "delivery": delivery, "channel": channel["channel"], "why": channel["why"] });
+                self.write(statements, answer)
+            }
+        }
+    }
+
+    fn write(&mut self, statements: Vec<Statement>, answer: Value) -> Step<Answer> {
+        self.state = State::Writing(statements.clone(), answer);
+        Step::Do(Effect::Transaction(statements))
+    }
+}
+
+impl Flow for TicketFlow<'_> {
+    type Output = Answer;
+
+    fn step(&mut self, answer: Option<Answered>) -> Step<Answer> {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::Start => self.read_ticket(),
+            State::ReadingTicket => {
+                let row = match effect::rows::<Value>(answer) {
+                    Err(e) => return Step::Done(Err(unavailable(e))),
+                    Ok(rows) => rows.into_iter().next(),
+                };
+                let Some(row) = row else {
+                    return Step::Done(Err(Rejection::NotFound));
+                };
+                let ticket: TicketRow = match serde_json::from_value(row.clone()) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        return Step::Done(Err(Rejection::Unavailable(format!(
+                            "unreadable ticket: {e}"
+                        ))))
+                    }
+                };
+                self.state = State::ReadingRules(row, ticket);
+                Step::Do(Effect::KvGet(kv::RULES.into()))
+            }
+            State::ReadingRules(row, ticket) => {
+                // A missing or invalid document: no ZNS fallback, no rules.
+                let rules = effect::value(answer)
+                    .and_then(|doc| Rules::parse(&doc).ok())
+                    .unwrap_or_default();
+                let read = Read {
+                    row,
+                    ticket,
+                    rules,
+                    last_message_at: None,
+                };
+                match read.ticket.openid().map(str::to_owned) {
+                    Some(openid) => {
+                        self.state = State::ReadingLastMessage(Box::new(read));
+                        Step::Do(Effect::Query(Statement::new(
+                            LAST_WECHAT_MESSAGE_SQL,
+                            vec![openid.into()],
+                        )))
+                    }
+                    None => self.act(read),
+                }
+            }
+            State::ReadingLastMessage(mut read) => match effect::rows::<LastMessage>(answer) {
+                Err(e) => Step::Done(Err(unavailable(e))),
+                Ok(rows) => {
+                    read.last_message_at = rows.first().and_then(|r| r.at);
+                    self.act(*read)
+                }
+            },
+            State::Viewing(read, mut parts) => match parts.step(answer) {
+                Step::Do(effect) => {
+                    self.state = State::Viewing(read, parts);
+                    Step::Do(effect)
+                }
+                Step::Done(Err(e)) => Step::Done(Err(unavailable(e))),
+                Step::Done(Ok(found)) => {
+                    let mut view = read.row;
+                    let mut found = found.unwrap_or_default();
+                    view["timeline"] = found["timeline"].take();
+                    view["complaints"] = found["complaints"].take();
+                    view["order"] = found["order"].get(0).cloned().unwrap_or(Value::Null);
+                    Step::Done(Ok((200, view)))
+                }
+            },
+            State::Writing(statements, answer_body) => match effect::changes(answer) {
+                Err(StoreError::Conflict) => Step::Done(Err(Rejection::Conflict(
+                    "the ticket changed meanwhile: read it again".into(),
+                ))),
+                Err(StoreError::Duplicate) => Step::Done(Err(Rejection::Conflict(
+                    "the customer has another active ticket on this channel".into(),
+                ))),
+                Err(e) => Step::Done(Err(unavailable(e))),
+                Ok(changes) => {
+                    self.state = State::Dispatching(
+                        Dispatch::new(follow_ups(&statements, &changes)),
+                        answer_body,
+                    );
+                    self.step(None)
+                }
+            },
+            State::Dispatching(mut dispatch, answer_body) => match dispatch.step(answer) {
+                Step::Do(effect) => {
+                    self.state = State::Dispatching(dispatch, answer_body);
+                    Step::Do(effect)
+                }
+                // A delivery the queue did not take now is sent by the cron's sweep.
+                Step::Done(_) => match self.ask {
+                    Ask::Reply(_) => Step::Done(Ok((202, answer_body))),
+                    _ => {
+                        self.state = State::Rereading;
+                        Step::Do(Effect::Query(Statement::new(
+                            TICKET_SQL,
+                            vec![self.id.into()],
+                        )))
+                    }
+                },
+            },
+            State::Rereading => match effect::rows::<Value>(answer) {
+                Err(e) => Step::Done(Err(unavailable(e))),
+                Ok(rows) => Step::Done(Ok((200, json!({ "ticket": rows.into_iter().next() })))),
+            },
+            State::Finished => Step::Done(Err(Rejection::Unavailable("flow finished".into()))),
+        }
+    }
+}
