@@ -210,14 +210,14 @@ pub fn classify_zns(result: &HttpResult) -> ZnsAnswer {
             code: Some(code),
             message,
             ..
-        }) => answer(Outcome::Permanent(format!(
+        }) => answer(Outcome::Permanent(mask_phones(&redact(&format!(
             "CareSoft {code} (HTTP {status}): {}",
-            mask_phones(&redact(message.as_deref().unwrap_or("")))
-        ))),
-        _ => answer(Outcome::Permanent(format!(
+            message.as_deref().unwrap_or("")
+        ))))),
+        _ => answer(Outcome::Permanent(mask_phones(&redact(&format!(
             "CareSoft answered HTTP {status}: {}",
-            mask_phones(&redact(&excerpt(body)))
-        ))),
+            excerpt(body)
+        ))))),
     }
 }
 
@@ -411,6 +411,14 @@ mod tests {
             classify_zns(&response(404, r#"{"status":"OK"}"#)).outcome,
             Outcome::Permanent(_)
         ));
+    }
+
+    #[test]
+    fn a_phone_anywhere_in_an_answer_is_masked() {
+        let odd = classify_zns(&response(400, r#"{"code":"0983123148","message":"x"}"#));
+        assert!(
+            matches!(odd.outcome, Outcome::Permanent(r) if r == "CareSoft 098***148 (HTTP 400): x")
+        );
     }
 
     #[test]
