@@ -186,6 +186,30 @@ impl OutboundCall {
     }
 }
 
+/// Records a call to be made (once: a delivery id already recorded changes nothing), for a
+/// ticket or none; the statement's follow-up sends it.
+pub fn record_delivery(
+    id: &str,
+    call: &OutboundCall,
+    ticket_id: Option<i64>,
+    now: i64,
+) -> Statement {
+    Statement::delivery(
+        "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
+         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+        vec![
+            id.into(),
+            call.target().into(),
+            call.payload().into(),
+            ticket_id.into(),
+            now.into(),
+            now.into(),
+            now.into(),
+        ],
+        id.to_owned(),
+    )
+}
+
 /// What recording one attempt writes (one transaction), and what to do next.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptRecord {
@@ -306,20 +330,9 @@ pub fn record_attempt(attempted: &Attempted, now: i64, random: u32) -> AttemptRe
                     send: send.clone(),
                     caresoft_ticket_id: None,
                 };
-                record.statements.push(Statement::delivery(
-                    "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
-                     VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
-                    vec![
-                        zns_id.as_str().into(),
-                        zns.target().into(),
-                        zns.payload().into(),
-                        ticket_id.into(),
-                        now.into(),
-                        now.into(),
-                        now.into(),
-                    ],
-                    zns_id.clone(),
-                ));
+                record
+                    .statements
+                    .push(record_delivery(&zns_id, &zns, ticket_id, now));
             } else if zns.as_ref().is_some_and(|z| z.unauthorized) {
                 // One alert for the token however many sends it stops, repeated hourly while
                 // it stays wrong.

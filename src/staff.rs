@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use crate::inline::Rejection;
-use crate::outbound::OutboundCall;
+use crate::outbound::{record_delivery, OutboundCall};
 use crate::platforms::caresoft::{normalize_phone, ZnsSend};
 use crate::reach::{reach, zns_call, Reach, Recipient};
 use crate::rules::{render_params, Rules};
@@ -266,26 +266,9 @@ fn resolved_zns(
                 template_id: rule.template_id,
                 params: render_params(rule.params.as_ref(), |f| t.placeholder(f)),
             };
-            record_delivery(&format!("{key}:zns:{i}"), &zns_call(send), t.id, now)
+            record_delivery(&format!("{key}:zns:{i}"), &zns_call(send), Some(t.id), now)
         })
         .collect()
-}
-
-fn record_delivery(id: &str, call: &OutboundCall, ticket_id: i64, now: i64) -> Statement {
-    Statement::delivery(
-        "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
-         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
-        vec![
-            id.into(),
-            call.target().into(),
-            call.payload().into(),
-            ticket_id.into(),
-            now.into(),
-            now.into(),
-            now.into(),
-        ],
-        id.to_owned(),
-    )
 }
 
 #[derive(Deserialize)]
@@ -322,7 +305,7 @@ pub fn plan_reply(
         _ => "WeChat",
     };
     vec![
-        record_delivery(delivery_id, &reached.call, t.id, now),
+        record_delivery(delivery_id, &reached.call, Some(t.id), now),
         note(
             t,
             format!("reply:{delivery_id}"),

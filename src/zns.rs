@@ -9,7 +9,7 @@ use sha1::{Digest, Sha1};
 
 use crate::inline::Rejection;
 use crate::mask::mask;
-use crate::outbound::OutboundCall;
+use crate::outbound::{record_delivery, OutboundCall};
 use crate::platforms::caresoft::{normalize_phone, ZnsSend};
 use crate::reach::zns_call;
 use crate::settings::Settings;
@@ -111,20 +111,7 @@ pub fn record(
         template_id: order.template_id,
         params: order.params.clone(),
     });
-    let mut statements = vec![Statement::delivery(
-        "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
-         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
-        vec![
-            id.into(),
-            call.target().into(),
-            call.payload().into(),
-            order.ticket_id.into(),
-            now.into(),
-            now.into(),
-            now.into(),
-        ],
-        id.to_owned(),
-    )];
+    let mut statements = vec![record_delivery(id, &call, order.ticket_id, now)];
     if let Some(ticket) = order.ticket_id {
         let event_key = format!("requested:{id}");
         let text = format!(

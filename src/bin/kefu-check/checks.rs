@@ -11,7 +11,7 @@ use kefu_edge::settings::Settings;
 use kefu_edge::wechat::crypto::{signature, AesKey, CryptoError};
 use kefu_edge::xml::{self, XmlDoc, XmlWriter};
 
-use crate::client::{Answer, Client};
+use crate::client::Answer;
 
 /// The OpenID and account the checker's pushes come from and go to.
 const OPENID: &str = "kefu-check";
@@ -33,18 +33,6 @@ pub trait Transport {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Result<Answer, String>;
-}
-
-impl Transport for Client {
-    fn send(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&str>,
-    ) -> Result<Answer, String> {
-        Client::send(self, method, path, headers, body)
-    }
 }
 
 /// Runs every check in order; a check whose settings are absent is skipped.

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::checks::Transport;
+
 /// What the Worker answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
@@ -24,10 +26,12 @@ impl Client {
                 .build(),
         }
     }
+}
 
+impl Transport for Client {
     /// Sends one request to `path` (with its query) under the base URL. Err is a transport
     /// failure (refused, timed out, TLS), with ureq's description.
-    pub fn send(
+    fn send(
         &self,
         method: &str,
         path: &str,
