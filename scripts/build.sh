@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Worker into build/ with worker-build, using local tools instead of the binaries
-# worker-build would otherwise download (see TOOLCHAIN.md). wrangler runs this as [build].
+# worker-build would otherwise download (see TOOLCHAIN.md), and the staff dashboard into
+# build/dashboard (static assets, bundled by the esbuild wrangler brings). wrangler runs this as
+# [build].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # scripts/deploy.sh (and the deploy dry-run test) build first and then run wrangler, which would
@@ -10,4 +12,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$HOME/.cargo/bin/wasm-bindgen}"
 export ESBUILD_BIN="${ESBUILD_BIN:-$PWD/node_modules/.bin/esbuild}"
 export WASM_OPT_BIN="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
-exec worker-build --release
+worker-build --release
+rm -rf build/dashboard
+mkdir -p build/dashboard
+cp dashboard/index.html dashboard/_headers build/dashboard/
+node_modules/.bin/esbuild dashboard/src/main.js --bundle --minify --format=esm --target=es2020 \
+  --outfile=build/dashboard/app.js --log-level=warning

@@ -12,9 +12,9 @@ cargo test --all-targets
 echo "== build the Worker"
 bash scripts/build.sh
 
-echo "== end-to-end tests (wrangler dev)"
+echo "== end-to-end tests (wrangler dev), deploy script, dashboard in Chromium"
 # One file at a time: each starts its own Worker, and the machine has two cores.
-node --test --test-concurrency=1 --test-timeout=300000 tests/e2e/*.test.mjs tests/deploy/*.test.mjs
+node --test --test-concurrency=1 --test-timeout=300000 tests/e2e/*.test.mjs tests/deploy/*.test.mjs tests/browser/*.test.mjs
 
 echo "== fuzz targets: a short smoke of each, so they keep building (bash scripts/fuzz.sh N for real runs)"
 bash scripts/fuzz.sh 2

@@ -82,6 +82,7 @@ export async function startWorker(vars = {}, { withoutQueue = false, withoutD1 =
   let config = fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8')
     .replace(/^main = .*$/m, `main = ${JSON.stringify(path.join(ROOT, 'build/index.js'))}`)
     .replace(/^migrations_dir = .*$/m, `migrations_dir = ${JSON.stringify(path.join(ROOT, 'migrations'))}`)
+    .replace(/^directory = .*$/m, `directory = ${JSON.stringify(path.join(ROOT, 'build/dashboard'))}`)
     // The test command builds once beforehand; no rebuild per Worker start.
     .replace(/^\[build\]\ncommand = .*$/m, '');
   if (withoutQueue) config = config.replace(/^\[\[queues\.producers\]\]\n.*\n.*\n/m, '');

@@ -1,0 +1,96 @@
+// Every string of the page in the three languages. The language comes from the browser until
+// the agent picks one, which is remembered.
+const STRINGS = {
+  en: {
+    title: 'kefu-edge',
+    signIn: 'Sign in', signOut: 'Sign out', tokenLabel: 'Token (ADMIN_TOKEN or your staff token)',
+    wrongToken: 'This token is not accepted.',
+    queue: 'Queue', complaints: 'Complaints', orders: 'Orders', deliveries: 'Deliveries', rules: 'Rules', stats: 'Stats',
+    status: 'Status', channel: 'Channel', category: 'Category', priority: 'Priority', assignee: 'Assignee', any: 'any',
+    customer: 'Customer', due: 'Due', breached: 'breached', firstResponse: 'first response', resolution: 'resolution',
+    noTickets: 'No tickets.', back: 'Back', ticket: 'Ticket', timeline: 'Timeline',
+    reply: 'Reply', send: 'Send', replyVia: 'Goes by', assign: 'Assign', resolve: 'Resolve', close: 'Close', reopen: 'Reopen',
+    order: 'Order', none: 'none', product: 'Product', amount: 'Amount',
+    kind_inbound: 'customer', kind_agent: 'agent', kind_outbound: 'sent', kind_status: 'status',
+    deadline: 'Deadline', left: 'left', overdue: 'overdue', quarterLeft: 'less than a quarter left', escalated: 'rejected by the customer',
+    resolveComplaint: 'Resolve complaint', messageOptional: 'Message to the customer (optional)', cancel: 'Cancel',
+    reason: 'Reason', replay: 'Replay', replayed: 'Put back in line.', deadLetters: 'Dead letters', state: 'State',
+    save: 'Save', saved: 'Saved.', rulesHelp: 'The rules document (FAQ, routes, ZNS rules, zns_fallback) as JSON.',
+    ticketsPerDay: 'Tickets opened per day', responseTimes: 'First response and resolution (minutes)',
+    average: 'average', p90: 'p90', slaBreaches: 'SLA breaches', resolutionRate: 'Resolution rate', complaintsByOutcome: 'Complaints by outcome',
+    language: 'Language', signedInAs: 'Signed in as', refresh: 'Refresh', events: 'Events', tickets: 'Tickets', loading: 'Loading…',
+    channel_wechat: 'WeChat', channel_zns: 'Zalo ZNS', channel_none: 'no channel',
+    st_open: 'open', st_pending: 'pending', st_resolved: 'resolved', st_closed: 'closed', st_processed: 'processed', st_reopened: 'reopened',
+    st_delivered: 'delivered', st_dead: 'dead', st_retrying: 'retrying', st_sending: 'sending', st_paid: 'paid', st_refunded: 'refunded',
+  },
+  'zh-CN': {
+    title: 'kefu-edge 客服台',
+    signIn: '登录', signOut: '退出', tokenLabel: '令牌（ADMIN_TOKEN 或你的客服令牌）',
+    wrongToken: '令牌无效。',
+    queue: '工单队列', complaints: '维权投诉', orders: '订单', deliveries: '发送记录', rules: '规则', stats: '统计',
+    status: '状态', channel: '渠道', category: '类别', priority: '优先级', assignee: '负责人', any: '全部',
+    customer: '客户', due: '期限', breached: '已超时', firstResponse: '首次响应', resolution: '解决',
+    noTickets: '没有工单。', back: '返回', ticket: '工单', timeline: '时间线',
+    reply: '回复', send: '发送', replyVia: '发送渠道', assign: '分配', resolve: '解决', close: '关闭', reopen: '重新打开',
+    order: '订单', none: '无', product: '商品', amount: '金额',
+    kind_inbound: '客户', kind_agent: '客服', kind_outbound: '已发送', kind_status: '状态',
+    deadline: '处理期限', left: '剩余', overdue: '已逾期', quarterLeft: '剩余不足四分之一', escalated: '客户已拒绝处理结果',
+    resolveComplaint: '处理投诉', messageOptional: '给客户的消息（可选）', cancel: '取消',
+    reason: '原因', replay: '重新发送', replayed: '已重新排队。', deadLetters: '死信', state: '状态',
+    save: '保存', saved: '已保存。', rulesHelp: '规则文档（常见问题、分配、ZNS 规则、zns_fallback），JSON 格式。',
+    ticketsPerDay: '每日新建工单', responseTimes: '首次响应与解决用时（分钟）',
+    average: '平均', p90: 'P90', slaBreaches: 'SLA 超时', resolutionRate: '解决率', complaintsByOutcome: '投诉处理结果',
+    language: '语言', signedInAs: '当前登录', refresh: '刷新', events: '事件', tickets: '工单', loading: '加载中…',
+    channel_wechat: '微信', channel_zns: 'Zalo ZNS', channel_none: '无可用渠道',
+    st_open: '待处理', st_pending: '等待中', st_resolved: '已解决', st_closed: '已关闭', st_processed: '已处理', st_reopened: '已重开',
+    st_delivered: '已送达', st_dead: '失败', st_retrying: '重试中', st_sending: '发送中', st_paid: '已付款', st_refunded: '已退款',
+  },
+  vi: {
+    title: 'kefu-edge',
+    signIn: 'Đăng nhập', signOut: 'Đăng xuất', tokenLabel: 'Mã truy cập (ADMIN_TOKEN hoặc mã nhân viên của bạn)',
+    wrongToken: 'Mã truy cập không hợp lệ.',
+    queue: 'Hàng đợi', complaints: 'Khiếu nại', orders: 'Đơn hàng', deliveries: 'Lượt gửi', rules: 'Quy tắc', stats: 'Thống kê',
+    status: 'Trạng thái', channel: 'Kênh', category: 'Loại', priority: 'Ưu tiên', assignee: 'Người phụ trách', any: 'tất cả',
+    customer: 'Khách hàng', due: 'Hạn', breached: 'quá hạn', firstResponse: 'phản hồi đầu', resolution: 'giải quyết',
+    noTickets: 'Không có phiếu.', back: 'Quay lại', ticket: 'Phiếu', timeline: 'Dòng thời gian',
+    reply: 'Trả lời', send: 'Gửi', replyVia: 'Gửi qua', assign: 'Giao', resolve: 'Giải quyết', close: 'Đóng', reopen: 'Mở lại',
+    order: 'Đơn hàng', none: 'không có', product: 'Sản phẩm', amount: 'Số tiền',
+    kind_inbound: 'khách hàng', kind_agent: 'nhân viên', kind_outbound: 'đã gửi', kind_status: 'trạng thái',
+    deadline: 'Hạn xử lý', left: 'còn lại', overdue: 'quá hạn', quarterLeft: 'còn dưới một phần tư thời gian', escalated: 'khách hàng từ chối cách xử lý',
+    resolveComplaint: 'Xử lý khiếu nại', messageOptional: 'Tin nhắn cho khách hàng (không bắt buộc)', cancel: 'Hủy',
+    reason: 'Lý do', replay: 'Gửi lại', replayed: 'Đã đưa lại vào hàng đợi.', deadLetters: 'Thư chết', state: 'Trạng thái',
+    save: 'Lưu', saved: 'Đã lưu.', rulesHelp: 'Tài liệu quy tắc (FAQ, phân công, quy tắc ZNS, zns_fallback) dạng JSON.',
+    ticketsPerDay: 'Phiếu mới mỗi ngày', responseTimes: 'Phản hồi đầu và giải quyết (phút)',
+    average: 'trung bình', p90: 'p90', slaBreaches: 'Vi phạm SLA', resolutionRate: 'Tỷ lệ giải quyết', complaintsByOutcome: 'Khiếu nại theo kết quả',
+    language: 'Ngôn ngữ', signedInAs: 'Đăng nhập với tên', refresh: 'Làm mới', events: 'Sự kiện', tickets: 'Phiếu', loading: 'Đang tải…',
+    channel_wechat: 'WeChat', channel_zns: 'Zalo ZNS', channel_none: 'không có kênh',
+    st_open: 'mở', st_pending: 'đang chờ', st_resolved: 'đã giải quyết', st_closed: 'đã đóng', st_processed: 'đã xử lý', st_reopened: 'mở lại',
+    st_delivered: 'đã gửi', st_dead: 'thất bại', st_retrying: 'đang thử lại', st_sending: 'đang gửi', st_paid: 'đã thanh toán', st_refunded: 'đã hoàn tiền',
+  },
+};
+
+export const LANGUAGES = [['zh-CN', '中文'], ['vi', 'Tiếng Việt'], ['en', 'English']];
+const KEY = 'kefu.lang';
+
+export function initialLanguage() {
+  const chosen = localStorage.getItem(KEY);
+  if (chosen && STRINGS[chosen]) return chosen;
+  for (const lang of navigator.languages ?? [navigator.language]) {
+    if (lang.startsWith('zh')) return 'zh-CN';
+    if (lang.startsWith('vi')) return 'vi';
+    if (lang.startsWith('en')) return 'en';
+  }
+  return 'en';
+}
+
+export function remember(lang) {
+  localStorage.setItem(KEY, lang);
+}
+
+// A translator for one language; a key missing there falls back to English, then to itself.
+export function translator(lang) {
+  return (key) => STRINGS[lang]?.[key] ?? STRINGS.en[key] ?? key;
+}
+
+export const KEYS = Object.keys(STRINGS.en);
+export const ALL = STRINGS;
