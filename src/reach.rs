@@ -22,7 +22,41 @@ pub struct Recipient<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reach {
     pub call: OutboundCall,
-    pub why: &'static str,
+    pub why: Why,
+}
+
+/// Why a channel was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    WindowMayBeOpen,
+    NoOpenId,
+    WindowClosed,
+    ClosedWithoutFallback,
+}
+
+impl Why {
+    /// A stable name, which the dashboard translates.
+    pub fn code(self) -> &'static str {
+        match self {
+            Why::WindowMayBeOpen => "window_may_be_open",
+            Why::NoOpenId => "no_openid",
+            Why::WindowClosed => "window_closed",
+            Why::ClosedWithoutFallback => "closed_without_fallback",
+        }
+    }
+}
+
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Why::WindowMayBeOpen => "WeChat: the customer's 48-hour window may be open",
+            Why::NoOpenId => "ZNS: the customer has no WeChat OpenID",
+            Why::WindowClosed => "ZNS: the customer's 48-hour WeChat window is closed",
+            Why::ClosedWithoutFallback => {
+                "WeChat: the 48-hour window is closed and no ZNS fallback is configured"
+            }
+        })
+    }
 }
 
 /// Picks the channel for `text`. `fallback_params` fills the fallback template's placeholders
@@ -63,22 +97,22 @@ pub fn reach(
         (false, zns) => wechat(zns.clone())
             .map(|call| Reach {
                 call,
-                why: "WeChat: the customer's 48-hour window may be open",
+                why: Why::WindowMayBeOpen,
             })
             .or_else(|| {
                 zns.map(|send| Reach {
                     call: zns_call(send),
-                    why: "ZNS: the customer has no WeChat OpenID",
+                    why: Why::NoOpenId,
                 })
             }),
         (true, Some(send)) => Some(Reach {
             call: zns_call(send),
-            why: "ZNS: the customer's 48-hour WeChat window is closed",
+            why: Why::WindowClosed,
         }),
         // Tried anyway: WeChat's refusal (45015) then shows on the ticket.
         (true, None) => wechat(None).map(|call| Reach {
             call,
-            why: "WeChat: the 48-hour window is closed and no ZNS fallback is configured",
+            why: Why::ClosedWithoutFallback,
         }),
     }
 }
@@ -172,7 +206,9 @@ mod tests {
     fn zns_without_an_openid_or_once_the_window_closed() {
         let no_openid = pick(&to(None, Some("0983123148"), None), Some(&fallback())).unwrap();
         assert_eq!(no_openid.call, zns_call(expected_zns()));
-        assert!(no_openid.why.contains("no WeChat OpenID"));
+        assert_eq!(no_openid.why, Why::NoOpenId);
+        assert!(no_openid.why.to_string().contains("no WeChat OpenID"));
+        assert_eq!(no_openid.why.code(), "no_openid");
         let closed = pick(
             &to(
                 Some("oU"),
@@ -183,7 +219,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(closed.call, zns_call(expected_zns()));
-        assert!(closed.why.contains("closed"));
+        assert_eq!(closed.why, Why::WindowClosed);
     }
 
     #[test]
@@ -199,6 +235,10 @@ mod tests {
             closed_no_fallback.call,
             OutboundCall::CustomSend { .. }
         ));
-        assert!(closed_no_fallback.why.contains("no ZNS fallback"));
+        assert_eq!(closed_no_fallback.why, Why::ClosedWithoutFallback);
+        assert!(closed_no_fallback
+            .why
+            .to_string()
+            .contains("no ZNS fallback"));
     }
 }

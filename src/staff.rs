@@ -90,10 +90,15 @@ impl TicketRow {
 /// What the dashboard shows about reaching the customer.
 pub fn describe_reach(reach: Option<&Reach>) -> serde_json::Value {
     match reach {
-        Some(r) => serde_json::json!({ "channel": channel_name(&r.call), "why": r.why }),
+        Some(r) => serde_json::json!({
+            "channel": channel_name(&r.call),
+            "why": r.why.to_string(),
+            "reason": r.why.code(),
+        }),
         None => serde_json::json!({
             "channel": "none",
             "why": "no WeChat OpenID, and no phone with a zns_fallback template",
+            "reason": "unreachable",
         }),
     }
 }

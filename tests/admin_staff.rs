@@ -169,7 +169,7 @@ fn a_reply_goes_by_wechat_in_the_window_and_is_on_the_timeline_with_the_agents_n
     assert_eq!(status, 202);
     assert_eq!(
         sent,
-        json!({"delivery": "reply:r1", "channel": "wechat", "why": "WeChat: the customer's 48-hour window may be open"})
+        json!({"delivery": "reply:r1", "channel": "wechat", "why": "WeChat: the customer's 48-hour window may be open", "reason": "window_may_be_open"})
     );
     let payload: Value = serde_json::from_str(
         world.db.rows("SELECT payload FROM deliveries")[0]["payload"]

@@ -84,6 +84,8 @@ function SignIn({ t, onSignedIn }) {
 }
 
 // ---- queue ----------------------------------------------------------------------------------
+// Each filter's values, and the prefix of their translations.
+const PREFIX = { status: 'st', channel: 'ch', category: 'cat', priority: 'pr' };
 const FILTERS = {
   status: ['open', 'pending', 'resolved', 'closed'],
   channel: ['oa', 'shop', 'payfeedback', 'orders'],
@@ -101,14 +103,14 @@ function Queue({ t, zone, lang }) {
       ${Object.entries(FILTERS).map(([name, values]) => html`<label>${t(name)}
         <select name=${name} value=${filters[name] ?? ''} onChange=${set(name)}>
           <option value="">${t('any')}</option>
-          ${values.map((v) => html`<option value=${v}>${t(`st_${v}`) === `st_${v}` ? v : t(`st_${v}`)}</option>`)}
+          ${values.map((v) => html`<option value=${v}>${t(`${PREFIX[name]}_${v}`)}</option>`)}
         </select></label>`)}
       <label>${t('assignee')}<input name="assignee" value=${filters.assignee ?? ''} onChange=${set('assignee')} /></label>
     </div>
     <${ErrorLine} error=${error} />
     ${data && (data.tickets.length === 0 ? html`<p>${t('noTickets')}</p>` : html`<ul class="tickets">
       ${data.tickets.map((tk) => html`<li class=${`ticket prio-${tk.priority}`}>
-        <a href=${`#/ticket/${tk.id}`} class="ticket-link">#${tk.id} · ${tk.channel} · ${tk.category}</a>
+        <a href=${`#/ticket/${tk.id}`} class="ticket-link">#${tk.id} · ${t(`ch_${tk.channel}`)} · ${t(`cat_${tk.category}`)}</a>
         <span class="who">${tk.customer_name ?? tk.customer_id}</span>
         <span class="status">${t(`st_${tk.status}`)}</span>
         <span>${tk.assignee ?? ''}</span>
@@ -147,8 +149,8 @@ function TicketView({ id, t, zone, lang }) {
   const tk = data.ticket;
   return html`<section class="ticket-view">
     <a href="#/queue">${t('back')}</a>
-    <h2>${t('ticket')} #${tk.id} · ${tk.channel} · ${tk.category} · ${t(`st_${tk.status}`)}</h2>
-    <p>${t('customer')}: <span class="who">${tk.customer_name ?? tk.customer_id}</span> ${tk.customer_phone ?? ''} · ${t('priority')}: ${tk.priority} · ${t('assignee')}: ${tk.assignee ?? t('none')}</p>
+    <h2>${t('ticket')} #${tk.id} · ${t(`ch_${tk.channel}`)} · ${t(`cat_${tk.category}`)} · ${t(`st_${tk.status}`)}</h2>
+    <p>${t('customer')}: <span class="who">${tk.customer_name ?? tk.customer_id}</span> ${tk.customer_phone ?? ''} · ${t('priority')}: ${t(`pr_${tk.priority}`)} · ${t('assignee')}: ${tk.assignee ?? t('none')}</p>
     <p>${t('due')}: <${Countdown} due=${tk.due_at} t=${t} /></p>
     ${data.order && html`<p class="order">${t('order')}: <a href=${`#/orders/${encodeURIComponent(data.order.id)}`}>${data.order.id}</a> ${data.order.product ?? ''} · ${t(`st_${data.order.status}`)}</p>`}
     ${data.complaints.length > 0 && html`<p>${t('complaints')}: ${data.complaints.map((c) => html`<span class=${`complaint st-${c.status}`}>${c.feedback_id} (${t(`st_${c.status}`)}) </span>`)}</p>`}
@@ -161,7 +163,7 @@ function TicketView({ id, t, zone, lang }) {
     </div>
     <form class="reply" onSubmit=${async (e) => { e.preventDefault(); if (await act('reply', { text })) setText(''); }}>
       <label>${t('reply')}<textarea id="reply-text" value=${text} onInput=${(e) => setText(e.target.value)}></textarea></label>
-      <p class="reach">${t('replyVia')}: <strong>${t(`channel_${data.reach.channel}`)}</strong> — ${data.reach.why}</p>
+      <p class="reach">${t('replyVia')}: <strong>${t(`channel_${data.reach.channel}`)}</strong> — ${t(`reason_${data.reach.reason}`)}</p>
       <button id="send-reply" type="submit" disabled=${data.reach.channel === 'none'}>${t('send')}</button>
     </form>
     <${ErrorLine} error=${actionError ?? error} />
@@ -226,7 +228,7 @@ function OrderView({ id, t, zone, lang }) {
     <h2>${t('order')} ${o.id}</h2>
     <p>${t('product')}: ${o.product ?? ''} · ${t('amount')}: ${o.amount ?? ''} ${o.currency ?? ''} · ${t(`st_${o.status}`)} · ${t('customer')}: ${o.customer_name ?? ''}</p>
     <h3>${t('tickets')}</h3>
-    <ul>${data.tickets.map((tk) => html`<li><a href=${`#/ticket/${tk.id}`}>#${tk.id}</a> ${tk.category} · ${t(`st_${tk.status}`)}</li>`)}</ul>
+    <ul>${data.tickets.map((tk) => html`<li><a href=${`#/ticket/${tk.id}`}>#${tk.id}</a> ${t(`cat_${tk.category}`)} · ${t(`st_${tk.status}`)}</li>`)}</ul>
     <h3>${t('complaints')}</h3>
     <ul>${data.complaints.map((c) => html`<li>${c.feedback_id} · ${t(`st_${c.status}`)}</li>`)}</ul>
     <h3>${t('events')}</h3>
@@ -347,7 +349,7 @@ function Stats({ t, zone }) {
       <th>${t('firstResponse')} ${t('average')}</th><th>${t('firstResponse')} ${t('p90')}</th>
       <th>${t('resolution')} ${t('average')}</th><th>${t('resolution')} ${t('p90')}</th>
       <th>${t('slaBreaches')}</th><th>${t('resolutionRate')}</th></tr></thead>
-      <tbody>${rows.map((r) => html`<tr><td>${r.channel}</td><td>${r.category}</td><td>${r.opened}</td>
+      <tbody>${rows.map((r) => html`<tr><td>${t(`ch_${r.channel}`)}</td><td>${t(`cat_${r.category}`)}</td><td>${r.opened}</td>
         <td>${minutes(r.first_response.avg_secs)}</td><td>${minutes(r.first_response.p90_secs)}</td>
         <td>${minutes(r.resolution.avg_secs)}</td><td>${minutes(r.resolution.p90_secs)}</td>
         <td>${r.sla_breaches}</td><td>${Math.round(r.resolution_rate * 100)}%</td></tr>`)}</tbody></table>

@@ -174,7 +174,7 @@ impl<'a> TicketFlow<'a> {
                 let statements =
                     plan_reply(&ticket, text, &reached, &self.actor, &delivery, self.now);
                 let channel = describe_reach(Some(&reached));
-                let answer = json!({ "delivery": delivery, "channel": channel["channel"], "why": channel["why"] });
+                let answer = json!({ "delivery": delivery, "channel": channel["channel"], "why": channel["why"], "reason": channel["reason"] });
                 self.write(statements, answer)
             }
         }
