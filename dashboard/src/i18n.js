@@ -2,6 +2,11 @@
 // the agent picks one, which is remembered.
 const STRINGS = {
   en: {
+    tl_reply_wechat: 'reply via WeChat: {1}', tl_reply_zns: 'reply via Zalo ZNS: {1}', tl_assigned: 'assigned to {1}', tl_unassigned: 'unassigned',
+    tl_resolved: 'resolved', tl_closed: 'closed', tl_reopened: 'reopened', tl_sent: 'sent to the customer: {1}',
+    tl_complaint_resolved_msg: 'complaint {1} resolved by {2}; message to the customer: {3}', tl_complaint_resolved: 'complaint {1} resolved by {2}',
+    tl_payfeedback_told: 'WeChat Pay told complaint {1} was handled', tl_staff_alerted: 'staff alerted', tl_not_delivered: 'not delivered: {1}',
+    tl_zns_sent: 'ZNS template {1} sent to {2}',
     ch_oa: 'Official Account', ch_shop: 'WeChat Shop', ch_payfeedback: 'WeChat Pay complaint', ch_orders: 'card shop',
     cat_general: 'general', cat_not_delivered: 'not delivered', cat_invalid_card: 'invalid card', cat_delayed: 'delayed', cat_refund: 'refund', cat_complaint: 'complaint',
     pr_normal: 'normal', pr_high: 'high', pr_urgent: 'urgent',
@@ -32,6 +37,11 @@ const STRINGS = {
     st_delivered: 'delivered', st_dead: 'dead', st_retrying: 'retrying', st_sending: 'sending', st_paid: 'paid', st_refunded: 'refunded',
   },
   'zh-CN': {
+    tl_reply_wechat: '通过微信回复：{1}', tl_reply_zns: '通过 Zalo ZNS 回复：{1}', tl_assigned: '分配给 {1}', tl_unassigned: '取消分配',
+    tl_resolved: '已解决', tl_closed: '已关闭', tl_reopened: '已重新打开', tl_sent: '已发送给客户：{1}',
+    tl_complaint_resolved_msg: '投诉 {1} 已由 {2} 处理；给客户的消息：{3}', tl_complaint_resolved: '投诉 {1} 已由 {2} 处理',
+    tl_payfeedback_told: '已通知微信支付投诉 {1} 已处理', tl_staff_alerted: '已通知客服群', tl_not_delivered: '发送失败：{1}',
+    tl_zns_sent: 'ZNS 模板 {1} 已发送至 {2}',
     ch_oa: '公众号', ch_shop: '微信小店', ch_payfeedback: '微信支付维权', ch_orders: '发卡平台',
     cat_general: '一般', cat_not_delivered: '未发货', cat_invalid_card: '卡密无效', cat_delayed: '延迟', cat_refund: '退款', cat_complaint: '投诉',
     pr_normal: '普通', pr_high: '高', pr_urgent: '紧急',
@@ -62,6 +72,11 @@ const STRINGS = {
     st_delivered: '已送达', st_dead: '失败', st_retrying: '重试中', st_sending: '发送中', st_paid: '已付款', st_refunded: '已退款',
   },
   vi: {
+    tl_reply_wechat: 'trả lời qua WeChat: {1}', tl_reply_zns: 'trả lời qua Zalo ZNS: {1}', tl_assigned: 'giao cho {1}', tl_unassigned: 'bỏ giao',
+    tl_resolved: 'đã giải quyết', tl_closed: 'đã đóng', tl_reopened: 'đã mở lại', tl_sent: 'đã gửi cho khách: {1}',
+    tl_complaint_resolved_msg: 'khiếu nại {1} đã được {2} xử lý; tin nhắn cho khách: {3}', tl_complaint_resolved: 'khiếu nại {1} đã được {2} xử lý',
+    tl_payfeedback_told: 'đã báo WeChat Pay rằng khiếu nại {1} đã được xử lý', tl_staff_alerted: 'đã báo nhóm nhân viên', tl_not_delivered: 'gửi không thành công: {1}',
+    tl_zns_sent: 'mẫu ZNS {1} đã gửi tới {2}',
     ch_oa: 'Official Account', ch_shop: 'WeChat Shop', ch_payfeedback: 'khiếu nại WeChat Pay', ch_orders: 'shop bán thẻ',
     cat_general: 'chung', cat_not_delivered: 'chưa giao', cat_invalid_card: 'thẻ không hợp lệ', cat_delayed: 'chậm trễ', cat_refund: 'hoàn tiền', cat_complaint: 'khiếu nại',
     pr_normal: 'thường', pr_high: 'cao', pr_urgent: 'khẩn cấp',
@@ -114,6 +129,35 @@ export function remember(lang) {
 // A translator for one language; a key missing there falls back to English, then to itself.
 export function translator(lang) {
   return (key) => STRINGS[lang]?.[key] ?? STRINGS.en[key] ?? key;
+}
+
+// The lines kefu-edge itself writes on a timeline, by their English form; what they quote (a
+// customer's text, a reason from a platform) is kept as it is.
+const TIMELINE = [
+  [/^reply via WeChat: ([\s\S]*)$/, 'tl_reply_wechat'],
+  [/^reply via Zalo ZNS: ([\s\S]*)$/, 'tl_reply_zns'],
+  [/^assigned to (.*)$/, 'tl_assigned'],
+  [/^unassigned$/, 'tl_unassigned'],
+  [/^resolved$/, 'tl_resolved'],
+  [/^closed$/, 'tl_closed'],
+  [/^reopened$/, 'tl_reopened'],
+  [/^sent to the customer: ([\s\S]*)$/, 'tl_sent'],
+  [/^complaint (\S+) resolved by (.+?); message to the customer: ([\s\S]*)$/, 'tl_complaint_resolved_msg'],
+  [/^complaint (\S+) resolved by (.+)$/, 'tl_complaint_resolved'],
+  [/^WeChat Pay told complaint (\S+) was handled$/, 'tl_payfeedback_told'],
+  [/^staff alerted$/, 'tl_staff_alerted'],
+  [/^not delivered: ([\s\S]*)$/, 'tl_not_delivered'],
+  [/^ZNS template (\d+) sent to (.*)$/, 'tl_zns_sent'],
+];
+
+// A timeline line in the page's language, when kefu-edge wrote it; any other line as it is.
+export function timelineText(body, t, kind) {
+  if (kind === 'inbound') return body;
+  for (const [pattern, key] of TIMELINE) {
+    const m = pattern.exec(body);
+    if (m) return t(key).replace(/\{(\d)\}/g, (_, n) => m[Number(n)] ?? '');
+  }
+  return body;
 }
 
 export const KEYS = Object.keys(STRINGS.en);

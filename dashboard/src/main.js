@@ -7,7 +7,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { api, token, ApiError } from './api.js';
-import { LANGUAGES, initialLanguage, remember, translator } from './i18n.js';
+import { LANGUAGES, initialLanguage, remember, timelineText, translator } from './i18n.js';
 
 const html = htm.bind(h);
 
@@ -128,7 +128,7 @@ function Timeline({ entries, t, zone, lang }) {
     <span class="kind">${t(`kind_${e.kind}`)}</span>
     <span class="actor">${e.actor ?? ''}</span>
     <time>${formatTime(e.at, zone, lang)}</time>
-    <p class="body">${e.body}</p>
+    <p class="body">${timelineText(e.body, t, e.kind)}</p>
   </li>`)}</ol>`;
 }
 

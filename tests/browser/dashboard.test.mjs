@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { SECRETS, startMock, startWorker, waitFor } from '../e2e/harness.mjs';
-import { ALL as STRINGS } from '../../dashboard/src/i18n.js';
+import { ALL as STRINGS, timelineText, translator } from '../../dashboard/src/i18n.js';
 import { cdata, msgId, now, safePush } from '../e2e/wechat-client.mjs';
 
 const SHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'screenshots');
@@ -75,6 +75,15 @@ test('every string of the page exists in every language', () => {
     assert.deepEqual(Object.keys(STRINGS[lang]).sort(), english, lang);
     for (const key of english) assert.ok(STRINGS[lang][key].trim(), `${lang}.${key}`);
   }
+});
+
+test('the lines kefu-edge writes on a timeline are translated; what they quote is not', () => {
+  const zh = translator('zh-CN');
+  assert.equal(timelineText('reply via WeChat: <b>hi</b>', zh, 'agent'), '通过微信回复：<b>hi</b>');
+  assert.equal(timelineText('complaint F1 resolved by anna; message to the customer: ok', zh, 'agent'), '投诉 F1 已由 anna 处理；给客户的消息：ok');
+  assert.equal(timelineText('resolved', translator('vi'), 'agent'), 'đã giải quyết');
+  assert.equal(timelineText('resolved', zh, 'inbound'), 'resolved', 'a customer\'s words stay theirs');
+  assert.equal(timelineText('something new', zh, 'status'), 'something new');
 });
 
 describe('the dashboard', () => {
