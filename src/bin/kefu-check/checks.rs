@@ -11,7 +11,7 @@ use kefu_edge::settings::Settings;
 use kefu_edge::wechat::crypto::{signature, AesKey, CryptoError};
 use kefu_edge::xml::{self, XmlDoc, XmlWriter};
 
-use crate::client::Answer;
+use crate::transport::{Answer, Transport};
 
 /// The OpenID and account the checker's pushes come from and go to.
 const OPENID: &str = "kefu-check";
@@ -22,17 +22,6 @@ pub enum Verdict {
     Pass(String),
     Fail(String),
     Skip(String),
-}
-
-/// Where requests go: the Worker over HTTP, or a scripted one in tests.
-pub trait Transport {
-    fn send(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&str>,
-    ) -> Result<Answer, String>;
 }
 
 /// Runs every check in order; a check whose settings are absent is skipped.

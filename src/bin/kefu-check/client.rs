@@ -3,14 +3,7 @@
 
 use std::time::Duration;
 
-use crate::checks::Transport;
-
-/// What the Worker answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    pub status: u16,
-    pub body: String,
-}
+use crate::transport::{Answer, Transport};
 
 pub struct Client {
     base: String,

@@ -8,6 +8,7 @@
 mod args;
 mod checks;
 mod client;
+mod transport;
 
 use std::process::ExitCode;
 
