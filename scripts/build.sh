@@ -13,8 +13,4 @@ export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$HOME/.cargo/bin/wasm-bindgen}"
 export ESBUILD_BIN="${ESBUILD_BIN:-$PWD/node_modules/.bin/esbuild}"
 export WASM_OPT_BIN="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
 worker-build --release
-rm -rf build/dashboard
-mkdir -p build/dashboard
-cp dashboard/index.html dashboard/_headers build/dashboard/
-node_modules/.bin/esbuild dashboard/src/main.js --bundle --minify --format=esm --target=es2020 \
-  --outfile=build/dashboard/app.js --log-level=warning
+bash scripts/build-dashboard.sh

@@ -1,5 +1,5 @@
-// The admin API with the signed-in token. The token lives in sessionStorage only: never in a
-// URL, a cookie or a log.
+// The admin API with the signed-in token. The token lives in this tab's sessionStorage only:
+// never in a URL, a cookie, localStorage or a log line.
 const KEY = 'kefu.token';
 
 export const token = {
@@ -12,19 +12,45 @@ export class ApiError extends Error {
   constructor(status, body) {
     super(body?.error ?? `HTTP ${status}`);
     this.status = status;
-    this.code = body?.code;
+    this.code = body?.code ?? (status === 401 ? 'unauthenticated' : undefined);
+    this.reason = body?.error;
   }
 }
 
-export async function api(path, { method = 'GET', body, bearer = token.get() } = {}) {
-  const r = await fetch(path, {
-    method,
-    headers: { authorization: `Bearer ${bearer}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+// Called when the signed-in token is refused (revoked, or the Worker's tokens changed).
+let unauthorized = () => {};
+export function onUnauthorized(f) { unauthorized = f; }
+
+export async function api(path, { method = 'GET', body, bearer = token.get(), headers = {} } = {}) {
+  let r;
+  try {
+    r = await fetch(path, {
+      method,
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+  } catch (e) {
+    throw new ApiError(0, { error: String(e?.message ?? e), code: 'network' });
+  }
   const text = await r.text();
   let json;
   try { json = text ? JSON.parse(text) : {}; } catch { json = { error: text }; }
-  if (!r.ok) throw new ApiError(r.status, json);
+  if (!r.ok) {
+    if (r.status === 401 && bearer === token.get()) unauthorized();
+    throw new ApiError(r.status, json);
+  }
   return json;
+}
+
+// A key that makes a repeated POST (a double click, a retry) do its work once.
+export function idempotencyKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }

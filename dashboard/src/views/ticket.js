@@ -1,0 +1,192 @@
+// One ticket: its whole timeline (the customer's messages with their type, agents' sessions and
+// actions, every message sent and its outcome), the linked order and complaints, and the
+// actions: reply (the page says which channel it takes and why), assign, resolve, close, reopen.
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { failedOutbound, inboundParts, timelineText } from '../i18n.js';
+import { Badge, Countdown, ErrorLine, Loading, Note, SafeLink, Time, formatMoney, href, html, useApi, usePage } from '../lib.js';
+import { windowOf } from './queue.js';
+
+const MAX_REPLY_BYTES = 2048;
+const bytes = (s) => new TextEncoder().encode(s.trim()).length;
+
+function Entry({ e }) {
+  const { t } = usePage();
+  const actor = e.actor ? t.maybe('actor_', e.actor) : '';
+  let type = null; let text;
+  if (e.kind === 'inbound') ({ type, text } = inboundParts(e.body, t));
+  else text = timelineText(e.body, t, e.kind);
+  const failed = e.kind === 'outbound' && failedOutbound(e.body);
+  const url = type && /^https?:\/\/\S+$/.test(text) ? text : null;
+  return html`<li class=${`entry kind-${e.kind}${failed ? ' failed' : ''}`} data-entry=${e.id}>
+    <div class="entry-head">
+      <span class="kind">${t.maybe('kind_', e.kind)}</span>
+      ${actor && html`<span class="actor">${actor}</span>`}
+      ${e.kind === 'outbound' && html`<span class=${`badge outcome-${failed ? 'failed' : 'ok'}`}>${t(failed ? 'outcome_failed' : 'outcome_ok')}</span>`}
+      <${Time} at=${e.at} />
+    </div>
+    <p class="body">${type && html`<span class="msg-type">${type}</span> `}${url ? html`<${SafeLink} url=${url} />` : text}</p>
+  </li>`;
+}
+
+function Reply({ ticket, reach, onSent }) {
+  const { t } = usePage();
+  const [text, setText] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const [note, setNote] = useState(null);
+  const size = bytes(text);
+  const unreachable = reach.channel === 'none';
+  const send = async (e) => {
+    e?.preventDefault();
+    if (busy || !text.trim() || size > MAX_REPLY_BYTES || unreachable) return;
+    setBusy(true); setError(null); setNote(null);
+    try {
+      const answer = await api(`/api/tickets/${ticket.id}/reply`, { method: 'POST', body: { text: text.trim() } });
+      setText('');
+      setNote(t('replyQueued', t.maybe('channel_', answer.channel)));
+      onSent();
+    } catch (err) { setError(err); }
+    setBusy(false);
+  };
+  const channel = t.maybe('channel_', reach.channel);
+  return html`<form class="reply card" onSubmit=${send}>
+    <label for="reply-text">${t('reply')}</label>
+    <p class=${`reach reach-${reach.channel}`} id="reach">
+      <strong>${t('replyVia', channel)}</strong>: ${reach.reason ? t.maybe('reason_', reach.reason) : reach.why}
+    </p>
+    <textarea id="reply-text" rows="3" placeholder=${t('replyPlaceholder')} value=${text} disabled=${unreachable}
+      aria-describedby="reach" onInput=${(e) => setText(e.currentTarget.value)}
+      onKeyDown=${(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) send(e); }}></textarea>
+    <div class="reply-foot">
+      <span class=${`muted ${size > MAX_REPLY_BYTES ? 'too-long' : ''}`}>${size > MAX_REPLY_BYTES ? t('replyTooLong', MAX_REPLY_BYTES) : t('replyBytes', size, MAX_REPLY_BYTES)} · ${t('sendHint')}</span>
+      <button id="send-reply" type="submit" disabled=${busy || unreachable || !text.trim() || size > MAX_REPLY_BYTES}>${busy ? t('sending') : t('send')}</button>
+    </div>
+    ${unreachable && html`<p class="muted">${t('replyNoChannel')}</p>`}
+    <${Note} text=${note} />
+    <${ErrorLine} error=${error} />
+  </form>`;
+}
+
+function Actions({ ticket, onDone }) {
+  const { t, me } = usePage();
+  const [assignee, setAssignee] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const [note, setNote] = useState(null);
+  const act = async (verb, body) => {
+    setBusy(true); setError(null); setNote(null);
+    try {
+      await api(`/api/tickets/${ticket.id}/${verb}`, { method: 'POST', body: body ?? {} });
+      setNote(t('done'));
+      setAssignee('');
+      onDone();
+    } catch (err) { setError(err); }
+    setBusy(false);
+  };
+  const s = ticket.status;
+  const active = s === 'open' || s === 'pending';
+  return html`<div class="card actions">
+    <h3>${t('actions')}</h3>
+    ${s !== 'closed' && html`<div class="assign-row">
+      <label>${t('assignTo')}<input id="assignee-input" value=${assignee} list="assignee-names" autocomplete="off" onInput=${(e) => setAssignee(e.currentTarget.value)} /></label>
+      <datalist id="assignee-names"><option value=${me.name} /></datalist>
+      <button id="assign" type="button" disabled=${busy || !assignee.trim()} onClick=${() => act('assign', { assignee: assignee.trim() })}>${t('assign')}</button>
+    </div>
+    <div class="buttons">
+      ${ticket.assignee !== me.name && html`<button id="assign-me" type="button" class="secondary" disabled=${busy} onClick=${() => act('assign', { assignee: me.name })}>${t('assignToMe')}</button>`}
+      ${ticket.assignee && html`<button id="unassign" type="button" class="secondary" disabled=${busy} onClick=${() => act('assign', { assignee: null })}>${t('unassign')}</button>`}
+    </div>`}
+    <div class="buttons">
+      ${active && html`<button id="resolve" type="button" disabled=${busy} onClick=${() => act('resolve')}>${t('resolve')}</button>`}
+      ${s !== 'closed' && html`<button id="close" type="button" class="secondary" disabled=${busy} onClick=${() => act('close')}>${t('close')}</button>`}
+      ${!active && html`<button id="reopen" type="button" class="secondary" disabled=${busy} onClick=${() => act('reopen')}>${t('reopen')}</button>`}
+    </div>
+    <${Note} text=${note} />
+    <${ErrorLine} error=${error} />
+  </div>`;
+}
+
+// A fact worth a line only when it is known: `value` (or else the children) decides.
+export function Field(props) {
+  const { label, children } = props;
+  const value = 'value' in props ? props.value : children;
+  if (value === null || value === undefined || value === '' || value === false) return null;
+  return html`<div class="field"><dt>${label}</dt><dd>${children}</dd></div>`;
+}
+
+export function OrderCard({ order }) {
+  const { t, lang } = usePage();
+  const overdue = !order.delivered_at && order.deliver_by && order.deliver_by < Date.now() / 1000 && order.status !== 'refunded';
+  return html`<dl class="facts">
+    <${Field} label=${t('order')}><a href=${href('orders', order.id)}>${order.id}</a><//>
+    <${Field} label=${t('product')}>${order.product}<//>
+    <${Field} label=${t('amount')}>${formatMoney(order.amount, order.currency, lang)}<//>
+    <${Field} label=${t('status')}><${Badge} kind="os" prefix="os_" value=${order.status} /> ${overdue && html`<span class="overdue">${t('deliveryOverdue')}</span>`}<//>
+    <${Field} label=${t('goods')}>${order.goods_kind && t.maybe('goods_', order.goods_kind)}<//>
+    <${Field} label=${t('paidAt')} value=${order.paid_at}><${Time} at=${order.paid_at} /><//>
+    <${Field} label=${t('deliveredAt')}>${order.delivered_at ? html`<${Time} at=${order.delivered_at} />` : t('notDelivered')}<//>
+    ${!order.delivered_at && order.deliver_by && html`<${Field} label=${t('deliverBy')} value=${order.deliver_by}><${Time} at=${order.deliver_by} /><//>`}
+    <${Field} label=${t('transId')}>${order.trans_id}<//>
+  </dl>`;
+}
+
+export function TicketView({ id }) {
+  const { t } = usePage();
+  const [fast, setFast] = useState(0);
+  // After a reply or an action, look again often for a while: its outcome comes from the queue.
+  const { data, error, reload } = useApi(`/api/tickets/${encodeURIComponent(id)}`, fast ? 2000 : 10_000);
+  useEffect(() => {
+    if (!fast) return undefined;
+    const timer = setTimeout(() => setFast(0), 30_000);
+    return () => clearTimeout(timer);
+  }, [fast]);
+  const changed = () => { reload(); setFast(Date.now()); };
+  if (!data) return html`<section><a href=${href('queue')} class="back">${t('back')}</a><${ErrorLine} error=${error} />${!error && html`<${Loading} />`}</section>`;
+  const tk = data.ticket;
+  return html`<section class="ticket-view" data-ticket=${tk.id}>
+    <a href=${href('queue')} class="back">${t('back')}</a>
+    <header class="ticket-head">
+      <h2><span class="id">${t('ticket')} #${tk.id}</span> <span class="who">${tk.customer_name || tk.customer_id}</span></h2>
+      <div class="tags">
+        <${Badge} kind="ts" prefix="ts_" value=${tk.status} />
+        <${Badge} kind="pr" prefix="pr_" value=${tk.priority} />
+        <span>${t.maybe('ch_', tk.channel)}</span> · <span>${t.maybe('cat_', tk.category)}</span>
+        · <span>${t('assignee')}: <strong class="assignee">${tk.assignee ?? t('none')}</strong></span>
+      </div>
+      <${Countdown} due=${tk.due_at} total=${windowOf(tk)} label=${tk.due_kind ? t(`due_${tk.due_kind}`) : null} />
+    </header>
+    <${ErrorLine} error=${error} />
+    <div class="ticket-grid">
+      <${Actions} ticket=${tk} onDone=${changed} />
+      <div class="conversation">
+        <h3>${t('timeline')}</h3>
+        ${data.timeline.length === 0 && html`<p class="empty">${t('noTimeline')}</p>`}
+        <ol class="timeline">${data.timeline.map((e) => html`<${Entry} key=${e.id} e=${e} />`)}</ol>
+        ${tk.status !== 'closed' && html`<${Reply} ticket=${tk} reach=${data.reach} onSent=${changed} />`}
+      </div>
+      <div class="details">
+        <div class="card">
+          <h3>${t('customer')}</h3>
+          <dl class="facts">
+            <${Field} label=${t('name')}>${tk.customer_name}<//>
+            <${Field} label=${t('phone')}>${tk.customer_phone}<//>
+            <${Field} label=${t('email')}>${tk.customer_email}<//>
+            <${Field} label=${t('openid')}>${tk.customer_openid ?? (tk.channel !== 'orders' ? tk.customer_id : null)}<//>
+            <${Field} label=${t('createdAt')} value=${tk.created_at}><${Time} at=${tk.created_at} /><//>
+            <${Field} label=${t('firstResponseAt')} value=${tk.first_response_at}><${Time} at=${tk.first_response_at} /><//>
+            <${Field} label=${t('resolvedAt')} value=${tk.resolved_at}><${Time} at=${tk.resolved_at} /><//>
+            <${Field} label=${t('caresoftTicket')}>${tk.caresoft_ticket_id}<//>
+          </dl>
+        </div>
+        ${data.order && html`<div class="card order-card"><h3>${t('order')}</h3><${OrderCard} order=${data.order} /></div>`}
+        ${data.complaints?.length > 0 && html`<div class="card"><h3>${t('linkedComplaints')}</h3>
+          <ul class="plain">${data.complaints.map((c) => html`<li class=${`complaint-line cs-${c.status}`}>
+            <a href=${href('complaints', undefined, { fid: c.feedback_id })}>${c.feedback_id}</a>
+            <${Badge} kind="cs" prefix="cs_" value=${c.status} />
+            ${(c.status === 'open' || c.status === 'reopened') && html`<${Countdown} due=${c.deadline} total=${c.deadline - c.opened_at} />`}
+          </li>`)}</ul></div>`}
+      </div>
+    </div>
+  </section>`;
+}
