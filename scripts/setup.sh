@@ -31,9 +31,11 @@ if ! command -v php >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq php-cli >/dev/null
 fi
 # The dashboard's browser tests drive Debian's Chromium (browser downloads do not work here),
-# with a CJK font so that Chinese renders in their screenshots.
+# with a CJK font so that Chinese renders in their screenshots; sudo only when not root.
 if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi"; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
+  as_root=(); [ "$(id -u)" -eq 0 ] || as_root=(sudo -n)
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
 fi
 if [ ! -x node_modules/.bin/wrangler ] || ! cmp -s package-lock.json node_modules/.package-lock.json.kefu 2>/dev/null; then
   npm ci --no-audit --no-fund
