@@ -35,8 +35,9 @@ before(async () => {
   await env.orderEvent({ type: 'order.delivery_failed', order, customer: { openid: 'oTourBuyer', phone: '0983123148', name: 'Nguyễn Hải Hà' }, message: '付款成功但没收到卡密' });
   const order2 = { id: 'O20261124002', amount: 250000, currency: 'VND', product: 'Thẻ Garena 250.000đ', goods_kind: 'virtual', paid_at: now() - 600 };
   await env.orderEvent({ type: 'card.invalid', order: order2, customer: { phone: '0912345678', name: 'Trần Văn Minh' }, message: 'Mã thẻ báo đã được sử dụng' });
-  seeded.order = await env.ticketOf('oTourBuyer');
-  seeded.zns = await waitFor(async () => (await env.admin('/api/tickets?channel=orders')).tickets.find((t) => t.order_id === 'O20261124002'), 'the ZNS customer\'s ticket');
+  const orderTicket = (id) => waitFor(async () => (await env.admin('/api/tickets?channel=orders')).tickets.find((t) => t.order_id === id), `order ${id}'s ticket`);
+  seeded.order = await orderTicket('O20261124001');
+  seeded.zns = await orderTicket('O20261124002');
   // Complaints: one waiting (on the first order), one the customer rejected.
   await env.complaint('fbTourWaiting', 'oTourBuyer', 'request', { transId: order.trans_id, reason: '付款后未收到商品', solution: '退款' });
   await env.complaint('fbTourRejected', 'oTourAngry', 'request', { timestamp: now() - 30, reason: 'card invalid', solution: 'refund' });
@@ -84,7 +85,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
         await page.waitForTimeout(300);
         await shot(page, `${size}-${lang}-${name}`);
         if (lang !== 'en') {
-          const text = await page.locator('header, .content').innerText();
+          const text = await page.locator('body').innerText();
           for (const word of ENGLISH_ONLY) assert.ok(!new RegExp(`\\b${word}\\b`).test(text), `${lang} ${name}: "${word}" is English`);
         }
       }

@@ -57,7 +57,7 @@ function Complaint({ c, now, focused, onResolve }) {
   const quarter = waiting && now >= c.warning_due && now < c.deadline;
   const overdue = waiting && now >= c.deadline;
   const pics = pictures(c);
-  return html`<li class=${`complaint card cs-${c.status}${c.status === 'reopened' ? ' escalated' : ''}${overdue ? ' is-overdue' : ''}${focused ? ' focused' : ''}`} data-fid=${c.feedback_id}>
+  return html`<li class=${`complaint card state-${c.status}${c.status === 'reopened' ? ' escalated' : ''}${overdue ? ' is-overdue' : ''}${focused ? ' focused' : ''}`} data-fid=${c.feedback_id}>
     <div class="complaint-head">
       <strong class="fid">${c.feedback_id}</strong>
       <${Badge} kind="cs" prefix="cs_" value=${c.status} />

@@ -66,7 +66,7 @@ export function Deliveries({ query }) {
     </form>
     <${ErrorLine} error=${deliveries.error} />
     ${deliveries.data && list.length === 0 && html`<p class="empty">${t('noDeliveries')}</p>`}
-    <ul class="rows deliveries">${list.map((d) => html`<li key=${d.id} class=${`delivery ds-${d.state}`}>
+    <ul class="rows deliveries">${list.map((d) => html`<li key=${d.id} class=${`delivery state-${d.state}`}>
       <span class="target">${t.maybe('actor_', d.target)}</span>
       <span><${Badge} kind="ds" prefix="ds_" value=${d.state} /></span>
       <span class="muted">${t('attempts')}: ${d.attempts}</span>

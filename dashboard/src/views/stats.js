@@ -103,7 +103,7 @@ export function Stats() {
   return html`<section class="stats">
     <p class="muted">${t('statsHelp', period, zone)}</p>
     <div class="tiles">
-      ${['open', 'pending', 'resolved', 'closed'].map((s) => html`<div class=${`tile ts-${s}`}><span class="n">${num.format(ticketsNow[s] ?? 0)}</span><span>${t(`ts_${s}`)}</span></div>`)}
+      ${['open', 'pending', 'resolved', 'closed'].map((s) => html`<div class="tile"><span class="n">${num.format(ticketsNow[s] ?? 0)}</span><span>${t(`ts_${s}`)}</span></div>`)}
       <div class="tile"><span class="n">${num.format(openedTotal)}</span><span>${t('opened')}</span></div>
       <div class="tile"><span class="n">${openedTotal ? pct.format(doneTotal / openedTotal) : '—'}</span><span>${t('resolutionRate')}</span></div>
       <div class=${`tile${breachTotal ? ' bad' : ''}`}><span class="n">${num.format(breachTotal)}</span><span>${t('slaBreaches')}</span></div>

@@ -181,7 +181,7 @@ export function TicketView({ id }) {
         </div>
         ${data.order && html`<div class="card order-card"><h3>${t('order')}</h3><${OrderCard} order=${data.order} /></div>`}
         ${data.complaints?.length > 0 && html`<div class="card"><h3>${t('linkedComplaints')}</h3>
-          <ul class="plain">${data.complaints.map((c) => html`<li class=${`complaint-line cs-${c.status}`}>
+          <ul class="plain">${data.complaints.map((c) => html`<li class="complaint-line">
             <a href=${href('complaints', undefined, { fid: c.feedback_id })}>${c.feedback_id}</a>
             <${Badge} kind="cs" prefix="cs_" value=${c.status} />
             ${(c.status === 'open' || c.status === 'reopened') && html`<${Countdown} due=${c.deadline} total=${c.deadline - c.opened_at} />`}
