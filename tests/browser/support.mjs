@@ -111,4 +111,8 @@ export function assertClean(page) {
   assert.deepEqual(page.cspViolations, [], 'no Content-Security-Policy violation');
 }
 
-export const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+// A full-page screenshot, taken from the top (the sticky header stays where it belongs).
+export async function shot(page, name) {
+  await page.evaluate(() => scrollTo(0, 0));
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}

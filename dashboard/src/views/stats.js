@@ -64,7 +64,8 @@ export function Stats() {
   };
 
   const rows = data.by_channel_and_category ?? [];
-  const rowLabels = rows.map((r) => `${t.maybe('ch_', r.channel)} · ${t.maybe('cat_', r.category)}`);
+  // Two lines each (channel, category), so that they fit beside a bar on a phone.
+  const rowLabels = rows.map((r) => [t.maybe('ch_', r.channel), t.maybe('cat_', r.category)]);
   const times = {
     type: 'bar',
     data: {

@@ -12,7 +12,8 @@ const bytes = (s) => new TextEncoder().encode(s.trim()).length;
 
 function Entry({ e }) {
   const { t } = usePage();
-  const actor = e.actor ? t.maybe('actor_', e.actor) : '';
+  // A system's name is translated; a person's (a customer's, an agent's) is kept as it is.
+  const actor = !e.actor ? '' : e.kind !== 'inbound' || e.actor === 'card_shop' ? t.maybe('actor_', e.actor) : e.actor;
   let type = null; let text;
   if (e.kind === 'inbound') ({ type, text } = inboundParts(e.body, t));
   else text = timelineText(e.body, t, e.kind);
