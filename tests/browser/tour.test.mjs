@@ -112,6 +112,16 @@ test('the order ticket shows its order and complaint; the phone-only customer is
   await page.goto(`${env.worker.url}/#/ticket/${seeded.zns.id}`);
   await page.waitForSelector('#reach');
   assert.match(await page.textContent('#reach'), /Goes by Zalo ZNS: the customer has no WeChat OpenID/);
+  // The reply goes as the zns_fallback template to the customer's phone, once.
+  const text = `Chúng tôi đã gửi lại mã thẻ ${Date.now()}`;
+  await page.fill('#reply-text', text);
+  await page.click('#send-reply');
+  await page.waitForSelector('.note:has-text("Reply queued for Zalo ZNS")');
+  const sends = () => env.caresoft.calls('/demo/api/v1/zalo/zns').filter((c) => c.json?.zns?.params?.message === text);
+  await waitFor(() => sends().length === 1, 'the ZNS reply');
+  assert.equal(sends()[0].json.zns.phone, '0912345678');
+  assert.equal(sends()[0].json.zns.template_id, 367);
+  await page.waitForSelector(`.timeline .entry.kind-agent:has-text("Reply via Zalo ZNS: ${text}")`);
   await page.goto(`${env.worker.url}/#/orders/O20261124002`);
   await page.waitForSelector('.order-view');
   assert.match(await page.textContent('.order-view'), /₫250,000/);
