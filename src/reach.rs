@@ -10,6 +10,18 @@ use crate::wechat::custom_send::CustomMessage;
 /// WeChat accepts customer-service messages for this long after the customer's last message.
 pub const WECHAT_WINDOW_SECS: i64 = 48 * 3600;
 
+/// When the customer behind an OpenID last wrote to the Official Account (`{"at": …}`): the
+/// start of the 48-hour window.
+pub const LAST_WECHAT_MESSAGE_SQL: &str =
+    "SELECT MAX(tl.at) AS at FROM ticket_timeline tl JOIN tickets t ON t.id = tl.ticket_id \
+     WHERE t.channel = 'oa' AND t.customer_id = ? AND tl.kind = 'inbound'";
+
+/// The row `LAST_WECHAT_MESSAGE_SQL` answers.
+#[derive(Debug, serde::Deserialize)]
+pub struct LastMessage {
+    pub at: Option<i64>,
+}
+
 /// Who the message is for, as far as the channels go.
 pub struct Recipient<'a> {
     pub openid: Option<&'a str>,

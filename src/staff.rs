@@ -14,15 +14,6 @@ use crate::settings::Settings;
 use crate::sql::Statement;
 use crate::tickets::{timeline_by_id, Priority, TimelineEntry};
 
-/// The ticket columns an action needs.
-pub const TICKET_SQL: &str = "SELECT * FROM tickets WHERE id = ?";
-
-/// When the customer behind an OpenID last wrote to the Official Account: the start of the
-/// 48-hour window for customer-service messages.
-pub const LAST_WECHAT_MESSAGE_SQL: &str =
-    "SELECT MAX(tl.at) AS at FROM ticket_timeline tl JOIN tickets t ON t.id = tl.ticket_id \
-     WHERE t.channel = 'oa' AND t.customer_id = ? AND tl.kind = 'inbound'";
-
 /// A reply longer than this is refused: WeChat's text messages stop there.
 pub const MAX_REPLY_BYTES: usize = 2048;
 

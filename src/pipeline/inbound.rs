@@ -11,6 +11,7 @@ use super::outage::ParkFlow;
 use crate::complaints::{self, ComplaintState, OrderFacts};
 use crate::event::{Inbound, QueueMessage, QueuedEvent};
 use crate::platforms::payfeedback::{GoodsKind, Notification};
+use crate::reach::{LastMessage, LAST_WECHAT_MESSAGE_SQL};
 use crate::rules::Rules;
 use crate::settings::Settings;
 use crate::sql::{follow_ups, Statement, StoreError};
@@ -35,11 +36,6 @@ enum InboundState<'a> {
     /// D1 failed: the event is kept in KV too, then the message is retried.
     Parking(ParkFlow<'a>, StoreError),
     Finished,
-}
-
-#[derive(Deserialize)]
-struct LastMessage {
-    at: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -116,8 +112,7 @@ impl Flow for InboundFlow<'_> {
                     Some(openid) => {
                         self.state = InboundState::ReadingLastMessage(rules);
                         Step::Do(Effect::Query(Statement::new(
-                            "SELECT MAX(tl.at) AS at FROM ticket_timeline tl JOIN tickets t ON t.id = tl.ticket_id \
-                             WHERE t.channel = 'oa' AND t.customer_id = ? AND tl.kind = 'inbound'",
+                            LAST_WECHAT_MESSAGE_SQL,
                             vec![openid.into()],
                         )))
                     }

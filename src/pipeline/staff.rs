@@ -9,12 +9,11 @@ use super::effect::{self, Answered, Effect, Flow, Step};
 use super::reads::{Part, ReadFlow};
 use crate::inline::Rejection;
 use crate::kv;
+use crate::reach::{LastMessage, LAST_WECHAT_MESSAGE_SQL};
 use crate::rules::Rules;
 use crate::settings::Settings;
 use crate::sql::{follow_ups, Statement, StoreError};
-use crate::staff::{
-    describe_reach, plan_action, plan_reply, TicketAction, TicketRow, LAST_WECHAT_MESSAGE_SQL,
-};
+use crate::staff::{describe_reach, plan_action, plan_reply, TicketAction, TicketRow};
 
 /// A ticket with its next due time: the first response until there was one, then resolution;
 /// none once resolved or closed.
@@ -70,11 +69,6 @@ enum State {
     Dispatching(Dispatch, Value),
     Rereading,
     Finished,
-}
-
-#[derive(serde::Deserialize)]
-struct LastMessage {
-    at: Option<i64>,
 }
 
 fn unavailable(e: StoreError) -> Rejection {
