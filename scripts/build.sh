@@ -13,4 +13,7 @@ export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$HOME/.cargo/bin/wasm-bindgen}"
 export ESBUILD_BIN="${ESBUILD_BIN:-$PWD/node_modules/.bin/esbuild}"
 export WASM_OPT_BIN="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
 worker-build --release
+# The entry class without worker-build's per-request Proxy (why, and what still recovers a
+# panicked instance: scripts/lean-entry.mjs).
+node scripts/lean-entry.mjs build/index.js
 bash scripts/build-dashboard.sh

@@ -197,9 +197,60 @@ fn credential_value_at(text: &str, i: usize) -> Option<usize> {
     })
 }
 
+/// The path of a URL serialized as [`url_query`] expects: from the first `/` after the host up to
+/// the query or fragment; `/` when there is none.
+pub fn url_path(url: &str) -> &str {
+    let end = url.find(['?', '#']).unwrap_or(url.len());
+    let without_query = &url[..end];
+    let after_scheme = without_query
+        .split_once("://")
+        .map_or(without_query, |(_, rest)| rest);
+    after_scheme.find('/').map_or("/", |i| &after_scheme[i..])
+}
+
+/// The query of a URL as the runtime serializes a request's URL (WHATWG, where `?` and `#` are
+/// percent-encoded inside the path and query): what follows the first `?`, up to the first `#`. Read from the string rather than by parsing the whole URL, which costs a
+/// request more than the callback's own work in wasm.
+pub fn url_query(url: &str) -> &str {
+    let without_fragment = url.split_once('#').map_or(url, |(before, _)| before);
+    without_fragment
+        .split_once('?')
+        .map_or("", |(_, query)| query)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_path_runs_from_the_hosts_end_to_the_query() {
+        assert_eq!(
+            url_path("https://k.example/wechat/oa?signature=a"),
+            "/wechat/oa"
+        );
+        assert_eq!(
+            url_path("http://127.0.0.1:8787/api/tickets/7#x"),
+            "/api/tickets/7"
+        );
+        assert_eq!(url_path("https://k.example"), "/");
+        assert_eq!(url_path("https://k.example?q=/a"), "/");
+        assert_eq!(url_path("https://k.example/%3F/b"), "/%3F/b");
+    }
+
+    #[test]
+    fn a_url_query_is_what_follows_the_first_question_mark_up_to_a_fragment() {
+        assert_eq!(
+            url_query("https://k.example/wechat/oa?signature=a&nonce=1"),
+            "signature=a&nonce=1"
+        );
+        assert_eq!(
+            url_query("https://k.example/api/tickets?q=a?b#top"),
+            "q=a?b"
+        );
+        assert_eq!(url_query("https://k.example/healthz"), "");
+        assert_eq!(url_query("https://k.example/healthz?"), "");
+        assert_eq!(url_query("https://k.example/x#frag?not=query"), "");
+    }
 
     #[test]
     fn credentials_are_masked_in_what_is_stored_or_logged() {

@@ -7,8 +7,14 @@ use serde_json::json;
 use crate::inline::Reply;
 use crate::sql::StoreError;
 
-/// `{"log":"request","method","route","status","ms","refused"?,"event"?}`.
-pub fn request(method: &str, route: &str, reply: &Reply, ms: i64) -> String {
+/// `{"log":"request","method","route","status","ms","refused"?,"event"?}` for a request that was
+/// refused or accepted an event. A plain success (a health check, WeChat's URL check, a dashboard
+/// read) gets no line: the platform's invocation log already has its method, URL, status and
+/// time, and every console line costs CPU and, with Workers Logs, a billed log event.
+pub fn request(method: &str, route: &str, reply: &Reply, ms: i64) -> Option<String> {
+    if reply.refused.is_none() && reply.accepted.is_none() {
+        return None;
+    }
     let mut line = json!({
         "log": "request",
         "method": method,
@@ -22,7 +28,7 @@ pub fn request(method: &str, route: &str, reply: &Reply, ms: i64) -> String {
     if let Some(event) = &reply.accepted {
         line["event"] = json!(event);
     }
-    line.to_string()
+    Some(line.to_string())
 }
 
 fn outcome(report: &Result<String, StoreError>) -> serde_json::Value {
@@ -65,7 +71,7 @@ mod tests {
     fn a_request_line_has_its_route_status_time_and_what_was_refused() {
         let refused = Rejection::MissingSetting("SHOP_TOKEN".into()).to_reply();
         let line: Value =
-            serde_json::from_str(&request("POST", "/wechat/shop", &refused, 3)).unwrap();
+            serde_json::from_str(&request("POST", "/wechat/shop", &refused, 3).unwrap()).unwrap();
         assert_eq!(
             line,
             json!({"log": "request", "method": "POST", "route": "/wechat/shop", "status": 500, "ms": 3, "refused": "missing_setting"})
@@ -75,9 +81,16 @@ mod tests {
             ..Reply::success()
         };
         let line: Value =
-            serde_json::from_str(&request("POST", "/wechat/oa", &accepted, 1)).unwrap();
+            serde_json::from_str(&request("POST", "/wechat/oa", &accepted, 1).unwrap()).unwrap();
         assert_eq!(line["event"], "oa_message text from oAb***xyz");
         assert!(line.get("refused").is_none());
+    }
+
+    #[test]
+    fn a_plain_success_is_left_to_the_platforms_invocation_log() {
+        let healthy = Reply::json(200, r#"{"ok":true}"#.into());
+        assert_eq!(request("GET", "/healthz", &healthy, 0), None);
+        assert_eq!(request("GET", "/wechat/oa", &Reply::text("echo"), 0), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use worker::{Env, Method, Request};
 
 use super::{io, perform};
 use crate::admin::{self, AdminMethod, AdminRequest};
+use crate::http::url_query;
 use crate::inline::{Rejection, Reply};
 
 pub async fn handle(req: Request, env: &Env) -> Reply {
@@ -13,9 +14,7 @@ pub async fn handle(req: Request, env: &Env) -> Reply {
 async fn answer(mut req: Request, env: &Env) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
     let cx = perform::context(&settings)?;
-    let url = req
-        .url()
-        .map_err(|_| Rejection::Malformed("bad URL".into()))?;
+    let (path, url) = (req.path(), req.inner().url());
     let header = |name| req.headers().get(name).ok().flatten();
     let (authorization, idempotency_key) = (header("authorization"), header("idempotency-key"));
     let method = match req.method() {
@@ -33,8 +32,8 @@ async fn answer(mut req: Request, env: &Env) -> Result<Reply, Rejection> {
     };
     let request = AdminRequest {
         method,
-        path: url.path(),
-        query: url.query().unwrap_or(""),
+        path: &path,
+        query: url_query(&url),
         authorization: authorization.as_deref(),
         idempotency_key: idempotency_key.as_deref(),
         body: &body,

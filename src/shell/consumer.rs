@@ -21,9 +21,9 @@ pub async fn handle(batch: MessageBatch<String>, env: &Env) {
             message.retry_with_options(&later(pipeline::MIN_RETRY_DELAY_SECS as u32));
             continue;
         };
-        let started = worker::Date::now().as_millis();
+        let started = io::now_millis();
         let report = perform::run(env, pipeline::consume(&body, from_dead_letter_queue, &cx)).await;
-        let ms = (worker::Date::now().as_millis() - started) as i64;
+        let ms = io::now_millis() - started;
         match &report {
             Ok(_) => {
                 worker::console_log!("{}", log::queue_message(&queue, &report, None, ms));

@@ -11,9 +11,9 @@ pub async fn run(env: &Env) {
         worker::console_error!("cron: no randomness available");
         return;
     };
-    let started = worker::Date::now().as_millis();
+    let started = io::now_millis();
     let reports = perform::run(env, pipeline::scheduled(&cx)).await;
-    let ms = (worker::Date::now().as_millis() - started) as i64;
+    let ms = io::now_millis() - started;
     let line = log::cron_run(&reports, ms);
     if reports.iter().all(Result::is_ok) {
         worker::console_log!("{line}");

@@ -5,7 +5,8 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use worker::{js_sys, Env, Headers, Response, Result};
+use worker::worker_sys::web_sys;
+use worker::{js_sys, Env, Result};
 
 use crate::inline::{Rejection, Reply};
 use crate::settings::Settings;
@@ -41,9 +42,15 @@ pub fn settings(env: &Env) -> Rc<Settings> {
     })
 }
 
-/// Unix seconds from the runtime's clock (`SystemTime` panics on wasm32).
+/// Unix milliseconds from the runtime's clock (`SystemTime` panics on wasm32): `Date.now()`,
+/// which, unlike `new Date()`, makes no object.
+pub fn now_millis() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// Unix seconds from the runtime's clock.
 pub fn now_secs() -> i64 {
-    (worker::Date::now().as_millis() / 1000) as i64
+    now_millis() / 1000
 }
 
 pub fn random_bytes<const N: usize>() -> std::result::Result<[u8; N], Rejection> {
@@ -72,12 +79,17 @@ pub async fn enqueue(env: &Env, message: String) -> std::result::Result<(), Reje
         .map_err(|e| Rejection::Unavailable(format!("enqueue failed: {e}")))
 }
 
-pub fn respond(reply: Reply) -> Result<Response> {
-    let headers = Headers::new();
+/// The runtime's response for a reply, built directly: a string body and one header.
+pub fn respond(reply: Reply) -> Result<web_sys::Response> {
+    let headers = web_sys::Headers::new()?;
     headers.set("content-type", reply.content_type)?;
-    Ok(Response::ok(reply.body)?
-        .with_status(reply.status)
-        .with_headers(headers))
+    let init = web_sys::ResponseInit::new();
+    init.set_status(reply.status);
+    init.set_headers(&headers);
+    Ok(web_sys::Response::new_with_opt_str_and_init(
+        Some(&reply.body),
+        &init,
+    )?)
 }
 
 thread_local! {

@@ -13,34 +13,37 @@ mod push;
 mod shop;
 mod store;
 
-use worker::{
-    event, Context, Env, MessageBatch, Method, Request, Response, Result, ScheduleContext,
-    ScheduledEvent,
-};
+use worker::worker_sys::web_sys;
+use worker::{event, Context, Env, MessageBatch, Result, ScheduleContext, ScheduledEvent};
 
+use crate::http;
 use crate::inline::Reply;
 use crate::log;
 use io::respond;
 
+/// Takes and answers the runtime's own request and response objects: a request is converted to
+/// workers-rs's type only on the routes that read more than its method and URL.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    let started = worker::Date::now().as_millis();
-    let path = req.path();
-    let method = req.method();
-    let reply = match (method.clone(), path.as_str()) {
-        (Method::Get, "/healthz") => Reply::json(200, r#"{"ok":true}"#.into()),
-        (Method::Get | Method::Post, "/wechat/oa") => oa::handle(req, &env).await,
-        (Method::Get | Method::Post, "/wechat/shop") => shop::handle(req, &env).await,
-        (Method::Post, "/wechat/payfeedback") => payfeedback::handle(req, &env).await,
-        (Method::Post, "/hooks/orders") => orders::handle(req, &env).await,
-        (_, p) if p == "/api" || p.starts_with("/api/") => admin::handle(req, &env).await,
+async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys::Response> {
+    let started = io::now_millis();
+    let (method, url) = (req.method(), req.url());
+    let path = http::url_path(&url);
+    let reply = match (method.as_str(), path) {
+        ("GET", "/healthz") => Reply::json(200, r#"{"ok":true}"#.into()),
+        ("GET" | "POST", "/wechat/oa") => oa::handle(req.into(), &env).await,
+        ("GET" | "POST", "/wechat/shop") => shop::handle(req.into(), &env).await,
+        ("POST", "/wechat/payfeedback") => payfeedback::handle(req.into(), &env).await,
+        ("POST", "/hooks/orders") => orders::handle(req.into(), &env).await,
+        (_, p) if p == "/api" || p.starts_with("/api/") => admin::handle(req.into(), &env).await,
         _ => Reply::json(
             404,
             r#"{"error":"no such route","code":"not_found"}"#.into(),
         ),
     };
-    let ms = (worker::Date::now().as_millis() - started) as i64;
-    worker::console_log!("{}", log::request(method.as_ref(), &path, &reply, ms));
+    let ms = io::now_millis() - started;
+    if let Some(line) = log::request(&method, path, &reply, ms) {
+        worker::console_log!("{line}");
+    }
     respond(reply)
 }
 

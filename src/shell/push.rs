@@ -10,6 +10,7 @@ use worker::{Env, Method, Request};
 
 use super::io;
 use crate::event::{Keyed, QueueMessage, QueuedEvent};
+use crate::http::url_query;
 use crate::inline::{Accepted, Rejection, Reply};
 use crate::settings::Settings;
 use crate::wechat::callback::{self, CallbackQuery, Endpoint};
@@ -46,10 +47,7 @@ async fn accept<S, P: Keyed>(
 ) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
     let endpoint = endpoint(&settings)?;
-    let url = req
-        .url()
-        .map_err(|_| Rejection::Malformed("bad URL".into()))?;
-    let query = CallbackQuery::parse(url.query().unwrap_or(""));
+    let query = CallbackQuery::parse(url_query(&req.inner().url()));
     let now = io::now_secs();
     if req.method() == Method::Get {
         return callback::verify_url(&query, &endpoint, now).map(Reply::text);
