@@ -13,6 +13,12 @@ export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$HOME/.cargo/bin/wasm-bindgen}"
 export ESBUILD_BIN="${ESBUILD_BIN:-$PWD/node_modules/.bin/esbuild}"
 export WASM_OPT_BIN="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
 worker-build --release
+# Optimise for size and drop the names section (function names for stack traces: the panic hook
+# still logs the panic's message and place). The features are those workerd runs and
+# worker-build would enable.
+"$WASM_OPT_BIN" build/index_bg.wasm -o build/index_bg.wasm -Oz --strip-debug \
+  --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
+  --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
 # The entry class without worker-build's per-request Proxy (why, and what still recovers a
 # panicked instance: scripts/lean-entry.mjs).
 node scripts/lean-entry.mjs build/index.js

@@ -1,0 +1,226 @@
+// CPU per callback of the built Worker in V8: node (the version bench/v8.sh pins, whose V8 is
+// close to workerd's) loads build/index.js and build/index_bg.wasm exactly as wrangler uploads
+// them and calls the Worker's fetch and queue handlers in a loop, with bindings that answer at
+// once (settings as text, KV and the queue in memory, D1 answering every statement with no rows).
+// What is timed is therefore the Worker's own work per invocation: the wasm, its JS glue and the
+// Request/Response objects, which is what Cloudflare bills as CPU time; no I/O wait.
+//
+//   node bench/v8/run.mjs BUILD_DIR OUT_JSON
+//
+// Each case is checked once before it is timed (status and body), then run in rounds of
+// ROUNDS x CALLS after a warm-up; the table gives the median and the best round in µs per call.
+import { createHash, createHmac } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { registerHooks } from "node:module";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { cdata, encrypt, plainQuery, safePush } from "../../tests/e2e/wechat-client.mjs";
+
+const [buildDir = "build", outJson] = process.argv.slice(2);
+const ROUNDS = Number(process.env.V8_ROUNDS ?? 15);
+const CALLS = Number(process.env.V8_CALLS ?? 400);
+
+// What workerd gives a module Worker and node has not: `cloudflare:workers` (the generated entry
+// extends WorkerEntrypoint) and `import m from "./x.wasm"` as a compiled WebAssembly.Module.
+registerHooks({
+  resolve(specifier, context, next) {
+    if (specifier === "cloudflare:workers") return { url: "bench:cloudflare-workers", shortCircuit: true };
+    return next(specifier, context);
+  },
+  load(url, context, next) {
+    if (url === "bench:cloudflare-workers") {
+      const source = "export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }";
+      return { format: "module", source, shortCircuit: true };
+    }
+    if (url.endsWith(".wasm")) {
+      const source = `export default new WebAssembly.Module(process.getBuiltinModule("node:fs").readFileSync(new URL(${JSON.stringify(url)})));`;
+      return { format: "module", source, shortCircuit: true };
+    }
+    return next(url, context);
+  },
+});
+globalThis.addEventListener ??= () => {};
+const logged = [];
+console.log = (...args) => logged.push(args.join(" "));
+console.error = (...args) => logged.push(args.join(" "));
+
+const { default: Worker } = await import(pathToFileURL(resolve(buildDir, "index.js")).href);
+
+// Settings: those of tests/e2e/harness.mjs (the values are only test keys).
+const SETTINGS = {
+  WECHAT_TOKEN: "e2e-token",
+  WECHAT_APPID: "wxe2e0000000000001",
+  WECHAT_APPSECRET: "e2e-appsecret",
+  WECHAT_AES_KEY: "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
+  SHOP_TOKEN: "e2e-shop-token",
+  SHOP_APPID: "wxe2eshop000000001",
+  SHOP_AES_KEY: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+  PAY_SIGN_KEY: "e2e-pay-sign-key",
+  ORDER_WEBHOOK_SECRET: "e2e-webhook-secret",
+  ADMIN_TOKEN: "e2e-admin-token",
+  CALLBACK_MAX_SKEW_SECS: "1000000000",
+};
+const RULES = JSON.stringify({
+  faq: [{ keywords: ["卡密"], reply: "see orders" }],
+  routes: [{ keywords: ["refund"], kf_accounts: ["anna@gh_bench"] }],
+});
+
+const sent = [];
+const d1 = { statements: 0, batches: 0 };
+const meta = { duration: 0, rows_read: 0, rows_written: 0, changes: 0, last_row_id: 0, changed_db: false, size_after: 0 };
+class Statement {
+  bind() { return this; }
+  async all() { d1.statements++; return { success: true, results: [], meta }; }
+  async run() { d1.statements++; return { success: true, results: [], meta }; }
+  async first() { d1.statements++; return null; }
+  async raw() { d1.statements++; return []; }
+}
+// workers-rs checks a binding's class name (WorkerQueue, D1Database) before using it.
+class WorkerQueue {
+  async send(body) { sent.push(body); }
+  async sendBatch(list) { for (const m of list) sent.push(m.body); }
+}
+class D1Database {
+  prepare() { return new Statement(); }
+  async batch(list) { d1.batches++; d1.statements += list.length; return list.map(() => ({ success: true, results: [], meta })); }
+}
+const env = {
+  ...SETTINGS,
+  KEFU_KV: {
+    async get(key) { return key === "rules" ? RULES : null; },
+    async put() {},
+    async delete() {},
+  },
+  KEFU_EVENTS: new WorkerQueue(),
+  KEFU_DB: new D1Database(),
+};
+// OA in plain mode, as deployed before the console's security mode is switched: no AES key.
+const { WECHAT_AES_KEY: _, ...plainEnv } = env;
+const ctx = { waitUntil() {}, passThroughOnException() {} };
+
+const now = () => Math.floor(Date.now() / 1000);
+const oaText = (content, openid = "oUserBench0123456789") => cdata({
+  ToUserName: "gh_bench", FromUserName: openid, CreateTime: now(), MsgType: "text", Content: content, MsgId: "1234567890123456789",
+});
+const MESSAGE = oaText("我要退款 refund please");
+// The largest push a customer can make: a text near the 64 KiB body limit, sealed (base64 grows
+// it by a third, so the plaintext is ~46 KiB).
+const LONG = oaText("退款".repeat(7_600));
+// 64 KiB of empty elements: refused at the element cap before any signature work.
+const HOSTILE = `<xml>${"<a></a>".repeat(9_360)}</xml>`;
+
+function hookSignature(body, timestamp = now()) {
+  return {
+    "x-kefu-timestamp": String(timestamp),
+    "x-kefu-signature": `sha256=${createHmac("sha256", SETTINGS.ORDER_WEBHOOK_SECRET).update(`${timestamp}.${body}`).digest("hex")}`,
+  };
+}
+const ORDER = JSON.stringify({
+  id: "evt_bench_1", type: "order.paid", created_at: now(),
+  order: { id: "O-bench-1", trans_id: "4200000000001", amount: 1990, currency: "CNY", product: "Steam 100元 充值卡", goods_kind: "virtual", paid_at: now() - 60 },
+  customer: { openid: "oBuyerBench", phone: "0983123148", name: "Nguyễn Hải Hà" },
+});
+function payNotification() {
+  const timestamp = now();
+  const fields = { OpenId: "oPayBench", AppId: SETTINGS.WECHAT_APPID, TimeStamp: timestamp, MsgType: "request", FeedBackId: "5883536" };
+  const sig = createHash("sha1").update(`appid=${fields.AppId}&appkey=${SETTINGS.PAY_SIGN_KEY}&openid=${fields.OpenId}&timestamp=${timestamp}`).digest("hex");
+  return cdata({ ...fields, TransId: "4200000000001", Reason: "卡密无效 invalid key", Solution: "退款", ExtInfo: "18610847266", AppSignature: sig, SignMethod: "sha1" });
+}
+function shopJson() {
+  return JSON.stringify({ ToUserName: "gh_shop", FromUserName: "oBuyerBench", CreateTime: now(), MsgType: "event", Event: "commkf_send_msg_to_kf", msg_id: 1234567890123456, msg_type: "text", text: { content: "没收到卡密" } });
+}
+
+const echoQuery = () => `${plainQuery(SETTINGS.WECHAT_TOKEN)}&echostr=bench-echo`;
+const sealed = (plaintext, token = SETTINGS.WECHAT_TOKEN, key = SETTINGS.WECHAT_AES_KEY, appid = SETTINGS.WECHAT_APPID, envelope) =>
+  safePush(token, key, appid, plaintext, envelope ? { envelope } : {});
+const oaSafe = sealed(MESSAGE);
+const oaLong = sealed(LONG);
+const shopSafe = sealed(shopJson(), SETTINGS.SHOP_TOKEN, SETTINGS.SHOP_AES_KEY, SETTINGS.SHOP_APPID, "json");
+
+const BASE = "https://kefu.example";
+// name, request factory, expected status, body check, bindings (default: env)
+const CASES = [
+  ["GET /healthz", () => new Request(`${BASE}/healthz`), 200, (b) => b === '{"ok":true}'],
+  ["GET /wechat/oa echostr", () => new Request(`${BASE}/wechat/oa?${echoQuery()}`), 200, (b) => b === "bench-echo"],
+  ["POST /wechat/oa plain", () => new Request(`${BASE}/wechat/oa?${plainQuery(SETTINGS.WECHAT_TOKEN)}`, { method: "POST", body: MESSAGE }), 200, (b) => b.includes("transfer_customer_service") && b.includes("anna@gh_bench"), plainEnv],
+  ["POST /wechat/oa safe (AES)", () => new Request(`${BASE}/wechat/oa?${oaSafe.query}`, { method: "POST", body: oaSafe.body }), 200, (b) => b.includes("<Encrypt>")],
+  ["POST /wechat/oa safe, 64 KiB body", () => new Request(`${BASE}/wechat/oa?${oaLong.query}`, { method: "POST", body: oaLong.body }), 200, (b) => b.includes("<Encrypt>")],
+  ["POST /wechat/oa hostile 64 KiB XML", () => new Request(`${BASE}/wechat/oa?${plainQuery(SETTINGS.WECHAT_TOKEN)}`, { method: "POST", body: HOSTILE }), 400, () => true, plainEnv],
+  ["POST /wechat/shop safe (JSON)", () => new Request(`${BASE}/wechat/shop?${shopSafe.query}`, { method: "POST", body: shopSafe.body }), 200, (b) => b === "success"],
+  ["POST /wechat/payfeedback", () => new Request(`${BASE}/wechat/payfeedback`, { method: "POST", body: payNotification() }), 200, (b) => b === "success"],
+  ["POST /hooks/orders", () => new Request(`${BASE}/hooks/orders`, { method: "POST", body: ORDER, headers: hookSignature(ORDER) }), 200, () => true],
+];
+
+async function call(makeRequest, bindings = env) {
+  const response = await new Worker(ctx, bindings).fetch(makeRequest());
+  return { status: response.status, body: await response.text() };
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function time(run) {
+  for (let i = 0; i < CALLS; i++) await run();
+  const perCall = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < CALLS; i++) await run();
+    perCall.push(Number(process.hrtime.bigint() - started) / 1000 / CALLS);
+  }
+  return { median: median(perCall), best: Math.min(...perCall) };
+}
+
+const results = { routes: {} };
+const rows = [];
+let failed = false;
+for (const [name, makeRequest, status, check, bindings] of CASES.filter(([n]) => !process.env.V8_ONLY || n.includes(process.env.V8_ONLY))) {
+  const first = await call(makeRequest, bindings);
+  if (first.status !== status || !check(first.body)) {
+    process.stderr.write(`${name}: got ${first.status} ${first.body.slice(0, 200)}\n${logged.slice(-5).join("\n")}\n`);
+    failed = true;
+    continue;
+  }
+  // The request objects are made outside the timed call where they can be reused (a body can
+  // be read once, so POSTs make theirs per call: node's Request costs ~1-2 µs of that).
+  const t = await time(() => call(makeRequest, bindings));
+  results.routes[name] = { us_per_call: t.median, best_us: t.best };
+  rows.push([name, t.median, t.best]);
+}
+
+// The queue consumer: one batch holding the event the OA push above enqueued (a customer's text),
+// planned against a D1 that has no rows (a new customer: ticket opened), every write acked.
+const inbound = sent.find((body) => typeof body === "string" && body.includes('"oa_message"'));
+if (!inbound) {
+  process.stderr.write("no OA event was enqueued\n");
+  failed = true;
+} else {
+  let acked = 0;
+  const batch = () => ({
+    queue: "kefu-events",
+    messages: [{ id: "m1", timestamp: new Date(), body: inbound, attempts: 1, ack() { acked++; }, retry() {} }],
+    ackAll() {}, retryAll() {},
+  });
+  const consume = () => new Worker(ctx, env).queue(batch());
+  const before = { ...d1 };
+  await consume();
+  if (acked !== 1) {
+    process.stderr.write(`the queue message was not acked:\n${logged.slice(-5).join("\n")}\n`);
+    failed = true;
+  } else {
+    const perEvent = { statements: d1.statements - before.statements, batches: d1.batches - before.batches };
+    const t = await time(consume);
+    results.queue_event = { us_per_call: t.median, best_us: t.best, d1_statements: perEvent.statements, d1_batches: perEvent.batches };
+    rows.push([`queue: one OA text event (${perEvent.statements} D1 statements)`, t.median, t.best]);
+  }
+}
+
+const wasm = readFileSync(resolve(buildDir, "index_bg.wasm"));
+console.info(`# node ${process.version} (V8 ${process.versions.v8}); ${wasm.length} B wasm; ${ROUNDS} rounds x ${CALLS} calls; ${new Date().toISOString()}`);
+console.info(`${"case".padEnd(52)} ${"µs/call".padStart(9)} ${"best".padStart(9)} ${"of 10 ms".padStart(9)}`);
+for (const [name, med, best] of rows) {
+  console.info(`${name.padEnd(52)} ${med.toFixed(1).padStart(9)} ${best.toFixed(1).padStart(9)} ${((med / 10_000) * 100).toFixed(2).padStart(8)}%`);
+}
+if (outJson) writeFileSync(outJson, JSON.stringify(results, null, 2));
+process.exit(failed ? 1 : 0);
