@@ -27,6 +27,9 @@ use crate::zns;
 
 /// How far back the per-channel and per-category numbers look.
 pub const STATS_DAYS: i64 = 30;
+/// The largest body the admin API reads (rules documents, replies, order edits): far above any
+/// real one, and a bound on what one request can make the Worker hold.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
 

@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod platforms;
 pub mod rate;
 pub mod reach;
+pub mod routes;
 pub mod rules;
 pub mod settings;
 pub mod sql;

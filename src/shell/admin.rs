@@ -1,39 +1,36 @@
 //! `/api/*`: reads the request, lets the core pick what answers it (`crate::admin`), runs that.
 
-use worker::{Env, Method, Request};
+use worker::Env;
+
+use super::incoming::Incoming;
 
 use super::{io, perform};
 use crate::admin::{self, AdminMethod, AdminRequest};
-use crate::http::url_query;
 use crate::inline::{Rejection, Reply};
 
-pub async fn handle(req: Request, env: &Env) -> Reply {
+pub async fn handle(req: Incoming, env: &Env) -> Reply {
     io::reply_or_log("/api", answer(req, env).await)
 }
 
-async fn answer(mut req: Request, env: &Env) -> Result<Reply, Rejection> {
+async fn answer(req: Incoming, env: &Env) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
     let cx = perform::context(&settings)?;
-    let (path, url) = (req.path(), req.inner().url());
-    let header = |name| req.headers().get(name).ok().flatten();
-    let (authorization, idempotency_key) = (header("authorization"), header("idempotency-key"));
-    let method = match req.method() {
-        Method::Get => AdminMethod::Get,
-        Method::Post => AdminMethod::Post,
-        Method::Put => AdminMethod::Put,
+    let (authorization, idempotency_key) =
+        (req.header("authorization"), req.header("idempotency-key"));
+    let method = match req.method.as_str() {
+        "GET" => AdminMethod::Get,
+        "POST" => AdminMethod::Post,
+        "PUT" => AdminMethod::Put,
         _ => AdminMethod::Other,
     };
     let body = match method {
-        AdminMethod::Post | AdminMethod::Put => req
-            .text()
-            .await
-            .map_err(|_| Rejection::Malformed("unreadable body".into()))?,
+        AdminMethod::Post | AdminMethod::Put => req.text(admin::MAX_BODY_BYTES).await?,
         AdminMethod::Get | AdminMethod::Other => String::new(),
     };
     let request = AdminRequest {
         method,
-        path: &path,
-        query: url_query(&url),
+        path: req.path(),
+        query: req.query(),
         authorization: authorization.as_deref(),
         idempotency_key: idempotency_key.as_deref(),
         body: &body,

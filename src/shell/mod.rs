@@ -4,6 +4,7 @@
 mod admin;
 mod consumer;
 mod cron;
+mod incoming;
 mod io;
 mod oa;
 mod orders;
@@ -13,38 +14,66 @@ mod push;
 mod shop;
 mod store;
 
+use worker::wasm_bindgen::prelude::{wasm_bindgen, JsValue};
+use worker::wasm_bindgen_futures::future_to_promise;
 use worker::worker_sys::web_sys;
 use worker::{event, Context, Env, MessageBatch, Result, ScheduleContext, ScheduledEvent};
 
-use crate::http;
 use crate::inline::Reply;
 use crate::log;
+use crate::routes::{self, Deferred, Immediate, Route};
+use incoming::Incoming;
 use io::respond;
 
-/// Takes and answers the runtime's own request and response objects: a request is converted to
-/// workers-rs's type only on the routes that read more than its method and URL.
-#[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys::Response> {
+/// The fetch handler, exported by hand rather than with `#[event(fetch)]`: a route that needs no
+/// I/O is answered synchronously, without the promise and task an asynchronous export makes for
+/// every request. Takes and answers the runtime's own objects (`Incoming`, `io::respond`).
+#[wasm_bindgen(wasm_bindgen = worker::wasm_bindgen)]
+pub fn fetch(
+    req: web_sys::Request,
+    env: Env,
+    _ctx: worker::worker_sys::Context,
+) -> std::result::Result<JsValue, JsValue> {
     let started = io::now_millis();
-    let (method, url) = (req.method(), req.url());
-    let path = http::url_path(&url);
-    let reply = match (method.as_str(), path) {
-        ("GET", "/healthz") => Reply::json(200, r#"{"ok":true}"#.into()),
-        ("GET" | "POST", "/wechat/oa") => oa::handle(req.into(), &env).await,
-        ("GET" | "POST", "/wechat/shop") => shop::handle(req.into(), &env).await,
-        ("POST", "/wechat/payfeedback") => payfeedback::handle(req.into(), &env).await,
-        ("POST", "/hooks/orders") => orders::handle(req.into(), &env).await,
-        (_, p) if p == "/api" || p.starts_with("/api/") => admin::handle(req.into(), &env).await,
-        _ => Reply::json(
+    let req = Incoming::new(req);
+    let reply = match routes::route(&req.method, req.path()) {
+        Route::Immediate(Immediate::Health) => Reply::json(200, r#"{"ok":true}"#.into()),
+        Route::Immediate(Immediate::VerifyOa) => oa::verify_url(&req, &env),
+        Route::Immediate(Immediate::VerifyShop) => shop::verify_url(&req, &env),
+        Route::Immediate(Immediate::NotFound) => Reply::json(
             404,
             r#"{"error":"no such route","code":"not_found"}"#.into(),
         ),
+        Route::Deferred(route) => {
+            let answered = async move {
+                let (method, path) = (req.method.clone(), req.path().to_owned());
+                let reply = match route {
+                    Deferred::OaPush => oa::handle(req, &env).await,
+                    Deferred::ShopPush => shop::handle(req, &env).await,
+                    Deferred::PayFeedback => payfeedback::handle(req, &env).await,
+                    Deferred::Orders => orders::handle(req, &env).await,
+                    Deferred::Admin => admin::handle(req, &env).await,
+                };
+                answer(&method, &path, reply, started)
+            };
+            return Ok(future_to_promise(answered).into());
+        }
     };
+    answer(&req.method, req.path(), reply, started)
+}
+
+/// The response for a reply, and its log line (`log::request`).
+fn answer(
+    method: &str,
+    path: &str,
+    reply: Reply,
+    started: i64,
+) -> std::result::Result<JsValue, JsValue> {
     let ms = io::now_millis() - started;
-    if let Some(line) = log::request(&method, path, &reply, ms) {
+    if let Some(line) = log::request(method, path, &reply, ms) {
         worker::console_log!("{line}");
     }
-    respond(reply)
+    Ok(respond(reply)?.into())
 }
 
 #[event(queue)]

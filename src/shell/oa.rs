@@ -5,8 +5,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures_util::future::join;
-use worker::{Env, Request};
+use worker::Env;
 
+use super::incoming::Incoming;
 use super::io::{self, log_rejection, KV};
 use super::push::{self, Post};
 use crate::inline::{Rejection, Reply};
@@ -37,7 +38,11 @@ struct RoutingState {
     nonce: String,
 }
 
-pub async fn handle(req: Request, env: &Env) -> Reply {
+pub fn verify_url(req: &Incoming, env: &Env) -> Reply {
+    push::verify_url(ROUTE, req, env, Settings::oa_endpoint)
+}
+
+pub async fn handle(req: Incoming, env: &Env) -> Reply {
     let state = async {
         Ok(RoutingState {
             routing: routing_state(env).await,

@@ -1,21 +1,25 @@
 //! `POST /hooks/orders`: the card shop's signed order events (`ORDER_WEBHOOK_SECRET`).
 
-use worker::{Env, Request};
+use worker::Env;
 
+use super::incoming::Incoming;
 use super::io;
-use super::push::{enqueue_then_reply, read_body};
+use super::push::enqueue_then_reply;
 use crate::inline::{Rejection, Reply};
 use crate::platforms::orders::{self, HookRequest};
+use crate::xml::MAX_BODY_BYTES;
 
-pub async fn handle(mut req: Request, env: &Env) -> Reply {
-    io::reply_or_log("/hooks/orders", accept(&mut req, env).await)
+pub async fn handle(req: Incoming, env: &Env) -> Reply {
+    io::reply_or_log("/hooks/orders", accept(&req, env).await)
 }
 
-async fn accept(req: &mut Request, env: &Env) -> Result<Reply, Rejection> {
+async fn accept(req: &Incoming, env: &Env) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
-    let body = read_body(req).await?;
-    let header = |name| req.headers().get(name).ok().flatten();
-    let (timestamp, signature) = (header("x-kefu-timestamp"), header("x-kefu-signature"));
+    let body = req.body(MAX_BODY_BYTES).await?;
+    let (timestamp, signature) = (
+        req.header("x-kefu-timestamp"),
+        req.header("x-kefu-signature"),
+    );
     let request = HookRequest {
         timestamp: timestamp.as_deref(),
         signature: signature.as_deref(),

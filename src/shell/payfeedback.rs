@@ -1,19 +1,21 @@
 //! `POST /wechat/payfeedback`: WeChat Pay complaint notifications (`PAY_SIGN_KEY`).
 
-use worker::{Env, Request};
+use worker::Env;
 
+use super::incoming::Incoming;
 use super::io;
-use super::push::{enqueue_then_reply, read_body};
+use super::push::enqueue_then_reply;
 use crate::inline::{Rejection, Reply};
 use crate::platforms::payfeedback;
+use crate::xml::MAX_BODY_BYTES;
 
-pub async fn handle(mut req: Request, env: &Env) -> Reply {
-    io::reply_or_log("/wechat/payfeedback", accept(&mut req, env).await)
+pub async fn handle(req: Incoming, env: &Env) -> Reply {
+    io::reply_or_log("/wechat/payfeedback", accept(&req, env).await)
 }
 
-async fn accept(req: &mut Request, env: &Env) -> Result<Reply, Rejection> {
+async fn accept(req: &Incoming, env: &Env) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
-    let body = read_body(req).await?;
+    let body = req.body(MAX_BODY_BYTES).await?;
     let now = io::now_secs();
     let accepted = payfeedback::handle_post(&body, &settings, now)?;
     enqueue_then_reply(env, accepted, now).await

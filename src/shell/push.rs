@@ -1,16 +1,15 @@
 //! The shell of a WeChat push route (`/wechat/oa`, `/wechat/shop`): settings → endpoint, the
-//! URL check on GET, the body read with its size checked first on POST, the core's decision,
-//! enqueue before the reply (503 when that fails, so the platform retries), rejections logged.
+//! URL check on GET (synchronous), the body read with its size checked first on POST, the core's
+//! decision, enqueue before the reply (503 when that fails, so the platform retries), rejections
+//! logged.
 
 use std::future::Future;
 
-use futures_util::StreamExt;
+use worker::Env;
 
-use worker::{Env, Method, Request};
-
+use super::incoming::Incoming;
 use super::io;
 use crate::event::{Keyed, QueueMessage, QueuedEvent};
-use crate::http::url_query;
 use crate::inline::{Accepted, Rejection, Reply};
 use crate::settings::Settings;
 use crate::wechat::callback::{self, CallbackQuery, Endpoint};
@@ -24,12 +23,28 @@ pub struct Post<'a> {
     pub now: i64,
 }
 
-/// Serves one WeChat push route. `state` is what the route's core needs besides the request
-/// (read from KV, say); it is awaited only for a POST whose size is acceptable. `decide` is the
-/// route's core: it authenticates, parses and builds the reply and the event to enqueue.
+/// Answers WeChat's URL check (GET with `echostr`) of one push route.
+pub fn verify_url(
+    route: &'static str,
+    req: &Incoming,
+    env: &Env,
+    endpoint: impl FnOnce(&Settings) -> Result<Endpoint<'_>, Rejection>,
+) -> Reply {
+    let settings = io::settings(env);
+    let verified = endpoint(&settings).and_then(|endpoint| {
+        let query = CallbackQuery::parse(req.query());
+        callback::verify_url(&query, &endpoint, io::now_secs()).map(Reply::text)
+    });
+    io::reply_or_log(route, verified)
+}
+
+/// Serves one push (POST) of a WeChat push route. `state` is what the route's core needs besides
+/// the request (read from KV, say); it is awaited only for a body whose size is acceptable.
+/// `decide` is the route's core: it authenticates, parses and builds the reply and the event to
+/// enqueue.
 pub async fn serve<S, P: Keyed>(
     route: &'static str,
-    req: Request,
+    req: Incoming,
     env: &Env,
     endpoint: impl FnOnce(&Settings) -> Result<Endpoint<'_>, Rejection>,
     state: impl Future<Output = Result<S, Rejection>>,
@@ -39,7 +54,7 @@ pub async fn serve<S, P: Keyed>(
 }
 
 async fn accept<S, P: Keyed>(
-    mut req: Request,
+    req: Incoming,
     env: &Env,
     endpoint: impl FnOnce(&Settings) -> Result<Endpoint<'_>, Rejection>,
     state: impl Future<Output = Result<S, Rejection>>,
@@ -47,12 +62,9 @@ async fn accept<S, P: Keyed>(
 ) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
     let endpoint = endpoint(&settings)?;
-    let query = CallbackQuery::parse(url_query(&req.inner().url()));
+    let query = CallbackQuery::parse(req.query());
     let now = io::now_secs();
-    if req.method() == Method::Get {
-        return callback::verify_url(&query, &endpoint, now).map(Reply::text);
-    }
-    let body = read_body(&mut req).await?;
+    let body = req.body(MAX_BODY_BYTES).await?;
     let state = state.await?;
     let post = Post {
         query,
@@ -61,27 +73,6 @@ async fn accept<S, P: Keyed>(
         now,
     };
     enqueue_then_reply(env, decide(post, state)?, now).await
-}
-
-/// The request body, refused with 413 as soon as it is known to be too big: from its declared
-/// length, or while it streams in (a chunked body declares none).
-pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Rejection> {
-    if let Ok(Some(len)) = req.headers().get("content-length") {
-        if len.parse::<usize>().is_ok_and(|n| n > MAX_BODY_BYTES) {
-            return Err(Rejection::TooLarge);
-        }
-    }
-    let unreadable = |_| Rejection::Malformed("unreadable body".into());
-    let mut stream = req.stream().map_err(unreadable)?;
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(unreadable)?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(Rejection::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// Enqueues an accepted callback's event; its reply goes out only once that succeeded.

@@ -1,16 +1,23 @@
 //! `GET|POST /wechat/shop`: the WeChat Shop's message push (`SHOP_TOKEN`, `SHOP_AES_KEY`,
 //! `SHOP_APPID`). The core needs nothing besides the request; `push::serve` does the rest.
 
-use worker::{Env, Request};
+use worker::Env;
 
+use super::incoming::Incoming;
 use super::push::{self, Post};
 use crate::inline::Reply;
 use crate::platforms::shop;
 use crate::settings::Settings;
 
-pub async fn handle(req: Request, env: &Env) -> Reply {
+const ROUTE: &str = "/wechat/shop";
+
+pub fn verify_url(req: &Incoming, env: &Env) -> Reply {
+    push::verify_url(ROUTE, req, env, Settings::shop_endpoint)
+}
+
+pub async fn handle(req: Incoming, env: &Env) -> Reply {
     push::serve(
-        "/wechat/shop",
+        ROUTE,
         req,
         env,
         Settings::shop_endpoint,
