@@ -124,9 +124,14 @@ summarize() {
 echo "workerd $("$WORKERD" --version 2>/dev/null | awk '{print $2}'), compatibility date $compat_date;" \
   "wrk $WRK_DEB_VERSION -t$THREADS -c$CONNS -d${SECS}s (after ${WARMUP}s warm-up);" \
   "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%FT%TZ)"
-row='%-30s %8s %8s %8s %8s %8s %7s %8s\n'
+row='%-30s %8s %8s %8s %8s %8s %7s %8s %9s\n'
 # shellcheck disable=SC2059
-printf "$row" "target" "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" "non-2xx" "sock err"
+printf "$row" "target" "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" "non-2xx" "sock err" "CPU us/req"
+# workerd's CPU time (user + system, all its threads) in clock ticks: read around each timed run,
+# it gives the CPU per request of the target, the sink's work for its I/O included. Less noisy
+# than requests/s on a shared machine: time spent waiting for a CPU is not counted.
+ticks() { awk '{print $14 + $15}' "/proc/$workerd_pid/stat"; }
+TICKS_PER_SEC=$(getconf CLK_TCK)
 status=0
 while IFS=$'\t' read -r name method url lua; do
   args=(-t"$THREADS" -c"$CONNS")
@@ -134,10 +139,15 @@ while IFS=$'\t' read -r name method url lua; do
   if [ "$WARMUP" != 0 ]; then
     wrk "${args[@]}" -d"${WARMUP}s" "$url" >/dev/null
   fi
+  before=$(ticks)
   wrk "${args[@]}" -d"${SECS}s" --latency "$url" >"$WORK/wrk.out" 2>&1
+  after=$(ticks)
   read -r rps p50 p90 p99 max bad sock < <(summarize <"$WORK/wrk.out")
+  requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+  cpu=$(awk -v t="$((after - before))" -v hz="$TICKS_PER_SEC" -v n="$requests" \
+    'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
   # shellcheck disable=SC2059
-  printf "$row" "$name" "$rps" "$p50" "$p90" "$p99" "$max" "$bad" "$sock"
+  printf "$row" "$name" "$rps" "$p50" "$p90" "$p99" "$max" "$bad" "$sock" "$cpu"
   if [ "$bad" != 0 ]; then
     # A wrong answer under load (every answer was checked once before): the run is not valid.
     status=1
