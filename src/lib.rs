@@ -27,6 +27,7 @@ pub mod staff;
 pub mod stats;
 pub mod tickets;
 pub mod time;
+pub mod usage;
 pub mod wechat;
 pub mod xml;
 pub mod zns;

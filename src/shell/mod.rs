@@ -27,20 +27,22 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let started = worker::Date::now().as_millis();
     let path = req.path();
     let method = req.method();
+    let meter = io::Meter::default();
     let reply = match (method.clone(), path.as_str()) {
         (Method::Get, "/healthz") => Reply::json(200, r#"{"ok":true}"#.into()),
-        (Method::Get | Method::Post, "/wechat/oa") => oa::handle(req, &env).await,
-        (Method::Get | Method::Post, "/wechat/shop") => shop::handle(req, &env).await,
-        (Method::Post, "/wechat/payfeedback") => payfeedback::handle(req, &env).await,
-        (Method::Post, "/hooks/orders") => orders::handle(req, &env).await,
-        (_, p) if p == "/api" || p.starts_with("/api/") => admin::handle(req, &env).await,
+        (Method::Get | Method::Post, "/wechat/oa") => oa::handle(req, &env, &meter).await,
+        (Method::Get | Method::Post, "/wechat/shop") => shop::handle(req, &env, &meter).await,
+        (Method::Post, "/wechat/payfeedback") => payfeedback::handle(req, &env, &meter).await,
+        (Method::Post, "/hooks/orders") => orders::handle(req, &env, &meter).await,
+        (_, p) if p == "/api" || p.starts_with("/api/") => admin::handle(req, &env, &meter).await,
         _ => Reply::json(
             404,
             r#"{"error":"no such route","code":"not_found"}"#.into(),
         ),
     };
     let ms = (worker::Date::now().as_millis() - started) as i64;
-    worker::console_log!("{}", log::request(method.as_ref(), &path, &reply, ms));
+    let line = log::request(method.as_ref(), &path, &reply, ms, &meter.borrow());
+    worker::console_log!("{line}");
     respond(reply)
 }
 

@@ -2,16 +2,16 @@
 
 use worker::{Env, Request};
 
-use super::io;
+use super::io::{self, Meter};
 use super::push::{enqueue_then_reply, read_body};
 use crate::inline::{Rejection, Reply};
 use crate::platforms::orders::{self, HookRequest};
 
-pub async fn handle(mut req: Request, env: &Env) -> Reply {
-    io::reply_or_log("/hooks/orders", accept(&mut req, env).await)
+pub async fn handle(mut req: Request, env: &Env, meter: &Meter) -> Reply {
+    io::reply_or_log("/hooks/orders", accept(&mut req, env, meter).await)
 }
 
-async fn accept(req: &mut Request, env: &Env) -> Result<Reply, Rejection> {
+async fn accept(req: &mut Request, env: &Env, meter: &Meter) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
     let body = read_body(req).await?;
     let header = |name| req.headers().get(name).ok().flatten();
@@ -23,5 +23,5 @@ async fn accept(req: &mut Request, env: &Env) -> Result<Reply, Rejection> {
     };
     let now = io::now_secs();
     let accepted = orders::handle_post(&request, &settings, now)?;
-    enqueue_then_reply(env, accepted, now).await
+    enqueue_then_reply(env, meter, accepted, now).await
 }

@@ -8,7 +8,7 @@ use worker::{
     AbortController, Delay, Env, Fetch, Headers, MessageBuilder, Method, Request, RequestInit,
 };
 
-use super::io::{self, KV, QUEUE};
+use super::io::{self, Meter, KV, QUEUE};
 use super::oa::forget_routing_state;
 use super::store::{self, db};
 use crate::event::QueueMessage;
@@ -31,12 +31,15 @@ pub fn context(settings: &Settings) -> Result<Context<'_>, Rejection> {
     })
 }
 
-pub async fn run<F: Flow>(env: &Env, mut flow: F) -> F::Output {
+pub async fn run<F: Flow>(env: &Env, meter: &Meter, mut flow: F) -> F::Output {
     let mut answer = None;
     loop {
         match flow.step(answer.take()) {
             Step::Done(output) => return output,
-            Step::Do(effect) => answer = Some(perform(env, effect).await),
+            Step::Do(effect) => {
+                meter.borrow_mut().attempt(&effect);
+                answer = Some(perform(env, meter, effect).await);
+            }
         }
     }
 }
@@ -45,10 +48,12 @@ fn unavailable(e: impl ToString) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-async fn perform(env: &Env, effect: Effect) -> Answered {
+async fn perform(env: &Env, meter: &Meter, effect: Effect) -> Answered {
     match effect {
-        Effect::Query(statement) => store::rows(&db(env)?, &statement).await.map(Answer::Rows),
-        Effect::Transaction(statements) => store::transaction(&db(env)?, &statements)
+        Effect::Query(statement) => store::rows(&db(env)?, meter, &statement)
+            .await
+            .map(Answer::Rows),
+        Effect::Transaction(statements) => store::transaction(&db(env)?, meter, &statements)
             .await
             .map(Answer::Changes),
         Effect::Fetch(request) => Ok(Answer::Http(fetch(&request).await)),
@@ -102,12 +107,21 @@ async fn perform(env: &Env, effect: Effect) -> Answered {
         Effect::Enqueue {
             message,
             delay_secs,
-        } => send(env, &message, delay_secs).await.map(|()| Answer::Done),
+        } => send(env, meter, &message, delay_secs)
+            .await
+            .map(|()| Answer::Done),
     }
 }
 
-async fn send(env: &Env, message: &QueueMessage, delay_secs: u32) -> Result<(), StoreError> {
-    let mut builder = MessageBuilder::new(message.to_json());
+async fn send(
+    env: &Env,
+    meter: &Meter,
+    message: &QueueMessage,
+    delay_secs: u32,
+) -> Result<(), StoreError> {
+    let body = message.to_json();
+    let bytes = body.len();
+    let mut builder = MessageBuilder::new(body);
     if delay_secs > 0 {
         builder = builder.delay_seconds(delay_secs);
     }
@@ -115,7 +129,9 @@ async fn send(env: &Env, message: &QueueMessage, delay_secs: u32) -> Result<(), 
         .map_err(unavailable)?
         .send(builder.build())
         .await
-        .map_err(unavailable)
+        .map_err(unavailable)?;
+    meter.borrow_mut().queue_send(bytes);
+    Ok(())
 }
 
 /// Makes the request, giving up (and aborting it) after `TIMEOUT_SECS`.

@@ -3,16 +3,18 @@
 
 use worker::{Env, Request};
 
+use super::io::Meter;
 use super::push::{self, Post};
 use crate::inline::Reply;
 use crate::platforms::shop;
 use crate::settings::Settings;
 
-pub async fn handle(req: Request, env: &Env) -> Reply {
+pub async fn handle(req: Request, env: &Env, meter: &Meter) -> Reply {
     push::serve(
         "/wechat/shop",
         req,
         env,
+        meter,
         Settings::shop_endpoint,
         async { Ok(()) },
         |post: Post, ()| shop::handle_post(&post.query, &post.body, &post.endpoint, post.now),
