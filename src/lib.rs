@@ -7,6 +7,7 @@
 //! I/O the core asks for.
 
 pub mod admin;
+pub mod bill;
 pub mod complaints;
 pub mod event;
 pub mod http;
