@@ -187,9 +187,11 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
                 mask(&customer_id),
                 snippet(&text)
             );
+            // Found by the active-ticket index: the ticket this event opened is the active one.
             statements.push(Statement::alert(
-                "INSERT INTO alerts (dedup_key, ticket_id, text, created_at) SELECT ?, id, ?, ? FROM tickets WHERE opened_by = ?",
-                vec![format!("ticket:{key}").into(), alert.into(), now.into(), key.into()],
+                "INSERT INTO alerts (dedup_key, ticket_id, text, created_at) SELECT ?, id, ?, ? FROM tickets \
+                 WHERE opened_by = ? AND channel = ? AND customer_id = ? AND status != 'closed'",
+                who.params(vec![format!("ticket:{key}").into(), alert.into(), now.into(), key.into()]),
             ));
         }
         TicketEffect::AgentSession {
