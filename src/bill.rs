@@ -40,6 +40,86 @@ pub const LIST_PRICES: Prices = Prices {
     d1_row_written: 1.00,
 };
 
+/// The Workers Paid plan: its monthly price and the usage it includes (from the same pages).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Plan {
+    pub monthly: f64,
+    pub requests: f64,
+    pub cpu_ms: f64,
+    pub kv_reads: f64,
+    /// Each of writes, deletes and lists.
+    pub kv_writes: f64,
+    pub queue_ops: f64,
+    pub d1_rows_read: f64,
+    pub d1_rows_written: f64,
+}
+
+pub const WORKERS_PAID: Plan = Plan {
+    monthly: 5.0,
+    requests: 10e6,
+    cpu_ms: 30e6,
+    kv_reads: 10e6,
+    kv_writes: 1e6,
+    queue_ops: 1e6,
+    d1_rows_read: 25e9,
+    d1_rows_written: 50e6,
+};
+
+/// A month's units in all (fractions allowed: a mix is a weighted sum).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Month {
+    pub invocations: f64,
+    pub cpu_ms: Option<f64>,
+    pub kv_reads: f64,
+    pub kv_writes: f64,
+    pub queue_ops: f64,
+    pub d1_rows_read: f64,
+    pub d1_rows_written: f64,
+}
+
+impl Month {
+    /// `count` callbacks like `measured` added to the month.
+    pub fn add(&mut self, measured: &Measured, count: f64) {
+        let per = count / measured.callbacks.max(1) as f64;
+        let u = &measured.usage;
+        self.invocations += per * measured.invocations as f64;
+        self.cpu_ms = self.cpu_ms.zip(measured.cpu_ms).map(|(a, b)| a + per * b);
+        self.kv_reads += per * u.kv_reads as f64;
+        self.kv_writes += per * (u.kv_writes + u.kv_deletes + u.kv_lists) as f64;
+        self.queue_ops += per * u.queue_ops as f64;
+        self.d1_rows_read += per * u.d1_rows_read as f64;
+        self.d1_rows_written += per * u.d1_rows_written as f64;
+    }
+
+    /// An empty month (CPU known until a part's is not).
+    pub fn empty() -> Month {
+        Month {
+            cpu_ms: Some(0.0),
+            ..Month::default()
+        }
+    }
+
+    /// The invoice on `plan`: its price plus what goes beyond its included usage, without the
+    /// CPU time (added when known, as the second value). KV writes, deletes and lists are
+    /// counted together against one allowance, which overstates them if anything.
+    pub fn invoice(&self, plan: &Plan, prices: &Prices) -> (f64, Option<f64>) {
+        let over = |used: f64, included: f64, price: f64| (used - included).max(0.0) / 1e6 * price;
+        let rest = plan.monthly
+            + over(self.invocations, plan.requests, prices.request)
+            + over(self.kv_reads, plan.kv_reads, prices.kv_read)
+            + over(self.kv_writes, plan.kv_writes, prices.kv_write)
+            + over(self.queue_ops, plan.queue_ops, prices.queue_op)
+            + over(self.d1_rows_read, plan.d1_rows_read, prices.d1_row_read)
+            + over(
+                self.d1_rows_written,
+                plan.d1_rows_written,
+                prices.d1_row_written,
+            );
+        let cpu = self.cpu_ms.map(|ms| over(ms, plan.cpu_ms, prices.cpu_ms));
+        (rest, cpu)
+    }
+}
+
 /// What `callbacks` callbacks (or cron runs) used in all.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Measured {
@@ -166,6 +246,30 @@ mod tests {
         mix.add_weighted(&bill, 2.0);
         assert_eq!(mix.cpu, None);
         assert!(close(mix.requests, 0.60));
+    }
+
+    #[test]
+    fn a_month_pays_the_plan_and_only_what_goes_beyond_its_included_usage() {
+        let measured = Measured {
+            callbacks: 1,
+            invocations: 2,
+            cpu_ms: None,
+            usage: Usage {
+                queue_ops: 3,
+                d1_rows_written: 5,
+                ..Usage::default()
+            },
+        };
+        let mut month = Month::empty();
+        month.add(&measured, 2e6);
+        // 4 M invocations and 10 M rows written are included; 6 M queue operations are 5 M
+        // more than included.
+        let (rest, cpu) = month.invoice(&WORKERS_PAID, &LIST_PRICES);
+        assert!(close(rest, 5.0 + 5.0 * 0.40));
+        assert_eq!(cpu, None);
+        month.add(&measured, 10e6);
+        let (rest, _) = month.invoice(&WORKERS_PAID, &LIST_PRICES);
+        assert!(close(rest, 5.0 + 14.0 * 0.30 + 35.0 * 0.40 + 10.0 * 1.00));
     }
 
     #[test]

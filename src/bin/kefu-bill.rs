@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use kefu_edge::bill::{per_million_callbacks, Bill, Measured, LIST_PRICES};
+use kefu_edge::bill::{per_million_callbacks, Bill, Measured, Month, LIST_PRICES, WORKERS_PAID};
 use kefu_edge::usage::Usage;
 use serde_json::Value;
 
@@ -143,14 +143,17 @@ fn scenarios(value: &Value) -> Result<Vec<Scenario>, String> {
         .collect()
 }
 
-fn bill(s: &Scenario, cpu: Option<&Cpu>) -> Bill {
-    let measured = Measured {
+fn measured(s: &Scenario, cpu: Option<&Cpu>) -> Measured {
+    Measured {
         callbacks: s.callbacks,
         invocations: s.invocations(),
         cpu_ms: cpu.and_then(|cpu| cpu.scenario_ms(s)),
         usage: s.usage,
-    };
-    per_million_callbacks(&measured, &LIST_PRICES)
+    }
+}
+
+fn bill(s: &Scenario, cpu: Option<&Cpu>) -> Bill {
+    per_million_callbacks(&measured(s, cpu), &LIST_PRICES)
 }
 
 fn money(v: f64) -> String {
@@ -279,6 +282,7 @@ fn run(args: &[String]) -> Result<String, String> {
         line("| callback | per unit | USD without CPU |".into());
         line("|---|---:|---:|".into());
         let mut total = Bill::empty();
+        let mut month = Month::empty();
         let mut total_before = Bill::empty();
         let before_bills: BTreeMap<&str, Bill> = before
             .iter()
@@ -292,6 +296,11 @@ fn run(args: &[String]) -> Result<String, String> {
                 .ok_or_else(|| format!("mix: no scenario {key}"))?;
             let weight = count / 1e6;
             total.add_weighted(a, weight);
+            let scenario = after
+                .iter()
+                .find(|s| s.key == key)
+                .ok_or("mix: no scenario")?;
+            month.add(&measured(scenario, cpu.as_ref()), count);
             let b = before_bills.get(key);
             if let Some(b) = b {
                 total_before.add_weighted(b, weight);
@@ -327,6 +336,21 @@ fn run(args: &[String]) -> Result<String, String> {
             Some(cpu) => format!("| CPU (from bench/v8.sh) | | {} |", money(cpu)),
             None => "| CPU | | not measured: each 1 ms of CPU per callback adds $0.02 per million callbacks |".into(),
         });
+        let (invoice, cpu_over) = month.invoice(&WORKERS_PAID, &LIST_PRICES);
+        line(String::new());
+        line(format!(
+            "On the Workers Paid plan (${} a month with its included usage), that month's invoice: **${}**{} ({:.2} M invocations, {:.2} M queue operations, {:.2} M D1 rows written, {:.2} M KV reads).",
+            WORKERS_PAID.monthly,
+            money(invoice),
+            match cpu_over {
+                Some(cpu) => format!(" + ${} CPU", money(cpu)),
+                None => " + CPU beyond 30 M CPU-ms (not measured here)".into(),
+            },
+            month.invocations / 1e6,
+            month.queue_ops / 1e6,
+            month.d1_rows_written / 1e6,
+            month.kv_reads / 1e6,
+        ));
     }
     Ok(out)
 }
