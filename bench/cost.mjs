@@ -161,19 +161,19 @@ async function scenario(key, label, route, n, send) {
 const stamp = Date.now();
 const oaCustomer = (i) => `oBench${stamp}_${i}`;
 say(`wrangler dev on ${worker.url}; ${N} callbacks per scenario`);
-await scenario('oa_message_new', 'OA message, new conversation (opens a ticket, alerts staff)', 'POST /wechat/oa', N,
+await scenario('oa_message_new', 'OA message, new conversation (opens a ticket, alerts staff)', 'POST /wechat/oa safe (AES)', N,
   (i) => oaText(oaCustomer(i), `我要退款 refund please #${i}`));
-await scenario('oa_message', 'OA message in an open conversation', 'POST /wechat/oa', N,
+await scenario('oa_message', 'OA message in an open conversation', 'POST /wechat/oa safe (AES)', N,
   (i) => oaText(oaCustomer(i), `订单号 O123${i} order number`));
-await scenario('oa_message_faq', 'OA message answered by an FAQ rule', 'POST /wechat/oa', N,
+await scenario('oa_message_faq', 'OA message answered by an FAQ rule', 'POST /wechat/oa safe (AES)', N,
   (i) => oaText(oaCustomer(i), `要开发票 invoice #${i}`));
-await scenario('oa_kf_event', 'OA kf_create_session / kf_close_session event', 'POST /wechat/oa', N,
+await scenario('oa_kf_event', 'OA kf_create_session / kf_close_session event', 'POST /wechat/oa safe (AES)', N,
   (i) => oaEvent(oaCustomer(i), i % 2 ? 'kf_close_session' : 'kf_create_session', { KfAccount: 'anna@gh_bench' }));
-await scenario('oa_event', 'OA other event (subscribe, menu click)', 'POST /wechat/oa', N,
+await scenario('oa_event', 'OA other event (subscribe, menu click)', 'POST /wechat/oa safe (AES)', N,
   (i) => oaEvent(`oFan${stamp}_${i}`, 'subscribe'));
-await scenario('shop_message_new', 'Shop message, new conversation', 'POST /wechat/shop', N,
+await scenario('shop_message_new', 'Shop message, new conversation', 'POST /wechat/shop safe (JSON)', N,
   (i) => shopText(`oShop${stamp}_${i}`, `什么时候发货 when does it ship #${i}`));
-await scenario('shop_message', 'Shop message in an open conversation', 'POST /wechat/shop', N,
+await scenario('shop_message', 'Shop message in an open conversation', 'POST /wechat/shop safe (JSON)', N,
   (i) => shopText(`oShop${stamp}_${i}`, `还没收到 not received yet #${i}`));
 const paidOrders = Array.from({ length: N }, (_, i) => [newOrder(i), buyer(i)]);
 await scenario('orders_paid', 'Card shop order.paid', 'POST /hooks/orders', N, (i) => orderEvent('order.paid', ...paidOrders[i]));

@@ -101,14 +101,9 @@ impl Cpu {
         }
     }
 
-    /// The route's time: its exact label, else the first label that starts with it.
+    /// The route's time, by its label in bench/v8.sh (`POST /wechat/oa safe (AES)`, …).
     fn route_us(&self, route: &str) -> Option<f64> {
-        self.routes.get(route).copied().or_else(|| {
-            self.routes
-                .iter()
-                .find(|(label, _)| label.starts_with(route))
-                .map(|(_, us)| *us)
-        })
+        self.routes.get(route).copied()
     }
 
     /// CPU-ms in all for a scenario: its requests at the route's time, its queue messages at
@@ -283,6 +278,8 @@ fn run(args: &[String]) -> Result<String, String> {
         line("|---|---:|---:|".into());
         let mut total = Bill::empty();
         let mut month = Month::empty();
+        // CPU of the parts whose time was measured, and the parts whose was not.
+        let (mut cpu_total, mut cpu_month_ms, mut cpu_unknown) = (0.0, 0.0, Vec::new());
         let mut total_before = Bill::empty();
         let before_bills: BTreeMap<&str, Bill> = before
             .iter()
@@ -300,7 +297,15 @@ fn run(args: &[String]) -> Result<String, String> {
                 .iter()
                 .find(|s| s.key == key)
                 .ok_or("mix: no scenario")?;
-            month.add(&measured(scenario, cpu.as_ref()), count);
+            let m = measured(scenario, cpu.as_ref());
+            month.add(&m, count);
+            match (a.cpu, m.cpu_ms) {
+                (Some(usd), Some(ms)) => {
+                    cpu_total += weight * usd;
+                    cpu_month_ms += count * ms / m.callbacks.max(1) as f64;
+                }
+                _ => cpu_unknown.push(scenario.label.clone()),
+            }
             let b = before_bills.get(key);
             if let Some(b) = b {
                 total_before.add_weighted(b, weight);
@@ -332,18 +337,41 @@ fn run(args: &[String]) -> Result<String, String> {
                 money
             ),
         ));
-        line(match total.cpu {
-            Some(cpu) => format!("| CPU (from bench/v8.sh) | | {} |", money(cpu)),
-            None => "| CPU | | not measured: each 1 ms of CPU per callback adds $0.02 per million callbacks |".into(),
+        let unknown = if cpu_unknown.is_empty() {
+            String::new()
+        } else {
+            format!(" (not measured: {})", cpu_unknown.join(", "))
+        };
+        line(if cpu.is_some() {
+            format!(
+                "| CPU, from bench/v8.sh{unknown} | | {} |",
+                money(cpu_total)
+            )
+        } else {
+            "| CPU | | not measured: each 1 ms of CPU per callback adds $0.02 per million callbacks |".into()
         });
-        let (invoice, cpu_over) = month.invoice(&WORKERS_PAID, &LIST_PRICES);
+        let (invoice, _) = month.invoice(&WORKERS_PAID, &LIST_PRICES);
+        let cpu_over = cpu.as_ref().map(|_| {
+            let measured_cpu = Month {
+                cpu_ms: Some(cpu_month_ms),
+                ..Month::default()
+            };
+            measured_cpu
+                .invoice(&WORKERS_PAID, &LIST_PRICES)
+                .1
+                .unwrap_or(0.0)
+        });
         line(String::new());
         line(format!(
             "On the Workers Paid plan (${} a month with its included usage), that month's invoice: **${}**{} ({:.2} M invocations, {:.2} M queue operations, {:.2} M D1 rows written, {:.2} M KV reads).",
             WORKERS_PAID.monthly,
             money(invoice),
             match cpu_over {
-                Some(cpu) => format!(" + ${} CPU", money(cpu)),
+                Some(cpu) => format!(
+                    " + ${} CPU ({:.1} M CPU-ms measured{unknown}; 30 M included)",
+                    money(cpu),
+                    cpu_month_ms / 1e6
+                ),
                 None => " + CPU beyond 30 M CPU-ms (not measured here)".into(),
             },
             month.invocations / 1e6,
