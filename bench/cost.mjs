@@ -38,10 +38,22 @@ const wechat = await startMock('wechat', (req) => {
 const robot = await startMock('robot');
 const vars = { WECHAT_API_BASE: wechat.url, WECOM_API_BASE: robot.url, ALLOW_UNENCRYPTED_PUSH: undefined };
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kefu-cost-'));
+// On a shared machine a port the harness found free can be taken before workerd binds it
+// ("Address already in use"): try again with other ports.
+async function start() {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startWorker(vars, { stateDir });
+    } catch (error) {
+      if (attempt === 3) throw error;
+      say(`wrangler dev did not start (${String(error.message).split('\n').find((l) => /Error|error/.test(l)) ?? 'see its log'}); trying again`);
+    }
+  }
+}
 // A first Worker applies the migrations; the history goes in while no Worker runs.
-await (await startWorker(vars, { stateDir })).stop();
+await (await start()).stop();
 seedHistory(stateDir, HISTORY);
-const worker = await startWorker(vars, { stateDir });
+const worker = await start();
 const stopAll = async () => {
   await worker.stop(); await wechat.close(); await robot.close();
   fs.rmSync(stateDir, { recursive: true, force: true });
@@ -158,6 +170,12 @@ async function scenario(key, label, route, n, send) {
 }
 
 // ---- the scenarios ---------------------------------------------------------------------------
+// Whatever fails, the Worker and the mocks stop, and the end of the Worker's log is shown.
+process.on('uncaughtException', async (error) => {
+  console.error(error, `\nthe Worker's log ends with:\n${worker.log.split('\n').slice(-30).join('\n')}`);
+  await stopAll();
+  process.exit(1);
+});
 const stamp = Date.now();
 const oaCustomer = (i) => `oBench${stamp}_${i}`;
 say(`wrangler dev on ${worker.url}; ${N} callbacks per scenario`);

@@ -155,6 +155,11 @@ fn money(v: f64) -> String {
     format!("{v:.2}")
 }
 
+/// Cents would round the CPU time of a callback to nothing.
+fn fine_money(v: f64) -> String {
+    format!("{v:.4}")
+}
+
 fn number(v: f64) -> String {
     if v.fract() == 0.0 {
         format!("{v:.0}")
@@ -262,7 +267,7 @@ fn run(args: &[String]) -> Result<String, String> {
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             s.label,
             compared(b.map(|b| b.requests), a.requests, money),
-            a.cpu.map_or("–".into(), money),
+            a.cpu.map_or("–".into(), fine_money),
             compared(b.map(|b| b.kv), a.kv, money),
             compared(b.map(|b| b.queues), a.queues, money),
             compared(b.map(|b| b.d1_read), a.d1_read, money),
@@ -345,7 +350,7 @@ fn run(args: &[String]) -> Result<String, String> {
         line(if cpu.is_some() {
             format!(
                 "| CPU, from bench/v8.sh{unknown} | | {} |",
-                money(cpu_total)
+                fine_money(cpu_total)
             )
         } else {
             "| CPU | | not measured: each 1 ms of CPU per callback adds $0.02 per million callbacks |".into()
@@ -369,7 +374,7 @@ fn run(args: &[String]) -> Result<String, String> {
             match cpu_over {
                 Some(cpu) => format!(
                     " + ${} CPU ({:.1} M CPU-ms measured{unknown}; 30 M included)",
-                    money(cpu),
+                    fine_money(cpu),
                     cpu_month_ms / 1e6
                 ),
                 None => " + CPU beyond 30 M CPU-ms (not measured here)".into(),
