@@ -65,7 +65,8 @@ pub const WORKERS_PAID: Plan = Plan {
     d1_rows_written: 50e6,
 };
 
-/// A month's units in all (fractions allowed: a mix is a weighted sum).
+/// A month's units in all (fractions allowed: a mix is a weighted sum). The CPU time is the
+/// caller's to set: it knows which parts were timed.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Month {
     pub invocations: f64,
@@ -78,25 +79,16 @@ pub struct Month {
 }
 
 impl Month {
-    /// `count` callbacks like `measured` added to the month.
+    /// `count` callbacks like `measured` added to the month (all but their CPU time).
     pub fn add(&mut self, measured: &Measured, count: f64) {
         let per = count / measured.callbacks.max(1) as f64;
         let u = &measured.usage;
         self.invocations += per * measured.invocations as f64;
-        self.cpu_ms = self.cpu_ms.zip(measured.cpu_ms).map(|(a, b)| a + per * b);
         self.kv_reads += per * u.kv_reads as f64;
         self.kv_writes += per * (u.kv_writes + u.kv_deletes + u.kv_lists) as f64;
         self.queue_ops += per * u.queue_ops as f64;
         self.d1_rows_read += per * u.d1_rows_read as f64;
         self.d1_rows_written += per * u.d1_rows_written as f64;
-    }
-
-    /// An empty month (CPU known until a part's is not).
-    pub fn empty() -> Month {
-        Month {
-            cpu_ms: Some(0.0),
-            ..Month::default()
-        }
     }
 
     /// The invoice on `plan`: its price plus what goes beyond its included usage, without the
@@ -150,27 +142,15 @@ impl Bill {
         self.requests + self.kv + self.queues + self.d1_read + self.d1_written
     }
 
-    pub fn total(&self) -> Option<f64> {
-        self.cpu.map(|cpu| cpu + self.without_cpu())
-    }
-
-    /// `weight` of this bill added to `self` (a mix: callbacks of each kind per callback of
-    /// the mix's unit). CPU stays known only while every part's is.
+    /// `weight` of this bill's lines but CPU added to `self` (a mix: callbacks of each kind per
+    /// million callbacks of its unit). The CPU line is left to the caller, which knows which
+    /// parts were timed.
     pub fn add_weighted(&mut self, other: &Bill, weight: f64) {
         self.requests += weight * other.requests;
-        self.cpu = self.cpu.zip(other.cpu).map(|(a, b)| a + weight * b);
         self.kv += weight * other.kv;
         self.queues += weight * other.queues;
         self.d1_read += weight * other.d1_read;
         self.d1_written += weight * other.d1_written;
-    }
-
-    /// An empty bill for a mix to add to (CPU known until a part's is not).
-    pub fn empty() -> Bill {
-        Bill {
-            cpu: Some(0.0),
-            ..Bill::default()
-        }
     }
 }
 
@@ -225,10 +205,7 @@ mod tests {
         assert!(close(bill.queues, 3.0 * 0.40));
         assert!(close(bill.d1_read, 20.0 * 0.001));
         assert!(close(bill.d1_written, 9.0 * 1.00));
-        assert!(close(
-            bill.total().unwrap(),
-            0.6 + 0.08 + 1.2 + 1.2 + 0.02 + 9.0
-        ));
+        assert!(close(bill.without_cpu(), 0.6 + 1.2 + 1.2 + 0.02 + 9.0));
     }
 
     #[test]
@@ -240,12 +217,8 @@ mod tests {
             usage: Usage::default(),
         };
         let bill = per_million_callbacks(&measured, &LIST_PRICES);
-        assert_eq!(bill.total(), None);
+        assert_eq!(bill.cpu, None);
         assert!(close(bill.without_cpu(), 0.30));
-        let mut mix = Bill::empty();
-        mix.add_weighted(&bill, 2.0);
-        assert_eq!(mix.cpu, None);
-        assert!(close(mix.requests, 0.60));
     }
 
     #[test]
@@ -260,7 +233,7 @@ mod tests {
                 ..Usage::default()
             },
         };
-        let mut month = Month::empty();
+        let mut month = Month::default();
         month.add(&measured, 2e6);
         // 4 M invocations and 10 M rows written are included; 6 M queue operations are 5 M
         // more than included.
@@ -268,8 +241,10 @@ mod tests {
         assert!(close(rest, 5.0 + 5.0 * 0.40));
         assert_eq!(cpu, None);
         month.add(&measured, 10e6);
-        let (rest, _) = month.invoice(&WORKERS_PAID, &LIST_PRICES);
+        month.cpu_ms = Some(40e6);
+        let (rest, cpu) = month.invoice(&WORKERS_PAID, &LIST_PRICES);
         assert!(close(rest, 5.0 + 14.0 * 0.30 + 35.0 * 0.40 + 10.0 * 1.00));
+        assert!(close(cpu.unwrap(), 10.0 * 0.02));
     }
 
     #[test]
@@ -282,9 +257,10 @@ mod tests {
             d1_read: 1.0,
             d1_written: 1.0,
         };
-        let mut mix = Bill::empty();
+        let mut mix = Bill::default();
         mix.add_weighted(&a, 0.5);
         mix.add_weighted(&a, 0.25);
-        assert!(close(mix.total().unwrap(), 6.0 * 0.75));
+        assert!(close(mix.without_cpu(), 5.0 * 0.75));
+        assert_eq!(mix.cpu, None, "the caller adds the CPU it knows");
     }
 }

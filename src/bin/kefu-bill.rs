@@ -281,11 +281,11 @@ fn run(args: &[String]) -> Result<String, String> {
         line(String::new());
         line("| callback | per unit | USD without CPU |".into());
         line("|---|---:|---:|".into());
-        let mut total = Bill::empty();
-        let mut month = Month::empty();
+        let mut total = Bill::default();
+        let mut month = Month::default();
         // CPU of the parts whose time was measured, and the parts whose was not.
         let (mut cpu_total, mut cpu_month_ms, mut cpu_unknown) = (0.0, 0.0, Vec::new());
-        let mut total_before = Bill::empty();
+        let mut total_before = Bill::default();
         let before_bills: BTreeMap<&str, Bill> = before
             .iter()
             .map(|(k, s)| (k.as_str(), bill(s, cpu.as_ref())))
