@@ -13,6 +13,14 @@ pub const PARKED_PREFIX: &str = "parked:";
 /// Set (for a few minutes) once staff were told D1 is unusable, so an outage alerts once.
 pub const OUTAGE_ALERTED: &str = "outage_alerted";
 
+/// How long an isolate may answer a read of `key` with what it read before, in seconds: the
+/// merchant's rules, for as long as the inline path keeps them (`shell/oa.rs`), since KV itself
+/// takes up to a minute to show a write everywhere. Nothing else: an access_token read must be
+/// the newest.
+pub fn isolate_cache_secs(key: &str) -> Option<i64> {
+    (key == RULES).then_some(10)
+}
+
 /// Where a message is parked: the same message always lands on the same key.
 pub fn parked_key(message: &str) -> String {
     use sha1::{Digest, Sha1};
@@ -20,4 +28,17 @@ pub fn parked_key(message: &str) -> String {
         "{PARKED_PREFIX}{}",
         crate::wechat::crypto::hex(&Sha1::digest(message.as_bytes()))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_rules_are_read_from_an_isolates_memory() {
+        assert_eq!(isolate_cache_secs(RULES), Some(10));
+        for key in [ONLINE_AGENTS, ACCESS_TOKEN, OUTAGE_ALERTED, "parked:x"] {
+            assert_eq!(isolate_cache_secs(key), None, "{key}");
+        }
+    }
 }

@@ -7,6 +7,7 @@
 //! I/O the core asks for.
 
 pub mod admin;
+pub mod bill;
 pub mod complaints;
 pub mod event;
 pub mod http;
@@ -28,6 +29,7 @@ pub mod staff;
 pub mod stats;
 pub mod tickets;
 pub mod time;
+pub mod usage;
 pub mod wechat;
 pub mod xml;
 pub mod zns;

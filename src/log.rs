@@ -1,18 +1,22 @@
-//! Structured logs: one JSON line per inline request, per queue message and per cron run, for
+//! Structured logs: one JSON line per inline request that has something to say (`request`), per
+//! queue message and per cron run, for
 //! Workers Logs and Logpush filters. Lines carry codes, masked descriptions and ids, never a
-//! secret or an unmasked OpenID (descriptions mask them; call reasons are redacted).
+//! secret or an unmasked OpenID (descriptions mask them; call reasons are redacted). Each line
+//! carries the billable operations it used (`usage`, see `crate::usage`).
 
 use serde_json::json;
 
 use crate::inline::Reply;
 use crate::sql::StoreError;
+use crate::usage::Usage;
 
-/// `{"log":"request","method","route","status","ms","refused"?,"event"?}` for a request that was
-/// refused or accepted an event. A plain success (a health check, WeChat's URL check, a dashboard
-/// read) gets no line: the platform's invocation log already has its method, URL, status and
-/// time, and every console line costs CPU and, with Workers Logs, a billed log event.
-pub fn request(method: &str, route: &str, reply: &Reply, ms: i64) -> Option<String> {
-    if reply.refused.is_none() && reply.accepted.is_none() {
+/// `{"log":"request","method","route","status","ms","usage","refused"?,"event"?}` for a request
+/// that was refused, accepted an event or used something billed by the unit. A plain success that
+/// used nothing (a health check, WeChat's URL check) gets no line: the platform's invocation log
+/// already has its method, URL, status and time, and every console line costs CPU and, with
+/// Workers Logs, a billed log event.
+pub fn request(method: &str, route: &str, reply: &Reply, ms: i64, usage: &Usage) -> Option<String> {
+    if reply.refused.is_none() && reply.accepted.is_none() && *usage == Usage::default() {
         return None;
     }
     let mut line = json!({
@@ -21,6 +25,7 @@ pub fn request(method: &str, route: &str, reply: &Reply, ms: i64) -> Option<Stri
         "route": route,
         "status": reply.status,
         "ms": ms,
+        "usage": usage.to_json(),
     });
     if let Some(code) = reply.refused {
         line["refused"] = json!(code);
@@ -38,27 +43,36 @@ fn outcome(report: &Result<String, StoreError>) -> serde_json::Value {
     }
 }
 
-/// `{"log":"queue","queue","ms","ok","report"|"retry","retry_in_secs"?}`: one message handled.
+/// `{"log":"queue","queue","ms","usage","ok","report"|"retry","retry_in_secs"?}`: one message
+/// handled.
 pub fn queue_message(
     queue: &str,
     report: &Result<String, StoreError>,
     retry_in_secs: Option<u32>,
     ms: i64,
+    usage: &Usage,
 ) -> String {
     let mut line = outcome(report);
     line["log"] = json!("queue");
     line["queue"] = json!(queue);
     line["ms"] = json!(ms);
+    line["usage"] = usage.to_json();
     if let Some(secs) = retry_in_secs {
         line["retry_in_secs"] = json!(secs);
     }
     line.to_string()
 }
 
-/// `{"log":"cron","ms","parts":[{"ok","report"|"retry"}…]}`: one scheduled run.
-pub fn cron_run(reports: &[Result<String, StoreError>], ms: i64) -> String {
+/// `{"log":"batch","queue","messages"}`: one invocation of the queue consumer (billed as a
+/// request), after the lines of its messages.
+pub fn queue_batch(queue: &str, messages: usize) -> String {
+    json!({ "log": "batch", "queue": queue, "messages": messages }).to_string()
+}
+
+/// `{"log":"cron","ms","usage","parts":[{"ok","report"|"retry"}…]}`: one scheduled run.
+pub fn cron_run(reports: &[Result<String, StoreError>], ms: i64, usage: &Usage) -> String {
     let parts: Vec<serde_json::Value> = reports.iter().map(outcome).collect();
-    json!({ "log": "cron", "ms": ms, "parts": parts }).to_string()
+    json!({ "log": "cron", "ms": ms, "usage": usage.to_json(), "parts": parts }).to_string()
 }
 
 #[cfg(test)]
@@ -67,30 +81,49 @@ mod tests {
     use crate::inline::Rejection;
     use serde_json::Value;
 
+    fn none() -> Usage {
+        Usage::default()
+    }
+
     #[test]
-    fn a_request_line_has_its_route_status_time_and_what_was_refused() {
+    fn a_request_line_has_its_route_status_time_usage_and_what_was_refused() {
         let refused = Rejection::MissingSetting("SHOP_TOKEN".into()).to_reply();
         let line: Value =
-            serde_json::from_str(&request("POST", "/wechat/shop", &refused, 3).unwrap()).unwrap();
+            serde_json::from_str(&request("POST", "/wechat/shop", &refused, 3, &none()).unwrap())
+                .unwrap();
         assert_eq!(
             line,
-            json!({"log": "request", "method": "POST", "route": "/wechat/shop", "status": 500, "ms": 3, "refused": "missing_setting"})
+            json!({"log": "request", "method": "POST", "route": "/wechat/shop", "status": 500, "ms": 3,
+                   "usage": none().to_json(), "refused": "missing_setting"})
         );
         let accepted = Reply {
             accepted: Some("oa_message text from oAb***xyz".into()),
             ..Reply::success()
         };
+        let mut usage = none();
+        usage.queue_send(700);
         let line: Value =
-            serde_json::from_str(&request("POST", "/wechat/oa", &accepted, 1).unwrap()).unwrap();
+            serde_json::from_str(&request("POST", "/wechat/oa", &accepted, 1, &usage).unwrap())
+                .unwrap();
         assert_eq!(line["event"], "oa_message text from oAb***xyz");
+        assert_eq!(Usage::from_json(&line["usage"]), Ok(usage));
         assert!(line.get("refused").is_none());
     }
 
     #[test]
-    fn a_plain_success_is_left_to_the_platforms_invocation_log() {
+    fn a_plain_success_that_used_nothing_is_left_to_the_platforms_invocation_log() {
         let healthy = Reply::json(200, r#"{"ok":true}"#.into());
-        assert_eq!(request("GET", "/healthz", &healthy, 0), None);
-        assert_eq!(request("GET", "/wechat/oa", &Reply::text("echo"), 0), None);
+        assert_eq!(request("GET", "/healthz", &healthy, 0, &none()), None);
+        assert_eq!(
+            request("GET", "/wechat/oa", &Reply::text("echo"), 0, &none()),
+            None
+        );
+        let mut read = none();
+        read.d1_statement(12, 0);
+        let line: Value =
+            serde_json::from_str(&request("GET", "/api/tickets", &healthy, 2, &read).unwrap())
+                .unwrap();
+        assert_eq!(Usage::from_json(&line["usage"]), Ok(read));
     }
 
     #[test]
@@ -100,27 +133,34 @@ mod tests {
             &Ok("stored x".into()),
             None,
             7,
+            &none(),
         ))
         .unwrap();
         assert_eq!(
             ok,
-            json!({"log": "queue", "queue": "kefu-events", "ms": 7, "ok": true, "report": "stored x"})
+            json!({"log": "queue", "queue": "kefu-events", "ms": 7, "usage": none().to_json(), "ok": true, "report": "stored x"})
         );
         let retry = queue_message(
             "kefu-events",
             &Err(StoreError::Unavailable("D1 down".into())),
             Some(40),
             2,
+            &none(),
         );
         let retry: Value = serde_json::from_str(&retry).unwrap();
         assert_eq!(
             (retry["ok"].as_bool(), retry["retry_in_secs"].as_u64()),
             (Some(false), Some(40))
         );
-        let cron: Value =
-            serde_json::from_str(&cron_run(&[Ok("a".into()), Err(StoreError::Conflict)], 9))
-                .unwrap();
+        let reports = [Ok("a".into()), Err(StoreError::Conflict)];
+        let cron: Value = serde_json::from_str(&cron_run(&reports, 9, &none())).unwrap();
         assert_eq!(cron["parts"].as_array().unwrap().len(), 2);
         assert_eq!(cron["parts"][1]["ok"], false);
+        assert_eq!(cron["usage"], none().to_json());
+        let batch: Value = serde_json::from_str(&queue_batch("kefu-events", 3)).unwrap();
+        assert_eq!(
+            batch,
+            json!({"log": "batch", "queue": "kefu-events", "messages": 3})
+        );
     }
 }

@@ -361,9 +361,11 @@ fn problem(key: &str, e: &OrderEvent, category: &'static str, p: &Planning) -> V
         actor: c.name.as_deref().unwrap_or("card_shop"),
         text: &text,
     }));
+    // Found by the active-ticket index: the ticket this event opened is the active one.
     statements.push(Statement::alert(
-        "INSERT OR IGNORE INTO alerts (dedup_key, ticket_id, text, created_at) SELECT ?, id, ?, ? FROM tickets WHERE opened_by = ?",
-        vec![format!("ticket:{key}").into(), alert_text(e, category).into(), now.into(), key.into()],
+        "INSERT OR IGNORE INTO alerts (dedup_key, ticket_id, text, created_at) SELECT ?, id, ?, ? FROM tickets \
+         WHERE opened_by = ? AND channel = ? AND customer_id = ? AND status != 'closed'",
+        order.params(vec![format!("ticket:{key}").into(), alert_text(e, category).into(), now.into(), key.into()]),
     ));
     let auto_reply = rules
         .faq_reply_for_problem(category, message)

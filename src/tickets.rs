@@ -187,9 +187,11 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
                 mask(&customer_id),
                 snippet(&text)
             );
+            // Found by the active-ticket index: the ticket this event opened is the active one.
             statements.push(Statement::alert(
-                "INSERT INTO alerts (dedup_key, ticket_id, text, created_at) SELECT ?, id, ?, ? FROM tickets WHERE opened_by = ?",
-                vec![format!("ticket:{key}").into(), alert.into(), now.into(), key.into()],
+                "INSERT INTO alerts (dedup_key, ticket_id, text, created_at) SELECT ?, id, ?, ? FROM tickets \
+                 WHERE opened_by = ? AND channel = ? AND customer_id = ? AND status != 'closed'",
+                who.params(vec![format!("ticket:{key}").into(), alert.into(), now.into(), key.into()]),
             ));
         }
         TicketEffect::AgentSession {
@@ -279,10 +281,12 @@ impl Customer<'_> {
         let (first_response, resolution) = priority.sla_secs();
         let resolution_due = resolution_due.unwrap_or(now + resolution);
         [
+            // Tried only when none is active: an insert the index refuses still writes a row.
             Statement::new(
                 "INSERT OR IGNORE INTO tickets (channel, customer_id, category, status, priority, opened_by, created_at, updated_at, first_response_due, resolution_due) \
-                 VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)",
-                vec![
+                 SELECT ?, ?, ?, 'open', ?, ?, ?, ?, ?, ? \
+                 WHERE NOT EXISTS (SELECT 1 FROM tickets WHERE channel = ? AND customer_id = ? AND status != 'closed')",
+                self.params(vec![
                     self.channel.into(),
                     self.customer_id.into(),
                     category.into(),
@@ -292,7 +296,7 @@ impl Customer<'_> {
                     now.into(),
                     (now + first_response).into(),
                     resolution_due.into(),
-                ],
+                ]),
             ),
             Statement::new(
                 "UPDATE tickets SET status = 'open', resolved_at = NULL, updated_at = ?, resolution_due = ? \

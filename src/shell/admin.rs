@@ -4,15 +4,16 @@ use worker::Env;
 
 use super::incoming::Incoming;
 
-use super::{io, perform};
+use super::io::{self, Meter};
+use super::perform;
 use crate::admin::{self, AdminMethod, AdminRequest};
 use crate::inline::{Rejection, Reply};
 
-pub async fn handle(req: Incoming, env: &Env) -> Reply {
-    io::reply_or_log("/api", answer(req, env).await)
+pub async fn handle(req: Incoming, env: &Env, meter: &Meter) -> Reply {
+    io::reply_or_log("/api", answer(req, env, meter).await)
 }
 
-async fn answer(req: Incoming, env: &Env) -> Result<Reply, Rejection> {
+async fn answer(req: Incoming, env: &Env, meter: &Meter) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
     let cx = perform::context(&settings)?;
     let (authorization, idempotency_key) =
@@ -36,5 +37,5 @@ async fn answer(req: Incoming, env: &Env) -> Result<Reply, Rejection> {
         body: &body,
     };
     let flow = admin::handle(&request, &cx)?;
-    perform::run(env, flow).await
+    perform::run(env, meter, flow).await
 }

@@ -2,7 +2,8 @@
 
 use worker::Env;
 
-use super::{io, perform};
+use super::io::{self, Meter};
+use super::perform;
 use crate::{log, pipeline};
 
 pub async fn run(env: &Env) {
@@ -12,9 +13,10 @@ pub async fn run(env: &Env) {
         return;
     };
     let started = io::now_millis();
-    let reports = perform::run(env, pipeline::scheduled(&cx)).await;
+    let meter = Meter::default();
+    let reports = perform::run(env, &meter, pipeline::scheduled(&cx)).await;
     let ms = io::now_millis() - started;
-    let line = log::cron_run(&reports, ms);
+    let line = log::cron_run(&reports, ms, &meter.borrow());
     if reports.iter().all(Result::is_ok) {
         worker::console_log!("{line}");
     } else {

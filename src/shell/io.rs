@@ -10,10 +10,15 @@ use worker::{js_sys, Env, Result};
 
 use crate::inline::{Rejection, Reply};
 use crate::settings::Settings;
+use crate::usage::Usage;
 
 pub const KV: &str = "KEFU_KV";
 pub const QUEUE: &str = "KEFU_EVENTS";
 pub const DB: &str = "KEFU_DB";
+
+/// What one invocation used of what is billed per operation, added to where the I/O happens
+/// and written on the invocation's log line.
+pub type Meter = RefCell<Usage>;
 
 thread_local! {
     /// The settings as read from this `env` object, with the AES keys decoded.
@@ -69,14 +74,21 @@ pub fn random_nonce() -> std::result::Result<String, Rejection> {
 /// Sends one message (as `QueueMessage::for_queue` encoded it) on `KEFU_EVENTS`. A failure is
 /// a 503: a callback that could not be enqueued is refused so that the platform retries it, and
 /// nothing is lost silently.
-pub async fn enqueue(env: &Env, message: String) -> std::result::Result<(), Rejection> {
+pub async fn enqueue(
+    env: &Env,
+    meter: &Meter,
+    message: String,
+) -> std::result::Result<(), Rejection> {
     let queue = env
         .queue(QUEUE)
         .map_err(|_| Rejection::Unavailable("queue binding KEFU_EVENTS missing".into()))?;
+    let bytes = message.len();
     queue
         .send(message)
         .await
-        .map_err(|e| Rejection::Unavailable(format!("enqueue failed: {e}")))
+        .map_err(|e| Rejection::Unavailable(format!("enqueue failed: {e}")))?;
+    meter.borrow_mut().queue_send(bytes);
+    Ok(())
 }
 
 /// The runtime's response for a reply, built directly: a string body and one header.

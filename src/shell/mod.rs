@@ -22,8 +22,9 @@ use worker::{event, Context, Env, MessageBatch, Result, ScheduleContext, Schedul
 use crate::inline::Reply;
 use crate::log;
 use crate::routes::{self, Deferred, Immediate, Route};
+use crate::usage::Usage;
 use incoming::Incoming;
-use io::respond;
+use io::{respond, Meter};
 
 /// The fetch handler, exported by hand rather than with `#[event(fetch)]`: a route that needs no
 /// I/O is answered synchronously, without the promise and task an asynchronous export makes for
@@ -47,30 +48,33 @@ pub fn fetch(
         Route::Deferred(route) => {
             let answered = async move {
                 let (method, path) = (req.method.clone(), req.path().to_owned());
+                let meter = Meter::default();
                 let reply = match route {
-                    Deferred::OaPush => oa::handle(req, &env).await,
-                    Deferred::ShopPush => shop::handle(req, &env).await,
-                    Deferred::PayFeedback => payfeedback::handle(req, &env).await,
-                    Deferred::Orders => orders::handle(req, &env).await,
-                    Deferred::Admin => admin::handle(req, &env).await,
+                    Deferred::OaPush => oa::handle(req, &env, &meter).await,
+                    Deferred::ShopPush => shop::handle(req, &env, &meter).await,
+                    Deferred::PayFeedback => payfeedback::handle(req, &env, &meter).await,
+                    Deferred::Orders => orders::handle(req, &env, &meter).await,
+                    Deferred::Admin => admin::handle(req, &env, &meter).await,
                 };
-                answer(&method, &path, reply, started)
+                let usage = *meter.borrow();
+                answer(&method, &path, reply, started, &usage)
             };
             return Ok(future_to_promise(answered).into());
         }
     };
-    answer(&req.method, req.path(), reply, started)
+    answer(&req.method, req.path(), reply, started, &Usage::default())
 }
 
-/// The response for a reply, and its log line (`log::request`).
+/// The response for a reply, and its log line (`log::request`) with what it used.
 fn answer(
     method: &str,
     path: &str,
     reply: Reply,
     started: i64,
+    usage: &Usage,
 ) -> std::result::Result<JsValue, JsValue> {
     let ms = io::now_millis() - started;
-    if let Some(line) = log::request(method, path, &reply, ms) {
+    if let Some(line) = log::request(method, path, &reply, ms, usage) {
         worker::console_log!("{line}");
     }
     Ok(respond(reply)?.into())

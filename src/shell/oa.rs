@@ -8,7 +8,7 @@ use futures_util::future::join;
 use worker::Env;
 
 use super::incoming::Incoming;
-use super::io::{self, log_rejection, KV};
+use super::io::{self, log_rejection, Meter, KV};
 use super::push::{self, Post};
 use crate::inline::{Rejection, Reply};
 use crate::kv;
@@ -42,10 +42,10 @@ pub fn verify_url(req: &Incoming, env: &Env) -> Reply {
     push::verify_url(ROUTE, req, env, Settings::oa_endpoint)
 }
 
-pub async fn handle(req: Incoming, env: &Env) -> Reply {
+pub async fn handle(req: Incoming, env: &Env, meter: &Meter) -> Reply {
     let state = async {
         Ok(RoutingState {
-            routing: routing_state(env).await,
+            routing: routing_state(env, meter).await,
             random16: io::random_bytes::<16>()?,
             nonce: io::random_nonce()?,
         })
@@ -54,6 +54,7 @@ pub async fn handle(req: Incoming, env: &Env) -> Reply {
         ROUTE,
         req,
         env,
+        meter,
         Settings::oa_endpoint,
         state,
         |post: Post, state: RoutingState| {
@@ -71,7 +72,7 @@ pub async fn handle(req: Incoming, env: &Env) -> Reply {
     .await
 }
 
-async fn routing_state(env: &Env) -> Rc<Routing> {
+async fn routing_state(env: &Env, meter: &Meter) -> Rc<Routing> {
     let now = io::now_secs();
     let cached = ROUTING.with(|cache| {
         cache
@@ -83,7 +84,7 @@ async fn routing_state(env: &Env) -> Rc<Routing> {
     if let Some(routing) = cached {
         return routing;
     }
-    let (routing, complete) = read_routing_state(env).await;
+    let (routing, complete) = read_routing_state(env, meter).await;
     let routing = Rc::new(routing);
     if complete {
         ROUTING.with(|cache| *cache.borrow_mut() = Some((now, routing.clone())));
@@ -94,7 +95,7 @@ async fn routing_state(env: &Env) -> Rc<Routing> {
 /// The rules and online-agent list from KV, and whether both reads succeeded (only then is the
 /// answer worth caching). A missing or invalid document is logged and routing falls back to "no
 /// rules": a customer is never refused because of the merchant's config.
-async fn read_routing_state(env: &Env) -> (Routing, bool) {
+async fn read_routing_state(env: &Env, meter: &Meter) -> (Routing, bool) {
     let Ok(kv) = env.kv(KV) else {
         log_rejection(
             ROUTE,
@@ -104,6 +105,7 @@ async fn read_routing_state(env: &Env) -> (Routing, bool) {
     };
     let (rules_doc, online_doc) =
         join(kv.get(kv::RULES).text(), kv.get(kv::ONLINE_AGENTS).text()).await;
+    meter.borrow_mut().kv_reads += 2;
     let complete = rules_doc.is_ok() && online_doc.is_ok();
     let routing = Routing::from_documents(
         rules_doc.ok().flatten().as_deref(),

@@ -3,17 +3,17 @@
 use worker::Env;
 
 use super::incoming::Incoming;
-use super::io;
+use super::io::{self, Meter};
 use super::push::enqueue_then_reply;
 use crate::inline::{Rejection, Reply};
 use crate::platforms::orders::{self, HookRequest};
 use crate::xml::MAX_BODY_BYTES;
 
-pub async fn handle(req: Incoming, env: &Env) -> Reply {
-    io::reply_or_log("/hooks/orders", accept(&req, env).await)
+pub async fn handle(req: Incoming, env: &Env, meter: &Meter) -> Reply {
+    io::reply_or_log("/hooks/orders", accept(&req, env, meter).await)
 }
 
-async fn accept(req: &Incoming, env: &Env) -> Result<Reply, Rejection> {
+async fn accept(req: &Incoming, env: &Env, meter: &Meter) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
     let body = req.body(MAX_BODY_BYTES).await?;
     let (timestamp, signature) = (
@@ -27,5 +27,5 @@ async fn accept(req: &Incoming, env: &Env) -> Result<Reply, Rejection> {
     };
     let now = io::now_secs();
     let accepted = orders::handle_post(&request, &settings, now)?;
-    enqueue_then_reply(env, accepted, now).await
+    enqueue_then_reply(env, meter, accepted, now).await
 }

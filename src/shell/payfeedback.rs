@@ -3,20 +3,20 @@
 use worker::Env;
 
 use super::incoming::Incoming;
-use super::io;
+use super::io::{self, Meter};
 use super::push::enqueue_then_reply;
 use crate::inline::{Rejection, Reply};
 use crate::platforms::payfeedback;
 use crate::xml::MAX_BODY_BYTES;
 
-pub async fn handle(req: Incoming, env: &Env) -> Reply {
-    io::reply_or_log("/wechat/payfeedback", accept(&req, env).await)
+pub async fn handle(req: Incoming, env: &Env, meter: &Meter) -> Reply {
+    io::reply_or_log("/wechat/payfeedback", accept(&req, env, meter).await)
 }
 
-async fn accept(req: &Incoming, env: &Env) -> Result<Reply, Rejection> {
+async fn accept(req: &Incoming, env: &Env, meter: &Meter) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
     let body = req.body(MAX_BODY_BYTES).await?;
     let now = io::now_secs();
     let accepted = payfeedback::handle_post(&body, &settings, now)?;
-    enqueue_then_reply(env, accepted, now).await
+    enqueue_then_reply(env, meter, accepted, now).await
 }

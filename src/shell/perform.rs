@@ -1,6 +1,8 @@
 //! Performs what the core's flows ask for (`pipeline::effect`) on D1, KV, Queues and fetch, and
 //! feeds each answer back until the flow is done.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
@@ -8,7 +10,7 @@ use worker::{
     AbortController, Delay, Env, Fetch, Headers, MessageBuilder, Method, Request, RequestInit,
 };
 
-use super::io::{self, KV, QUEUE};
+use super::io::{self, Meter, KV, QUEUE};
 use super::oa::forget_routing_state;
 use super::store::{self, db};
 use crate::event::QueueMessage;
@@ -31,35 +33,82 @@ pub fn context(settings: &Settings) -> Result<Context<'_>, Rejection> {
     })
 }
 
-pub async fn run<F: Flow>(env: &Env, mut flow: F) -> F::Output {
+pub async fn run<F: Flow>(env: &Env, meter: &Meter, mut flow: F) -> F::Output {
     let mut answer = None;
     loop {
         match flow.step(answer.take()) {
             Step::Done(output) => return output,
-            Step::Do(effect) => answer = Some(perform(env, effect).await),
+            Step::Do(effect) => {
+                answer = Some(match remembered(&effect) {
+                    Some(value) => Ok(Answer::Value(value)),
+                    None => {
+                        meter.borrow_mut().attempt(&effect);
+                        perform(env, meter, effect).await
+                    }
+                });
+            }
         }
     }
+}
+
+thread_local! {
+    /// What this isolate read from KV lately, for the keys `kv::isolate_cache_secs` names:
+    /// key → (read at, value).
+    static KV_READS: RefCell<BTreeMap<String, (i64, Option<String>)>> =
+        const { RefCell::new(BTreeMap::new()) };
+}
+
+/// A KV read this isolate may answer from memory.
+fn remembered(effect: &Effect) -> Option<Option<String>> {
+    let Effect::KvGet(key) = effect else {
+        return None;
+    };
+    let secs = kv::isolate_cache_secs(key)?;
+    let now = io::now_secs();
+    KV_READS.with(|reads| {
+        reads
+            .borrow()
+            .get(key)
+            .filter(|(read_at, _)| now - read_at < secs)
+            .map(|(_, value)| value.clone())
+    })
+}
+
+fn remember(key: &str, value: &Option<String>) {
+    if kv::isolate_cache_secs(key).is_some() {
+        let read = (io::now_secs(), value.clone());
+        KV_READS.with(|reads| reads.borrow_mut().insert(key.to_owned(), read));
+    }
+}
+
+fn forget(key: &str) {
+    KV_READS.with(|reads| reads.borrow_mut().remove(key));
 }
 
 fn unavailable(e: impl ToString) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-async fn perform(env: &Env, effect: Effect) -> Answered {
+async fn perform(env: &Env, meter: &Meter, effect: Effect) -> Answered {
     match effect {
-        Effect::Query(statement) => store::rows(&db(env)?, &statement).await.map(Answer::Rows),
-        Effect::Transaction(statements) => store::transaction(&db(env)?, &statements)
+        Effect::Query(statement) => store::rows(&db(env)?, meter, &statement)
+            .await
+            .map(Answer::Rows),
+        Effect::Transaction(statements) => store::transaction(&db(env)?, meter, &statements)
             .await
             .map(Answer::Changes),
         Effect::Fetch(request) => Ok(Answer::Http(fetch(&request).await)),
-        Effect::KvGet(key) => env
-            .kv(KV)
-            .map_err(unavailable)?
-            .get(&key)
-            .text()
-            .await
-            .map(Answer::Value)
-            .map_err(unavailable),
+        Effect::KvGet(key) => {
+            let value = env
+                .kv(KV)
+                .map_err(unavailable)?
+                .get(&key)
+                .text()
+                .await
+                .map_err(unavailable)?;
+            remember(&key, &value);
+            Ok(Answer::Value(value))
+        }
         Effect::KvPut {
             key,
             value,
@@ -74,6 +123,7 @@ async fn perform(env: &Env, effect: Effect) -> Answered {
                 put = put.expiration_ttl(ttl);
             }
             put.execute().await.map_err(unavailable)?;
+            forget(&key);
             if key == kv::ONLINE_AGENTS || key == kv::RULES {
                 forget_routing_state(); // this isolate's own cache of them
             }
@@ -92,22 +142,33 @@ async fn perform(env: &Env, effect: Effect) -> Answered {
                 listed.keys.into_iter().map(|k| k.name).collect(),
             ))
         }
-        Effect::KvDelete(key) => env
-            .kv(KV)
-            .map_err(unavailable)?
-            .delete(&key)
-            .await
-            .map(|()| Answer::Done)
-            .map_err(unavailable),
+        Effect::KvDelete(key) => {
+            forget(&key);
+            env.kv(KV)
+                .map_err(unavailable)?
+                .delete(&key)
+                .await
+                .map(|()| Answer::Done)
+                .map_err(unavailable)
+        }
         Effect::Enqueue {
             message,
             delay_secs,
-        } => send(env, &message, delay_secs).await.map(|()| Answer::Done),
+        } => send(env, meter, &message, delay_secs)
+            .await
+            .map(|()| Answer::Done),
     }
 }
 
-async fn send(env: &Env, message: &QueueMessage, delay_secs: u32) -> Result<(), StoreError> {
-    let mut builder = MessageBuilder::new(message.to_json());
+async fn send(
+    env: &Env,
+    meter: &Meter,
+    message: &QueueMessage,
+    delay_secs: u32,
+) -> Result<(), StoreError> {
+    let body = message.to_json();
+    let bytes = body.len();
+    let mut builder = MessageBuilder::new(body);
     if delay_secs > 0 {
         builder = builder.delay_seconds(delay_secs);
     }
@@ -115,7 +176,9 @@ async fn send(env: &Env, message: &QueueMessage, delay_secs: u32) -> Result<(), 
         .map_err(unavailable)?
         .send(builder.build())
         .await
-        .map_err(unavailable)
+        .map_err(unavailable)?;
+    meter.borrow_mut().queue_send(bytes);
+    Ok(())
 }
 
 /// Makes the request, giving up (and aborting it) after `TIMEOUT_SECS`.

@@ -8,7 +8,7 @@ use std::future::Future;
 use worker::Env;
 
 use super::incoming::Incoming;
-use super::io;
+use super::io::{self, Meter};
 use crate::event::{Keyed, QueueMessage, QueuedEvent};
 use crate::inline::{Accepted, Rejection, Reply};
 use crate::settings::Settings;
@@ -46,16 +46,21 @@ pub async fn serve<S, P: Keyed>(
     route: &'static str,
     req: Incoming,
     env: &Env,
+    meter: &Meter,
     endpoint: impl FnOnce(&Settings) -> Result<Endpoint<'_>, Rejection>,
     state: impl Future<Output = Result<S, Rejection>>,
     decide: impl FnOnce(Post<'_>, S) -> Result<Accepted<P>, Rejection>,
 ) -> Reply {
-    io::reply_or_log(route, accept(req, env, endpoint, state, decide).await)
+    io::reply_or_log(
+        route,
+        accept(req, env, meter, endpoint, state, decide).await,
+    )
 }
 
 async fn accept<S, P: Keyed>(
     req: Incoming,
     env: &Env,
+    meter: &Meter,
     endpoint: impl FnOnce(&Settings) -> Result<Endpoint<'_>, Rejection>,
     state: impl Future<Output = Result<S, Rejection>>,
     decide: impl FnOnce(Post<'_>, S) -> Result<Accepted<P>, Rejection>,
@@ -72,18 +77,24 @@ async fn accept<S, P: Keyed>(
         endpoint,
         now,
     };
-    enqueue_then_reply(env, decide(post, state)?, now).await
+    enqueue_then_reply(env, meter, decide(post, state)?, now).await
 }
 
 /// Enqueues an accepted callback's event; its reply goes out only once that succeeded.
 pub async fn enqueue_then_reply<P: Keyed>(
     env: &Env,
+    meter: &Meter,
     accepted: Accepted<P>,
     received_at: i64,
 ) -> Result<Reply, Rejection> {
     let event = QueuedEvent::accepted(accepted.push, received_at);
     let described = event.describe();
-    io::enqueue(env, QueueMessage::Inbound(Box::new(event)).for_queue()?).await?;
+    io::enqueue(
+        env,
+        meter,
+        QueueMessage::Inbound(Box::new(event)).for_queue()?,
+    )
+    .await?;
     Ok(Reply {
         accepted: Some(described),
         ..accepted.reply

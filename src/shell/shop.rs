@@ -4,6 +4,7 @@
 use worker::Env;
 
 use super::incoming::Incoming;
+use super::io::Meter;
 use super::push::{self, Post};
 use crate::inline::Reply;
 use crate::platforms::shop;
@@ -15,11 +16,12 @@ pub fn verify_url(req: &Incoming, env: &Env) -> Reply {
     push::verify_url(ROUTE, req, env, Settings::shop_endpoint)
 }
 
-pub async fn handle(req: Incoming, env: &Env) -> Reply {
+pub async fn handle(req: Incoming, env: &Env, meter: &Meter) -> Reply {
     push::serve(
         ROUTE,
         req,
         env,
+        meter,
         Settings::shop_endpoint,
         async { Ok(()) },
         |post: Post, ()| shop::handle_post(&post.query, &post.body, &post.endpoint, post.now),

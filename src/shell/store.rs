@@ -2,9 +2,9 @@
 
 use serde_json::Value;
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, Env};
+use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
-use super::io::DB;
+use super::io::{Meter, DB};
 use crate::sql::{Param, Statement, StoreError};
 
 pub fn db(env: &Env) -> Result<D1Database, StoreError> {
@@ -31,9 +31,21 @@ fn store_error(error: worker::Error) -> StoreError {
     StoreError::from_message(&error.to_string())
 }
 
+/// What a statement's result says it did, added to the meter; the rows it changed.
+fn metered(meter: &Meter, result: &D1Result) -> usize {
+    let meta = result.meta().ok().flatten();
+    let count = |n: Option<usize>| n.unwrap_or(0) as u64;
+    let (read, written) = meta
+        .as_ref()
+        .map_or((0, 0), |m| (count(m.rows_read), count(m.rows_written)));
+    meter.borrow_mut().d1_statement(read, written);
+    meta.and_then(|m| m.changes).unwrap_or(0)
+}
+
 /// Runs statements as one transaction; returns the number of rows each changed.
 pub async fn transaction(
     db: &D1Database,
+    meter: &Meter,
     statements: &[Statement],
 ) -> Result<Vec<usize>, StoreError> {
     let prepared = statements
@@ -41,18 +53,16 @@ pub async fn transaction(
         .map(|s| prepare(db, s))
         .collect::<Result<Vec<_>, _>>()?;
     let results = db.batch(prepared).await.map_err(store_error)?;
-    Ok(results
-        .iter()
-        .map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0))
-        .collect())
+    Ok(results.iter().map(|r| metered(meter, r)).collect())
 }
 
 /// Runs a query; each row as a JSON object by column name.
-pub async fn rows(db: &D1Database, statement: &Statement) -> Result<Vec<Value>, StoreError> {
-    prepare(db, statement)?
-        .all()
-        .await
-        .map_err(store_error)?
-        .results::<Value>()
-        .map_err(store_error)
+pub async fn rows(
+    db: &D1Database,
+    meter: &Meter,
+    statement: &Statement,
+) -> Result<Vec<Value>, StoreError> {
+    let result = prepare(db, statement)?.all().await.map_err(store_error)?;
+    metered(meter, &result);
+    result.results::<Value>().map_err(store_error)
 }

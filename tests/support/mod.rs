@@ -89,6 +89,19 @@ impl Db {
         rows.map(|r| r.expect("row")).collect()
     }
 
+    /// SQLite's plan for a statement (EXPLAIN QUERY PLAN), one line per step: `SCAN t` reads
+    /// the whole table, `SEARCH t USING INDEX …` only the rows the index finds.
+    pub fn query_plan(&self, statement: &Statement) -> Vec<String> {
+        let params: Vec<Bound> = statement.params.iter().map(Bound).collect();
+        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+        let sql = format!("EXPLAIN QUERY PLAN {}", statement.sql);
+        let mut stmt = self.conn.prepare(&sql).expect(statement.sql);
+        let steps = stmt
+            .query_map(refs.as_slice(), |row| row.get::<_, String>(3))
+            .expect(statement.sql);
+        steps.map(|s| s.expect("plan step")).collect()
+    }
+
     /// Rows of an ad-hoc query without parameters, for assertions.
     pub fn rows(&self, sql: &'static str) -> Vec<Value> {
         self.query(&Statement::new(sql, vec![]))
