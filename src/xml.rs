@@ -5,6 +5,8 @@
 //! processing instructions other than the XML declaration, deep nesting and oversized documents,
 //! so hostile input costs little and can never expand.
 
+use std::borrow::Cow;
+
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
@@ -206,29 +208,34 @@ pub struct XmlWriter {
 
 impl XmlWriter {
     pub fn new() -> Self {
-        XmlWriter {
-            out: String::from("<xml>"),
-        }
+        // A passive reply or a sealed envelope is a few hundred bytes: one allocation.
+        let mut out = String::with_capacity(512);
+        out.push_str("<xml>");
+        XmlWriter { out }
     }
 
     pub fn cdata(mut self, name: &str, value: &str) -> Self {
         self.open(name);
         self.out.push_str("<![CDATA[");
-        for ch in value.chars().filter(|&c| is_xml_char(c)) {
-            self.out.push(ch);
-            if self.out.ends_with("]]>") {
-                self.out.truncate(self.out.len() - 1);
-                self.out.push_str("]]><![CDATA[>");
-            }
+        let value = xml_chars_only(value);
+        // `]]>` would end the section: it becomes `]]` + `]]><![CDATA[>`, splitting it across two.
+        let mut rest = value.as_ref();
+        while let Some(at) = rest.find("]]>") {
+            self.out.push_str(&rest[..at + 2]);
+            self.out.push_str("]]><![CDATA[>");
+            rest = &rest[at + 3..];
         }
+        self.out.push_str(rest);
         self.out.push_str("]]>");
         self.close(name);
         self
     }
 
     pub fn number(mut self, name: &str, value: i64) -> Self {
+        use std::fmt::Write;
         self.open(name);
-        self.out.push_str(&value.to_string());
+        // Writing into a String cannot fail.
+        let _ = write!(self.out, "{value}");
         self.close(name);
         self
     }
@@ -259,6 +266,20 @@ impl XmlWriter {
         self.out.push_str("</");
         self.out.push_str(name);
         self.out.push('>');
+    }
+}
+
+/// `value` without the characters XML 1.0 cannot carry; borrowed when it has none (the usual
+/// case, found by a byte scan: only C0 controls, U+FFFE and U+FFFF are refused in a `str`).
+fn xml_chars_only(value: &str) -> Cow<'_, str> {
+    let bytes = value.as_bytes();
+    let suspect = bytes
+        .iter()
+        .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xBF);
+    if suspect && value.chars().any(|c| !is_xml_char(c)) {
+        Cow::Owned(value.chars().filter(|&c| is_xml_char(c)).collect())
+    } else {
+        Cow::Borrowed(value)
     }
 }
 
@@ -339,6 +360,22 @@ mod tests {
         let doc = parse(&xml).unwrap();
         assert_eq!(doc.get("Content"), Some("a]]>bcd"));
         assert_eq!(doc.get("TransInfo/KfAccount"), Some("kf@gh"));
+    }
+
+    #[test]
+    fn writer_splits_cdata_ends_including_those_left_by_dropped_characters() {
+        let cdata = |value: &str| XmlWriter::new().cdata("C", value).finish();
+        let wrap = |inner: &str| format!("<xml><C><![CDATA[{inner}]]></C></xml>");
+        assert_eq!(cdata("]]]>"), wrap("]]]]]><![CDATA[>"));
+        assert_eq!(cdata("]]>]]>"), wrap("]]]]><![CDATA[>]]]]><![CDATA[>"));
+        assert_eq!(cdata("]]\u{0}>x"), wrap("]]]]><![CDATA[>x"));
+        // U+00BF and U+FFFD carry the byte 0xBF yet are fine; U+FFFF is not.
+        assert_eq!(cdata("¿\u{FFFD}\u{FFFF}\t\r\n"), wrap("¿\u{FFFD}\t\r\n"));
+        assert_eq!(xml_chars_only("plain ¿"), Cow::Borrowed("plain ¿"));
+        for value in ["]]]>", "a]]>b]]>", "]]\u{1}>", "]>]]]]>>"] {
+            let doc = parse(&cdata(value)).unwrap();
+            assert_eq!(doc.get("C"), Some(value.replace('\u{1}', "").as_str()));
+        }
     }
 
     #[test]
