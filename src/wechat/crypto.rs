@@ -4,7 +4,7 @@
 use aes::cipher::{block_padding::NoPadding, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use sha1::{Digest, Sha1};
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
 
 type Aes256CbcEnc = cbc::Encryptor<aes::Aes256>;
 type Aes256CbcDec = cbc::Decryptor<aes::Aes256>;
@@ -44,18 +44,34 @@ impl std::fmt::Display for CryptoError {
 /// hex(sha1(concat(sort(parts)))): the `signature` (token, timestamp, nonce) and the
 /// `msg_signature` (the same plus the `Encrypt` text).
 pub fn signature(parts: &[&str]) -> String {
-    let mut sorted: Vec<&str> = parts.to_vec();
-    sorted.sort_unstable();
-    let mut hasher = Sha1::new();
-    for part in sorted {
-        hasher.update(part.as_bytes());
-    }
-    hex(&hasher.finalize())
+    hex(&sorted_sha1(parts))
 }
 
 /// Compares a received hex signature with the expected one in constant time.
 pub fn signature_matches(received: &str, parts: &[&str]) -> bool {
-    constant_time_eq_ignore_ascii_case(received, &signature(parts))
+    let expected = hex_digits(&sorted_sha1(parts));
+    ct_eq_ignore_ascii_case(received.as_bytes(), &expected)
+}
+
+/// SHA-1 over the parts in sorted order, without copying or allocating: each round hashes the
+/// smallest part not hashed yet (a signature has three or four parts).
+fn sorted_sha1(parts: &[&str]) -> [u8; 20] {
+    let mut hasher = Sha1::new();
+    let mut last: Option<(&str, usize)> = None;
+    for _ in 0..parts.len() {
+        let Some(next) = parts
+            .iter()
+            .copied()
+            .zip(0..)
+            .filter(|part| last.is_none_or(|last| *part > last))
+            .min()
+        else {
+            break;
+        };
+        hasher.update(next.0.as_bytes());
+        last = Some(next);
+    }
+    hasher.finalize().into()
 }
 
 /// Constant-time equality of two secrets (the length is not hidden).
@@ -66,15 +82,36 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
 /// Constant-time equality of two ASCII strings, letters compared case-insensitively (hex digests
 /// may arrive upper-case).
 pub fn constant_time_eq_ignore_ascii_case(a: &str, b: &str) -> bool {
-    constant_time_eq(&a.to_ascii_lowercase(), &b.to_ascii_lowercase())
+    ct_eq_ignore_ascii_case(a.as_bytes(), b.as_bytes())
 }
 
+fn ct_eq_ignore_ascii_case(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .fold(Choice::from(1), |same, (x, y)| {
+                same & x.to_ascii_lowercase().ct_eq(&y.to_ascii_lowercase())
+            })
+            .into()
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 0xf) as usize] as char);
+        out.push(HEX_DIGITS[(b >> 4) as usize] as char);
+        out.push(HEX_DIGITS[(b & 0xf) as usize] as char);
+    }
+    out
+}
+
+/// A SHA-1 digest in lower-case hex, on the stack.
+fn hex_digits(digest: &[u8; 20]) -> [u8; 40] {
+    let mut out = [0u8; 40];
+    for (pair, b) in out.chunks_exact_mut(2).zip(digest) {
+        pair[0] = HEX_DIGITS[(b >> 4) as usize];
+        pair[1] = HEX_DIGITS[(b & 0xf) as usize];
     }
     out
 }
@@ -209,6 +246,36 @@ mod tests {
                 assert!(!signature_matches(bad, &parts), "{}", s(case, "source"));
             }
         }
+    }
+
+    #[test]
+    fn signature_sorts_parts_whatever_their_order_and_duplicates() {
+        let naive = |parts: &[&str]| {
+            let mut sorted = parts.to_vec();
+            sorted.sort_unstable();
+            hex(&Sha1::digest(sorted.concat().as_bytes()))
+        };
+        for parts in [
+            &["b", "a", "c"][..],
+            &["1700000000", "token", "42", "Encrypt+/="],
+            &["x", "x", "a", "x", "b"],
+            &["", "a", ""],
+            &[],
+        ] {
+            assert_eq!(signature(parts), naive(parts), "{parts:?}");
+            assert!(signature_matches(&naive(parts), parts), "{parts:?}");
+        }
+        assert_eq!(signature(&["a", "b"]), signature(&["b", "a"]));
+        assert!(!signature_matches("", &["a"]));
+        assert!(!signature_matches(&signature(&["a"])[..39], &["a"]));
+    }
+
+    #[test]
+    fn case_insensitive_comparison_is_exact_otherwise() {
+        assert!(constant_time_eq_ignore_ascii_case("AbC1", "aBc1"));
+        assert!(!constant_time_eq_ignore_ascii_case("abc", "abd"));
+        assert!(!constant_time_eq_ignore_ascii_case("abc", "abcd"));
+        assert!(constant_time_eq_ignore_ascii_case("", ""));
     }
 
     #[test]
