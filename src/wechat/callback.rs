@@ -54,8 +54,9 @@ impl CallbackQuery {
 /// The settings of one callback endpoint.
 pub struct Endpoint<'a> {
     pub token: &'a str,
-    /// The AES key and AppID, when the endpoint has an EncodingAESKey configured.
-    pub aes: Option<(AesKey, &'a str)>,
+    /// The AES key (as the settings hold it, expanded) and AppID, when the endpoint has an
+    /// EncodingAESKey configured.
+    pub aes: Option<(&'a AesKey, &'a str)>,
     pub max_skew_secs: i64,
     /// The names of the settings, for error messages.
     pub aes_setting_name: &'static str,
@@ -204,16 +205,24 @@ pub fn seal(reply: &str, token: &str, key: &AesKey, appid: &str, inputs: &SealIn
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::sync::LazyLock;
 
     pub const TOKEN: &str = "pamtest";
     pub const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
     pub const APPID: &str = "wxb11529c136998cb6";
     pub const NOW: i64 = 1_700_000_000;
 
+    /// The key of `AES_KEY`, expanded once as the settings do.
+    pub fn aes_key() -> &'static AesKey {
+        static KEY: LazyLock<AesKey> =
+            LazyLock::new(|| AesKey::from_encoding_aes_key(AES_KEY).unwrap());
+        &KEY
+    }
+
     pub fn endpoint() -> Endpoint<'static> {
         Endpoint {
             token: TOKEN,
-            aes: Some((AesKey::from_encoding_aes_key(AES_KEY).unwrap(), APPID)),
+            aes: Some((aes_key(), APPID)),
             max_skew_secs: 300,
             aes_setting_name: "WECHAT_AES_KEY",
             allow_unencrypted: true,

@@ -1,13 +1,15 @@
 //! The WeChat callback signature and the AES-256-CBC message envelope ("safe"/"compatible" mode),
 //! shared by the Official Account and the WeChat Shop.
 
-use aes::cipher::{block_padding::NoPadding, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
+use aes::cipher::{
+    block_padding::NoPadding, BlockDecryptMut, BlockEncryptMut, InnerIvInit, KeyInit,
+};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use sha1::{Digest, Sha1};
 use subtle::{Choice, ConstantTimeEq};
 
-type Aes256CbcEnc = cbc::Encryptor<aes::Aes256>;
-type Aes256CbcDec = cbc::Decryptor<aes::Aes256>;
+type Aes256CbcEnc = cbc::Encryptor<aes::Aes256Enc>;
+type Aes256CbcDec = cbc::Decryptor<aes::Aes256Dec>;
 
 /// WeChat pads to 32 bytes, not the AES block size: a pad byte of up to 32 is legitimate.
 const PAD_BLOCK: usize = 32;
@@ -116,9 +118,15 @@ fn hex_digits(digest: &[u8; 20]) -> [u8; 40] {
     out
 }
 
-/// The 32-byte AES key decoded from a 43-character EncodingAESKey; the IV is its first 16 bytes.
+/// The AES-256 key decoded from a 43-character EncodingAESKey, expanded once for encryption
+/// and decryption (the settings hold it, so a callback does no key schedule); the IV is the
+/// key's first 16 bytes.
 #[derive(Clone)]
-pub struct AesKey([u8; 32]);
+pub struct AesKey {
+    encrypt: aes::Aes256Enc,
+    decrypt: aes::Aes256Dec,
+    iv: [u8; 16],
+}
 
 impl AesKey {
     pub fn from_encoding_aes_key(encoding_aes_key: &str) -> Result<Self, CryptoError> {
@@ -137,11 +145,13 @@ impl AesKey {
         .decode(padded)
         .map_err(|_| CryptoError::InvalidAesKey)?;
         let key: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::InvalidAesKey)?;
-        Ok(AesKey(key))
-    }
-
-    fn iv(&self) -> &[u8] {
-        &self.0[..16]
+        let mut iv = [0u8; 16];
+        iv.copy_from_slice(&key[..16]);
+        Ok(AesKey {
+            encrypt: aes::Aes256Enc::new(&key.into()),
+            decrypt: aes::Aes256Dec::new(&key.into()),
+            iv,
+        })
     }
 
     /// base64(AES-256-CBC(random16 || be32(len) || message || appid, PKCS#7 to 32 bytes)).
@@ -155,7 +165,7 @@ impl AesKey {
         buf.extend_from_slice(appid.as_bytes());
         buf.resize(body_len + pad, pad as u8);
         let len = buf.len();
-        let cipher = Aes256CbcEnc::new(self.0[..].into(), self.iv().into());
+        let cipher = Aes256CbcEnc::inner_iv_init(self.encrypt.clone(), &self.iv.into());
         let out = cipher
             .encrypt_padded_mut::<NoPadding>(&mut buf, len)
             .expect("length is a multiple of the block size by construction");
@@ -168,22 +178,13 @@ impl AesKey {
         encrypted_b64: &str,
         expected_appid: &str,
     ) -> Result<String, CryptoError> {
-        let (message, appid) = self.decrypt_with_appid(encrypted_b64)?;
-        if !bool::from(appid.as_bytes().ct_eq(expected_appid.as_bytes())) {
-            return Err(CryptoError::AppIdMismatch);
-        }
-        Ok(message)
-    }
-
-    /// Decrypts an `Encrypt` text into the message and the AppID that followed it.
-    pub fn decrypt_with_appid(&self, encrypted_b64: &str) -> Result<(String, String), CryptoError> {
         let mut buf = STANDARD
             .decode(encrypted_b64.trim())
             .map_err(|_| CryptoError::BadBase64)?;
         if buf.is_empty() || buf.len() % 16 != 0 {
             return Err(CryptoError::BadBase64);
         }
-        let cipher = Aes256CbcDec::new(self.0[..].into(), self.iv().into());
+        let cipher = Aes256CbcDec::inner_iv_init(self.decrypt.clone(), &self.iv.into());
         let plain = cipher
             .decrypt_padded_mut::<NoPadding>(&mut buf)
             .map_err(|_| CryptoError::BadBase64)?;
@@ -204,10 +205,18 @@ impl AesKey {
         if declared > rest.len() {
             return Err(CryptoError::BadLength);
         }
-        let (message, appid) = rest.split_at(declared);
-        let message = std::str::from_utf8(message).map_err(|_| CryptoError::BadUtf8)?;
-        let appid = std::str::from_utf8(appid).map_err(|_| CryptoError::BadUtf8)?;
-        Ok((message.to_owned(), appid.to_owned()))
+        let appid_matches = std::str::from_utf8(&rest[declared..])
+            .map(|appid| bool::from(appid.as_bytes().ct_eq(expected_appid.as_bytes())));
+        // The message becomes the buffer (one move, no copy); a message that is not UTF-8 is
+        // reported before anything about the AppID.
+        buf.truncate(20 + declared);
+        buf.drain(..20);
+        let message = String::from_utf8(buf).map_err(|_| CryptoError::BadUtf8)?;
+        match appid_matches {
+            Ok(true) => Ok(message),
+            Ok(false) => Err(CryptoError::AppIdMismatch),
+            Err(_) => Err(CryptoError::BadUtf8),
+        }
     }
 }
 
@@ -376,7 +385,7 @@ mod tests {
     /// Encrypts raw plaintext without any framing, to forge bad paddings and lengths.
     fn raw_encrypt(k: &AesKey, mut plain: Vec<u8>) -> String {
         let len = plain.len();
-        let out = Aes256CbcEnc::new(k.0[..].into(), k.iv().into())
+        let out = Aes256CbcEnc::inner_iv_init(k.encrypt.clone(), &k.iv.into())
             .encrypt_padded_mut::<NoPadding>(&mut plain, len)
             .unwrap();
         STANDARD.encode(out)
@@ -437,6 +446,26 @@ mod tests {
         plain.extend_from_slice(&2u32.to_be_bytes());
         plain.extend_from_slice(&[0xff, 0xfe]);
         plain.extend_from_slice(b"wx");
+        let pad = 32 - plain.len() % 32;
+        plain.resize(plain.len() + pad, pad as u8);
+        assert_eq!(
+            k.decrypt(&raw_encrypt(&k, plain.clone()), "wx"),
+            Err(CryptoError::BadUtf8)
+        );
+        // The message is judged before the AppID.
+        assert_eq!(
+            k.decrypt(&raw_encrypt(&k, plain), "wxother"),
+            Err(CryptoError::BadUtf8)
+        );
+    }
+
+    #[test]
+    fn rejects_non_utf8_appid() {
+        let k = key();
+        let mut plain = vec![b'r'; 16];
+        plain.extend_from_slice(&2u32.to_be_bytes());
+        plain.extend_from_slice(b"hi");
+        plain.extend_from_slice(&[b'w', 0xff]);
         let pad = 32 - plain.len() % 32;
         plain.resize(plain.len() + pad, pad as u8);
         assert_eq!(
