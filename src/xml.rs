@@ -51,46 +51,76 @@ impl std::fmt::Display for XmlError {
 }
 
 /// The leaves of a parsed document as (path below the root, text) in document order, e.g.
-/// `("MsgType", "text")` or `("PicInfo/item/PicUrl", "https://…")`.
+/// `("MsgType", "text")` or `("PicInfo/item/PicUrl", "https://…")`. Names and texts borrow from
+/// the input where they can (a leaf below the root, text without entities, one CDATA section).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct XmlDoc {
-    pub root: String,
-    leaves: Vec<(String, String)>,
+pub struct XmlDoc<'a> {
+    pub root: Cow<'a, str>,
+    leaves: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl XmlDoc {
+impl<'a> XmlDoc<'a> {
     /// The text of the first leaf at `path`.
     pub fn get(&self, path: &str) -> Option<&str> {
         self.leaves
             .iter()
             .find(|(p, _)| p == path)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     /// The texts of every leaf at `path`, in document order.
-    pub fn all<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub fn all<'s>(&'s self, path: &'s str) -> impl Iterator<Item = &'s str> + 's {
         self.leaves
             .iter()
             .filter(move |(p, _)| p == path)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
-    pub fn leaves(&self) -> &[(String, String)] {
+    pub fn leaves(&self) -> &[(Cow<'a, str>, Cow<'a, str>)] {
         &self.leaves
+    }
+
+    /// The text of the first leaf at `path`, taken out of the document (still borrowed from the
+    /// input when it was).
+    pub fn into_leaf(self, path: &str) -> Option<Cow<'a, str>> {
+        self.leaves
+            .into_iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, v)| v)
+    }
+
+    /// The document with its own copies of everything, to outlive the input.
+    pub fn into_owned(self) -> XmlDoc<'static> {
+        let own = |c: Cow<'a, str>| Cow::Owned(c.into_owned());
+        XmlDoc {
+            root: own(self.root),
+            leaves: self
+                .leaves
+                .into_iter()
+                .map(|(path, text)| (own(path), own(text)))
+                .collect(),
+        }
     }
 }
 
-pub fn parse(input: &str) -> Result<XmlDoc, XmlError> {
+/// Leaves a WeChat push has at most, short of lists: room for them from the start.
+const USUAL_LEAVES: usize = 16;
+
+pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
     if input.trim().is_empty() {
         return Err(XmlError::Empty);
     }
     let mut reader = Reader::from_str(input);
     reader.config_mut().check_end_names = true;
-    let mut doc = XmlDoc::default();
+    let mut doc = XmlDoc {
+        root: Cow::Borrowed(""),
+        leaves: Vec::with_capacity(USUAL_LEAVES),
+    };
     // Open elements, each with whether it has had a child element yet (then it is a group, not
     // a leaf): kept per element so that closing one costs the same however long the document.
-    let mut stack: Vec<(String, bool)> = Vec::new();
-    let mut text = String::new();
+    let mut stack: Vec<(Cow<'_, str>, bool)> = Vec::with_capacity(MAX_DEPTH);
+    // The current element's text: borrowed while it is one piece, the usual case.
+    let mut text: Cow<'_, str> = Cow::Borrowed("");
     let mut saw_root = false;
     let mut elements = 0usize;
     loop {
@@ -119,23 +149,23 @@ pub fn parse(input: &str) -> Result<XmlDoc, XmlError> {
                     return Err(XmlError::TooDeep);
                 }
                 saw_root = true;
-                let name = element_name(start.name().as_ref())?;
+                let name = element_name(input, start.name().as_ref())?;
                 if let Some((_, has_children)) = stack.last_mut() {
                     *has_children = true;
                 }
                 stack.push((name, false));
-                text.clear();
+                text = Cow::Borrowed("");
             }
             Event::Empty(start) => {
                 if stack.is_empty() {
                     return Err(XmlError::Malformed("empty root element".into()));
                 }
-                let name = element_name(start.name().as_ref())?;
-                let path = child_path(&stack[1..], &name);
+                let name = element_name(input, start.name().as_ref())?;
+                let path = child_path(&stack[1..], name);
                 if let Some((_, has_children)) = stack.last_mut() {
                     *has_children = true;
                 }
-                doc.leaves.push((path, String::new()));
+                doc.leaves.push((path, Cow::Borrowed("")));
             }
             Event::Text(t) => {
                 if stack.is_empty() {
@@ -144,8 +174,7 @@ pub fn parse(input: &str) -> Result<XmlDoc, XmlError> {
                     }
                     continue;
                 }
-                let unescaped = t.unescape().map_err(|_| XmlError::BadEntity)?;
-                text.push_str(&unescaped);
+                append(&mut text, t.unescape().map_err(|_| XmlError::BadEntity)?);
             }
             Event::CData(c) => {
                 if stack.is_empty() {
@@ -153,21 +182,21 @@ pub fn parse(input: &str) -> Result<XmlDoc, XmlError> {
                 }
                 let raw = std::str::from_utf8(&c)
                     .map_err(|_| XmlError::Malformed("invalid UTF-8".into()))?;
-                text.push_str(raw);
+                append(&mut text, from_input(input, raw));
             }
             Event::End(_) => {
                 let (name, has_children) = stack
                     .pop()
                     .ok_or(XmlError::Malformed("unbalanced end tag".into()))?;
+                let piece = std::mem::replace(&mut text, Cow::Borrowed(""));
                 if stack.is_empty() {
                     doc.root = name;
                 } else if !has_children {
                     // A leaf is an element whose content was only text; a group's own
                     // whitespace between children is dropped.
-                    let path = child_path(&stack[1..], &name);
-                    doc.leaves.push((path, std::mem::take(&mut text)));
+                    let path = child_path(&stack[1..], name);
+                    doc.leaves.push((path, piece));
                 }
-                text.clear();
             }
             Event::Eof => break,
         }
@@ -181,22 +210,53 @@ pub fn parse(input: &str) -> Result<XmlDoc, XmlError> {
     Ok(doc)
 }
 
-fn element_name(raw: &[u8]) -> Result<String, XmlError> {
+/// Adds a piece of an element's text (CDATA sections and text between them).
+fn append<'a>(text: &mut Cow<'a, str>, piece: Cow<'a, str>) {
+    if text.is_empty() {
+        *text = piece;
+    } else {
+        text.to_mut().push_str(&piece);
+    }
+}
+
+fn element_name<'a>(input: &'a str, raw: &[u8]) -> Result<Cow<'a, str>, XmlError> {
     match std::str::from_utf8(raw) {
         Ok("") => Err(XmlError::Malformed("empty element name".into())),
-        Ok(name) => Ok(name.to_owned()),
+        Ok(name) => Ok(from_input(input, name)),
         Err(_) => Err(XmlError::Malformed("invalid element name".into())),
     }
 }
 
-fn child_path(ancestors_below_root: &[(String, bool)], name: &str) -> String {
+/// `piece` with the input's lifetime when it is a slice of the input (always, for the events
+/// of a reader over a `str`), else a copy. quick-xml lends an element's name or a CDATA
+/// section only for as long as its event lives; this lets a leaf keep them without copying.
+fn from_input<'a>(input: &'a str, piece: &str) -> Cow<'a, str> {
+    within(input, piece).map_or_else(|| Cow::Owned(piece.to_owned()), Cow::Borrowed)
+}
+
+/// `piece` as a slice of `input`, when it is one.
+fn within<'a>(input: &'a str, piece: &str) -> Option<&'a str> {
+    let start = (piece.as_ptr() as usize).checked_sub(input.as_ptr() as usize)?;
+    input
+        .get(start..start.checked_add(piece.len())?)
+        .filter(|slice| std::ptr::eq(slice.as_ptr(), piece.as_ptr()))
+}
+
+/// A leaf's path: its name alone below the root (borrowed), joined to its groups' otherwise.
+fn child_path<'a>(
+    ancestors_below_root: &[(Cow<'a, str>, bool)],
+    name: Cow<'a, str>,
+) -> Cow<'a, str> {
+    if ancestors_below_root.is_empty() {
+        return name;
+    }
     let mut path = String::new();
     for (a, _) in ancestors_below_root {
         path.push_str(a);
         path.push('/');
     }
-    path.push_str(name);
-    path
+    path.push_str(&name);
+    Cow::Owned(path)
 }
 
 /// Builds `<xml>…</xml>` replies. Text goes in CDATA with `]]>` split across sections, and
@@ -373,9 +433,56 @@ mod tests {
         assert_eq!(cdata("¿\u{FFFD}\u{FFFF}\t\r\n"), wrap("¿\u{FFFD}\t\r\n"));
         assert_eq!(xml_chars_only("plain ¿"), Cow::Borrowed("plain ¿"));
         for value in ["]]]>", "a]]>b]]>", "]]\u{1}>", "]>]]]]>>"] {
-            let doc = parse(&cdata(value)).unwrap();
+            let written = cdata(value);
+            let doc = parse(&written).unwrap();
             assert_eq!(doc.get("C"), Some(value.replace('\u{1}', "").as_str()));
         }
+    }
+
+    #[test]
+    fn leaves_borrow_from_the_input_unless_they_had_to_be_built() {
+        let input = "<xml><A><![CDATA[a]]></A><B>x &lt; y</B><C><![CDATA[1]]><![CDATA[2]]></C><G><D>d</D></G><E/></xml>";
+        let doc = parse(input).unwrap();
+        let borrowed = |c: &Cow<'_, str>| matches!(c, Cow::Borrowed(_));
+        let kinds: Vec<_> = doc
+            .leaves()
+            .iter()
+            .map(|(path, text)| (path.as_ref(), borrowed(path), borrowed(text)))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("A", true, true),
+                ("B", true, false),
+                ("C", true, false),
+                ("G/D", false, true),
+                ("E", true, true),
+            ]
+        );
+        assert!(borrowed(&doc.root));
+        assert_eq!(doc.get("C"), Some("12"));
+        let owned = doc.clone().into_owned();
+        assert_eq!(owned, doc);
+        assert!(owned
+            .leaves()
+            .iter()
+            .all(|(p, t)| !borrowed(p) && !borrowed(t)));
+        assert_eq!(doc.clone().into_leaf("G/D"), Some(Cow::Borrowed("d")));
+        assert_eq!(doc.into_leaf("Missing"), None);
+    }
+
+    #[test]
+    fn a_piece_from_elsewhere_is_copied_not_borrowed() {
+        let input = "<xml>name</xml>";
+        assert_eq!(within(input, &input[5..9]), Some("name"));
+        let elsewhere = String::from("name");
+        assert_eq!(within(input, &elsewhere), None);
+        assert_eq!(within(&input[5..], input), None);
+        assert!(matches!(from_input(input, &elsewhere), Cow::Owned(n) if n == "name"));
+        assert!(matches!(
+            from_input(input, &input[5..9]),
+            Cow::Borrowed("name")
+        ));
     }
 
     #[test]
