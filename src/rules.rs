@@ -320,6 +320,11 @@ fn matches_any(lowercase_text: &str, keywords: &[String]) -> bool {
         .any(|k| lowercase_text.contains(lowercase(k).as_ref()))
 }
 
+/// CJK punctuation, kana, CJK ideographs and Hangul syllables: no case, so no table lookup.
+fn has_no_case(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7A3}')
+}
+
 /// `s.to_lowercase()`, borrowed when that would change nothing (most messages and keywords), so
 /// matching a message against the rules allocates nothing.
 fn lowercase(s: &str) -> Cow<'_, str> {
@@ -327,7 +332,7 @@ fn lowercase(s: &str) -> Cow<'_, str> {
         if c.is_ascii() {
             !c.is_ascii_uppercase()
         } else {
-            c.to_lowercase().eq(std::iter::once(c))
+            has_no_case(c) || c.to_lowercase().eq(std::iter::once(c))
         }
     });
     if unchanged {
@@ -348,6 +353,16 @@ mod tests {
             {"category": "invalid_card", "kf_accounts": ["carl@gh_1"]}
         ]
     }"#;
+
+    #[test]
+    fn the_caseless_ranges_have_no_case() {
+        let caseless = ('\u{3000}'..='\u{9FFF}').chain('\u{AC00}'..='\u{D7A3}');
+        for c in caseless {
+            assert!(has_no_case(c));
+            assert!(c.to_lowercase().eq([c]), "{c:?}");
+        }
+        assert!(!has_no_case('A') && !has_no_case('\u{2FFF}') && !has_no_case('\u{D7A4}'));
+    }
 
     #[test]
     fn lowercase_borrows_only_what_to_lowercase_leaves_alone() {
