@@ -8,8 +8,8 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use sha1::{Digest, Sha1};
 use subtle::{Choice, ConstantTimeEq};
 
-type Aes256CbcEnc = cbc::Encryptor<aes::Aes256Enc>;
-type Aes256CbcDec = cbc::Decryptor<aes::Aes256Dec>;
+type Aes256CbcEnc<'k> = cbc::Encryptor<&'k aes::Aes256Enc>;
+type Aes256CbcDec<'k> = cbc::Decryptor<&'k aes::Aes256Dec>;
 
 /// WeChat pads to 32 bytes, not the AES block size: a pad byte of up to 32 is legitimate.
 const PAD_BLOCK: usize = 32;
@@ -70,23 +70,23 @@ fn words(hex: &[u8; 40]) -> [u64; 5] {
     out
 }
 
-/// SHA-1 over the parts in sorted order, without copying or allocating: each round hashes the
-/// smallest part not hashed yet (a signature has three or four parts).
+/// SHA-1 over the parts in sorted order. A signature has three or four parts: they are sorted
+/// on the stack; more would be sorted in a Vec.
 fn sorted_sha1(parts: &[&str]) -> [u8; 20] {
     let mut hasher = Sha1::new();
-    let mut last: Option<(&str, usize)> = None;
-    for _ in 0..parts.len() {
-        let Some(next) = parts
-            .iter()
-            .copied()
-            .zip(0..)
-            .filter(|part| last.is_none_or(|last| *part > last))
-            .min()
-        else {
-            break;
-        };
-        hasher.update(next.0.as_bytes());
-        last = Some(next);
+    let mut on_stack = [""; 4];
+    let mut in_vec;
+    let sorted: &mut [&str] = if parts.len() <= on_stack.len() {
+        let few = &mut on_stack[..parts.len()];
+        few.copy_from_slice(parts);
+        few
+    } else {
+        in_vec = parts.to_vec();
+        &mut in_vec
+    };
+    sorted.sort_unstable();
+    for part in sorted.iter() {
+        hasher.update(part.as_bytes());
     }
     hasher.finalize().into()
 }
@@ -180,7 +180,7 @@ impl AesKey {
         buf.extend_from_slice(appid.as_bytes());
         buf.resize(body_len + pad, pad as u8);
         let len = buf.len();
-        let cipher = Aes256CbcEnc::inner_iv_init(self.encrypt.clone(), &self.iv.into());
+        let cipher = Aes256CbcEnc::inner_iv_init(&self.encrypt, &self.iv.into());
         let out = cipher
             .encrypt_padded_mut::<NoPadding>(&mut buf, len)
             .expect("length is a multiple of the block size by construction");
@@ -199,7 +199,7 @@ impl AesKey {
         if buf.is_empty() || buf.len() % 16 != 0 {
             return Err(CryptoError::BadBase64);
         }
-        let cipher = Aes256CbcDec::inner_iv_init(self.decrypt.clone(), &self.iv.into());
+        let cipher = Aes256CbcDec::inner_iv_init(&self.decrypt, &self.iv.into());
         let plain = cipher
             .decrypt_padded_mut::<NoPadding>(&mut buf)
             .map_err(|_| CryptoError::BadBase64)?;
@@ -411,7 +411,7 @@ mod tests {
     /// Encrypts raw plaintext without any framing, to forge bad paddings and lengths.
     fn raw_encrypt(k: &AesKey, mut plain: Vec<u8>) -> String {
         let len = plain.len();
-        let out = Aes256CbcEnc::inner_iv_init(k.encrypt.clone(), &k.iv.into())
+        let out = Aes256CbcEnc::inner_iv_init(&k.encrypt, &k.iv.into())
             .encrypt_padded_mut::<NoPadding>(&mut plain, len)
             .unwrap();
         STANDARD.encode(out)
