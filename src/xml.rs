@@ -124,13 +124,10 @@ pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
     let mut saw_root = false;
     let mut elements = 0usize;
     loop {
-        let event = reader.read_event().map_err(|e| match e {
-            quick_xml::Error::Syntax(_) if stack.is_empty() && !saw_root => {
-                XmlError::Malformed(e.to_string())
-            }
-            quick_xml::Error::Syntax(_) => XmlError::Truncated,
-            other => XmlError::Malformed(other.to_string()),
-        })?;
+        let event = match reader.read_event() {
+            Ok(event) => event,
+            Err(e) => return Err(reader_error(e, stack.is_empty() && !saw_root)),
+        };
         if matches!(event, Event::Start(_) | Event::Empty(_)) {
             elements += 1;
             if elements > MAX_ELEMENTS {
@@ -174,15 +171,13 @@ pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
                     }
                     continue;
                 }
-                append(&mut text, t.unescape().map_err(|_| XmlError::BadEntity)?);
+                append(&mut text, unescape(from_input(input, &t)?)?);
             }
             Event::CData(c) => {
                 if stack.is_empty() {
                     return Err(XmlError::Malformed("CDATA outside the root element".into()));
                 }
-                let raw = std::str::from_utf8(&c)
-                    .map_err(|_| XmlError::Malformed("invalid UTF-8".into()))?;
-                append(&mut text, from_input(input, raw));
+                append(&mut text, from_input(input, &c)?);
             }
             Event::End(_) => {
                 let (name, has_children) = stack
@@ -210,6 +205,16 @@ pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
     Ok(doc)
 }
 
+/// What a reader error means here: before the root, the input is not XML at all; a syntax
+/// error after it means the document stops short.
+fn reader_error(e: quick_xml::Error, before_root: bool) -> XmlError {
+    match e {
+        quick_xml::Error::Syntax(_) if before_root => XmlError::Malformed(e.to_string()),
+        quick_xml::Error::Syntax(_) => XmlError::Truncated,
+        other => XmlError::Malformed(other.to_string()),
+    }
+}
+
 /// Adds a piece of an element's text (CDATA sections and text between them).
 fn append<'a>(text: &mut Cow<'a, str>, piece: Cow<'a, str>) {
     if text.is_empty() {
@@ -220,22 +225,35 @@ fn append<'a>(text: &mut Cow<'a, str>, piece: Cow<'a, str>) {
 }
 
 fn element_name<'a>(input: &'a str, raw: &[u8]) -> Result<Cow<'a, str>, XmlError> {
-    match std::str::from_utf8(raw) {
-        Ok("") => Err(XmlError::Malformed("empty element name".into())),
-        Ok(name) => Ok(from_input(input, name)),
-        Err(_) => Err(XmlError::Malformed("invalid element name".into())),
+    if raw.is_empty() {
+        return Err(XmlError::Malformed("empty element name".into()));
+    }
+    from_input(input, raw).map_err(|_| XmlError::Malformed("invalid element name".into()))
+}
+
+/// A text with its entity and character references replaced; itself when it has none.
+fn unescape(raw: Cow<'_, str>) -> Result<Cow<'_, str>, XmlError> {
+    match quick_xml::escape::unescape(&raw).map_err(|_| XmlError::BadEntity)? {
+        Cow::Borrowed(_) => Ok(raw),
+        Cow::Owned(unescaped) => Ok(Cow::Owned(unescaped)),
     }
 }
 
-/// `piece` with the input's lifetime when it is a slice of the input (always, for the events
-/// of a reader over a `str`), else a copy. quick-xml lends an element's name or a CDATA
-/// section only for as long as its event lives; this lets a leaf keep them without copying.
-fn from_input<'a>(input: &'a str, piece: &str) -> Cow<'a, str> {
-    within(input, piece).map_or_else(|| Cow::Owned(piece.to_owned()), Cow::Borrowed)
+/// A piece of the input as the reader lent it (a name, text or CDATA), with the input's
+/// lifetime and no UTF-8 check when it is a slice of the input at character boundaries (always,
+/// for a reader over a `str`), else a checked copy. quick-xml lends names and CDATA only for as
+/// long as their event lives; this lets a leaf keep them without copying.
+fn from_input<'a>(input: &'a str, piece: &[u8]) -> Result<Cow<'a, str>, XmlError> {
+    match within(input, piece) {
+        Some(slice) => Ok(Cow::Borrowed(slice)),
+        None => std::str::from_utf8(piece)
+            .map(|s| Cow::Owned(s.to_owned()))
+            .map_err(|_| XmlError::Malformed("invalid UTF-8".into())),
+    }
 }
 
 /// `piece` as a slice of `input`, when it is one.
-fn within<'a>(input: &'a str, piece: &str) -> Option<&'a str> {
+fn within<'a>(input: &'a str, piece: &[u8]) -> Option<&'a str> {
     let start = (piece.as_ptr() as usize).checked_sub(input.as_ptr() as usize)?;
     input
         .get(start..start.checked_add(piece.len())?)
@@ -277,15 +295,19 @@ impl XmlWriter {
     pub fn cdata(mut self, name: &str, value: &str) -> Self {
         self.open(name);
         self.out.push_str("<![CDATA[");
-        let value = xml_chars_only(value);
-        // `]]>` would end the section: it becomes `]]` + `]]><![CDATA[>`, splitting it across two.
-        let mut rest = value.as_ref();
-        while let Some(at) = rest.find("]]>") {
-            self.out.push_str(&rest[..at + 2]);
-            self.out.push_str("]]><![CDATA[>");
-            rest = &rest[at + 3..];
+        if as_it_is(value) {
+            self.out.push_str(value);
+        } else {
+            // `]]>` would end the section: it becomes `]]` + `]]><![CDATA[>`, across two.
+            let value = xml_chars_only(value);
+            let mut rest = value.as_ref();
+            while let Some(at) = rest.find("]]>") {
+                self.out.push_str(&rest[..at + 2]);
+                self.out.push_str("]]><![CDATA[>");
+                rest = &rest[at + 3..];
+            }
+            self.out.push_str(rest);
         }
-        self.out.push_str(rest);
         self.out.push_str("]]>");
         self.close(name);
         self
@@ -329,17 +351,34 @@ impl XmlWriter {
     }
 }
 
-/// `value` without the characters XML 1.0 cannot carry; borrowed when it has none (the usual
-/// case, found by a byte scan: only C0 controls, U+FFFE and U+FFFF are refused in a `str`).
-fn xml_chars_only(value: &str) -> Cow<'_, str> {
+/// Whether `value` goes into a CDATA section as it is: no `]` (which could begin `]]>`), no
+/// byte 0xBF (part of U+FFFE and U+FFFF, which XML cannot carry) and no control character (even
+/// tab or newline: those take the careful path, which keeps them). Base64, hex and most
+/// messages: found a word at a time.
+fn as_it_is(value: &str) -> bool {
     let bytes = value.as_bytes();
-    let suspect = bytes
-        .iter()
-        .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xBF);
-    if suspect && value.chars().any(|c| !is_xml_char(c)) {
-        Cow::Owned(value.chars().filter(|&c| is_xml_char(c)).collect())
-    } else {
+    !bytes.contains(&b']') && !bytes.contains(&0xBF) && !has_control_byte(bytes)
+}
+
+/// Whether any byte is below 0x20, eight bytes at a time: a word `x` has one exactly when
+/// `(x - 0x2020…) & !x & 0x8080…` is not zero (the lowest such byte borrows and keeps its high
+/// bit clear in `x`; bytes of 0x20 and above never borrow).
+fn has_control_byte(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let (words, rest) = bytes.as_chunks::<8>();
+    words.iter().any(|word| {
+        let x = u64::from_ne_bytes(*word);
+        x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0
+    }) || rest.iter().any(|&b| b < 0x20)
+}
+
+/// `value` without the characters XML 1.0 cannot carry; borrowed when it has none.
+fn xml_chars_only(value: &str) -> Cow<'_, str> {
+    if value.chars().all(is_xml_char) {
         Cow::Borrowed(value)
+    } else {
+        Cow::Owned(value.chars().filter(|&c| is_xml_char(c)).collect())
     }
 }
 
@@ -423,6 +462,37 @@ mod tests {
     }
 
     #[test]
+    fn control_bytes_are_found_anywhere_in_a_word_or_the_tail() {
+        for len in [1, 7, 8, 9, 16, 17, 23] {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = b;
+                    assert_eq!(has_control_byte(&bytes), b < 0x20, "{len} {at} {b}");
+                }
+            }
+        }
+        assert!(!has_control_byte(b""));
+        let mut high = vec![0xffu8; 16];
+        assert!(!has_control_byte(&high));
+        high[9] = 0x1f;
+        assert!(has_control_byte(&high));
+    }
+
+    #[test]
+    fn only_plain_text_skips_the_careful_path() {
+        assert!(as_it_is("SGVsbG8+/= 我要退款 refund"));
+        for careful in ["a]b", "¿", "line\nbreak", "tab\t", "\u{1}", "\u{FFFF}"] {
+            assert!(!as_it_is(careful), "{careful:?}");
+        }
+        // The careful path keeps tab, CR and LF.
+        assert_eq!(
+            XmlWriter::new().cdata("C", "a\tb\r\nc").finish(),
+            "<xml><C><![CDATA[a\tb\r\nc]]></C></xml>"
+        );
+    }
+
+    #[test]
     fn writer_splits_cdata_ends_including_those_left_by_dropped_characters() {
         let cdata = |value: &str| XmlWriter::new().cdata("C", value).finish();
         let wrap = |inner: &str| format!("<xml><C><![CDATA[{inner}]]></C></xml>");
@@ -473,16 +543,29 @@ mod tests {
 
     #[test]
     fn a_piece_from_elsewhere_is_copied_not_borrowed() {
-        let input = "<xml>name</xml>";
-        assert_eq!(within(input, &input[5..9]), Some("name"));
+        let input = "<xml>name 名</xml>";
+        let piece = |range: std::ops::Range<usize>| &input.as_bytes()[range];
+        assert_eq!(within(input, piece(5..9)), Some("name"));
         let elsewhere = String::from("name");
-        assert_eq!(within(input, &elsewhere), None);
-        assert_eq!(within(&input[5..], input), None);
-        assert!(matches!(from_input(input, &elsewhere), Cow::Owned(n) if n == "name"));
+        assert_eq!(within(input, elsewhere.as_bytes()), None);
+        assert_eq!(within(&input[5..], input.as_bytes()), None);
+        // Inside the input but not at character boundaries: not a str.
+        assert_eq!(within(input, piece(10..12)), None);
+        assert_eq!(
+            from_input(input, piece(10..12)),
+            Err(XmlError::Malformed("invalid UTF-8".into()))
+        );
+        assert!(
+            matches!(from_input(input, elsewhere.as_bytes()), Ok(Cow::Owned(n)) if n == "name")
+        );
         assert!(matches!(
-            from_input(input, &input[5..9]),
-            Cow::Borrowed("name")
+            from_input(input, piece(5..9)),
+            Ok(Cow::Borrowed("name"))
         ));
+        assert_eq!(
+            element_name(input, &[0xff]),
+            Err(XmlError::Malformed("invalid element name".into()))
+        );
     }
 
     #[test]
