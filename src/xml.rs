@@ -124,7 +124,10 @@ pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
     let mut saw_root = false;
     let mut elements = 0usize;
     loop {
-        let event = match reader.read_event() {
+        // Inspected where the reader left it: moving an event out of its Result costs more
+        // than handling it.
+        let read = reader.read_event();
+        let event = match &read {
             Ok(event) => event,
             Err(e) => return Err(reader_error(e, stack.is_empty() && !saw_root)),
         };
@@ -171,13 +174,13 @@ pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
                     }
                     continue;
                 }
-                append(&mut text, unescape(from_input(input, &t)?)?);
+                append(&mut text, unescape(from_input(input, t)?)?);
             }
             Event::CData(c) => {
                 if stack.is_empty() {
                     return Err(XmlError::Malformed("CDATA outside the root element".into()));
                 }
-                append(&mut text, from_input(input, &c)?);
+                append(&mut text, from_input(input, c)?);
             }
             Event::End(_) => {
                 let (name, has_children) = stack
@@ -207,7 +210,7 @@ pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
 
 /// What a reader error means here: before the root, the input is not XML at all; a syntax
 /// error after it means the document stops short.
-fn reader_error(e: quick_xml::Error, before_root: bool) -> XmlError {
+fn reader_error(e: &quick_xml::Error, before_root: bool) -> XmlError {
     match e {
         quick_xml::Error::Syntax(_) if before_root => XmlError::Malformed(e.to_string()),
         quick_xml::Error::Syntax(_) => XmlError::Truncated,
