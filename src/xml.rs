@@ -357,23 +357,24 @@ impl XmlWriter {
 /// Whether `value` goes into a CDATA section as it is: no `]` (which could begin `]]>`), no
 /// byte 0xBF (part of U+FFFE and U+FFFF, which XML cannot carry) and no control character (even
 /// tab or newline: those take the careful path, which keeps them). Base64, hex and most
-/// messages: found a word at a time.
+/// messages.
 fn as_it_is(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    !bytes.contains(&b']') && !bytes.contains(&0xBF) && !has_control_byte(bytes)
+    !has_special_byte(value.as_bytes())
 }
 
-/// Whether any byte is below 0x20, eight bytes at a time: a word `x` has one exactly when
-/// `(x - 0x2020…) & !x & 0x8080…` is not zero (the lowest such byte borrows and keeps its high
-/// bit clear in `x`; bytes of 0x20 and above never borrow).
-fn has_control_byte(bytes: &[u8]) -> bool {
+/// Whether any byte is below 0x20, `]` or 0xBF, in one pass of eight bytes at a time. A word
+/// `x` has a byte below `n` (n <= 0x80) exactly when `(x - n·0x0101…) & !x & 0x8080…` is not
+/// zero: the lowest such byte borrows and has its high bit clear in `x`, and bytes of `n` or
+/// more never borrow. A byte equal to `b` is a byte below 1 in `x ^ b·0x0101…`.
+fn has_special_byte(bytes: &[u8]) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS;
     let (words, rest) = bytes.as_chunks::<8>();
     words.iter().any(|word| {
         let x = u64::from_ne_bytes(*word);
-        x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0
-    }) || rest.iter().any(|&b| b < 0x20)
+        below(x, 0x20) | below(x ^ (ONES * u64::from(b']')), 1) | below(x ^ (ONES * 0xBF), 1) != 0
+    }) || rest.iter().any(|&b| b < 0x20 || b == b']' || b == 0xBF)
 }
 
 /// `value` without the characters XML 1.0 cannot carry; borrowed when it has none.
@@ -465,21 +466,25 @@ mod tests {
     }
 
     #[test]
-    fn control_bytes_are_found_anywhere_in_a_word_or_the_tail() {
+    fn special_bytes_are_found_anywhere_in_a_word_or_the_tail() {
+        let special = |b: u8| b < 0x20 || b == b']' || b == 0xBF;
         for len in [1, 7, 8, 9, 16, 17, 23] {
             for at in 0..len {
                 for b in 0..=255u8 {
-                    let mut bytes = vec![b'a'; len];
-                    bytes[at] = b;
-                    assert_eq!(has_control_byte(&bytes), b < 0x20, "{len} {at} {b}");
+                    // Around it: bytes next to the special values, and their neighbours.
+                    for fill in [b'a', b'\\', b'^', 0xBE, 0xC0, 0x20, 0xff, 0x80] {
+                        let mut bytes = vec![fill; len];
+                        bytes[at] = b;
+                        assert_eq!(
+                            has_special_byte(&bytes),
+                            special(b),
+                            "{len} {at} {b} {fill}"
+                        );
+                    }
                 }
             }
         }
-        assert!(!has_control_byte(b""));
-        let mut high = vec![0xffu8; 16];
-        assert!(!has_control_byte(&high));
-        high[9] = 0x1f;
-        assert!(has_control_byte(&high));
+        assert!(!has_special_byte(b""));
     }
 
     #[test]
