@@ -13,11 +13,12 @@ const APPID: &str = "wxb11529c136998cb6";
 const NOW: i64 = 1_700_000_000;
 const MESSAGE: &str = "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[oUserBench0123456789]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[我要退款 refund please]]></Content><MsgId>1234567890123456789</MsgId></xml>";
 
-/// An endpoint in plain mode (no EncodingAESKey) or in safe mode.
-fn endpoint(safe: bool) -> Endpoint<'static> {
+/// An endpoint in plain mode (no EncodingAESKey) or in safe mode. Built per callback from the
+/// key as the Worker's settings hold it (decoded and expanded once per settings load).
+fn endpoint(key: Option<&AesKey>) -> Endpoint<'_> {
     Endpoint {
         token: TOKEN,
-        aes: safe.then(|| (AesKey::from_encoding_aes_key(AES_KEY).unwrap(), APPID)),
+        aes: key.map(|key| (key, APPID)),
         max_skew_secs: 300,
         aes_setting_name: "WECHAT_AES_KEY",
         allow_unencrypted: false,
@@ -48,7 +49,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function(mode, |b| {
             b.iter(|| {
                 let ctx = Context {
-                    endpoint: endpoint(safe),
+                    endpoint: endpoint(safe.then_some(&key)),
                     rules: &rules,
                     online: None,
                     now: NOW,

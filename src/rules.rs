@@ -10,6 +10,7 @@
 //! }
 //! ```
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -257,7 +258,7 @@ impl Rules {
 
     /// The FAQ reply for a customer's text, from the first rule with a matching keyword.
     pub fn faq_reply(&self, text: &str) -> Option<&str> {
-        let text = text.to_lowercase();
+        let text = lowercase(text);
         self.faq
             .iter()
             .find(|r| matches_any(&text, &r.keywords))
@@ -267,7 +268,7 @@ impl Rules {
     /// The FAQ reply for a card-shop problem: the first rule of its category, or else the first
     /// whose keywords match the customer's message.
     pub fn faq_reply_for_problem(&self, category: &str, message: Option<&str>) -> Option<&str> {
-        let text = message.unwrap_or_default().to_lowercase();
+        let text = lowercase(message.unwrap_or_default());
         self.faq
             .iter()
             .find(|r| r.category.as_deref() == Some(category))
@@ -278,7 +279,7 @@ impl Rules {
     /// The route for a card-shop problem: the first of its category, or else the first whose
     /// keywords match the customer's message.
     pub fn route_for_problem(&self, category: &str, message: Option<&str>) -> Option<&RouteRule> {
-        let text = message.unwrap_or_default().to_lowercase();
+        let text = lowercase(message.unwrap_or_default());
         self.routes
             .iter()
             .find(|r| r.category.as_deref() == Some(category))
@@ -287,7 +288,7 @@ impl Rules {
 
     /// The first route whose keywords match the customer's text.
     pub fn route_for_text(&self, text: &str) -> Option<&RouteRule> {
-        let text = text.to_lowercase();
+        let text = lowercase(text);
         self.routes.iter().find(|r| matches_any(&text, &r.keywords))
     }
 }
@@ -316,7 +317,29 @@ fn is_kf_account(account: &str) -> bool {
 fn matches_any(lowercase_text: &str, keywords: &[String]) -> bool {
     keywords
         .iter()
-        .any(|k| lowercase_text.contains(&k.to_lowercase()))
+        .any(|k| lowercase_text.contains(lowercase(k).as_ref()))
+}
+
+/// CJK punctuation, kana, CJK ideographs and Hangul syllables: no case, so no table lookup.
+fn has_no_case(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7A3}')
+}
+
+/// `s.to_lowercase()`, borrowed when that would change nothing (most messages and keywords), so
+/// matching a message against the rules allocates nothing.
+fn lowercase(s: &str) -> Cow<'_, str> {
+    let unchanged = s.chars().all(|c| {
+        if c.is_ascii() {
+            !c.is_ascii_uppercase()
+        } else {
+            has_no_case(c) || c.to_lowercase().eq(std::iter::once(c))
+        }
+    });
+    if unchanged {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
 }
 
 #[cfg(test)]
@@ -330,6 +353,35 @@ mod tests {
             {"category": "invalid_card", "kf_accounts": ["carl@gh_1"]}
         ]
     }"#;
+
+    #[test]
+    fn the_caseless_ranges_have_no_case() {
+        let caseless = ('\u{3000}'..='\u{9FFF}').chain('\u{AC00}'..='\u{D7A3}');
+        for c in caseless {
+            assert!(has_no_case(c));
+            assert!(c.to_lowercase().eq([c]), "{c:?}");
+        }
+        assert!(!has_no_case('A') && !has_no_case('\u{2FFF}') && !has_no_case('\u{D7A4}'));
+    }
+
+    #[test]
+    fn lowercase_borrows_only_what_to_lowercase_leaves_alone() {
+        for s in ["refund", "我要退款 refund", "", "ß", "ǆ"] {
+            assert!(matches!(lowercase(s), Cow::Borrowed(b) if b == s), "{s}");
+        }
+        // Upper-case and title-case letters, final sigma, and İ (two characters in lower case).
+        for s in [
+            "Refund",
+            "我要退款 REFUND",
+            "ǅ",
+            "ΣΑΣ ΟΔΟΣ",
+            "İstanbul",
+            "ÀB",
+        ] {
+            assert!(matches!(lowercase(s), Cow::Owned(_)), "{s}");
+            assert_eq!(lowercase(s), s.to_lowercase(), "{s}");
+        }
+    }
 
     #[test]
     fn matches_keywords_case_insensitively() {

@@ -153,7 +153,7 @@ impl Settings {
         let aes = match aes_key {
             None => None,
             Some(key) => Some((
-                key.clone().map_err(|_| {
+                key.as_ref().map_err(|_| {
                     Rejection::MissingSetting(format!("{aes_key_name} (valid, 43 characters)"))
                 })?,
                 required(appid, appid_name)?,

@@ -5,6 +5,8 @@
 //! processing instructions other than the XML declaration, deep nesting and oversized documents,
 //! so hostile input costs little and can never expand.
 
+use std::borrow::Cow;
+
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
@@ -49,56 +51,86 @@ impl std::fmt::Display for XmlError {
 }
 
 /// The leaves of a parsed document as (path below the root, text) in document order, e.g.
-/// `("MsgType", "text")` or `("PicInfo/item/PicUrl", "https://…")`.
+/// `("MsgType", "text")` or `("PicInfo/item/PicUrl", "https://…")`. Names and texts borrow from
+/// the input where they can (a leaf below the root, text without entities, one CDATA section).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct XmlDoc {
-    pub root: String,
-    leaves: Vec<(String, String)>,
+pub struct XmlDoc<'a> {
+    pub root: Cow<'a, str>,
+    leaves: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl XmlDoc {
+impl<'a> XmlDoc<'a> {
     /// The text of the first leaf at `path`.
     pub fn get(&self, path: &str) -> Option<&str> {
         self.leaves
             .iter()
             .find(|(p, _)| p == path)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     /// The texts of every leaf at `path`, in document order.
-    pub fn all<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub fn all<'s>(&'s self, path: &'s str) -> impl Iterator<Item = &'s str> + 's {
         self.leaves
             .iter()
             .filter(move |(p, _)| p == path)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
-    pub fn leaves(&self) -> &[(String, String)] {
+    pub fn leaves(&self) -> &[(Cow<'a, str>, Cow<'a, str>)] {
         &self.leaves
+    }
+
+    /// The text of the first leaf at `path`, taken out of the document (still borrowed from the
+    /// input when it was).
+    pub fn into_leaf(self, path: &str) -> Option<Cow<'a, str>> {
+        self.leaves
+            .into_iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, v)| v)
+    }
+
+    /// The document with its own copies of everything, to outlive the input.
+    pub fn into_owned(self) -> XmlDoc<'static> {
+        let own = |c: Cow<'a, str>| Cow::Owned(c.into_owned());
+        XmlDoc {
+            root: own(self.root),
+            leaves: self
+                .leaves
+                .into_iter()
+                .map(|(path, text)| (own(path), own(text)))
+                .collect(),
+        }
     }
 }
 
-pub fn parse(input: &str) -> Result<XmlDoc, XmlError> {
+/// Leaves a WeChat push has at most, short of lists: room for them from the start.
+const USUAL_LEAVES: usize = 16;
+
+pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
     if input.trim().is_empty() {
         return Err(XmlError::Empty);
     }
     let mut reader = Reader::from_str(input);
     reader.config_mut().check_end_names = true;
-    let mut doc = XmlDoc::default();
+    let mut doc = XmlDoc {
+        root: Cow::Borrowed(""),
+        leaves: Vec::with_capacity(USUAL_LEAVES),
+    };
     // Open elements, each with whether it has had a child element yet (then it is a group, not
     // a leaf): kept per element so that closing one costs the same however long the document.
-    let mut stack: Vec<(String, bool)> = Vec::new();
-    let mut text = String::new();
+    let mut stack: Vec<(Cow<'_, str>, bool)> = Vec::with_capacity(MAX_DEPTH);
+    // The current element's text: borrowed while it is one piece, the usual case.
+    let mut text: Cow<'_, str> = Cow::Borrowed("");
     let mut saw_root = false;
     let mut elements = 0usize;
     loop {
-        let event = reader.read_event().map_err(|e| match e {
-            quick_xml::Error::Syntax(_) if stack.is_empty() && !saw_root => {
-                XmlError::Malformed(e.to_string())
-            }
-            quick_xml::Error::Syntax(_) => XmlError::Truncated,
-            other => XmlError::Malformed(other.to_string()),
-        })?;
+        // Inspected where the reader left it: moving an event out of its Result costs more
+        // than handling it.
+        let read = reader.read_event();
+        let event = match &read {
+            Ok(event) => event,
+            Err(e) => return Err(reader_error(e, stack.is_empty() && !saw_root)),
+        };
         if matches!(event, Event::Start(_) | Event::Empty(_)) {
             elements += 1;
             if elements > MAX_ELEMENTS {
@@ -117,23 +149,23 @@ pub fn parse(input: &str) -> Result<XmlDoc, XmlError> {
                     return Err(XmlError::TooDeep);
                 }
                 saw_root = true;
-                let name = element_name(start.name().as_ref())?;
+                let name = element_name(input, start.name().as_ref())?;
                 if let Some((_, has_children)) = stack.last_mut() {
                     *has_children = true;
                 }
                 stack.push((name, false));
-                text.clear();
+                text = Cow::Borrowed("");
             }
             Event::Empty(start) => {
                 if stack.is_empty() {
                     return Err(XmlError::Malformed("empty root element".into()));
                 }
-                let name = element_name(start.name().as_ref())?;
-                let path = child_path(&stack[1..], &name);
+                let name = element_name(input, start.name().as_ref())?;
+                let path = child_path(&stack[1..], name);
                 if let Some((_, has_children)) = stack.last_mut() {
                     *has_children = true;
                 }
-                doc.leaves.push((path, String::new()));
+                doc.leaves.push((path, Cow::Borrowed("")));
             }
             Event::Text(t) => {
                 if stack.is_empty() {
@@ -142,30 +174,27 @@ pub fn parse(input: &str) -> Result<XmlDoc, XmlError> {
                     }
                     continue;
                 }
-                let unescaped = t.unescape().map_err(|_| XmlError::BadEntity)?;
-                text.push_str(&unescaped);
+                append(&mut text, unescape(from_input(input, t)?)?);
             }
             Event::CData(c) => {
                 if stack.is_empty() {
                     return Err(XmlError::Malformed("CDATA outside the root element".into()));
                 }
-                let raw = std::str::from_utf8(&c)
-                    .map_err(|_| XmlError::Malformed("invalid UTF-8".into()))?;
-                text.push_str(raw);
+                append(&mut text, from_input(input, c)?);
             }
             Event::End(_) => {
                 let (name, has_children) = stack
                     .pop()
                     .ok_or(XmlError::Malformed("unbalanced end tag".into()))?;
+                let piece = std::mem::replace(&mut text, Cow::Borrowed(""));
                 if stack.is_empty() {
                     doc.root = name;
                 } else if !has_children {
                     // A leaf is an element whose content was only text; a group's own
                     // whitespace between children is dropped.
-                    let path = child_path(&stack[1..], &name);
-                    doc.leaves.push((path, std::mem::take(&mut text)));
+                    let path = child_path(&stack[1..], name);
+                    doc.leaves.push((path, piece));
                 }
-                text.clear();
             }
             Event::Eof => break,
         }
@@ -179,22 +208,76 @@ pub fn parse(input: &str) -> Result<XmlDoc, XmlError> {
     Ok(doc)
 }
 
-fn element_name(raw: &[u8]) -> Result<String, XmlError> {
-    match std::str::from_utf8(raw) {
-        Ok("") => Err(XmlError::Malformed("empty element name".into())),
-        Ok(name) => Ok(name.to_owned()),
-        Err(_) => Err(XmlError::Malformed("invalid element name".into())),
+/// What a reader error means here: before the root, the input is not XML at all; a syntax
+/// error after it means the document stops short.
+fn reader_error(e: &quick_xml::Error, before_root: bool) -> XmlError {
+    match e {
+        quick_xml::Error::Syntax(_) if before_root => XmlError::Malformed(e.to_string()),
+        quick_xml::Error::Syntax(_) => XmlError::Truncated,
+        other => XmlError::Malformed(other.to_string()),
     }
 }
 
-fn child_path(ancestors_below_root: &[(String, bool)], name: &str) -> String {
+/// Adds a piece of an element's text (CDATA sections and text between them).
+fn append<'a>(text: &mut Cow<'a, str>, piece: Cow<'a, str>) {
+    if text.is_empty() {
+        *text = piece;
+    } else {
+        text.to_mut().push_str(&piece);
+    }
+}
+
+fn element_name<'a>(input: &'a str, raw: &[u8]) -> Result<Cow<'a, str>, XmlError> {
+    if raw.is_empty() {
+        return Err(XmlError::Malformed("empty element name".into()));
+    }
+    from_input(input, raw).map_err(|_| XmlError::Malformed("invalid element name".into()))
+}
+
+/// A text with its entity and character references replaced; itself when it has none.
+fn unescape(raw: Cow<'_, str>) -> Result<Cow<'_, str>, XmlError> {
+    match quick_xml::escape::unescape(&raw).map_err(|_| XmlError::BadEntity)? {
+        Cow::Borrowed(_) => Ok(raw),
+        Cow::Owned(unescaped) => Ok(Cow::Owned(unescaped)),
+    }
+}
+
+/// A piece of the input as the reader lent it (a name, text or CDATA), with the input's
+/// lifetime and no UTF-8 check when it is a slice of the input at character boundaries (always,
+/// for a reader over a `str`), else a checked copy. quick-xml lends names and CDATA only for as
+/// long as their event lives; this lets a leaf keep them without copying.
+fn from_input<'a>(input: &'a str, piece: &[u8]) -> Result<Cow<'a, str>, XmlError> {
+    match within(input, piece) {
+        Some(slice) => Ok(Cow::Borrowed(slice)),
+        None => std::str::from_utf8(piece)
+            .map(|s| Cow::Owned(s.to_owned()))
+            .map_err(|_| XmlError::Malformed("invalid UTF-8".into())),
+    }
+}
+
+/// `piece` as a slice of `input`, when it is one.
+fn within<'a>(input: &'a str, piece: &[u8]) -> Option<&'a str> {
+    let start = (piece.as_ptr() as usize).checked_sub(input.as_ptr() as usize)?;
+    input
+        .get(start..start.checked_add(piece.len())?)
+        .filter(|slice| std::ptr::eq(slice.as_ptr(), piece.as_ptr()))
+}
+
+/// A leaf's path: its name alone below the root (borrowed), joined to its groups' otherwise.
+fn child_path<'a>(
+    ancestors_below_root: &[(Cow<'a, str>, bool)],
+    name: Cow<'a, str>,
+) -> Cow<'a, str> {
+    if ancestors_below_root.is_empty() {
+        return name;
+    }
     let mut path = String::new();
     for (a, _) in ancestors_below_root {
         path.push_str(a);
         path.push('/');
     }
-    path.push_str(name);
-    path
+    path.push_str(&name);
+    Cow::Owned(path)
 }
 
 /// Builds `<xml>…</xml>` replies. Text goes in CDATA with `]]>` split across sections, and
@@ -206,20 +289,27 @@ pub struct XmlWriter {
 
 impl XmlWriter {
     pub fn new() -> Self {
-        XmlWriter {
-            out: String::from("<xml>"),
-        }
+        // A passive reply or a sealed envelope is a few hundred bytes: one allocation.
+        let mut out = String::with_capacity(512);
+        out.push_str("<xml>");
+        XmlWriter { out }
     }
 
     pub fn cdata(mut self, name: &str, value: &str) -> Self {
         self.open(name);
         self.out.push_str("<![CDATA[");
-        for ch in value.chars().filter(|&c| is_xml_char(c)) {
-            self.out.push(ch);
-            if self.out.ends_with("]]>") {
-                self.out.truncate(self.out.len() - 1);
+        if as_it_is(value) {
+            self.out.push_str(value);
+        } else {
+            // `]]>` would end the section: it becomes `]]` + `]]><![CDATA[>`, across two.
+            let value = xml_chars_only(value);
+            let mut rest = value.as_ref();
+            while let Some(at) = rest.find("]]>") {
+                self.out.push_str(&rest[..at + 2]);
                 self.out.push_str("]]><![CDATA[>");
+                rest = &rest[at + 3..];
             }
+            self.out.push_str(rest);
         }
         self.out.push_str("]]>");
         self.close(name);
@@ -227,8 +317,10 @@ impl XmlWriter {
     }
 
     pub fn number(mut self, name: &str, value: i64) -> Self {
+        use std::fmt::Write;
         self.open(name);
-        self.out.push_str(&value.to_string());
+        // Writing into a String cannot fail.
+        let _ = write!(self.out, "{value}");
         self.close(name);
         self
     }
@@ -259,6 +351,38 @@ impl XmlWriter {
         self.out.push_str("</");
         self.out.push_str(name);
         self.out.push('>');
+    }
+}
+
+/// Whether `value` goes into a CDATA section as it is: no `]` (which could begin `]]>`), no
+/// byte 0xBF (part of U+FFFE and U+FFFF, which XML cannot carry) and no control character (even
+/// tab or newline: those take the careful path, which keeps them). Base64, hex and most
+/// messages.
+fn as_it_is(value: &str) -> bool {
+    !has_special_byte(value.as_bytes())
+}
+
+/// Whether any byte is below 0x20, `]` or 0xBF, in one pass of eight bytes at a time. A word
+/// `x` has a byte below `n` (n <= 0x80) exactly when `(x - n·0x0101…) & !x & 0x8080…` is not
+/// zero: the lowest such byte borrows and has its high bit clear in `x`, and bytes of `n` or
+/// more never borrow. A byte equal to `b` is a byte below 1 in `x ^ b·0x0101…`.
+fn has_special_byte(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS;
+    let (words, rest) = bytes.as_chunks::<8>();
+    words.iter().any(|word| {
+        let x = u64::from_ne_bytes(*word);
+        below(x, 0x20) | below(x ^ (ONES * u64::from(b']')), 1) | below(x ^ (ONES * 0xBF), 1) != 0
+    }) || rest.iter().any(|&b| b < 0x20 || b == b']' || b == 0xBF)
+}
+
+/// `value` without the characters XML 1.0 cannot carry; borrowed when it has none.
+fn xml_chars_only(value: &str) -> Cow<'_, str> {
+    if value.chars().all(is_xml_char) {
+        Cow::Borrowed(value)
+    } else {
+        Cow::Owned(value.chars().filter(|&c| is_xml_char(c)).collect())
     }
 }
 
@@ -339,6 +463,117 @@ mod tests {
         let doc = parse(&xml).unwrap();
         assert_eq!(doc.get("Content"), Some("a]]>bcd"));
         assert_eq!(doc.get("TransInfo/KfAccount"), Some("kf@gh"));
+    }
+
+    #[test]
+    fn special_bytes_are_found_anywhere_in_a_word_or_the_tail() {
+        let special = |b: u8| b < 0x20 || b == b']' || b == 0xBF;
+        for len in [1, 7, 8, 9, 16, 17, 23] {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    // Around it: bytes next to the special values, and their neighbours.
+                    for fill in [b'a', b'\\', b'^', 0xBE, 0xC0, 0x20, 0xff, 0x80] {
+                        let mut bytes = vec![fill; len];
+                        bytes[at] = b;
+                        assert_eq!(
+                            has_special_byte(&bytes),
+                            special(b),
+                            "{len} {at} {b} {fill}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(!has_special_byte(b""));
+    }
+
+    #[test]
+    fn only_plain_text_skips_the_careful_path() {
+        assert!(as_it_is("SGVsbG8+/= 我要退款 refund"));
+        for careful in ["a]b", "¿", "line\nbreak", "tab\t", "\u{1}", "\u{FFFF}"] {
+            assert!(!as_it_is(careful), "{careful:?}");
+        }
+        // The careful path keeps tab, CR and LF.
+        assert_eq!(
+            XmlWriter::new().cdata("C", "a\tb\r\nc").finish(),
+            "<xml><C><![CDATA[a\tb\r\nc]]></C></xml>"
+        );
+    }
+
+    #[test]
+    fn writer_splits_cdata_ends_including_those_left_by_dropped_characters() {
+        let cdata = |value: &str| XmlWriter::new().cdata("C", value).finish();
+        let wrap = |inner: &str| format!("<xml><C><![CDATA[{inner}]]></C></xml>");
+        assert_eq!(cdata("]]]>"), wrap("]]]]]><![CDATA[>"));
+        assert_eq!(cdata("]]>]]>"), wrap("]]]]><![CDATA[>]]]]><![CDATA[>"));
+        assert_eq!(cdata("]]\u{0}>x"), wrap("]]]]><![CDATA[>x"));
+        // U+00BF and U+FFFD carry the byte 0xBF yet are fine; U+FFFF is not.
+        assert_eq!(cdata("¿\u{FFFD}\u{FFFF}\t\r\n"), wrap("¿\u{FFFD}\t\r\n"));
+        assert_eq!(xml_chars_only("plain ¿"), Cow::Borrowed("plain ¿"));
+        for value in ["]]]>", "a]]>b]]>", "]]\u{1}>", "]>]]]]>>"] {
+            let written = cdata(value);
+            let doc = parse(&written).unwrap();
+            assert_eq!(doc.get("C"), Some(value.replace('\u{1}', "").as_str()));
+        }
+    }
+
+    #[test]
+    fn leaves_borrow_from_the_input_unless_they_had_to_be_built() {
+        let input = "<xml><A><![CDATA[a]]></A><B>x &lt; y</B><C><![CDATA[1]]><![CDATA[2]]></C><G><D>d</D></G><E/></xml>";
+        let doc = parse(input).unwrap();
+        let borrowed = |c: &Cow<'_, str>| matches!(c, Cow::Borrowed(_));
+        let kinds: Vec<_> = doc
+            .leaves()
+            .iter()
+            .map(|(path, text)| (path.as_ref(), borrowed(path), borrowed(text)))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("A", true, true),
+                ("B", true, false),
+                ("C", true, false),
+                ("G/D", false, true),
+                ("E", true, true),
+            ]
+        );
+        assert!(borrowed(&doc.root));
+        assert_eq!(doc.get("C"), Some("12"));
+        let owned = doc.clone().into_owned();
+        assert_eq!(owned, doc);
+        assert!(owned
+            .leaves()
+            .iter()
+            .all(|(p, t)| !borrowed(p) && !borrowed(t)));
+        assert_eq!(doc.clone().into_leaf("G/D"), Some(Cow::Borrowed("d")));
+        assert_eq!(doc.into_leaf("Missing"), None);
+    }
+
+    #[test]
+    fn a_piece_from_elsewhere_is_copied_not_borrowed() {
+        let input = "<xml>name 名</xml>";
+        let piece = |range: std::ops::Range<usize>| &input.as_bytes()[range];
+        assert_eq!(within(input, piece(5..9)), Some("name"));
+        let elsewhere = String::from("name");
+        assert_eq!(within(input, elsewhere.as_bytes()), None);
+        assert_eq!(within(&input[5..], input.as_bytes()), None);
+        // Inside the input but not at character boundaries: not a str.
+        assert_eq!(within(input, piece(10..12)), None);
+        assert_eq!(
+            from_input(input, piece(10..12)),
+            Err(XmlError::Malformed("invalid UTF-8".into()))
+        );
+        assert!(
+            matches!(from_input(input, elsewhere.as_bytes()), Ok(Cow::Owned(n)) if n == "name")
+        );
+        assert!(matches!(
+            from_input(input, piece(5..9)),
+            Ok(Cow::Borrowed("name"))
+        ));
+        assert_eq!(
+            element_name(input, &[0xff]),
+            Err(XmlError::Malformed("invalid element name".into()))
+        );
     }
 
     #[test]

@@ -142,22 +142,21 @@ impl Push {
         let required = |name: &str| {
             doc.get(name)
                 .filter(|v| !v.is_empty())
-                .map(str::to_owned)
                 .ok_or_else(|| Rejection::Malformed(format!("missing {name}")))
         };
         let envelope = Envelope {
-            account: required("ToUserName")?,
-            openid: required("FromUserName")?,
+            account: required("ToUserName")?.to_owned(),
+            openid: required("FromUserName")?.to_owned(),
             create_time: required("CreateTime")?
                 .parse()
                 .map_err(|_| Rejection::Malformed("CreateTime is not an integer".into()))?,
         };
         let msg_type = required("MsgType")?;
         if msg_type == "event" {
-            let event = parse_event(&doc, &required("Event")?);
+            let event = parse_event(&doc, required("Event")?);
             return Ok(Push::Event(OaEvent { envelope, event }));
         }
-        let body = parse_message_body(&doc, &msg_type)?;
+        let body = parse_message_body(&doc, msg_type)?;
         Ok(Push::Message(OaMessage {
             envelope,
             msg_id: opt(&doc, "MsgId"),
@@ -790,7 +789,8 @@ mod tests {
             &[TOKEN, &NOW.to_string(), "n0nce", enc]
         ));
         let key = AesKey::from_encoding_aes_key(crate::wechat::callback::tests::AES_KEY).unwrap();
-        let inner = xml::parse(&key.decrypt(enc, APPID).unwrap()).unwrap();
+        let inner = key.decrypt(enc, APPID).unwrap();
+        let inner = xml::parse(&inner).unwrap();
         assert_eq!(inner.get("MsgType"), Some("transfer_customer_service"));
         assert_eq!(inner.get("TransInfo/KfAccount"), Some("anna@gh_acct"));
         assert_eq!(inner.get("ToUserName"), Some("o_user"));

@@ -351,7 +351,7 @@ fn dotted(path: &str) -> String {
 /// One push in either encoding, read by `/`-separated paths below the root.
 enum Source<'a> {
     Json(&'a Map<String, Value>),
-    Xml(&'a XmlDoc),
+    Xml(&'a XmlDoc<'a>),
 }
 
 /// A field's value. JSON `null` counts as absent; XML leaves are always strings.

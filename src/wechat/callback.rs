@@ -2,6 +2,8 @@
 //! verification (echostr), authenticating a push (signature or msg_signature, timestamp window),
 //! unwrapping the AES envelope (XML or JSON), and sealing an encrypted reply.
 
+use std::borrow::Cow;
+
 use super::crypto::{signature, signature_matches, AesKey};
 use crate::inline::Rejection;
 use crate::xml::{self, XmlWriter, MAX_BODY_BYTES};
@@ -54,8 +56,9 @@ impl CallbackQuery {
 /// The settings of one callback endpoint.
 pub struct Endpoint<'a> {
     pub token: &'a str,
-    /// The AES key and AppID, when the endpoint has an EncodingAESKey configured.
-    pub aes: Option<(AesKey, &'a str)>,
+    /// The AES key (as the settings hold it, expanded) and AppID, when the endpoint has an
+    /// EncodingAESKey configured.
+    pub aes: Option<(&'a AesKey, &'a str)>,
     pub max_skew_secs: i64,
     /// The names of the settings, for error messages.
     pub aes_setting_name: &'static str,
@@ -67,9 +70,9 @@ pub struct Endpoint<'a> {
 
 /// What a verified push carried, and how to answer it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Opened {
-    /// The plaintext push (XML or JSON), decrypted when it came encrypted.
-    pub plaintext: String,
+pub struct Opened<'a> {
+    /// The plaintext push (XML or JSON): the body itself in plain mode, decrypted otherwise.
+    pub plaintext: Cow<'a, str>,
     pub encrypted: bool,
 }
 
@@ -119,7 +122,12 @@ pub fn verify_url(q: &CallbackQuery, ep: &Endpoint, now: i64) -> Result<String, 
 
 /// Authenticates a POST push and returns its plaintext. Size and UTF-8 are checked before any
 /// parsing; the signature before the timestamp so an unsigned probe learns nothing.
-pub fn open(q: &CallbackQuery, body: &[u8], ep: &Endpoint, now: i64) -> Result<Opened, Rejection> {
+pub fn open<'b>(
+    q: &CallbackQuery,
+    body: &'b [u8],
+    ep: &Endpoint,
+    now: i64,
+) -> Result<Opened<'b>, Rejection> {
     if body.len() > MAX_BODY_BYTES {
         return Err(Rejection::TooLarge);
     }
@@ -139,7 +147,7 @@ pub fn open(q: &CallbackQuery, body: &[u8], ep: &Endpoint, now: i64) -> Result<O
         }
         check_timestamp(timestamp, now, ep.max_skew_secs)?;
         return Ok(Opened {
-            plaintext: body.to_owned(),
+            plaintext: Cow::Borrowed(body),
             encrypted: false,
         });
     }
@@ -158,23 +166,22 @@ pub fn open(q: &CallbackQuery, body: &[u8], ep: &Endpoint, now: i64) -> Result<O
         .ok_or_else(|| Rejection::MissingSetting((ep.aes_setting_name).to_string()))?;
     let plaintext = key.decrypt(&encrypted, appid).map_err(Rejection::Crypto)?;
     Ok(Opened {
-        plaintext,
+        plaintext: Cow::Owned(plaintext),
         encrypted: true,
     })
 }
 
-/// The `Encrypt` field of an encrypted push, whose envelope is XML or JSON.
-fn envelope_ciphertext(body: &str) -> Result<String, Rejection> {
+/// The `Encrypt` field of an encrypted push, whose envelope is XML (borrowed from it) or JSON.
+fn envelope_ciphertext(body: &str) -> Result<Cow<'_, str>, Rejection> {
     let encrypted = if body.trim_start().starts_with('{') {
         let value: serde_json::Value = serde_json::from_str(body)
             .map_err(|e| Rejection::Malformed(format!("malformed JSON: {e}")))?;
         value
             .get("Encrypt")
             .and_then(|v| v.as_str())
-            .map(str::to_owned)
+            .map(|e| Cow::Owned(e.to_owned()))
     } else {
-        let doc = xml::parse(body)?;
-        doc.get("Encrypt").map(str::to_owned)
+        xml::parse(body)?.into_leaf("Encrypt")
     };
     encrypted
         .filter(|e| !e.is_empty())
@@ -204,16 +211,24 @@ pub fn seal(reply: &str, token: &str, key: &AesKey, appid: &str, inputs: &SealIn
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::sync::LazyLock;
 
     pub const TOKEN: &str = "pamtest";
     pub const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
     pub const APPID: &str = "wxb11529c136998cb6";
     pub const NOW: i64 = 1_700_000_000;
 
+    /// The key of `AES_KEY`, expanded once as the settings do.
+    pub fn aes_key() -> &'static AesKey {
+        static KEY: LazyLock<AesKey> =
+            LazyLock::new(|| AesKey::from_encoding_aes_key(AES_KEY).unwrap());
+        &KEY
+    }
+
     pub fn endpoint() -> Endpoint<'static> {
         Endpoint {
             token: TOKEN,
-            aes: Some((AesKey::from_encoding_aes_key(AES_KEY).unwrap(), APPID)),
+            aes: Some((aes_key(), APPID)),
             max_skew_secs: 300,
             aes_setting_name: "WECHAT_AES_KEY",
             allow_unencrypted: true,

@@ -1,13 +1,15 @@
 //! The WeChat callback signature and the AES-256-CBC message envelope ("safe"/"compatible" mode),
 //! shared by the Official Account and the WeChat Shop.
 
-use aes::cipher::{block_padding::NoPadding, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
+use aes::cipher::{
+    block_padding::NoPadding, BlockDecryptMut, BlockEncryptMut, InnerIvInit, KeyInit,
+};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use sha1::{Digest, Sha1};
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
 
-type Aes256CbcEnc = cbc::Encryptor<aes::Aes256>;
-type Aes256CbcDec = cbc::Decryptor<aes::Aes256>;
+type Aes256CbcEnc<'k> = cbc::Encryptor<&'k aes::Aes256Enc>;
+type Aes256CbcDec<'k> = cbc::Decryptor<&'k aes::Aes256Dec>;
 
 /// WeChat pads to 32 bytes, not the AES block size: a pad byte of up to 32 is legitimate.
 const PAD_BLOCK: usize = 32;
@@ -44,18 +46,49 @@ impl std::fmt::Display for CryptoError {
 /// hex(sha1(concat(sort(parts)))): the `signature` (token, timestamp, nonce) and the
 /// `msg_signature` (the same plus the `Encrypt` text).
 pub fn signature(parts: &[&str]) -> String {
-    let mut sorted: Vec<&str> = parts.to_vec();
-    sorted.sort_unstable();
-    let mut hasher = Sha1::new();
-    for part in sorted {
-        hasher.update(part.as_bytes());
-    }
-    hex(&hasher.finalize())
+    hex(&sorted_sha1(parts))
 }
 
-/// Compares a received hex signature with the expected one in constant time.
+/// Compares a received hex signature with the expected one in constant time (upper-case hex
+/// is accepted).
 pub fn signature_matches(received: &str, parts: &[&str]) -> bool {
-    constant_time_eq_ignore_ascii_case(received, &signature(parts))
+    let Ok(received) = <[u8; 40]>::try_from(received.as_bytes()) else {
+        return false;
+    };
+    let expected = hex_digits(&sorted_sha1(parts));
+    // Eight bytes per constant-time step: subtle spends a barrier on each.
+    words(&received.map(|b| b.to_ascii_lowercase()))
+        .ct_eq(&words(&expected))
+        .into()
+}
+
+fn words(hex: &[u8; 40]) -> [u64; 5] {
+    let mut out = [0u64; 5];
+    for (word, bytes) in out.iter_mut().zip(hex.as_chunks::<8>().0) {
+        *word = u64::from_ne_bytes(*bytes);
+    }
+    out
+}
+
+/// SHA-1 over the parts in sorted order. A signature has three or four parts: they are sorted
+/// on the stack; more would be sorted in a Vec.
+fn sorted_sha1(parts: &[&str]) -> [u8; 20] {
+    let mut hasher = Sha1::new();
+    let mut on_stack = [""; 4];
+    let mut in_vec;
+    let sorted: &mut [&str] = if parts.len() <= on_stack.len() {
+        let few = &mut on_stack[..parts.len()];
+        few.copy_from_slice(parts);
+        few
+    } else {
+        in_vec = parts.to_vec();
+        &mut in_vec
+    };
+    sorted.sort_unstable();
+    for part in sorted.iter() {
+        hasher.update(part.as_bytes());
+    }
+    hasher.finalize().into()
 }
 
 /// Constant-time equality of two secrets (the length is not hidden).
@@ -66,22 +99,49 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
 /// Constant-time equality of two ASCII strings, letters compared case-insensitively (hex digests
 /// may arrive upper-case).
 pub fn constant_time_eq_ignore_ascii_case(a: &str, b: &str) -> bool {
-    constant_time_eq(&a.to_ascii_lowercase(), &b.to_ascii_lowercase())
+    ct_eq_ignore_ascii_case(a.as_bytes(), b.as_bytes())
 }
 
+fn ct_eq_ignore_ascii_case(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .fold(Choice::from(1), |same, (x, y)| {
+                same & x.to_ascii_lowercase().ct_eq(&y.to_ascii_lowercase())
+            })
+            .into()
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 0xf) as usize] as char);
+        out.push(HEX_DIGITS[(b >> 4) as usize] as char);
+        out.push(HEX_DIGITS[(b & 0xf) as usize] as char);
     }
     out
 }
 
-/// The 32-byte AES key decoded from a 43-character EncodingAESKey; the IV is its first 16 bytes.
+/// A SHA-1 digest in lower-case hex, on the stack.
+fn hex_digits(digest: &[u8; 20]) -> [u8; 40] {
+    let mut out = [0u8; 40];
+    for (pair, b) in out.chunks_exact_mut(2).zip(digest) {
+        pair[0] = HEX_DIGITS[(b >> 4) as usize];
+        pair[1] = HEX_DIGITS[(b & 0xf) as usize];
+    }
+    out
+}
+
+/// The AES-256 key decoded from a 43-character EncodingAESKey, expanded once for encryption
+/// and decryption (the settings hold it, so a callback does no key schedule); the IV is the
+/// key's first 16 bytes.
 #[derive(Clone)]
-pub struct AesKey([u8; 32]);
+pub struct AesKey {
+    encrypt: aes::Aes256Enc,
+    decrypt: aes::Aes256Dec,
+    iv: [u8; 16],
+}
 
 impl AesKey {
     pub fn from_encoding_aes_key(encoding_aes_key: &str) -> Result<Self, CryptoError> {
@@ -100,11 +160,13 @@ impl AesKey {
         .decode(padded)
         .map_err(|_| CryptoError::InvalidAesKey)?;
         let key: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::InvalidAesKey)?;
-        Ok(AesKey(key))
-    }
-
-    fn iv(&self) -> &[u8] {
-        &self.0[..16]
+        let mut iv = [0u8; 16];
+        iv.copy_from_slice(&key[..16]);
+        Ok(AesKey {
+            encrypt: aes::Aes256Enc::new(&key.into()),
+            decrypt: aes::Aes256Dec::new(&key.into()),
+            iv,
+        })
     }
 
     /// base64(AES-256-CBC(random16 || be32(len) || message || appid, PKCS#7 to 32 bytes)).
@@ -118,7 +180,7 @@ impl AesKey {
         buf.extend_from_slice(appid.as_bytes());
         buf.resize(body_len + pad, pad as u8);
         let len = buf.len();
-        let cipher = Aes256CbcEnc::new(self.0[..].into(), self.iv().into());
+        let cipher = Aes256CbcEnc::inner_iv_init(&self.encrypt, &self.iv.into());
         let out = cipher
             .encrypt_padded_mut::<NoPadding>(&mut buf, len)
             .expect("length is a multiple of the block size by construction");
@@ -131,22 +193,13 @@ impl AesKey {
         encrypted_b64: &str,
         expected_appid: &str,
     ) -> Result<String, CryptoError> {
-        let (message, appid) = self.decrypt_with_appid(encrypted_b64)?;
-        if !bool::from(appid.as_bytes().ct_eq(expected_appid.as_bytes())) {
-            return Err(CryptoError::AppIdMismatch);
-        }
-        Ok(message)
-    }
-
-    /// Decrypts an `Encrypt` text into the message and the AppID that followed it.
-    pub fn decrypt_with_appid(&self, encrypted_b64: &str) -> Result<(String, String), CryptoError> {
         let mut buf = STANDARD
             .decode(encrypted_b64.trim())
             .map_err(|_| CryptoError::BadBase64)?;
         if buf.is_empty() || buf.len() % 16 != 0 {
             return Err(CryptoError::BadBase64);
         }
-        let cipher = Aes256CbcDec::new(self.0[..].into(), self.iv().into());
+        let cipher = Aes256CbcDec::inner_iv_init(&self.decrypt, &self.iv.into());
         let plain = cipher
             .decrypt_padded_mut::<NoPadding>(&mut buf)
             .map_err(|_| CryptoError::BadBase64)?;
@@ -167,10 +220,18 @@ impl AesKey {
         if declared > rest.len() {
             return Err(CryptoError::BadLength);
         }
-        let (message, appid) = rest.split_at(declared);
-        let message = std::str::from_utf8(message).map_err(|_| CryptoError::BadUtf8)?;
-        let appid = std::str::from_utf8(appid).map_err(|_| CryptoError::BadUtf8)?;
-        Ok((message.to_owned(), appid.to_owned()))
+        let appid_matches = std::str::from_utf8(&rest[declared..])
+            .map(|appid| bool::from(appid.as_bytes().ct_eq(expected_appid.as_bytes())));
+        // The message becomes the buffer (one move, no copy); a message that is not UTF-8 is
+        // reported before anything about the AppID.
+        buf.truncate(20 + declared);
+        buf.drain(..20);
+        let message = String::from_utf8(buf).map_err(|_| CryptoError::BadUtf8)?;
+        match appid_matches {
+            Ok(true) => Ok(message),
+            Ok(false) => Err(CryptoError::AppIdMismatch),
+            Err(_) => Err(CryptoError::BadUtf8),
+        }
     }
 }
 
@@ -209,6 +270,47 @@ mod tests {
                 assert!(!signature_matches(bad, &parts), "{}", s(case, "source"));
             }
         }
+    }
+
+    #[test]
+    fn signature_sorts_parts_whatever_their_order_and_duplicates() {
+        let naive = |parts: &[&str]| {
+            let mut sorted = parts.to_vec();
+            sorted.sort_unstable();
+            hex(&Sha1::digest(sorted.concat().as_bytes()))
+        };
+        for parts in [
+            &["b", "a", "c"][..],
+            &["1700000000", "token", "42", "Encrypt+/="],
+            &["x", "x", "a", "x", "b"],
+            &["", "a", ""],
+            &[],
+        ] {
+            assert_eq!(signature(parts), naive(parts), "{parts:?}");
+            assert!(signature_matches(&naive(parts), parts), "{parts:?}");
+        }
+        assert_eq!(signature(&["a", "b"]), signature(&["b", "a"]));
+        assert!(!signature_matches("", &["a"]));
+        let good = signature(&["a"]);
+        assert!(!signature_matches(&good[..39], &["a"]));
+        assert!(!signature_matches(&format!("{good}0"), &["a"]));
+        // A difference in any of the five words is seen.
+        for at in [0, 7, 8, 20, 39] {
+            let mut bad = good.clone().into_bytes();
+            bad[at] = if bad[at] == b'0' { b'1' } else { b'0' };
+            assert!(
+                !signature_matches(&String::from_utf8(bad).unwrap(), &["a"]),
+                "{at}"
+            );
+        }
+    }
+
+    #[test]
+    fn case_insensitive_comparison_is_exact_otherwise() {
+        assert!(constant_time_eq_ignore_ascii_case("AbC1", "aBc1"));
+        assert!(!constant_time_eq_ignore_ascii_case("abc", "abd"));
+        assert!(!constant_time_eq_ignore_ascii_case("abc", "abcd"));
+        assert!(constant_time_eq_ignore_ascii_case("", ""));
     }
 
     #[test]
@@ -309,7 +411,7 @@ mod tests {
     /// Encrypts raw plaintext without any framing, to forge bad paddings and lengths.
     fn raw_encrypt(k: &AesKey, mut plain: Vec<u8>) -> String {
         let len = plain.len();
-        let out = Aes256CbcEnc::new(k.0[..].into(), k.iv().into())
+        let out = Aes256CbcEnc::inner_iv_init(&k.encrypt, &k.iv.into())
             .encrypt_padded_mut::<NoPadding>(&mut plain, len)
             .unwrap();
         STANDARD.encode(out)
@@ -370,6 +472,26 @@ mod tests {
         plain.extend_from_slice(&2u32.to_be_bytes());
         plain.extend_from_slice(&[0xff, 0xfe]);
         plain.extend_from_slice(b"wx");
+        let pad = 32 - plain.len() % 32;
+        plain.resize(plain.len() + pad, pad as u8);
+        assert_eq!(
+            k.decrypt(&raw_encrypt(&k, plain.clone()), "wx"),
+            Err(CryptoError::BadUtf8)
+        );
+        // The message is judged before the AppID.
+        assert_eq!(
+            k.decrypt(&raw_encrypt(&k, plain), "wxother"),
+            Err(CryptoError::BadUtf8)
+        );
+    }
+
+    #[test]
+    fn rejects_non_utf8_appid() {
+        let k = key();
+        let mut plain = vec![b'r'; 16];
+        plain.extend_from_slice(&2u32.to_be_bytes());
+        plain.extend_from_slice(b"hi");
+        plain.extend_from_slice(&[b'w', 0xff]);
         let pad = 32 - plain.len() % 32;
         plain.resize(plain.len() + pad, pad as u8);
         assert_eq!(

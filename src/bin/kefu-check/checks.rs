@@ -400,7 +400,7 @@ fn open_sealed_reply(
     key: &AesKey,
     appid: &str,
     token: &str,
-) -> Result<XmlDoc, String> {
+) -> Result<XmlDoc<'static>, String> {
     let field = |name: &str| {
         reply
             .get(name)
@@ -417,7 +417,9 @@ fn open_sealed_reply(
         }
         other => format!("the reply does not decrypt with WECHAT_AES_KEY: {other}"),
     })?;
-    xml::parse(&plaintext).map_err(|e| format!("the decrypted reply is not XML: {e}"))
+    xml::parse(&plaintext)
+        .map(XmlDoc::into_owned)
+        .map_err(|e| format!("the decrypted reply is not XML: {e}"))
 }
 
 /// A refused push, with the setting that most likely differs.
