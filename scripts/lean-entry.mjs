@@ -8,7 +8,7 @@
 // request when the panic hook flagged `criticalError`). The first stays in the wasm-bindgen glue
 // worker-build also generates: a trap marks the instance terminated and runs workers-rs's abort
 // handler, which schedules a reset, and the glue re-instantiates the module on the next call into
-// it. Exported classes other than the entry (workers-rs's own, unused here) keep their Proxy.
+// it (bench/v8.sh checks this on the build). Exported classes other than the entry (workers-rs's own, unused here) keep their Proxy.
 // Fails, leaving the file as it was, unless it finds exactly one default export built as
 // `X=new Proxy(Entry,Hooks)`: a new worker-build must be looked at, not patched blindly.
 import { readFileSync, writeFileSync } from "node:fs";

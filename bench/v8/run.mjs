@@ -189,6 +189,26 @@ for (const [name, makeRequest, status, check, bindings] of CASES.filter(([n]) =>
   rows.push([name, t.median, t.best]);
 }
 
+// The generated entry without worker-build's Proxy (scripts/lean-entry.mjs) still recovers: an
+// exception thrown into the wasm (here by the request object) marks the instance terminated,
+// and the wasm-bindgen glue makes a new one for the next request.
+{
+  const broken = { method: "GET", get url() { throw new RangeError("thrown into the wasm"); } };
+  let threw = false;
+  try {
+    await new Worker(ctx, env).fetch(broken);
+  } catch {
+    threw = true;
+  }
+  const next = await call(CASES[0][1]);
+  if (!threw || next.status !== 200) {
+    process.stderr.write(`no recovery after a failure inside the wasm: threw ${threw}, then ${next.status}\n`);
+    failed = true;
+  } else {
+    console.info("# recovery: after an exception inside the wasm, the next request was answered 200");
+  }
+}
+
 // The queue consumer: one batch holding the event the OA push above enqueued (a customer's text),
 // planned against a D1 that has no rows (a new customer: ticket opened), every write acked.
 const inbound = sent.find((body) => typeof body === "string" && body.includes('"oa_message"'));
