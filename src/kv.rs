@@ -13,12 +13,16 @@ pub const PARKED_PREFIX: &str = "parked:";
 /// Set (for a few minutes) once staff were told D1 is unusable, so an outage alerts once.
 pub const OUTAGE_ALERTED: &str = "outage_alerted";
 
-/// How long an isolate may answer a read of `key` with what it read before, in seconds: the
-/// merchant's rules, for as long as the inline path keeps them (`shell/oa.rs`), since KV itself
-/// takes up to a minute to show a write everywhere. Nothing else: an access_token read must be
-/// the newest.
+/// How long an isolate reuses what it read of the rules and the online-agent list. KV itself is
+/// eventually consistent (up to a minute across locations), so a few seconds more cost nothing
+/// and save KV reads on almost every callback; the inline path (`shell/oa.rs`) and the queue
+/// consumer both keep them this long.
+pub const ISOLATE_CACHE_SECS: i64 = 10;
+
+/// How long an isolate may answer the queue consumer's read of `key` with what it read before,
+/// in seconds: the merchant's rules. Nothing else: an access_token read must be the newest.
 pub fn isolate_cache_secs(key: &str) -> Option<i64> {
-    (key == RULES).then_some(10)
+    (key == RULES).then_some(ISOLATE_CACHE_SECS)
 }
 
 /// Where a message is parked: the same message always lands on the same key.

@@ -3,17 +3,16 @@
 use worker::Env;
 
 use super::incoming::Incoming;
-
 use super::io::{self, Meter};
 use super::perform;
 use crate::admin::{self, AdminMethod, AdminRequest};
 use crate::inline::{Rejection, Reply};
 
-pub async fn handle(req: Incoming, env: &Env, meter: &Meter) -> Reply {
+pub async fn handle(req: &Incoming, env: &Env, meter: &Meter) -> Reply {
     io::reply_or_log("/api", answer(req, env, meter).await)
 }
 
-async fn answer(req: Incoming, env: &Env, meter: &Meter) -> Result<Reply, Rejection> {
+async fn answer(req: &Incoming, env: &Env, meter: &Meter) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
     let cx = perform::context(&settings)?;
     let (authorization, idempotency_key) =

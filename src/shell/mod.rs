@@ -47,17 +47,16 @@ pub fn fetch(
         ),
         Route::Deferred(route) => {
             let answered = async move {
-                let (method, path) = (req.method.clone(), req.path().to_owned());
                 let meter = Meter::default();
                 let reply = match route {
-                    Deferred::OaPush => oa::handle(req, &env, &meter).await,
-                    Deferred::ShopPush => shop::handle(req, &env, &meter).await,
-                    Deferred::PayFeedback => payfeedback::handle(req, &env, &meter).await,
-                    Deferred::Orders => orders::handle(req, &env, &meter).await,
-                    Deferred::Admin => admin::handle(req, &env, &meter).await,
+                    Deferred::OaPush => oa::handle(&req, &env, &meter).await,
+                    Deferred::ShopPush => shop::handle(&req, &env, &meter).await,
+                    Deferred::PayFeedback => payfeedback::handle(&req, &env, &meter).await,
+                    Deferred::Orders => orders::handle(&req, &env, &meter).await,
+                    Deferred::Admin => admin::handle(&req, &env, &meter).await,
                 };
                 let usage = *meter.borrow();
-                answer(&method, &path, reply, started, &usage)
+                answer(&req.method, req.path(), reply, started, &usage)
             };
             return Ok(future_to_promise(answered).into());
         }

@@ -17,12 +17,9 @@ use crate::settings::Settings;
 
 const ROUTE: &str = "/wechat/oa";
 
-/// How long this isolate reuses what it read. KV itself is eventually consistent (up to a
-/// minute across locations), so a few seconds more cost nothing and save two KV reads on almost
-/// every callback; this isolate's own writes (admin rules, the cron's agent list) drop it at once.
-const ROUTING_CACHE_SECS: i64 = 10;
-
 thread_local! {
+    /// The rules and online agents as read, for `kv::ISOLATE_CACHE_SECS`; this isolate's own
+    /// writes (admin rules, the cron's agent list) drop them at once (`forget_routing_state`).
     static ROUTING: RefCell<Option<(i64, Rc<Routing>)>> = const { RefCell::new(None) };
 }
 
@@ -42,7 +39,7 @@ pub fn verify_url(req: &Incoming, env: &Env) -> Reply {
     push::verify_url(ROUTE, req, env, Settings::oa_endpoint)
 }
 
-pub async fn handle(req: Incoming, env: &Env, meter: &Meter) -> Reply {
+pub async fn handle(req: &Incoming, env: &Env, meter: &Meter) -> Reply {
     let state = async {
         Ok(RoutingState {
             routing: routing_state(env, meter).await,
@@ -78,7 +75,7 @@ async fn routing_state(env: &Env, meter: &Meter) -> Rc<Routing> {
         cache
             .borrow()
             .as_ref()
-            .filter(|(read_at, _)| now - read_at < ROUTING_CACHE_SECS)
+            .filter(|(read_at, _)| now - read_at < kv::ISOLATE_CACHE_SECS)
             .map(|(_, r)| r.clone())
     });
     if let Some(routing) = cached {

@@ -9,8 +9,8 @@ use crate::inline::{Rejection, Reply};
 use crate::platforms::orders::{self, HookRequest};
 use crate::xml::MAX_BODY_BYTES;
 
-pub async fn handle(req: Incoming, env: &Env, meter: &Meter) -> Reply {
-    io::reply_or_log("/hooks/orders", accept(&req, env, meter).await)
+pub async fn handle(req: &Incoming, env: &Env, meter: &Meter) -> Reply {
+    io::reply_or_log("/hooks/orders", accept(req, env, meter).await)
 }
 
 async fn accept(req: &Incoming, env: &Env, meter: &Meter) -> Result<Reply, Rejection> {

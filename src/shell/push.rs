@@ -44,7 +44,7 @@ pub fn verify_url(
 /// enqueue.
 pub async fn serve<S, P: Keyed>(
     route: &'static str,
-    req: Incoming,
+    req: &Incoming,
     env: &Env,
     meter: &Meter,
     endpoint: impl FnOnce(&Settings) -> Result<Endpoint<'_>, Rejection>,
@@ -58,7 +58,7 @@ pub async fn serve<S, P: Keyed>(
 }
 
 async fn accept<S, P: Keyed>(
-    req: Incoming,
+    req: &Incoming,
     env: &Env,
     meter: &Meter,
     endpoint: impl FnOnce(&Settings) -> Result<Endpoint<'_>, Rejection>,

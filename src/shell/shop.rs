@@ -16,7 +16,7 @@ pub fn verify_url(req: &Incoming, env: &Env) -> Reply {
     push::verify_url(ROUTE, req, env, Settings::shop_endpoint)
 }
 
-pub async fn handle(req: Incoming, env: &Env, meter: &Meter) -> Reply {
+pub async fn handle(req: &Incoming, env: &Env, meter: &Meter) -> Reply {
     push::serve(
         ROUTE,
         req,
