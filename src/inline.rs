@@ -1,5 +1,7 @@
 //! What an inline route answers: a reply to send, or a rejection saying what went wrong.
 
+use std::borrow::Cow;
+
 use crate::wechat::crypto::CryptoError;
 use crate::xml::{XmlError, MAX_BODY_BYTES};
 
@@ -54,11 +56,21 @@ impl Reply {
     }
 }
 
-/// A callback that was accepted: the platform's push (to enqueue before replying) and the reply.
+/// A callback that was accepted: the platform's push, the authenticated text it was parsed from
+/// (what is enqueued before replying) and the reply.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Accepted<P> {
+pub struct Accepted<'a, P> {
     pub push: P,
+    pub text: Cow<'a, str>,
     pub reply: Reply,
+}
+
+/// A push's body as text: within the size cap and valid UTF-8.
+pub fn body_text(body: &[u8]) -> Result<&str, Rejection> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Rejection::TooLarge);
+    }
+    std::str::from_utf8(body).map_err(|_| Rejection::Malformed("body is not valid UTF-8".into()))
 }
 
 /// Why an inline request was refused, by what went wrong. `status` is the one place a refusal

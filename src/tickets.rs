@@ -243,15 +243,10 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
 /// The first statement of every inbound transaction: it fails on a duplicate, rolling back
 /// the rest.
 pub fn store_event(event: &QueuedEvent, now: i64) -> Statement {
-    let payload = serde_json::to_value(&event.inbound).expect("events are plain data");
-    let kind = payload
-        .get("kind")
-        .and_then(|k| k.as_str())
-        .unwrap_or_default()
-        .to_owned();
+    let payload = serde_json::to_string(&event.inbound).expect("events are plain data");
     Statement::new(
         "INSERT INTO events (dedup_key, kind, payload, received_at, stored_at) VALUES (?, ?, ?, ?, ?)",
-        vec![event.dedup_key.as_str().into(), kind.into(), payload.to_string().into(), event.received_at.into(), now.into()],
+        vec![event.dedup_key.as_str().into(), event.inbound.kind().into(), payload.into(), event.received_at.into(), now.into()],
     )
 }
 

@@ -7,7 +7,6 @@ mod support;
 use kefu_edge::admin::{handle, AdminMethod, AdminRequest};
 use kefu_edge::inline::{Rejection, Reply};
 use kefu_edge::kv;
-use kefu_edge::pipeline::inbound::InboundFlow;
 use kefu_edge::pipeline::Context;
 use kefu_edge::settings::Settings;
 use kefu_edge::sql::Statement;
@@ -72,7 +71,7 @@ fn post(world: &mut World, path: &str, body: &str, token: &str, unique: &str) ->
 /// An OA customer wrote at `at`: their ticket, opened then.
 fn customer_wrote(world: &mut World, openid: &str, msg: &str, at: i64) -> i64 {
     world
-        .run(InboundFlow::new(
+        .run(support::inbound(
             &settings(),
             support::oa_text(openid, msg, "hello", at),
             at,

@@ -3,14 +3,13 @@
 
 mod support;
 
-use kefu_edge::event::{QueueMessage, QueuedEvent};
+use kefu_edge::event::{Platform, QueueMessage, QueuedPush};
 use kefu_edge::kv;
 use kefu_edge::outbound::OutboundCall;
 use kefu_edge::pipeline::alerts::FlushFlow;
 use kefu_edge::pipeline::cron::{complaint_deadlines, OnlineAgentsFlow, SweepFlow};
 use kefu_edge::pipeline::dead_letters::{KeepFlow, ReplayFlow, Replayed};
 use kefu_edge::pipeline::effect::{Effect, Flow, Step};
-use kefu_edge::pipeline::inbound::InboundFlow;
 use kefu_edge::pipeline::{consume, scheduled, Context, RETRIES_EXHAUSTED};
 use kefu_edge::platforms::payfeedback::MsgType;
 use kefu_edge::rate::WECOM_ROBOT;
@@ -368,7 +367,7 @@ fn the_scheduled_run_does_every_part_even_when_one_fails() {
     assert!(reports[0].is_err() && reports[3].is_err(), "{reports:?}");
 }
 
-fn text_event(msg_id: &str) -> QueuedEvent {
+fn text_event(msg_id: &str) -> QueuedPush {
     support::oa_text("oA", msg_id, "hello", NOW)
 }
 
@@ -376,16 +375,16 @@ fn text_event(msg_id: &str) -> QueuedEvent {
 fn an_inbound_event_is_stored_once_and_flushes_only_when_it_alerted() {
     let mut world = World::new();
     let report = world
-        .run(InboundFlow::new(&settings(), text_event("1"), NOW))
+        .run(support::inbound(&settings(), text_event("1"), NOW))
         .unwrap();
     assert!(report.starts_with("stored oa_message"), "{report}");
     assert_eq!(world.take_queued(), [(QueueMessage::FlushAlerts, 0)]);
     let report = world
-        .run(InboundFlow::new(&settings(), text_event("1"), NOW))
+        .run(support::inbound(&settings(), text_event("1"), NOW))
         .unwrap();
     assert!(report.starts_with("duplicate"), "{report}");
     world
-        .run(InboundFlow::new(&settings(), text_event("2"), NOW))
+        .run(support::inbound(&settings(), text_event("2"), NOW))
         .unwrap();
     assert!(
         world.queued.is_empty(),
@@ -394,11 +393,11 @@ fn an_inbound_event_is_stored_once_and_flushes_only_when_it_alerted() {
     assert_eq!(world.db.count("SELECT COUNT(*) FROM events"), 2);
     world.db_down = true;
     assert!(world
-        .run(InboundFlow::new(&settings(), text_event("3"), NOW))
+        .run(support::inbound(&settings(), text_event("3"), NOW))
         .is_err());
 }
 
-fn notification(trans_id: Option<&str>) -> QueuedEvent {
+fn notification(trans_id: Option<&str>) -> QueuedPush {
     support::complaint_notification("f1", "oUser12345", MsgType::Request, NOW, trans_id)
 }
 
@@ -413,7 +412,7 @@ fn a_complaint_takes_its_deadline_from_the_order_it_names() {
         )])
         .unwrap();
     world
-        .run(InboundFlow::new(&settings(), notification(Some("T1")), NOW))
+        .run(support::inbound(&settings(), notification(Some("T1")), NOW))
         .unwrap();
     assert_eq!(
         world.db.count("SELECT deadline FROM complaints"),
@@ -421,7 +420,7 @@ fn a_complaint_takes_its_deadline_from_the_order_it_names() {
     );
     let mut other = World::new();
     other
-        .run(InboundFlow::new(&settings(), notification(None), NOW))
+        .run(support::inbound(&settings(), notification(None), NOW))
         .unwrap();
     assert_eq!(
         other.db.count("SELECT deadline FROM complaints"),
@@ -442,16 +441,27 @@ fn unreadable_and_exhausted_messages_become_dead_letters_with_one_alert() {
     world
         .run(consume(r#"{"type":"flush_alerts"}"#, true, &cx))
         .unwrap();
+    // A push whose text its platform's parser refuses (queued by another version, say).
+    let unparsable = QueueMessage::Inbound(QueuedPush {
+        platform: Platform::Oa,
+        received_at: NOW,
+        text: "<xml><MsgType>text</MsgType></xml>".into(),
+    })
+    .to_json();
+    world.run(consume(&unparsable, false, &cx)).unwrap();
     let dead = world
         .db
         .rows("SELECT source, body, reason FROM dead_letters ORDER BY id");
-    assert_eq!(dead.len(), 2);
+    assert_eq!(dead.len(), 3);
     assert!(dead[0]["reason"]
         .as_str()
         .unwrap()
         .starts_with("unreadable queue message"));
     assert_eq!(dead[1]["reason"], RETRIES_EXHAUSTED);
-    assert_eq!(world.db.count("SELECT COUNT(*) FROM alerts"), 2);
+    assert_eq!(dead[2]["reason"], "unreadable push: missing ToUserName");
+    assert_eq!(dead[2]["body"], unparsable);
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM events"), 0);
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM alerts"), 3);
     world.db_down = true;
     assert!(world
         .run(KeepFlow::new(&settings, "x", "why", NOW))
@@ -467,7 +477,7 @@ fn each_queue_message_runs_its_own_flow() {
         random: 0,
         unique: "u".into(),
     };
-    let inbound = QueueMessage::Inbound(Box::new(text_event("9"))).to_json();
+    let inbound = QueueMessage::Inbound(text_event("9")).to_json();
     world.run(consume(&inbound, false, &cx)).unwrap();
     assert_eq!(world.db.count("SELECT COUNT(*) FROM events"), 1);
     let deliver = QueueMessage::Deliver {
@@ -585,7 +595,7 @@ fn a_finished_flow_asks_for_nothing_more() {
     assert!(finish(&mut world, complaint_deadlines(NOW)));
     assert!(finish(
         &mut world,
-        InboundFlow::new(&settings, text_event("1"), NOW)
+        support::inbound(&settings, text_event("1"), NOW)
     ));
     assert!(finish(&mut world, KeepFlow::new(&settings, "x", "y", NOW)));
     assert!(finish(&mut world, ReplayFlow::new(1, NOW)));

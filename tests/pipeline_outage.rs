@@ -3,10 +3,9 @@
 
 mod support;
 
-use kefu_edge::event::{QueueMessage, QueuedEvent};
+use kefu_edge::event::{QueueMessage, QueuedPush};
 use kefu_edge::kv;
 use kefu_edge::pipeline::dead_letters::KeepFlow;
-use kefu_edge::pipeline::inbound::InboundFlow;
 use kefu_edge::pipeline::outage::{ListParkedFlow, ParkedReplay, ReplayParkedFlow};
 use kefu_edge::pipeline::{consume, retry_delay_secs, Context, RETRIES_EXHAUSTED};
 use kefu_edge::settings::Settings;
@@ -18,7 +17,7 @@ fn settings() -> Settings {
     Settings::from_lookup(|name| (name == "WECOM_ROBOT_KEY").then(|| "robot-key".to_owned()))
 }
 
-fn event(msg_id: &str) -> QueuedEvent {
+fn event(msg_id: &str) -> QueuedPush {
     support::oa_text("oA", msg_id, &format!("message {msg_id}"), NOW)
 }
 
@@ -37,13 +36,13 @@ fn events_refused_by_d1_are_parked_and_staff_are_alerted_once_per_outage() {
     for id in ["1", "2", "3"] {
         assert!(
             world
-                .run(InboundFlow::new(&settings, event(id), NOW))
+                .run(support::inbound(&settings, event(id), NOW))
                 .is_err(),
             "retried"
         );
     }
     assert_eq!(parked(&world), 3);
-    let message = QueueMessage::Inbound(Box::new(event("1"))).to_json();
+    let message = QueueMessage::Inbound(event("1")).to_json();
     assert_eq!(world.kv[&kv::parked_key(&message)], message);
     assert_eq!(world.requests.len(), 1, "one alert for the outage");
     assert!(world.requests[0]
@@ -56,7 +55,7 @@ fn events_refused_by_d1_are_parked_and_staff_are_alerted_once_per_outage() {
         .contains("/api/parked/replay"));
     // A retry of the same message parks it on the same key.
     world
-        .run(InboundFlow::new(&settings, event("1"), NOW + 10))
+        .run(support::inbound(&settings, event("1"), NOW + 10))
         .unwrap_err();
     assert_eq!(parked(&world), 3);
 }
@@ -67,13 +66,13 @@ fn after_the_outage_a_replay_stores_each_event_exactly_once() {
     world.db_down = true;
     for id in ["1", "2", "3"] {
         world
-            .run(InboundFlow::new(&settings, event(id), NOW))
+            .run(support::inbound(&settings, event(id), NOW))
             .unwrap_err();
     }
     world.db_down = false;
     // One of them got through on a queue retry before the replay.
     world
-        .run(InboundFlow::new(&settings, event("2"), NOW + 60))
+        .run(support::inbound(&settings, event("2"), NOW + 60))
         .unwrap();
     world.take_queued();
 
@@ -116,7 +115,7 @@ fn when_kv_is_down_too_the_queue_still_holds_the_message() {
     world.db_down = true;
     world.kv_down = true;
     assert!(world
-        .run(InboundFlow::new(&settings, event("1"), NOW))
+        .run(support::inbound(&settings, event("1"), NOW))
         .is_err());
     assert!(world.requests.is_empty());
     assert!(world.run(ListParkedFlow::new()).is_err());
@@ -127,13 +126,17 @@ fn when_kv_is_down_too_the_queue_still_holds_the_message() {
 fn dead_letter_queue_messages_are_parked_when_d1_cannot_keep_them() {
     let (mut world, settings) = (World::new(), settings());
     world.db_down = true;
-    let body = QueueMessage::Inbound(Box::new(event("7"))).to_json();
+    let body = QueueMessage::Inbound(event("7")).to_json();
     assert!(world
         .run(KeepFlow::new(&settings, &body, RETRIES_EXHAUSTED, NOW))
         .is_err());
     let listed = world.run(ListParkedFlow::new()).unwrap();
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].message["inbound"]["msg_id"], "7");
+    assert_eq!(listed[0].message["platform"], "oa");
+    assert!(listed[0].message["text"]
+        .as_str()
+        .unwrap()
+        .contains("<MsgId>7</MsgId>"));
 }
 
 #[test]

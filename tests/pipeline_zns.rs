@@ -7,15 +7,13 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use kefu_edge::event::{Inbound, QueuedEvent};
+use kefu_edge::event::QueuedPush;
 use kefu_edge::inline::Rejection;
 use kefu_edge::kv;
 use kefu_edge::outbound::OutboundCall;
 use kefu_edge::pipeline::delivery::DeliverFlow;
-use kefu_edge::pipeline::inbound::InboundFlow;
 use kefu_edge::pipeline::zns::{SendZnsFlow, Sent};
 use kefu_edge::platforms::caresoft::ZnsSend;
-use kefu_edge::platforms::orders::parse;
 use kefu_edge::settings::Settings;
 use kefu_edge::sql::Statement;
 use kefu_edge::wechat::custom_send::CustomMessage;
@@ -221,18 +219,15 @@ fn caresofts_own_errors_are_permanent_with_its_message_and_phones_masked() {
         .contains("0983123148"));
 }
 
-fn order_event(id: &str, kind: &str, customer: Value) -> QueuedEvent {
-    let e = parse(
-        json!({"id": id, "type": kind, "order": {"id": "O1", "product": "Steam"}, "customer": customer})
-            .to_string()
-            .as_bytes(),
+fn order_event(id: &str, kind: &str, customer: Value) -> QueuedPush {
+    order_event_of("O1", id, kind, customer)
+}
+
+fn order_event_of(order_id: &str, id: &str, kind: &str, customer: Value) -> QueuedPush {
+    support::order_event(
+        &json!({"id": id, "type": kind, "order": {"id": order_id, "product": "Steam"}, "customer": customer}),
+        NOW,
     )
-    .unwrap();
-    QueuedEvent {
-        dedup_key: e.dedup_key(),
-        received_at: NOW,
-        inbound: Inbound::Order(e),
-    }
 }
 
 #[test]
@@ -248,7 +243,7 @@ fn a_rule_sends_once_per_event_however_often_it_is_retried() {
     for _ in 0..5 {
         let event = order_event("evt1", "order.delivery_failed", customer.clone());
         world
-            .run(InboundFlow::new(&settings(), event, NOW))
+            .run(support::inbound(&settings(), event, NOW))
             .unwrap();
     }
     let deliveries = world
@@ -268,25 +263,15 @@ fn a_rule_sends_once_per_event_however_often_it_is_retried() {
         json!({"zns": [{"on": "order.paid", "template_id": 1}]}).to_string(),
     );
     world
-        .run(InboundFlow::new(
+        .run(support::inbound(
             &settings(),
             order_event("evt2", "order.delivered", customer.clone()),
             NOW,
         ))
         .unwrap();
     assert_eq!(world.db.count("SELECT COUNT(*) FROM deliveries"), 1);
-    let paid = order_event("evt3", "order.paid", json!({"phone": "0983123148"}));
-    let paid = QueuedEvent {
-        inbound: match paid.inbound {
-            Inbound::Order(mut e) => {
-                e.order.id = "O2".into();
-                Inbound::Order(e)
-            }
-            other => other,
-        },
-        ..paid
-    };
-    world.run(InboundFlow::new(&settings(), paid, NOW)).unwrap();
+    let paid = order_event_of("O2", "evt3", "order.paid", json!({"phone": "0983123148"}));
+    world.run(support::inbound(&settings(), paid, NOW)).unwrap();
     let sent = world
         .db
         .rows("SELECT ticket_id FROM deliveries WHERE id = 'orders:evt3:zns:0'");
@@ -302,7 +287,7 @@ fn a_phone_that_is_not_a_mobile_number_is_noted_on_the_ticket_instead() {
     );
     let event = order_event("evt1", "card.invalid", json!({"phone": "024 3123 148"}));
     world
-        .run(InboundFlow::new(&settings(), event, NOW))
+        .run(support::inbound(&settings(), event, NOW))
         .unwrap();
     assert_eq!(world.db.count("SELECT COUNT(*) FROM deliveries"), 0);
     let notes = world
@@ -331,7 +316,7 @@ fn a_message_wechat_cannot_carry_goes_as_zns() {
         json!({"phone": "0983123148"}),
     );
     world
-        .run(InboundFlow::new(&settings(), event, NOW))
+        .run(support::inbound(&settings(), event, NOW))
         .unwrap();
     let payload: Value = serde_json::from_str(
         world.db.rows("SELECT payload FROM deliveries")[0]["payload"]
@@ -357,7 +342,7 @@ fn a_closed_window_known_from_the_timeline_or_answered_45015_falls_back_to_zns()
     );
     // The customer last wrote on WeChat three days ago: the window is closed.
     world
-        .run(InboundFlow::new(
+        .run(support::inbound(
             &settings(),
             support::oa_text("oBuyer", "m1", "hi", NOW - 3 * 86_400),
             NOW - 3 * 86_400,
@@ -369,7 +354,7 @@ fn a_closed_window_known_from_the_timeline_or_answered_45015_falls_back_to_zns()
         json!({"openid": "oBuyer", "phone": "0983123148"}),
     );
     world
-        .run(InboundFlow::new(&settings(), event, NOW))
+        .run(support::inbound(&settings(), event, NOW))
         .unwrap();
     let call: Value = serde_json::from_str(
         world

@@ -4,10 +4,9 @@
 mod support;
 
 use kefu_edge::complaints::{ResolveRequest, STATE_SQL};
-use kefu_edge::event::QueuedEvent;
+use kefu_edge::event::QueuedPush;
 use kefu_edge::pipeline::cron::complaint_deadlines;
 use kefu_edge::pipeline::effect::{Effect, Flow, Step};
-use kefu_edge::pipeline::inbound::InboundFlow;
 use kefu_edge::pipeline::resolve::{ResolveFlow, Resolved};
 use kefu_edge::platforms::payfeedback::MsgType;
 use kefu_edge::settings::Settings;
@@ -20,12 +19,12 @@ const NOW: i64 = 1_700_000_000;
 const DAY: i64 = 86_400;
 const OPENID: &str = "oX99MDgNcgwnz3zFN3DNmo8uwa-w";
 
-fn notification(msg_type: MsgType, timestamp: i64, trans_id: Option<&str>) -> QueuedEvent {
+fn notification(msg_type: MsgType, timestamp: i64, trans_id: Option<&str>) -> QueuedPush {
     support::complaint_notification("5883726847655944563", OPENID, msg_type, timestamp, trans_id)
 }
 
-fn apply(world: &mut World, event: QueuedEvent) -> Result<String, StoreError> {
-    world.run(InboundFlow::new(
+fn apply(world: &mut World, event: QueuedPush) -> Result<String, StoreError> {
+    world.run(support::inbound(
         &Settings::from_lookup(|_| None),
         event,
         NOW,
@@ -222,7 +221,7 @@ fn a_notification_planned_from_a_state_that_changed_meanwhile_is_retried_not_mis
     let mut world = World::new();
     apply(&mut world, notification(MsgType::Request, NOW - 300, None)).unwrap();
     let settings = Settings::from_lookup(|_| None);
-    let reject = InboundFlow::new(
+    let reject = support::inbound(
         &settings,
         notification(MsgType::Reject, NOW - 200, None),
         NOW,

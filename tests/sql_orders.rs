@@ -3,11 +3,8 @@
 
 mod support;
 
-use kefu_edge::event::{Inbound, QueuedEvent};
 use kefu_edge::kv;
 use kefu_edge::pipeline::cron::undelivered_orders;
-use kefu_edge::pipeline::inbound::InboundFlow;
-use kefu_edge::platforms::orders::{parse, OrderEvent};
 use kefu_edge::settings::Settings;
 use serde_json::{json, Value};
 use support::World;
@@ -19,7 +16,7 @@ fn settings() -> Settings {
     Settings::from_lookup(|_| None)
 }
 
-fn event(id: &str, kind: &str, extra: Value) -> OrderEvent {
+fn event(id: &str, kind: &str, extra: Value) -> Value {
     let mut body = json!({
         "id": id, "type": kind, "created_at": NOW,
         "order": {"id": "O1", "trans_id": "4200001", "amount": 1990, "currency": "CNY",
@@ -29,17 +26,16 @@ fn event(id: &str, kind: &str, extra: Value) -> OrderEvent {
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
     }
-    parse(body.to_string().as_bytes()).unwrap()
+    body
 }
 
-fn store(world: &mut World, e: OrderEvent, now: i64) -> String {
-    let queued = QueuedEvent {
-        dedup_key: e.dedup_key(),
-        received_at: now,
-        inbound: Inbound::Order(e),
-    };
+fn store(world: &mut World, body: Value, now: i64) -> String {
     world
-        .run(InboundFlow::new(&settings(), queued, now))
+        .run(support::inbound(
+            &settings(),
+            support::order_event(&body, now),
+            now,
+        ))
         .unwrap()
 }
 
@@ -327,31 +323,14 @@ fn an_order_found_overdue_gets_one_alert_and_a_delivered_one_none() {
 
 #[test]
 fn a_complaint_on_a_webhook_order_gets_that_orders_deadline() {
-    use kefu_edge::platforms::payfeedback::{MsgType, Notification};
+    use kefu_edge::platforms::payfeedback::MsgType;
     let mut world = World::new();
     let physical = json!({"order": {"id": "O1", "trans_id": "4200001", "goods_kind": "physical"}});
     store(&mut world, event("e1", "order.paid", physical), NOW);
-    let n = Notification {
-        openid: "oBuyer".into(),
-        appid: "wx1".into(),
-        timestamp: NOW.to_string(),
-        msg_type: MsgType::Request,
-        feedback_id: "f1".into(),
-        trans_id: Some("4200001".into()),
-        reason: None,
-        solution: None,
-        ext_info: None,
-        app_signature: "x".into(),
-        sign_method: None,
-        pic_urls: vec![],
-    };
-    let queued = QueuedEvent {
-        dedup_key: n.dedup_key(),
-        received_at: NOW,
-        inbound: Inbound::PayFeedback(n),
-    };
+    let queued =
+        support::complaint_notification("f1", "oBuyer", MsgType::Request, NOW, Some("4200001"));
     world
-        .run(InboundFlow::new(&settings(), queued, NOW))
+        .run(support::inbound(&settings(), queued, NOW))
         .unwrap();
     assert_eq!(
         world.db.count("SELECT deadline FROM complaints"),

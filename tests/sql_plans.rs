@@ -5,14 +5,11 @@
 
 mod support;
 
-use kefu_edge::event::{Inbound, QueuedEvent};
+use kefu_edge::event::QueuedPush;
 use kefu_edge::kv;
 use kefu_edge::pipeline::alerts::FlushFlow;
 use kefu_edge::pipeline::effect::Effect;
-use kefu_edge::pipeline::inbound::InboundFlow;
 use kefu_edge::pipeline::{consume, scheduled, Context};
-use kefu_edge::platforms::oa::{Envelope, EventBody, OaEvent};
-use kefu_edge::platforms::orders::parse;
 use kefu_edge::platforms::payfeedback::MsgType;
 use kefu_edge::settings::Settings;
 use kefu_edge::sql::Statement;
@@ -53,33 +50,19 @@ fn statements(effects: &[Effect]) -> Vec<Statement> {
         .collect()
 }
 
-fn order(id: &str, kind: &str, order_id: &str, openid: &str) -> QueuedEvent {
+fn order(id: &str, kind: &str, order_id: &str, openid: &str) -> QueuedPush {
     let body = json!({
         "id": id, "type": kind, "created_at": NOW,
         "order": {"id": order_id, "trans_id": format!("4200{order_id}"), "goods_kind": "virtual", "paid_at": NOW - 100},
         "customer": {"openid": openid, "phone": "0983123148", "name": "Hà"},
     });
-    let e = parse(body.to_string().as_bytes()).unwrap();
-    QueuedEvent {
-        dedup_key: e.dedup_key(),
-        received_at: NOW,
-        inbound: Inbound::Order(e),
-    }
+    support::order_event(&body, NOW)
 }
 
-fn kf(openid: &str, key: &str, event: EventBody) -> QueuedEvent {
-    QueuedEvent {
-        dedup_key: key.into(),
-        received_at: NOW,
-        inbound: Inbound::OaEvent(OaEvent {
-            envelope: Envelope {
-                account: "gh".into(),
-                openid: openid.into(),
-                create_time: NOW,
-            },
-            event,
-        }),
-    }
+/// A customer-service session event: `event` (kf_create_session, …) handled by `kf_account`.
+fn kf(openid: &str, event: &str, kf_account: &str) -> QueuedPush {
+    let fields = format!("<KfAccount>{kf_account}</KfAccount>");
+    support::oa_event(openid, event, &fields, NOW)
 }
 
 #[test]
@@ -91,8 +74,8 @@ fn no_statement_a_callback_or_the_cron_runs_scans_a_table() {
         json!({"faq": [{"category": "not_delivered", "reply": "re-sent within 5 minutes"}]})
             .to_string(),
     );
-    let store = |world: &mut World, event: QueuedEvent| {
-        world.run(InboundFlow::new(&settings, event, NOW)).unwrap();
+    let store = |world: &mut World, event: QueuedPush| {
+        world.run(support::inbound(&settings, event, NOW)).unwrap();
     };
     // A conversation on the Official Account: opened, answered by an agent, closed.
     store(
@@ -100,14 +83,8 @@ fn no_statement_a_callback_or_the_cron_runs_scans_a_table() {
         support::oa_text("oA", "1", "where is my key", NOW),
     );
     store(&mut world, support::oa_text("oA", "2", "order O1", NOW));
-    let taken = EventBody::KfCreateSession {
-        kf_account: Some("anna@gh".into()),
-    };
-    store(&mut world, kf("oA", "kf:1", taken));
-    let closed = EventBody::KfCloseSession {
-        kf_account: Some("anna@gh".into()),
-    };
-    store(&mut world, kf("oA", "kf:2", closed));
+    store(&mut world, kf("oA", "kf_create_session", "anna@gh"));
+    store(&mut world, kf("oA", "kf_close_session", "anna@gh"));
     // The card shop: paid, delivered; another order fails (ticket, alert, FAQ reply).
     store(&mut world, order("e1", "order.paid", "O1", "oA"));
     store(&mut world, order("e2", "order.delivered", "O1", "oA"));

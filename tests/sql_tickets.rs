@@ -18,6 +18,8 @@ fn envelope(openid: &str) -> Envelope {
 
 fn text(openid: &str, msg_id: &str, content: &str) -> QueuedEvent {
     support::oa_text(openid, msg_id, content, 100)
+        .event()
+        .unwrap()
 }
 
 fn session(openid: &str, key: &str, event: EventBody) -> QueuedEvent {

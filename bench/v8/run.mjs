@@ -211,7 +211,7 @@ for (const [name, makeRequest, status, check, bindings] of CASES.filter(([n]) =>
 
 // The queue consumer: one batch holding the event the OA push above enqueued (a customer's text),
 // planned against a D1 that has no rows (a new customer: ticket opened), every write acked.
-const inbound = sent.find((body) => typeof body === "string" && body.includes('"oa_message"'));
+const inbound = sent.find((body) => typeof body === "string" && body.includes('"platform":"oa"'));
 if (!inbound) {
   process.stderr.write("no OA event was enqueued\n");
   failed = true;

@@ -1,7 +1,7 @@
 //! `POST /hooks/orders` on any body, as sent and correctly signed: never a panic; an event that
-//! opens survives the queue's JSON round trip.
+//! opens survives the queue's JSON round trip and reads back as the same event in the consumer.
 #![no_main]
-use kefu_edge::event::{QueueMessage, QueuedEvent};
+use kefu_edge::event::{Platform, QueueMessage, QueuedEvent, QueuedPush};
 use kefu_edge::platforms::orders::{open, signature, HookRequest};
 use libfuzzer_sys::fuzz_target;
 
@@ -21,11 +21,17 @@ fuzz_target!(|data: &[u8]| {
         signature: Some(&sig),
         body: data,
     };
-    if let Ok(event) = open(&signed, Some(SECRET), NOW, 300) {
-        let message = QueueMessage::Inbound(Box::new(QueuedEvent::accepted(event, NOW)));
+    if let Ok((event, text)) = open(&signed, Some(SECRET), NOW, 300) {
+        let push = QueuedPush {
+            platform: Platform::Order,
+            received_at: NOW,
+            text: text.to_owned(),
+        };
+        let message = QueueMessage::Inbound(push.clone());
         assert_eq!(
             QueueMessage::from_json(&message.to_json()).unwrap(),
             message
         );
+        assert_eq!(push.event().unwrap(), QueuedEvent::accepted(event, NOW));
     }
 });

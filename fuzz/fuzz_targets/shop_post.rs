@@ -1,7 +1,8 @@
 //! `POST /wechat/shop` on any body, as sent and signed and encrypted (JSON and XML envelopes):
-//! never a panic; an accepted push survives the queue's JSON round trip.
+//! never a panic; an accepted push survives the queue's JSON round trip and reads back as the
+//! same event in the consumer.
 #![no_main]
-use kefu_edge::event::{QueueMessage, QueuedEvent};
+use kefu_edge::event::{Platform, QueueMessage, QueuedEvent, QueuedPush};
 use kefu_edge::platforms::shop::handle_post;
 use kefu_edge::settings::Settings;
 use kefu_edge::wechat::callback::CallbackQuery;
@@ -32,7 +33,9 @@ fuzz_target!(|data: &[u8]| {
         "signature={}&timestamp={ts}&nonce=1",
         signature(&[TOKEN, &ts, "1"])
     ));
-    let mut accepted = vec![handle_post(&plain, data, &endpoint, NOW)];
+    // What was accepted, and the text the queue carries for it.
+    let mut accepted =
+        vec![handle_post(&plain, data, &endpoint, NOW).map(|a| (a.push, a.text.into_owned()))];
     if let Ok(text) = std::str::from_utf8(data) {
         let key = AesKey::from_encoding_aes_key(AES_KEY).unwrap();
         let enc = key.encrypt(b"fedcba9876543210", text, APPID);
@@ -44,14 +47,23 @@ fuzz_target!(|data: &[u8]| {
             format!("<xml><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"),
             format!(r#"{{"Encrypt":"{enc}"}}"#),
         ] {
-            accepted.push(handle_post(&query, body.as_bytes(), &endpoint, NOW));
+            accepted.push(
+                handle_post(&query, body.as_bytes(), &endpoint, NOW)
+                    .map(|a| (a.push, a.text.into_owned())),
+            );
         }
     }
-    for push in accepted.into_iter().flatten() {
-        let message = QueueMessage::Inbound(Box::new(QueuedEvent::accepted(push.push, NOW)));
+    for (shop_push, text) in accepted.into_iter().flatten() {
+        let push = QueuedPush {
+            platform: Platform::Shop,
+            received_at: NOW,
+            text,
+        };
+        let message = QueueMessage::Inbound(push.clone());
         assert_eq!(
             QueueMessage::from_json(&message.to_json()).unwrap(),
             message
         );
+        assert_eq!(push.event().unwrap(), QueuedEvent::accepted(shop_push, NOW));
     }
 });

@@ -9,7 +9,8 @@ use super::delivery::Handled;
 use super::effect::{self, Answered, Effect, Flow, Step};
 use super::outage::ParkFlow;
 use crate::complaints::{self, ComplaintState, OrderFacts};
-use crate::event::{Inbound, QueueMessage, QueuedEvent};
+use crate::event::{Inbound, QueueMessage, QueuedEvent, QueuedPush};
+use crate::inline::Rejection;
 use crate::platforms::payfeedback::{GoodsKind, Notification};
 use crate::reach::{LastMessage, LAST_WECHAT_MESSAGE_SQL};
 use crate::rules::Rules;
@@ -19,6 +20,8 @@ use crate::{kv, orders, tickets};
 
 pub struct InboundFlow<'a> {
     settings: &'a Settings,
+    /// As the queue carried it: what is parked when storage fails.
+    push: QueuedPush,
     event: QueuedEvent,
     now: i64,
     state: InboundState<'a>,
@@ -45,13 +48,15 @@ struct OrderRow {
 }
 
 impl<'a> InboundFlow<'a> {
-    pub fn new(settings: &'a Settings, event: QueuedEvent, now: i64) -> Self {
-        InboundFlow {
+    /// The flow for a queued push, or why its text no longer parses (kept as a dead letter).
+    pub fn new(settings: &'a Settings, push: QueuedPush, now: i64) -> Result<Self, Rejection> {
+        Ok(InboundFlow {
             settings,
-            event,
+            event: push.event()?,
+            push,
             now,
             state: InboundState::Start,
-        }
+        })
     }
 
     fn notification(&self) -> Option<&Notification> {
@@ -62,7 +67,7 @@ impl<'a> InboundFlow<'a> {
     }
 
     fn park(&mut self, error: StoreError) -> Step<Handled> {
-        let message = QueueMessage::Inbound(Box::new(self.event.clone())).to_json();
+        let message = QueueMessage::Inbound(self.push.clone()).to_json();
         let park = ParkFlow::new(self.settings, self.now, message);
         self.state = InboundState::Parking(park, error);
         self.step(None)

@@ -58,8 +58,16 @@ pub fn consume<'a>(body: &str, from_dead_letter_queue: bool, cx: &Context<'a>) -
             &format!("unreadable queue message: {why}"),
             cx.now,
         )),
-        Ok(QueueMessage::Inbound(event)) => {
-            Box::new(inbound::InboundFlow::new(cx.settings, *event, cx.now))
+        Ok(QueueMessage::Inbound(push)) => {
+            match inbound::InboundFlow::new(cx.settings, push, cx.now) {
+                Ok(flow) => Box::new(flow),
+                Err(why) => Box::new(dead_letters::KeepFlow::new(
+                    cx.settings,
+                    body,
+                    &format!("unreadable push: {why}"),
+                    cx.now,
+                )),
+            }
         }
         Ok(QueueMessage::Deliver { delivery_id }) => Box::new(delivery::DeliverFlow::new(
             cx.settings,

@@ -206,7 +206,8 @@ impl ReplayParkedFlow {
 
     fn next(&mut self) -> Step<Result<ParkedReplay, StoreError>> {
         while let Some(parked) = self.pending.pop() {
-            match serde_json::from_value::<QueueMessage>(parked.message) {
+            // Read from its text, as the consumer reads it: one deserializer for queue messages.
+            match QueueMessage::from_json(&parked.message.to_string()) {
                 Ok(message) => {
                     self.phase = ReplayPhase::Enqueued(parked.key);
                     return Step::Do(Effect::Enqueue {

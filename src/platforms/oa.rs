@@ -9,7 +9,7 @@ use crate::wechat::callback::{self, CallbackQuery, Endpoint, SealInputs};
 use crate::xml::{self, XmlDoc, XmlWriter};
 
 /// Who sent what to which account, and when (the sender's clock).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Envelope {
     /// The account's original ID (gh_…): ToUserName of the push.
     pub account: String,
@@ -18,7 +18,7 @@ pub struct Envelope {
     pub create_time: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OaMessage {
     #[serde(flatten)]
     pub envelope: Envelope,
@@ -27,7 +27,7 @@ pub struct OaMessage {
     pub body: MessageBody,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "msg_type", rename_all = "snake_case")]
 pub enum MessageBody {
     Text {
@@ -83,14 +83,14 @@ pub enum MessageBody {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OaEvent {
     #[serde(flatten)]
     pub envelope: Envelope,
     pub event: EventBody,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventBody {
     Subscribe {
@@ -467,11 +467,11 @@ pub struct Context<'a> {
 
 /// `POST /wechat/oa`: authenticate, parse, decide, and build the (sealed, in safe mode) reply
 /// and the event to enqueue.
-pub fn handle_post(
+pub fn handle_post<'b>(
     query: &CallbackQuery,
-    body: &[u8],
+    body: &'b [u8],
     ctx: &Context,
-) -> Result<Accepted<Push>, Rejection> {
+) -> Result<Accepted<'b, Push>, Rejection> {
     let opened = callback::open(query, body, &ctx.endpoint, ctx.now)?;
     let push = Push::parse(&opened.plaintext)?;
     let decision = decide(&push, ctx.rules, ctx.online);
@@ -495,7 +495,11 @@ pub fn handle_post(
             _ => Reply::xml(xml),
         },
     };
-    Ok(Accepted { push, reply })
+    Ok(Accepted {
+        push,
+        text: opened.plaintext,
+        reply,
+    })
 }
 
 #[cfg(test)]
@@ -734,12 +738,9 @@ mod tests {
 
     #[test]
     fn plain_transfer_reply_uses_server_clock_and_swaps_parties() {
-        let accepted = handle_post(
-            &plain_query(NOW),
-            text("hello").as_bytes(),
-            &ctx(&rules(), None),
-        )
-        .unwrap();
+        let body = text("hello");
+        let accepted =
+            handle_post(&plain_query(NOW), body.as_bytes(), &ctx(&rules(), None)).unwrap();
         assert_eq!(
             accepted.reply.body,
             format!("<xml><ToUserName><![CDATA[o_user]]></ToUserName><FromUserName><![CDATA[gh_acct]]></FromUserName><CreateTime>{NOW}</CreateTime><MsgType><![CDATA[transfer_customer_service]]></MsgType></xml>")
@@ -750,12 +751,9 @@ mod tests {
 
     #[test]
     fn faq_reply_is_escaped_text() {
-        let accepted = handle_post(
-            &plain_query(NOW),
-            text("我的卡密").as_bytes(),
-            &ctx(&rules(), None),
-        )
-        .unwrap();
+        let body = text("我的卡密");
+        let accepted =
+            handle_post(&plain_query(NOW), body.as_bytes(), &ctx(&rules(), None)).unwrap();
         let doc = xml::parse(&accepted.reply.body).unwrap();
         assert_eq!(doc.get("MsgType"), Some("text"));
         assert_eq!(doc.get("Content"), Some("FAQ ]]> answer"));

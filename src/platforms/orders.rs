@@ -3,11 +3,13 @@
 //! about an order (paid, delivered, failed, delayed, invalid card, refund) become typed events
 //! on the queue, idempotent by the event's `id`.
 
+use std::borrow::Cow;
+
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::inline::{Accepted, Rejection, Reply};
+use crate::inline::{body_text, Accepted, Rejection, Reply};
 use crate::platforms::payfeedback::GoodsKind;
 use crate::rules::PROBLEM_CATEGORIES;
 use crate::settings::Settings;
@@ -153,12 +155,12 @@ pub struct HookRequest<'a> {
 
 /// Authenticates a webhook call, then parses its event. The signature is checked before the
 /// timestamp, and both before the body is parsed.
-pub fn open(
-    request: &HookRequest,
+pub fn open<'a>(
+    request: &HookRequest<'a>,
     secret: Option<&str>,
     now: i64,
     max_skew_secs: i64,
-) -> Result<OrderEvent, Rejection> {
+) -> Result<(OrderEvent, &'a str), Rejection> {
     let secret = secret.ok_or_else(|| Rejection::MissingSetting("ORDER_WEBHOOK_SECRET".into()))?;
     if request.body.len() > MAX_BODY_BYTES {
         return Err(Rejection::TooLarge);
@@ -181,12 +183,13 @@ pub fn open(
     if sent_at.abs_diff(now) > max_skew_secs.unsigned_abs() {
         return Err(stale());
     }
-    parse(request.body)
+    let text = body_text(request.body)?;
+    Ok((parse(text)?, text))
 }
 
 /// Parses an event, naming the first required field that is missing.
-pub fn parse(body: &[u8]) -> Result<OrderEvent, Rejection> {
-    let value: serde_json::Value = serde_json::from_slice(body)
+pub fn parse(text: &str) -> Result<OrderEvent, Rejection> {
+    let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| Rejection::Malformed(format!("malformed JSON: {e}")))?;
     let text = |v: Option<&serde_json::Value>| {
         v.and_then(serde_json::Value::as_str)
@@ -209,12 +212,12 @@ pub fn parse(body: &[u8]) -> Result<OrderEvent, Rejection> {
 
 /// `POST /hooks/orders`: authenticate and parse, then the event to enqueue and the answer the
 /// card shop gets once it is enqueued (a repeat of an event id gets the same answer).
-pub fn handle_post(
-    request: &HookRequest,
+pub fn handle_post<'a>(
+    request: &HookRequest<'a>,
     settings: &Settings,
     now: i64,
-) -> Result<Accepted<OrderEvent>, Rejection> {
-    let event = open(
+) -> Result<Accepted<'a, OrderEvent>, Rejection> {
+    let (event, text) = open(
         request,
         settings.order_webhook_secret.as_deref(),
         now,
@@ -224,7 +227,11 @@ pub fn handle_post(
         200,
         serde_json::json!({ "ok": true, "id": event.id }).to_string(),
     );
-    Ok(Accepted { push: event, reply })
+    Ok(Accepted {
+        push: event,
+        text: Cow::Borrowed(text),
+        reply,
+    })
 }
 
 #[cfg(test)]
@@ -261,7 +268,8 @@ mod tests {
             "sha256={}",
             signature(SECRET, "1000", BODY.as_bytes()).unwrap()
         );
-        let event = open(&request("1000", &sig, BODY), Some(SECRET), 1100, 300).unwrap();
+        let (event, text) = open(&request("1000", &sig, BODY), Some(SECRET), 1100, 300).unwrap();
+        assert_eq!(text, BODY);
         assert_eq!(
             (event.id.as_str(), event.order.id.as_str()),
             ("evt_1", "O1")
@@ -343,7 +351,7 @@ mod tests {
 
     #[test]
     fn required_fields_are_named() {
-        let malformed = |body: &str| match parse(body.as_bytes()) {
+        let malformed = |body: &str| match parse(body) {
             Err(Rejection::Malformed(why)) => why,
             other => panic!("{other:?}"),
         };
@@ -377,7 +385,7 @@ mod tests {
                     "product": "Steam 100元 充值卡", "goods_kind": "virtual", "paid_at": 1732399000, "delivered_at": null},
           "customer": {"openid": "oAbc", "phone": "0983123148", "email": "a@b.c", "name": "Nguyễn Hải Hà"},
           "message": "付款成功但没收到卡密"}"#;
-        let event = parse(body.as_bytes()).unwrap();
+        let event = parse(body).unwrap();
         assert_eq!(event.order.goods_kind, Some(GoodsKind::Virtual));
         assert_eq!(event.customer.name.as_deref(), Some("Nguyễn Hải Hà"));
         assert_eq!(event.problem_category(), Some("not_delivered"));

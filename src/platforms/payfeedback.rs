@@ -1,10 +1,12 @@
 //! WeChat Pay user complaints (维权, seed 002): the notification, its signature, the resolution
 //! deadlines and the complaint lifecycle.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
 
-use crate::inline::{Accepted, Rejection, Reply};
+use crate::inline::{body_text, Accepted, Rejection, Reply};
 use crate::settings::{required, Settings};
 use crate::wechat::callback::check_timestamp;
 use crate::wechat::crypto::{constant_time_eq_ignore_ascii_case, hex};
@@ -13,7 +15,7 @@ use crate::xml;
 const DAY: i64 = 24 * 60 * 60;
 
 /// What the user did: opened a complaint, accepted the merchant's handling, or refused it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MsgType {
     Request,
@@ -33,7 +35,7 @@ impl MsgType {
 
 /// One notification POSTed to the payfeedback URL. Values are kept as sent: the signature is
 /// computed over the exact text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Notification {
     pub openid: String,
     pub appid: String,
@@ -51,12 +53,7 @@ pub struct Notification {
 }
 
 impl Notification {
-    pub fn parse(body: &[u8]) -> Result<Notification, Rejection> {
-        if body.len() > xml::MAX_BODY_BYTES {
-            return Err(Rejection::TooLarge);
-        }
-        let text = std::str::from_utf8(body)
-            .map_err(|_| Rejection::Malformed("body is not valid UTF-8".into()))?;
+    pub fn parse(text: &str) -> Result<Notification, Rejection> {
         let doc = xml::parse(text)?;
         let opt = |name: &str| doc.get(name).filter(|v| !v.is_empty()).map(str::to_owned);
         let required =
@@ -131,13 +128,14 @@ impl Notification {
 
 /// `POST /wechat/payfeedback`: parse, check AppSignature, the AppID (when `WECHAT_APPID` is set)
 /// and the timestamp window, and build the event to enqueue. The reply is `success`.
-pub fn handle_post(
-    body: &[u8],
+pub fn handle_post<'b>(
+    body: &'b [u8],
     settings: &Settings,
     now: i64,
-) -> Result<Accepted<Notification>, Rejection> {
+) -> Result<Accepted<'b, Notification>, Rejection> {
     let key = required(&settings.pay_sign_key, "PAY_SIGN_KEY")?;
-    let notification = Notification::parse(body)?;
+    let text = body_text(body)?;
+    let notification = Notification::parse(text)?;
     notification.verify(key)?;
     if let Some(appid) = &settings.wechat_appid {
         if !constant_time_eq_ignore_ascii_case(&notification.appid, appid) {
@@ -152,6 +150,7 @@ pub fn handle_post(
     )?;
     Ok(Accepted {
         push: notification,
+        text: Cow::Borrowed(text),
         reply: Reply::success(),
     })
 }
@@ -319,7 +318,7 @@ mod tests {
     }
 
     fn notification(msg_type: &str, signature: &str, extra: &str) -> Notification {
-        Notification::parse(body(msg_type, signature, extra).as_bytes()).unwrap()
+        Notification::parse(&body(msg_type, signature, extra)).unwrap()
     }
 
     #[test]
@@ -357,8 +356,9 @@ mod tests {
             n.dedup_key(),
             "payfeedback:5883726847655944563:request:1369743511"
         );
-        let json = serde_json::to_string(&n).unwrap();
-        assert_eq!(serde_json::from_str::<Notification>(&json).unwrap(), n);
+        let stored = serde_json::to_value(&n).unwrap();
+        assert_eq!(stored["feedback_id"], "5883726847655944563");
+        assert_eq!(stored["msg_type"], "request");
     }
 
     #[test]
@@ -429,7 +429,7 @@ mod tests {
 
     #[test]
     fn refuses_bad_input() {
-        let reject = |input: &[u8]| Notification::parse(input).unwrap_err();
+        let reject = |input: &[u8]| body_text(input).and_then(Notification::parse).unwrap_err();
         let big = vec![b' '; xml::MAX_BODY_BYTES + 1];
         assert_eq!(reject(&big).status(), 413);
         assert_eq!(reject(b"<xml><OpenId>\xff</OpenId></xml>").status(), 400);

@@ -63,7 +63,7 @@ pub async fn handle(req: &Incoming, env: &Env, meter: &Meter) -> Reply {
                 random16: &state.random16,
                 nonce: &state.nonce,
             };
-            oa::handle_post(&post.query, &post.body, &ctx)
+            oa::handle_post(&post.query, post.body, &ctx)
         },
     )
     .await

@@ -9,7 +9,7 @@ use worker::Env;
 
 use super::incoming::Incoming;
 use super::io::{self, Meter};
-use crate::event::{Keyed, QueueMessage, QueuedEvent};
+use crate::event::{Keyed, QueueMessage, QueuedEvent, QueuedPush};
 use crate::inline::{Accepted, Rejection, Reply};
 use crate::settings::Settings;
 use crate::wechat::callback::{self, CallbackQuery, Endpoint};
@@ -18,7 +18,7 @@ use crate::xml::MAX_BODY_BYTES;
 /// An authenticated-to-be POST, as read from the request, for the route's core to decide on.
 pub struct Post<'a> {
     pub query: CallbackQuery,
-    pub body: Vec<u8>,
+    pub body: &'a [u8],
     pub endpoint: Endpoint<'a>,
     pub now: i64,
 }
@@ -49,7 +49,7 @@ pub async fn serve<S, P: Keyed>(
     meter: &Meter,
     endpoint: impl FnOnce(&Settings) -> Result<Endpoint<'_>, Rejection>,
     state: impl Future<Output = Result<S, Rejection>>,
-    decide: impl FnOnce(Post<'_>, S) -> Result<Accepted<P>, Rejection>,
+    decide: impl FnOnce(Post<'_>, S) -> Result<Accepted<'_, P>, Rejection>,
 ) -> Reply {
     io::reply_or_log(
         route,
@@ -63,7 +63,7 @@ async fn accept<S, P: Keyed>(
     meter: &Meter,
     endpoint: impl FnOnce(&Settings) -> Result<Endpoint<'_>, Rejection>,
     state: impl Future<Output = Result<S, Rejection>>,
-    decide: impl FnOnce(Post<'_>, S) -> Result<Accepted<P>, Rejection>,
+    decide: impl FnOnce(Post<'_>, S) -> Result<Accepted<'_, P>, Rejection>,
 ) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
     let endpoint = endpoint(&settings)?;
@@ -73,7 +73,7 @@ async fn accept<S, P: Keyed>(
     let state = state.await?;
     let post = Post {
         query,
-        body,
+        body: &body,
         endpoint,
         now,
     };
@@ -84,17 +84,16 @@ async fn accept<S, P: Keyed>(
 pub async fn enqueue_then_reply<P: Keyed>(
     env: &Env,
     meter: &Meter,
-    accepted: Accepted<P>,
+    accepted: Accepted<'_, P>,
     received_at: i64,
 ) -> Result<Reply, Rejection> {
-    let event = QueuedEvent::accepted(accepted.push, received_at);
-    let described = event.describe();
-    io::enqueue(
-        env,
-        meter,
-        QueueMessage::Inbound(Box::new(event)).for_queue()?,
-    )
-    .await?;
+    let described = QueuedEvent::accepted(accepted.push, received_at).describe();
+    let push = QueuedPush {
+        platform: P::PLATFORM,
+        received_at,
+        text: accepted.text.into_owned(),
+    };
+    io::enqueue(env, meter, QueueMessage::Inbound(push).for_queue()?).await?;
     Ok(Reply {
         accepted: Some(described),
         ..accepted.reply

@@ -24,7 +24,7 @@ pub async fn handle(req: &Incoming, env: &Env, meter: &Meter) -> Reply {
         meter,
         Settings::shop_endpoint,
         async { Ok(()) },
-        |post: Post, ()| shop::handle_post(&post.query, &post.body, &post.endpoint, post.now),
+        |post: Post, ()| shop::handle_post(&post.query, post.body, &post.endpoint, post.now),
     )
     .await
 }

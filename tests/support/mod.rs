@@ -271,8 +271,9 @@ impl World {
     }
 }
 
-use kefu_edge::event::{Inbound, QueuedEvent};
-use kefu_edge::platforms::oa::{Envelope, MessageBody, OaMessage};
+use kefu_edge::event::{Platform, QueuedPush};
+use kefu_edge::pipeline::inbound::InboundFlow;
+use kefu_edge::platforms::payfeedback::MsgType;
 use kefu_edge::settings::Settings;
 
 /// Settings with exactly these values.
@@ -289,26 +290,32 @@ pub fn settings_with(values: &[(&str, &str)]) -> Settings {
     })
 }
 
-/// An Official Account text message from `openid`, received at `at`.
-pub fn oa_text(openid: &str, msg_id: &str, content: &str, at: i64) -> QueuedEvent {
-    QueuedEvent {
-        dedup_key: format!("oa:msg:{msg_id}"),
-        received_at: at,
-        inbound: Inbound::OaMessage(OaMessage {
-            envelope: Envelope {
-                account: "gh".into(),
-                openid: openid.into(),
-                create_time: at,
-            },
-            msg_id: Some(msg_id.into()),
-            body: MessageBody::Text {
-                content: content.into(),
-            },
-        }),
+/// Pushes as the queue carries them: the platform's text, parsed by the consumer.
+fn push(platform: Platform, text: String, received_at: i64) -> QueuedPush {
+    QueuedPush {
+        platform,
+        received_at,
+        text,
     }
 }
 
-use kefu_edge::platforms::payfeedback::{MsgType, Notification};
+/// An Official Account text message from `openid`, received at `at`.
+pub fn oa_text(openid: &str, msg_id: &str, content: &str, at: i64) -> QueuedPush {
+    push(
+        Platform::Oa,
+        format!("<xml><ToUserName><![CDATA[gh]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{at}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"),
+        at,
+    )
+}
+
+/// An Official Account event from `openid` at `at`: `fields` are its elements after `Event`.
+pub fn oa_event(openid: &str, event: &str, fields: &str, at: i64) -> QueuedPush {
+    push(
+        Platform::Oa,
+        format!("<xml><ToUserName>gh</ToUserName><FromUserName>{openid}</FromUserName><CreateTime>{at}</CreateTime><MsgType>event</MsgType><Event>{event}</Event>{fields}</xml>"),
+        at,
+    )
+}
 
 /// A 维权 notification of complaint `feedback_id` from `openid`, sent at `timestamp`.
 pub fn complaint_notification(
@@ -317,26 +324,30 @@ pub fn complaint_notification(
     msg_type: MsgType,
     timestamp: i64,
     trans_id: Option<&str>,
-) -> QueuedEvent {
-    let n = Notification {
-        openid: openid.into(),
-        appid: "wx1".into(),
-        timestamp: timestamp.to_string(),
-        msg_type,
-        feedback_id: feedback_id.into(),
-        trans_id: trans_id.map(str::to_owned),
-        reason: Some("卡密无效".into()),
-        solution: Some("退款".into()),
-        ext_info: None,
-        app_signature: "x".into(),
-        sign_method: None,
-        pic_urls: vec![],
-    };
-    QueuedEvent {
-        dedup_key: n.dedup_key(),
-        received_at: timestamp,
-        inbound: Inbound::PayFeedback(n),
-    }
+) -> QueuedPush {
+    let trans_id = trans_id
+        .map(|t| format!("<TransId><![CDATA[{t}]]></TransId>"))
+        .unwrap_or_default();
+    push(
+        Platform::PayFeedback,
+        format!(
+            "<xml><OpenId><![CDATA[{openid}]]></OpenId><AppId><![CDATA[wx1]]></AppId><TimeStamp>{timestamp}</TimeStamp>\
+             <MsgType><![CDATA[{}]]></MsgType><FeedBackId><![CDATA[{feedback_id}]]></FeedBackId>{trans_id}\
+             <Reason><![CDATA[卡密无效]]></Reason><Solution><![CDATA[退款]]></Solution><AppSignature><![CDATA[x]]></AppSignature></xml>",
+            msg_type.as_str()
+        ),
+        timestamp,
+    )
+}
+
+/// A card-shop webhook event (its JSON body), received at `at`.
+pub fn order_event(body: &Value, at: i64) -> QueuedPush {
+    push(Platform::Order, body.to_string(), at)
+}
+
+/// The consumer's flow for a push this version reads.
+pub fn inbound(settings: &Settings, push: QueuedPush, now: i64) -> InboundFlow<'_> {
+    InboundFlow::new(settings, push, now).expect("a readable push")
 }
 
 impl World {
