@@ -12,9 +12,11 @@ use crate::platforms::orders::{self, OrderEvent};
 use crate::platforms::payfeedback::Notification;
 use crate::platforms::shop::{ShopEvent, ShopMessage, ShopPush};
 
-/// One queue message, tagged so a consumer can refuse what it does not understand.
+/// One queue message, named by its variant (`{"inbound": {…}}`, `"flush_alerts"`) so a consumer
+/// can refuse what it does not understand. Externally tagged: serde reads that without first
+/// buffering the message, which an internal tag needs (a few KB of wasm).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum QueueMessage {
     /// Store an accepted callback and apply it to tickets.
     Inbound(QueuedPush),

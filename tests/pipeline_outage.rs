@@ -132,8 +132,8 @@ fn dead_letter_queue_messages_are_parked_when_d1_cannot_keep_them() {
         .is_err());
     let listed = world.run(ListParkedFlow::new()).unwrap();
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].message["platform"], "oa");
-    assert!(listed[0].message["text"]
+    assert_eq!(listed[0].message["inbound"]["platform"], "oa");
+    assert!(listed[0].message["inbound"]["text"]
         .as_str()
         .unwrap()
         .contains("<MsgId>7</MsgId>"));

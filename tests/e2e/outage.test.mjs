@@ -38,8 +38,8 @@ describe('a D1 outage', () => {
         return list.length === ids.length && list;
       }, 'every event parked in KV', 90_000);
       // Parked as the queue carries it: the push's own text, read again on replay.
-      assert.deepEqual(parked.map((p) => p.message.platform), ids.map(() => 'oa'));
-      assert.deepEqual(parked.map((p) => p.message.text).sort(), [...bodies].sort());
+      assert.deepEqual(parked.map((p) => p.message.inbound.platform), ids.map(() => 'oa'));
+      assert.deepEqual(parked.map((p) => p.message.inbound.text).sort(), [...bodies].sort());
       assert.equal((await down.admin('/api/events')).status, 503, 'D1 really is unusable');
       // Queue retries meanwhile park the same events on the same keys, and alert no more.
       await sleep(12_000);
