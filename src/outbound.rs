@@ -29,9 +29,10 @@ const BASE_DELAY_SECS: u32 = 2;
 const MAX_DELAY_SECS: u32 = 1800;
 
 /// An outbound call as stored in `deliveries.payload`: enough to build the request again at
-/// every attempt (with a fresh access_token where one is needed).
+/// every attempt (with a fresh access_token where one is needed). Named by its variant
+/// (`{"custom_send": {…}}`), which serde reads without buffering the call first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "call", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum OutboundCall {
     WecomRobot {
         markdown: String,

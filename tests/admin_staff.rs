@@ -176,8 +176,8 @@ fn a_reply_goes_by_wechat_in_the_window_and_is_on_the_timeline_with_the_agents_n
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(payload["touser"], "oU");
-    assert_eq!(payload["message"]["content"], "Xin chào");
+    assert_eq!(payload["custom_send"]["touser"], "oU");
+    assert_eq!(payload["custom_send"]["message"]["content"], "Xin chào");
     assert_eq!(world.take_deliveries(), ["reply:r1"]);
     let line = world
         .db
@@ -254,7 +254,7 @@ fn with_the_window_closed_a_reply_goes_as_zns_or_is_refused() {
     )
     .unwrap();
     assert_eq!(
-        payload["send"],
+        payload["zns"]["send"],
         json!({"phone": "0983123148", "template_id": 5, "params": {"m": "hi again"}})
     );
     // A shop customer has no OA OpenID; without a phone nothing reaches them.
@@ -366,7 +366,7 @@ fn resolving_a_ticket_fires_the_ticket_resolved_zns_rules() {
     )
     .unwrap();
     assert_eq!(
-        payload["send"],
+        payload["zns"]["send"],
         json!({"phone": "0912345678", "template_id": 42, "params": {"name": "Lan"}})
     );
 }

@@ -540,6 +540,60 @@ fn a_dead_delivery_is_replayed_once_reset_and_back_in_line() {
 }
 
 #[test]
+fn calls_stored_with_a_call_member_are_rewritten_named_by_their_variant_and_delivered() {
+    let (mut world, settings) = (World::new(), settings());
+    world
+        .db
+        .transaction(&[
+            Statement::new(
+                "INSERT INTO deliveries (id, target, payload, state, attempts, created_at, updated_at, next_attempt_at) \
+                 VALUES ('r1', 'wecom_robot', '{\"call\":\"wecom_robot\",\"markdown\":\"x\"}', 'pending', 0, 0, 0, 0)",
+                vec![],
+            ),
+            Statement::new(
+                "INSERT INTO dead_letters (source, delivery_id, body, reason, created_at) \
+                 VALUES ('delivery', 'd1', '{\"call\":\"payfeedback_update\",\"openid\":\"o\",\"feedback_id\":\"f\"}', 'x', 0), \
+                        ('queue', NULL, '{\"call\":\"not a call\"}', 'x', 0)",
+                vec![],
+            ),
+        ])
+        .unwrap();
+    world.db.execute_batch(include_str!(
+        "../migrations/0011_outbound_calls_named_by_variant.sql"
+    ));
+    assert_eq!(
+        world.db.rows("SELECT payload FROM deliveries")[0]["payload"],
+        OutboundCall::WecomRobot {
+            markdown: "x".into()
+        }
+        .payload()
+    );
+    let bodies = world.db.rows("SELECT body FROM dead_letters ORDER BY id");
+    assert_eq!(
+        bodies[0]["body"],
+        OutboundCall::PayfeedbackUpdate {
+            openid: "o".into(),
+            feedback_id: "f".into()
+        }
+        .payload()
+    );
+    assert_eq!(
+        bodies[1]["body"], r#"{"call":"not a call"}"#,
+        "not a delivery's"
+    );
+    world.answer([ok(r#"{"errcode":0}"#)]);
+    world
+        .run(kefu_edge::pipeline::delivery::DeliverFlow::new(
+            &settings, NOW, 0, "r1",
+        ))
+        .unwrap();
+    assert_eq!(
+        world.db.rows("SELECT state FROM deliveries")[0]["state"],
+        "delivered"
+    );
+}
+
+#[test]
 fn a_dead_queue_message_is_replayed_as_it_was_unless_it_was_never_readable() {
     let mut world = World::new();
     world

@@ -254,7 +254,7 @@ fn a_rule_sends_once_per_event_however_often_it_is_retried() {
     assert!(deliveries[0]["ticket_id"].is_i64(), "on the order's ticket");
     let payload: Value = serde_json::from_str(deliveries[0]["payload"].as_str().unwrap()).unwrap();
     assert_eq!(
-        payload["send"],
+        payload["zns"]["send"],
         json!({"phone": "0983123148", "template_id": 366, "params": {"order_id": "O1", "requester": "Hà"}})
     );
     // Another event type fires nothing; a paid order (no ticket) still sends, without a ticket.
@@ -324,9 +324,8 @@ fn a_message_wechat_cannot_carry_goes_as_zns() {
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(payload["call"], "zns");
     assert_eq!(
-        payload["send"]["params"],
+        payload["zns"]["send"]["params"],
         json!({"message": "Đang xử lý", "order": "O1"})
     );
 }
@@ -364,7 +363,7 @@ fn a_closed_window_known_from_the_timeline_or_answered_45015_falls_back_to_zns()
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(call["call"], "zns");
+    assert!(call["zns"].is_object(), "{call}");
 
     world.take_deliveries();
     // Unknown window: WeChat first, and its 45015 hands the message to ZNS on the same ticket.

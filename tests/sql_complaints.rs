@@ -283,7 +283,7 @@ fn resolving_records_the_message_and_the_update_and_moves_the_ticket_to_pending(
         .rows("SELECT target, payload, ticket_id FROM deliveries ORDER BY id");
     assert_eq!(
         rows[0]["payload"],
-        r#"{"call":"custom_send","touser":"oX99MDgNcgwnz3zFN3DNmo8uwa-w","message":{"msgtype":"text","content":"We refunded you."}}"#
+        r#"{"custom_send":{"touser":"oX99MDgNcgwnz3zFN3DNmo8uwa-w","message":{"msgtype":"text","content":"We refunded you."}}}"#
     );
     assert_eq!(rows[1]["target"], "payfeedback_update");
     assert_eq!(rows[0]["ticket_id"], ticket(&world)["id"]);

@@ -102,6 +102,11 @@ impl Db {
         steps.map(|s| s.expect("plan step")).collect()
     }
 
+    /// Runs a migration's statements again (on rows inserted since).
+    pub fn execute_batch(&self, sql: &str) {
+        self.conn.execute_batch(sql).expect("migration");
+    }
+
     /// Rows of an ad-hoc query without parameters, for assertions.
     pub fn rows(&self, sql: &'static str) -> Vec<Value> {
         self.query(&Statement::new(sql, vec![]))

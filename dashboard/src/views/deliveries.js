@@ -7,9 +7,10 @@ import { Badge, ErrorLine, Loading, Note, Time, formatTime, href, html, useApi, 
 const STATES = ['pending', 'sending', 'retrying', 'delivered', 'dead'];
 const TARGETS = { custom_send: 'wechat_custom_send', payfeedback_update: 'payfeedback_update', wecom_robot: 'wecom_robot', zns: 'caresoft_zns' };
 
-// Where a dead letter was going, from the call it carries.
+// Where a delivery's dead letter was going, from the call it carries (named by its only key).
 function targetOf(d) {
-  try { const call = JSON.parse(d.body)?.call; return TARGETS[call] ?? call ?? null; } catch { return null; }
+  if (d.source !== 'delivery') return null;
+  try { const call = Object.keys(JSON.parse(d.body) ?? {})[0]; return TARGETS[call] ?? call ?? null; } catch { return null; }
 }
 
 export function Deliveries({ query }) {
