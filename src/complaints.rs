@@ -2,7 +2,9 @@
 //! resolution write. The rules themselves (signature, deadlines, transitions) are in
 //! `platforms::payfeedback`; this module turns them into statements and alerts.
 
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
 use crate::event::QueuedEvent;
 use crate::mask::mask;
@@ -338,15 +340,21 @@ pub const TO_RESOLVE_SQL: &str = "SELECT feedback_id, openid, status, last_notif
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
-    #[serde(default)]
-    pub message: Option<MessageToCustomer>,
+    #[serde(default, deserialize_with = "text_or_message")]
+    pub message: Option<CustomMessage>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum MessageToCustomer {
-    Text(String),
-    Message(CustomMessage),
+/// A message to the customer: `"text"`, or a customer-service message object (`{"msgtype": …}`).
+/// The object is read from its text by the deserializer `CustomMessage` already has for stored
+/// calls: an untagged enum, or reading it from the `Value`, would build another copy of it in
+/// the wasm (bench/README.md, Size). Its errors also name what is wrong with the message, where
+/// an untagged enum says only that no variant matched.
+fn text_or_message<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CustomMessage>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Null => None,
+        Value::String(content) => Some(CustomMessage::Text { content }),
+        message => Some(serde_json::from_str(&message.to_string()).map_err(D::Error::custom)?),
+    })
 }
 
 /// What resolving writes (one transaction) and the outbound calls it makes (recorded in the
@@ -380,10 +388,7 @@ pub fn plan_resolve(
     let current = parse_status(&c.status)
         .ok_or_else(|| ResolveError::Conflict(format!("unknown status {}", c.status)))?;
     let status = payfeedback::resolve(current).map_err(|why| ResolveError::Conflict(why.into()))?;
-    let message = request.message.map(|m| match m {
-        MessageToCustomer::Text(content) => CustomMessage::Text { content },
-        MessageToCustomer::Message(m) => m,
-    });
+    let message = request.message;
     let mut calls = Vec::new();
     if let Some(message) = &message {
         build_custom_send(&c.openid, message, limits).map_err(ResolveError::BadMessage)?;
@@ -510,7 +515,9 @@ mod tests {
             Err(ResolveError::Conflict(_))
         ));
         let empty = ResolveRequest {
-            message: Some(MessageToCustomer::Text(" ".into())),
+            message: Some(CustomMessage::Text {
+                content: " ".into(),
+            }),
         };
         assert!(matches!(
             plan_resolve(
@@ -553,5 +560,34 @@ mod tests {
         )
         .is_ok());
         assert!(serde_json::from_str::<ResolveRequest>(r#"{"msg":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn a_resolve_message_is_text_a_custom_message_or_nothing() {
+        let read = |body: &str| serde_json::from_str::<ResolveRequest>(body).map(|r| r.message);
+        assert_eq!(read("{}").unwrap(), None);
+        assert_eq!(read(r#"{"message":null}"#).unwrap(), None);
+        assert_eq!(
+            read(r#"{"message":"hi"}"#).unwrap(),
+            Some(CustomMessage::Text {
+                content: "hi".into()
+            })
+        );
+        assert_eq!(
+            read(r#"{"message":{"msgtype":"image","media_id":"M1"}}"#).unwrap(),
+            Some(CustomMessage::Image {
+                media_id: "M1".into()
+            })
+        );
+        let bogus = read(r#"{"message":{"msgtype":"bogus"}}"#).unwrap_err();
+        assert!(
+            bogus.to_string().contains("unknown variant `bogus`"),
+            "{bogus}"
+        );
+        assert!(read(r#"{"message":{"msgtype":"image"}}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("missing field `media_id`"));
+        assert!(read(r#"{"message":5}"#).is_err());
     }
 }
