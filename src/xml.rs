@@ -185,7 +185,7 @@ pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
             Event::End(_) => {
                 let (name, has_children) = stack
                     .pop()
-                    .ok_or(XmlError::Malformed("unbalanced end tag".into()))?;
+                    .ok_or_else(|| XmlError::Malformed("unbalanced end tag".into()))?;
                 let piece = std::mem::replace(&mut text, Cow::Borrowed(""));
                 if stack.is_empty() {
                     doc.root = name;
