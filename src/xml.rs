@@ -289,8 +289,13 @@ pub struct XmlWriter {
 
 impl XmlWriter {
     pub fn new() -> Self {
-        // A passive reply or a sealed envelope is a few hundred bytes: one allocation.
-        let mut out = String::with_capacity(512);
+        // A passive reply is a few hundred bytes: one allocation.
+        Self::with_capacity(512)
+    }
+
+    /// A writer with room for `capacity` bytes, for a document whose size the caller knows.
+    pub fn with_capacity(capacity: usize) -> Self {
+        let mut out = String::with_capacity(capacity);
         out.push_str("<xml>");
         XmlWriter { out }
     }
@@ -317,10 +322,9 @@ impl XmlWriter {
     }
 
     pub fn number(mut self, name: &str, value: i64) -> Self {
-        use std::fmt::Write;
         self.open(name);
-        // Writing into a String cannot fail.
-        let _ = write!(self.out, "{value}");
+        // itoa rather than `write!`: the formatting machinery costs more than the digits.
+        self.out.push_str(itoa::Buffer::new().format(value));
         self.close(name);
         self
     }
@@ -463,6 +467,22 @@ mod tests {
         let doc = parse(&xml).unwrap();
         assert_eq!(doc.get("Content"), Some("a]]>bcd"));
         assert_eq!(doc.get("TransInfo/KfAccount"), Some("kf@gh"));
+    }
+
+    #[test]
+    fn writer_writes_any_integer() {
+        for (value, digits) in [
+            (0, "0"),
+            (-7, "-7"),
+            (1_700_000_000, "1700000000"),
+            (i64::MIN, "-9223372036854775808"),
+            (i64::MAX, "9223372036854775807"),
+        ] {
+            assert_eq!(
+                XmlWriter::with_capacity(0).number("N", value).finish(),
+                format!("<xml><N>{digits}</N></xml>")
+            );
+        }
     }
 
     #[test]

@@ -46,7 +46,23 @@ impl std::fmt::Display for CryptoError {
 /// hex(sha1(concat(sort(parts)))): the `signature` (token, timestamp, nonce) and the
 /// `msg_signature` (the same plus the `Encrypt` text).
 pub fn signature(parts: &[&str]) -> String {
-    hex(&sorted_sha1(parts))
+    Signature::of(parts).as_str().to_owned()
+}
+
+/// A signature in lower-case hex on the stack: what a reply writes and a check compares, with
+/// no allocation.
+pub struct Signature([u8; 40]);
+
+impl Signature {
+    /// The signature of `parts` (see [`signature`]).
+    pub fn of(parts: &[&str]) -> Self {
+        Signature(hex_digits(&sorted_sha1(parts)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Hex digits are ASCII: the check cannot fail.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// Compares a received hex signature with the expected one in constant time (upper-case hex
@@ -55,10 +71,10 @@ pub fn signature_matches(received: &str, parts: &[&str]) -> bool {
     let Ok(received) = <[u8; 40]>::try_from(received.as_bytes()) else {
         return false;
     };
-    let expected = hex_digits(&sorted_sha1(parts));
+    let expected = Signature::of(parts);
     // Eight bytes per constant-time step: subtle spends a barrier on each.
     words(&received.map(|b| b.to_ascii_lowercase()))
-        .ct_eq(&words(&expected))
+        .ct_eq(&words(&expected.0))
         .into()
 }
 
@@ -264,6 +280,7 @@ mod tests {
                 "{}",
                 s(case, "source")
             );
+            assert_eq!(Signature::of(&parts).as_str(), s(case, "expect"));
             assert!(signature_matches(s(case, "expect"), &parts));
             assert!(signature_matches(&s(case, "expect").to_uppercase(), &parts));
             if let Some(bad) = case["must_reject"].as_str() {
