@@ -80,15 +80,6 @@ impl<'a> XmlDoc<'a> {
         &self.leaves
     }
 
-    /// The text of the first leaf at `path`, taken out of the document (still borrowed from the
-    /// input when it was).
-    pub fn into_leaf(self, path: &str) -> Option<Cow<'a, str>> {
-        self.leaves
-            .into_iter()
-            .find(|(p, _)| p == path)
-            .map(|(_, v)| v)
-    }
-
     /// The document with its own copies of everything, to outlive the input.
     pub fn into_owned(self) -> XmlDoc<'static> {
         let own = |c: Cow<'a, str>| Cow::Owned(c.into_owned());
@@ -107,15 +98,35 @@ impl<'a> XmlDoc<'a> {
 const USUAL_LEAVES: usize = 16;
 
 pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
+    let mut leaves = Vec::with_capacity(USUAL_LEAVES);
+    let root = read(input, &mut |path, text| leaves.push((path, text)))?;
+    Ok(XmlDoc { root, leaves })
+}
+
+/// The text of the first leaf at `path` (`None` when there is none), the document checked as
+/// [`parse`] checks it but its other leaves not kept: what a sealed push's `Encrypt` costs.
+pub fn first_leaf<'a>(input: &'a str, path: &str) -> Result<Option<Cow<'a, str>>, XmlError> {
+    let mut found = None;
+    read(input, &mut |leaf_path, text| {
+        if found.is_none() && leaf_path == path {
+            found = Some(text);
+        }
+    })?;
+    Ok(found)
+}
+
+/// Reads and checks a document, handing each leaf (path, text) to `leaf` in document order;
+/// returns the root's name. One reader for both callers (`dyn`: one copy in the wasm).
+fn read<'a>(
+    input: &'a str,
+    leaf: &mut dyn FnMut(Cow<'a, str>, Cow<'a, str>),
+) -> Result<Cow<'a, str>, XmlError> {
     if input.trim().is_empty() {
         return Err(XmlError::Empty);
     }
     let mut reader = Reader::from_str(input);
     reader.config_mut().check_end_names = true;
-    let mut doc = XmlDoc {
-        root: Cow::Borrowed(""),
-        leaves: Vec::with_capacity(USUAL_LEAVES),
-    };
+    let mut root = Cow::Borrowed("");
     // Open elements, each with whether it has had a child element yet (then it is a group, not
     // a leaf): kept per element so that closing one costs the same however long the document.
     let mut stack: Vec<(Cow<'_, str>, bool)> = Vec::with_capacity(MAX_DEPTH);
@@ -165,7 +176,7 @@ pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
                 if let Some((_, has_children)) = stack.last_mut() {
                     *has_children = true;
                 }
-                doc.leaves.push((path, Cow::Borrowed("")));
+                leaf(path, Cow::Borrowed(""));
             }
             Event::Text(t) => {
                 if stack.is_empty() {
@@ -188,12 +199,11 @@ pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
                     .ok_or_else(|| XmlError::Malformed("unbalanced end tag".into()))?;
                 let piece = std::mem::replace(&mut text, Cow::Borrowed(""));
                 if stack.is_empty() {
-                    doc.root = name;
+                    root = name;
                 } else if !has_children {
                     // A leaf is an element whose content was only text; a group's own
                     // whitespace between children is dropped.
-                    let path = child_path(&stack[1..], name);
-                    doc.leaves.push((path, piece));
+                    leaf(child_path(&stack[1..], name), piece);
                 }
             }
             Event::Eof => break,
@@ -205,7 +215,7 @@ pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
     if !saw_root {
         return Err(XmlError::Malformed("no root element".into()));
     }
-    Ok(doc)
+    Ok(root)
 }
 
 /// What a reader error means here: before the root, the input is not XML at all; a syntax
@@ -565,8 +575,38 @@ mod tests {
             .leaves()
             .iter()
             .all(|(p, t)| !borrowed(p) && !borrowed(t)));
-        assert_eq!(doc.clone().into_leaf("G/D"), Some(Cow::Borrowed("d")));
-        assert_eq!(doc.into_leaf("Missing"), None);
+        assert_eq!(first_leaf(input, "G/D"), Ok(Some(Cow::Borrowed("d"))));
+        assert_eq!(first_leaf(input, "Missing"), Ok(None));
+    }
+
+    #[test]
+    fn first_leaf_checks_the_whole_document_and_keeps_the_first() {
+        let input = "<xml><A>1</A><G><A>g</A></G><A>2</A></xml>";
+        assert_eq!(first_leaf(input, "A"), Ok(Some(Cow::Borrowed("1"))));
+        assert_eq!(first_leaf(input, "G/A"), Ok(Some(Cow::Borrowed("g"))));
+        assert_eq!(
+            first_leaf("<xml><A/></xml>", "A"),
+            Ok(Some(Cow::Borrowed("")))
+        );
+        // What parse refuses, first_leaf refuses, also after the leaf it looks for.
+        for input in [
+            "<!DOCTYPE xml [<!ENTITY x \"y\">]><xml><A>1</A></xml>",
+            "<xml><A>1</A><B>&x;</B></xml>",
+            "<xml><A>1</A>",
+            "<xml><A>1</A></xml><xml></xml>",
+            "<xml><A>1</A><a><b><c><d>1</d></c></b></a></xml>",
+            "<xml><A>1</A><B></C></xml>",
+            "",
+        ] {
+            assert_eq!(
+                first_leaf(input, "A").map(|_| ()),
+                parse(input).map(|_| ()),
+                "{input}"
+            );
+            assert!(first_leaf(input, "A").is_err(), "{input}");
+        }
+        let over = format!("<xml><A>1</A>{}</xml>", "<a/>".repeat(MAX_ELEMENTS));
+        assert_eq!(first_leaf(&over, "A"), Err(XmlError::TooManyElements));
     }
 
     #[test]

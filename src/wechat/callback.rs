@@ -181,7 +181,7 @@ fn envelope_ciphertext(body: &str) -> Result<Cow<'_, str>, Rejection> {
             .and_then(|v| v.as_str())
             .map(|e| Cow::Owned(e.to_owned()))
     } else {
-        xml::parse(body)?.into_leaf("Encrypt")
+        xml::first_leaf(body, "Encrypt")?
     };
     encrypted
         .filter(|e| !e.is_empty())
