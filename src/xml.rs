@@ -127,9 +127,7 @@ fn read<'a>(
     let mut reader = Reader::from_str(input);
     reader.config_mut().check_end_names = true;
     let mut root = Cow::Borrowed("");
-    // Open elements, each with whether it has had a child element yet (then it is a group, not
-    // a leaf): kept per element so that closing one costs the same however long the document.
-    let mut stack: Vec<(Cow<'_, str>, bool)> = Vec::with_capacity(MAX_DEPTH);
+    let mut stack = OpenElements::default();
     // The current element's text: borrowed while it is one piece, the usual case.
     let mut text: Cow<'_, str> = Cow::Borrowed("");
     let mut saw_root = false;
@@ -156,15 +154,13 @@ fn read<'a>(
                 if stack.is_empty() && saw_root {
                     return Err(XmlError::MultipleRoots);
                 }
-                if stack.len() >= MAX_DEPTH {
+                if stack.is_full() {
                     return Err(XmlError::TooDeep);
                 }
                 saw_root = true;
                 let name = element_name(input, start.name().as_ref())?;
-                if let Some((_, has_children)) = stack.last_mut() {
-                    *has_children = true;
-                }
-                stack.push((name, false));
+                stack.mark_innermost_a_group();
+                stack.push(name);
                 text = Cow::Borrowed("");
             }
             Event::Empty(start) => {
@@ -172,10 +168,8 @@ fn read<'a>(
                     return Err(XmlError::Malformed("empty root element".into()));
                 }
                 let name = element_name(input, start.name().as_ref())?;
-                let path = child_path(&stack[1..], name);
-                if let Some((_, has_children)) = stack.last_mut() {
-                    *has_children = true;
-                }
+                let path = child_path(stack.below_root(), name);
+                stack.mark_innermost_a_group();
                 leaf(path, Cow::Borrowed(""));
             }
             Event::Text(t) => {
@@ -203,7 +197,7 @@ fn read<'a>(
                 } else if !has_children {
                     // A leaf is an element whose content was only text; a group's own
                     // whitespace between children is dropped.
-                    leaf(child_path(&stack[1..], name), piece);
+                    leaf(child_path(stack.below_root(), name), piece);
                 }
             }
             Event::Eof => break,
@@ -218,6 +212,54 @@ fn read<'a>(
     Ok(root)
 }
 
+/// The open elements, each with whether it has had a child element yet (then it is a group,
+/// not a leaf): kept per element so that closing one costs the same however long the document.
+/// At most `MAX_DEPTH`, so they live on the stack rather than in an allocation per parse.
+#[derive(Default)]
+struct OpenElements<'a> {
+    elements: [(Cow<'a, str>, bool); MAX_DEPTH],
+    depth: usize,
+}
+
+impl<'a> OpenElements<'a> {
+    fn is_empty(&self) -> bool {
+        self.depth == 0
+    }
+
+    fn is_full(&self) -> bool {
+        self.depth >= MAX_DEPTH
+    }
+
+    /// Opens an element; the caller has checked `is_full` (a push beyond is dropped).
+    fn push(&mut self, name: Cow<'a, str>) {
+        if let Some(slot) = self.elements.get_mut(self.depth) {
+            *slot = (name, false);
+            self.depth += 1;
+        }
+    }
+
+    /// Closes the innermost element: its name, and whether it was a group.
+    fn pop(&mut self) -> Option<(Cow<'a, str>, bool)> {
+        self.depth = self.depth.checked_sub(1)?;
+        self.elements.get_mut(self.depth).map(std::mem::take)
+    }
+
+    fn mark_innermost_a_group(&mut self) {
+        if let Some((_, has_children)) = self
+            .depth
+            .checked_sub(1)
+            .and_then(|i| self.elements.get_mut(i))
+        {
+            *has_children = true;
+        }
+    }
+
+    /// The open elements inside the root, outermost first.
+    fn below_root(&self) -> &[(Cow<'a, str>, bool)] {
+        self.elements.get(1..self.depth).unwrap_or_default()
+    }
+}
+
 /// What a reader error means here: before the root, the input is not XML at all; a syntax
 /// error after it means the document stops short.
 fn reader_error(e: &quick_xml::Error, before_root: bool) -> XmlError {
@@ -229,6 +271,7 @@ fn reader_error(e: &quick_xml::Error, before_root: bool) -> XmlError {
 }
 
 /// Adds a piece of an element's text (CDATA sections and text between them).
+#[inline(always)]
 fn append<'a>(text: &mut Cow<'a, str>, piece: Cow<'a, str>) {
     if text.is_empty() {
         *text = piece;
@@ -256,13 +299,21 @@ fn unescape(raw: Cow<'_, str>) -> Result<Cow<'_, str>, XmlError> {
 /// lifetime and no UTF-8 check when it is a slice of the input at character boundaries (always,
 /// for a reader over a `str`), else a checked copy. quick-xml lends names and CDATA only for as
 /// long as their event lives; this lets a leaf keep them without copying.
+///
+/// Inlined, as are `child_path` and `append`: called once or twice per event, they returned
+/// their results through memory, and reading those back stalled the reader's loop.
+#[inline(always)]
 fn from_input<'a>(input: &'a str, piece: &[u8]) -> Result<Cow<'a, str>, XmlError> {
     match within(input, piece) {
         Some(slice) => Ok(Cow::Borrowed(slice)),
-        None => std::str::from_utf8(piece)
-            .map(|s| Cow::Owned(s.to_owned()))
-            .map_err(|_| XmlError::Malformed("invalid UTF-8".into())),
+        None => checked_copy(piece),
     }
+}
+
+fn checked_copy(piece: &[u8]) -> Result<Cow<'static, str>, XmlError> {
+    std::str::from_utf8(piece)
+        .map(|s| Cow::Owned(s.to_owned()))
+        .map_err(|_| XmlError::Malformed("invalid UTF-8".into()))
 }
 
 /// `piece` as a slice of `input`, when it is one.
@@ -274,20 +325,26 @@ fn within<'a>(input: &'a str, piece: &[u8]) -> Option<&'a str> {
 }
 
 /// A leaf's path: its name alone below the root (borrowed), joined to its groups' otherwise.
+#[inline(always)]
 fn child_path<'a>(
     ancestors_below_root: &[(Cow<'a, str>, bool)],
     name: Cow<'a, str>,
 ) -> Cow<'a, str> {
     if ancestors_below_root.is_empty() {
-        return name;
+        name
+    } else {
+        Cow::Owned(joined_path(ancestors_below_root, &name))
     }
+}
+
+fn joined_path(ancestors_below_root: &[(Cow<'_, str>, bool)], name: &str) -> String {
     let mut path = String::new();
     for (a, _) in ancestors_below_root {
         path.push_str(a);
         path.push('/');
     }
-    path.push_str(&name);
-    Cow::Owned(path)
+    path.push_str(name);
+    path
 }
 
 /// Builds `<xml>…</xml>` replies. Text goes in CDATA with `]]>` split across sections, and
@@ -634,6 +691,30 @@ mod tests {
             element_name(input, &[0xff]),
             Err(XmlError::Malformed("invalid element name".into()))
         );
+    }
+
+    #[test]
+    fn open_elements_stay_within_their_bound() {
+        let mut open = OpenElements::default();
+        assert!(open.is_empty() && open.pop().is_none() && open.below_root().is_empty());
+        for name in ["xml", "A", "B", "C"] {
+            open.mark_innermost_a_group();
+            open.push(Cow::Borrowed(name));
+        }
+        assert!(open.is_full());
+        open.push(Cow::Borrowed("dropped"));
+        let names: Vec<_> = open
+            .below_root()
+            .iter()
+            .map(|(n, g)| (n.as_ref(), *g))
+            .collect();
+        assert_eq!(names, [("A", true), ("B", true), ("C", false)]);
+        assert_eq!(open.pop(), Some((Cow::Borrowed("C"), false)));
+        assert_eq!(open.pop(), Some((Cow::Borrowed("B"), true)));
+        assert_eq!(open.below_root().len(), 1);
+        open.pop();
+        open.pop();
+        assert!(open.is_empty() && open.pop().is_none());
     }
 
     #[test]
