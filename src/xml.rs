@@ -80,15 +80,6 @@ impl<'a> XmlDoc<'a> {
         &self.leaves
     }
 
-    /// The text of the first leaf at `path`, taken out of the document (still borrowed from the
-    /// input when it was).
-    pub fn into_leaf(self, path: &str) -> Option<Cow<'a, str>> {
-        self.leaves
-            .into_iter()
-            .find(|(p, _)| p == path)
-            .map(|(_, v)| v)
-    }
-
     /// The document with its own copies of everything, to outlive the input.
     pub fn into_owned(self) -> XmlDoc<'static> {
         let own = |c: Cow<'a, str>| Cow::Owned(c.into_owned());
@@ -107,18 +98,59 @@ impl<'a> XmlDoc<'a> {
 const USUAL_LEAVES: usize = 16;
 
 pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
+    let mut leaves = Vec::with_capacity(USUAL_LEAVES);
+    let root = read(input, &mut Leaves::All(&mut leaves))?;
+    Ok(XmlDoc { root, leaves })
+}
+
+/// The text of the first leaf at `path` (`None` when there is none), the document checked as
+/// [`parse`] checks it but its other leaves not kept: what a sealed push's `Encrypt` costs.
+pub fn first_leaf<'a>(input: &'a str, path: &str) -> Result<Option<Cow<'a, str>>, XmlError> {
+    let mut found = None;
+    read(
+        input,
+        &mut Leaves::First {
+            path,
+            found: &mut found,
+        },
+    )?;
+    Ok(found)
+}
+
+/// What a read keeps of the leaves it meets. An enum, not a callback: a call per leaf through
+/// `dyn FnMut` cost ~13 ns (its arguments went through memory), and a generic reader would be
+/// two copies in the wasm.
+enum Leaves<'a, 'k> {
+    All(&'k mut Vec<(Cow<'a, str>, Cow<'a, str>)>),
+    First {
+        path: &'k str,
+        found: &'k mut Option<Cow<'a, str>>,
+    },
+}
+
+impl<'a> Leaves<'a, '_> {
+    fn keep(&mut self, leaf_path: Cow<'a, str>, text: Cow<'a, str>) {
+        match self {
+            Leaves::All(leaves) => leaves.push((leaf_path, text)),
+            Leaves::First { path, found } => {
+                if found.is_none() && leaf_path == *path {
+                    **found = Some(text);
+                }
+            }
+        }
+    }
+}
+
+/// Reads and checks a document, handing each leaf (path, text) to `leaves` in document order;
+/// returns the root's name.
+fn read<'a>(input: &'a str, leaves: &mut Leaves<'a, '_>) -> Result<Cow<'a, str>, XmlError> {
     if input.trim().is_empty() {
         return Err(XmlError::Empty);
     }
     let mut reader = Reader::from_str(input);
     reader.config_mut().check_end_names = true;
-    let mut doc = XmlDoc {
-        root: Cow::Borrowed(""),
-        leaves: Vec::with_capacity(USUAL_LEAVES),
-    };
-    // Open elements, each with whether it has had a child element yet (then it is a group, not
-    // a leaf): kept per element so that closing one costs the same however long the document.
-    let mut stack: Vec<(Cow<'_, str>, bool)> = Vec::with_capacity(MAX_DEPTH);
+    let mut root = Cow::Borrowed("");
+    let mut stack = OpenElements::default();
     // The current element's text: borrowed while it is one piece, the usual case.
     let mut text: Cow<'_, str> = Cow::Borrowed("");
     let mut saw_root = false;
@@ -145,15 +177,13 @@ pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
                 if stack.is_empty() && saw_root {
                     return Err(XmlError::MultipleRoots);
                 }
-                if stack.len() >= MAX_DEPTH {
+                if stack.is_full() {
                     return Err(XmlError::TooDeep);
                 }
                 saw_root = true;
                 let name = element_name(input, start.name().as_ref())?;
-                if let Some((_, has_children)) = stack.last_mut() {
-                    *has_children = true;
-                }
-                stack.push((name, false));
+                stack.mark_innermost_a_group();
+                stack.push(name);
                 text = Cow::Borrowed("");
             }
             Event::Empty(start) => {
@@ -161,11 +191,9 @@ pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
                     return Err(XmlError::Malformed("empty root element".into()));
                 }
                 let name = element_name(input, start.name().as_ref())?;
-                let path = child_path(&stack[1..], name);
-                if let Some((_, has_children)) = stack.last_mut() {
-                    *has_children = true;
-                }
-                doc.leaves.push((path, Cow::Borrowed("")));
+                let path = child_path(stack.below_root(), name);
+                stack.mark_innermost_a_group();
+                leaves.keep(path, Cow::Borrowed(""));
             }
             Event::Text(t) => {
                 if stack.is_empty() {
@@ -185,15 +213,14 @@ pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
             Event::End(_) => {
                 let (name, has_children) = stack
                     .pop()
-                    .ok_or(XmlError::Malformed("unbalanced end tag".into()))?;
+                    .ok_or_else(|| XmlError::Malformed("unbalanced end tag".into()))?;
                 let piece = std::mem::replace(&mut text, Cow::Borrowed(""));
                 if stack.is_empty() {
-                    doc.root = name;
+                    root = name;
                 } else if !has_children {
                     // A leaf is an element whose content was only text; a group's own
                     // whitespace between children is dropped.
-                    let path = child_path(&stack[1..], name);
-                    doc.leaves.push((path, piece));
+                    leaves.keep(child_path(stack.below_root(), name), piece);
                 }
             }
             Event::Eof => break,
@@ -205,7 +232,55 @@ pub fn parse(input: &str) -> Result<XmlDoc<'_>, XmlError> {
     if !saw_root {
         return Err(XmlError::Malformed("no root element".into()));
     }
-    Ok(doc)
+    Ok(root)
+}
+
+/// The open elements, each with whether it has had a child element yet (then it is a group,
+/// not a leaf): kept per element so that closing one costs the same however long the document.
+/// At most `MAX_DEPTH`, so they live on the stack rather than in an allocation per parse.
+#[derive(Default)]
+struct OpenElements<'a> {
+    elements: [(Cow<'a, str>, bool); MAX_DEPTH],
+    depth: usize,
+}
+
+impl<'a> OpenElements<'a> {
+    fn is_empty(&self) -> bool {
+        self.depth == 0
+    }
+
+    fn is_full(&self) -> bool {
+        self.depth >= MAX_DEPTH
+    }
+
+    /// Opens an element; the caller has checked `is_full` (a push beyond is dropped).
+    fn push(&mut self, name: Cow<'a, str>) {
+        if let Some(slot) = self.elements.get_mut(self.depth) {
+            *slot = (name, false);
+            self.depth += 1;
+        }
+    }
+
+    /// Closes the innermost element: its name, and whether it was a group.
+    fn pop(&mut self) -> Option<(Cow<'a, str>, bool)> {
+        self.depth = self.depth.checked_sub(1)?;
+        self.elements.get_mut(self.depth).map(std::mem::take)
+    }
+
+    fn mark_innermost_a_group(&mut self) {
+        if let Some((_, has_children)) = self
+            .depth
+            .checked_sub(1)
+            .and_then(|i| self.elements.get_mut(i))
+        {
+            *has_children = true;
+        }
+    }
+
+    /// The open elements inside the root, outermost first.
+    fn below_root(&self) -> &[(Cow<'a, str>, bool)] {
+        self.elements.get(1..self.depth).unwrap_or_default()
+    }
 }
 
 /// What a reader error means here: before the root, the input is not XML at all; a syntax
@@ -219,6 +294,7 @@ fn reader_error(e: &quick_xml::Error, before_root: bool) -> XmlError {
 }
 
 /// Adds a piece of an element's text (CDATA sections and text between them).
+#[inline(always)]
 fn append<'a>(text: &mut Cow<'a, str>, piece: Cow<'a, str>) {
     if text.is_empty() {
         *text = piece;
@@ -246,13 +322,21 @@ fn unescape(raw: Cow<'_, str>) -> Result<Cow<'_, str>, XmlError> {
 /// lifetime and no UTF-8 check when it is a slice of the input at character boundaries (always,
 /// for a reader over a `str`), else a checked copy. quick-xml lends names and CDATA only for as
 /// long as their event lives; this lets a leaf keep them without copying.
+///
+/// Inlined, as are `child_path` and `append`: called once or twice per event, they returned
+/// their results through memory, and reading those back stalled the reader's loop.
+#[inline(always)]
 fn from_input<'a>(input: &'a str, piece: &[u8]) -> Result<Cow<'a, str>, XmlError> {
     match within(input, piece) {
         Some(slice) => Ok(Cow::Borrowed(slice)),
-        None => std::str::from_utf8(piece)
-            .map(|s| Cow::Owned(s.to_owned()))
-            .map_err(|_| XmlError::Malformed("invalid UTF-8".into())),
+        None => checked_copy(piece),
     }
+}
+
+fn checked_copy(piece: &[u8]) -> Result<Cow<'static, str>, XmlError> {
+    std::str::from_utf8(piece)
+        .map(|s| Cow::Owned(s.to_owned()))
+        .map_err(|_| XmlError::Malformed("invalid UTF-8".into()))
 }
 
 /// `piece` as a slice of `input`, when it is one.
@@ -264,20 +348,26 @@ fn within<'a>(input: &'a str, piece: &[u8]) -> Option<&'a str> {
 }
 
 /// A leaf's path: its name alone below the root (borrowed), joined to its groups' otherwise.
+#[inline(always)]
 fn child_path<'a>(
     ancestors_below_root: &[(Cow<'a, str>, bool)],
     name: Cow<'a, str>,
 ) -> Cow<'a, str> {
     if ancestors_below_root.is_empty() {
-        return name;
+        name
+    } else {
+        Cow::Owned(joined_path(ancestors_below_root, &name))
     }
+}
+
+fn joined_path(ancestors_below_root: &[(Cow<'_, str>, bool)], name: &str) -> String {
     let mut path = String::new();
     for (a, _) in ancestors_below_root {
         path.push_str(a);
         path.push('/');
     }
-    path.push_str(&name);
-    Cow::Owned(path)
+    path.push_str(name);
+    path
 }
 
 /// Builds `<xml>…</xml>` replies. Text goes in CDATA with `]]>` split across sections, and
@@ -289,8 +379,13 @@ pub struct XmlWriter {
 
 impl XmlWriter {
     pub fn new() -> Self {
-        // A passive reply or a sealed envelope is a few hundred bytes: one allocation.
-        let mut out = String::with_capacity(512);
+        // A passive reply is a few hundred bytes: one allocation.
+        Self::with_capacity(512)
+    }
+
+    /// A writer with room for `capacity` bytes, for a document whose size the caller knows.
+    pub fn with_capacity(capacity: usize) -> Self {
+        let mut out = String::with_capacity(capacity);
         out.push_str("<xml>");
         XmlWriter { out }
     }
@@ -317,10 +412,9 @@ impl XmlWriter {
     }
 
     pub fn number(mut self, name: &str, value: i64) -> Self {
-        use std::fmt::Write;
         self.open(name);
-        // Writing into a String cannot fail.
-        let _ = write!(self.out, "{value}");
+        // itoa rather than `write!`: the formatting machinery costs more than the digits.
+        self.out.push_str(itoa::Buffer::new().format(value));
         self.close(name);
         self
     }
@@ -466,6 +560,22 @@ mod tests {
     }
 
     #[test]
+    fn writer_writes_any_integer() {
+        for (value, digits) in [
+            (0, "0"),
+            (-7, "-7"),
+            (1_700_000_000, "1700000000"),
+            (i64::MIN, "-9223372036854775808"),
+            (i64::MAX, "9223372036854775807"),
+        ] {
+            assert_eq!(
+                XmlWriter::with_capacity(0).number("N", value).finish(),
+                format!("<xml><N>{digits}</N></xml>")
+            );
+        }
+    }
+
+    #[test]
     fn special_bytes_are_found_anywhere_in_a_word_or_the_tail() {
         let special = |b: u8| b < 0x20 || b == b']' || b == 0xBF;
         for len in [1, 7, 8, 9, 16, 17, 23] {
@@ -545,8 +655,38 @@ mod tests {
             .leaves()
             .iter()
             .all(|(p, t)| !borrowed(p) && !borrowed(t)));
-        assert_eq!(doc.clone().into_leaf("G/D"), Some(Cow::Borrowed("d")));
-        assert_eq!(doc.into_leaf("Missing"), None);
+        assert_eq!(first_leaf(input, "G/D"), Ok(Some(Cow::Borrowed("d"))));
+        assert_eq!(first_leaf(input, "Missing"), Ok(None));
+    }
+
+    #[test]
+    fn first_leaf_checks_the_whole_document_and_keeps_the_first() {
+        let input = "<xml><A>1</A><G><A>g</A></G><A>2</A></xml>";
+        assert_eq!(first_leaf(input, "A"), Ok(Some(Cow::Borrowed("1"))));
+        assert_eq!(first_leaf(input, "G/A"), Ok(Some(Cow::Borrowed("g"))));
+        assert_eq!(
+            first_leaf("<xml><A/></xml>", "A"),
+            Ok(Some(Cow::Borrowed("")))
+        );
+        // What parse refuses, first_leaf refuses, also after the leaf it looks for.
+        for input in [
+            "<!DOCTYPE xml [<!ENTITY x \"y\">]><xml><A>1</A></xml>",
+            "<xml><A>1</A><B>&x;</B></xml>",
+            "<xml><A>1</A>",
+            "<xml><A>1</A></xml><xml></xml>",
+            "<xml><A>1</A><a><b><c><d>1</d></c></b></a></xml>",
+            "<xml><A>1</A><B></C></xml>",
+            "",
+        ] {
+            assert_eq!(
+                first_leaf(input, "A").map(|_| ()),
+                parse(input).map(|_| ()),
+                "{input}"
+            );
+            assert!(first_leaf(input, "A").is_err(), "{input}");
+        }
+        let over = format!("<xml><A>1</A>{}</xml>", "<a/>".repeat(MAX_ELEMENTS));
+        assert_eq!(first_leaf(&over, "A"), Err(XmlError::TooManyElements));
     }
 
     #[test]
@@ -574,6 +714,30 @@ mod tests {
             element_name(input, &[0xff]),
             Err(XmlError::Malformed("invalid element name".into()))
         );
+    }
+
+    #[test]
+    fn open_elements_stay_within_their_bound() {
+        let mut open = OpenElements::default();
+        assert!(open.is_empty() && open.pop().is_none() && open.below_root().is_empty());
+        for name in ["xml", "A", "B", "C"] {
+            open.mark_innermost_a_group();
+            open.push(Cow::Borrowed(name));
+        }
+        assert!(open.is_full());
+        open.push(Cow::Borrowed("dropped"));
+        let names: Vec<_> = open
+            .below_root()
+            .iter()
+            .map(|(n, g)| (n.as_ref(), *g))
+            .collect();
+        assert_eq!(names, [("A", true), ("B", true), ("C", false)]);
+        assert_eq!(open.pop(), Some((Cow::Borrowed("C"), false)));
+        assert_eq!(open.pop(), Some((Cow::Borrowed("B"), true)));
+        assert_eq!(open.below_root().len(), 1);
+        open.pop();
+        open.pop();
+        assert!(open.is_empty() && open.pop().is_none());
     }
 
     #[test]

@@ -398,21 +398,22 @@ impl OnlineAgents {
     }
 }
 
-/// The passive reply to one push.
+/// The passive reply to one push, borrowing the reply text and the agent from the rules (they
+/// are written into the reply, never kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub enum Decision<'r> {
     /// Events are never transferred (seed 000): agents would see meaningless messages.
     Success,
     /// A matching FAQ answers the customer directly.
-    FaqText(String),
+    FaqText(&'r str),
     /// Hand the message to the customer-service system, to a named agent when one is free.
-    Transfer { kf_account: Option<String> },
+    Transfer { kf_account: Option<&'r str> },
 }
 
 /// Decides the reply. A routing rule names an agent only when the online list shows it can take
 /// the customer: WeChat would otherwise queue the customer on an agent who is away. Without an
 /// online list at all (never fetched), the rule's first agent is trusted.
-pub fn decide(push: &Push, rules: &Rules, online: Option<&OnlineAgents>) -> Decision {
+pub fn decide<'r>(push: &Push, rules: &'r Rules, online: Option<&OnlineAgents>) -> Decision<'r> {
     let Push::Message(message) = push else {
         return Decision::Success;
     };
@@ -421,12 +422,12 @@ pub fn decide(push: &Push, rules: &Rules, online: Option<&OnlineAgents>) -> Deci
         _ => None,
     };
     if let Some(reply) = text.and_then(|t| rules.faq_reply(t)) {
-        return Decision::FaqText(reply.to_owned());
+        return Decision::FaqText(reply);
     }
     let route = text.and_then(|t| rules.route_for_text(t));
     let kf_account = route.and_then(|r| match online {
-        Some(list) => list.pick(&r.kf_accounts).map(str::to_owned),
-        None => r.kf_accounts.first().cloned(),
+        Some(list) => list.pick(&r.kf_accounts),
+        None => r.kf_accounts.first().map(String::as_str),
     });
     Decision::Transfer { kf_account }
 }
@@ -688,31 +689,32 @@ mod tests {
                 })
                 .collect(),
         };
-        let pick = |o: Option<&OnlineAgents>| match decide(&push, &rules(), o) {
+        let rules = rules();
+        let pick = |o: Option<&OnlineAgents>| match decide(&push, &rules, o) {
             Decision::Transfer { kf_account } => kf_account,
             other => panic!("{other:?}"),
         };
-        assert_eq!(pick(None), Some("anna@gh_acct".into()));
+        assert_eq!(pick(None), Some("anna@gh_acct"));
         assert_eq!(
             pick(Some(&online(&[
                 ("anna@gh_acct", 1, 5, 5),
                 ("bob@gh_acct", 1, 1, 5)
             ]))),
-            Some("bob@gh_acct".into())
+            Some("bob@gh_acct")
         );
         assert_eq!(
             pick(Some(&online(&[
                 ("anna@gh_acct", 1, 2, 5),
                 ("bob@gh_acct", 1, 1, 5)
             ]))),
-            Some("bob@gh_acct".into())
+            Some("bob@gh_acct")
         );
         assert_eq!(
             pick(Some(&online(&[
                 ("anna@gh_acct", 1, 1, 5),
                 ("bob@gh_acct", 1, 1, 5)
             ]))),
-            Some("anna@gh_acct".into())
+            Some("anna@gh_acct")
         );
         assert_eq!(
             pick(Some(&online(&[
@@ -724,7 +726,7 @@ mod tests {
         assert_eq!(pick(Some(&OnlineAgents::default())), None);
         let no_route = Push::parse(&text("hello")).unwrap();
         assert_eq!(
-            decide(&no_route, &rules(), None),
+            decide(&no_route, &rules, None),
             Decision::Transfer { kf_account: None }
         );
     }

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::crypto::{signature, signature_matches, AesKey};
+use super::crypto::{signature_matches, AesKey, Signature};
 use crate::inline::Rejection;
 use crate::xml::{self, XmlWriter, MAX_BODY_BYTES};
 
@@ -181,7 +181,7 @@ fn envelope_ciphertext(body: &str) -> Result<Cow<'_, str>, Rejection> {
             .and_then(|v| v.as_str())
             .map(|e| Cow::Owned(e.to_owned()))
     } else {
-        xml::parse(body)?.into_leaf("Encrypt")
+        xml::first_leaf(body, "Encrypt")?
     };
     encrypted
         .filter(|e| !e.is_empty())
@@ -195,14 +195,19 @@ pub struct SealInputs<'a> {
     pub nonce: &'a str,
 }
 
+/// The envelope's bytes besides the ciphertext and the nonce: its tags, the signature and the
+/// timestamp (at most 20 characters).
+const ENVELOPE_OVERHEAD: usize = 200;
+
 /// The encrypted reply envelope: `<xml><Encrypt/><MsgSignature/><TimeStamp/><Nonce/></xml>`.
 pub fn seal(reply: &str, token: &str, key: &AesKey, appid: &str, inputs: &SealInputs) -> String {
     let encrypted = key.encrypt(inputs.random16, reply, appid);
-    let timestamp = inputs.timestamp.to_string();
-    let msg_signature = signature(&[token, &timestamp, inputs.nonce, &encrypted]);
-    XmlWriter::new()
+    let mut timestamp = itoa::Buffer::new();
+    let timestamp = timestamp.format(inputs.timestamp);
+    let msg_signature = Signature::of(&[token, timestamp, inputs.nonce, &encrypted]);
+    XmlWriter::with_capacity(encrypted.len() + inputs.nonce.len() + ENVELOPE_OVERHEAD)
         .cdata("Encrypt", &encrypted)
-        .cdata("MsgSignature", &msg_signature)
+        .cdata("MsgSignature", msg_signature.as_str())
         .number("TimeStamp", inputs.timestamp)
         .cdata("Nonce", inputs.nonce)
         .finish()
@@ -211,6 +216,7 @@ pub fn seal(reply: &str, token: &str, key: &AesKey, appid: &str, inputs: &SealIn
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::wechat::crypto::signature;
     use std::sync::LazyLock;
 
     pub const TOKEN: &str = "pamtest";
@@ -413,6 +419,29 @@ pub(crate) mod tests {
             &[TOKEN, &NOW.to_string(), "n2", enc]
         ));
         assert_eq!(key.decrypt(enc, APPID).unwrap(), "<xml>reply</xml>");
+    }
+
+    #[test]
+    fn the_envelope_is_written_in_one_allocation_whatever_the_timestamp() {
+        let key = AesKey::from_encoding_aes_key(AES_KEY).unwrap();
+        for timestamp in [0, NOW, i64::MIN] {
+            let sealed = seal(
+                &"r".repeat(300),
+                TOKEN,
+                &key,
+                APPID,
+                &SealInputs {
+                    random16: b"0123456789abcdef",
+                    timestamp,
+                    nonce: "n2",
+                },
+            );
+            let encrypted = xml::parse(&sealed).unwrap().get("Encrypt").unwrap().len();
+            assert!(
+                sealed.len() <= encrypted + 2 + ENVELOPE_OVERHEAD,
+                "{sealed}"
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use aes::cipher::{
     block_padding::NoPadding, BlockDecryptMut, BlockEncryptMut, InnerIvInit, KeyInit,
 };
-use base64::{engine::general_purpose::STANDARD, Engine};
+use base64_simd::STANDARD;
 use sha1::{Digest, Sha1};
 use subtle::{Choice, ConstantTimeEq};
 
@@ -46,7 +46,23 @@ impl std::fmt::Display for CryptoError {
 /// hex(sha1(concat(sort(parts)))): the `signature` (token, timestamp, nonce) and the
 /// `msg_signature` (the same plus the `Encrypt` text).
 pub fn signature(parts: &[&str]) -> String {
-    hex(&sorted_sha1(parts))
+    Signature::of(parts).as_str().to_owned()
+}
+
+/// A signature in lower-case hex on the stack: what a reply writes and a check compares, with
+/// no allocation.
+pub struct Signature([u8; 40]);
+
+impl Signature {
+    /// The signature of `parts` (see [`signature`]).
+    pub fn of(parts: &[&str]) -> Self {
+        Signature(hex_digits(&sorted_sha1(parts)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Hex digits are ASCII: the check cannot fail.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// Compares a received hex signature with the expected one in constant time (upper-case hex
@@ -55,10 +71,10 @@ pub fn signature_matches(received: &str, parts: &[&str]) -> bool {
     let Ok(received) = <[u8; 40]>::try_from(received.as_bytes()) else {
         return false;
     };
-    let expected = hex_digits(&sorted_sha1(parts));
+    let expected = Signature::of(parts);
     // Eight bytes per constant-time step: subtle spends a barrier on each.
     words(&received.map(|b| b.to_ascii_lowercase()))
-        .ct_eq(&words(&expected))
+        .ct_eq(&words(&expected.0))
         .into()
 }
 
@@ -148,17 +164,12 @@ impl AesKey {
         if encoding_aes_key.len() != 43 {
             return Err(CryptoError::InvalidAesKey);
         }
-        let mut padded = String::with_capacity(44);
-        padded.push_str(encoding_aes_key);
-        padded.push('=');
-        // The 43rd character carries 2 bits that a strict decoder may refuse; WeChat's own
-        // reference implementations accept any, so decode leniently.
-        let bytes = base64::engine::GeneralPurpose::new(
-            &base64::alphabet::STANDARD,
-            base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
-        )
-        .decode(padded)
-        .map_err(|_| CryptoError::InvalidAesKey)?;
+        // The 43rd character carries 2 bits that a strict decoder refuses unless they are zero;
+        // WeChat's own reference implementations accept any, and so does forgiving base64
+        // (WHATWG), which also needs no padding. It would skip whitespace too, but a key with
+        // whitespace among its 43 characters then decodes short.
+        let bytes = base64_simd::forgiving_decode_to_vec(encoding_aes_key.as_bytes())
+            .map_err(|_| CryptoError::InvalidAesKey)?;
         let key: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::InvalidAesKey)?;
         let mut iv = [0u8; 16];
         iv.copy_from_slice(&key[..16]);
@@ -184,7 +195,7 @@ impl AesKey {
         let out = cipher
             .encrypt_padded_mut::<NoPadding>(&mut buf, len)
             .expect("length is a multiple of the block size by construction");
-        STANDARD.encode(out)
+        STANDARD.encode_to_string(out)
     }
 
     /// Decrypts an `Encrypt` text and checks the trailing AppID against `expected_appid`.
@@ -194,7 +205,7 @@ impl AesKey {
         expected_appid: &str,
     ) -> Result<String, CryptoError> {
         let mut buf = STANDARD
-            .decode(encrypted_b64.trim())
+            .decode_to_vec(encrypted_b64.trim())
             .map_err(|_| CryptoError::BadBase64)?;
         if buf.is_empty() || buf.len() % 16 != 0 {
             return Err(CryptoError::BadBase64);
@@ -264,6 +275,7 @@ mod tests {
                 "{}",
                 s(case, "source")
             );
+            assert_eq!(Signature::of(&parts).as_str(), s(case, "expect"));
             assert!(signature_matches(s(case, "expect"), &parts));
             assert!(signature_matches(&s(case, "expect").to_uppercase(), &parts));
             if let Some(bad) = case["must_reject"].as_str() {
@@ -403,9 +415,42 @@ mod tests {
         assert_eq!(k.decrypt("not base64!!", "wx"), Err(CryptoError::BadBase64));
         assert_eq!(k.decrypt("", "wx"), Err(CryptoError::BadBase64));
         assert_eq!(
-            k.decrypt(&STANDARD.encode([0u8; 15]), "wx"),
+            k.decrypt(&STANDARD.encode_to_string([0u8; 15]), "wx"),
             Err(CryptoError::BadBase64)
         );
+    }
+
+    #[test]
+    fn ciphertext_base64_must_be_canonical() {
+        let k = key();
+        // 320 bytes: 427 characters and one '=', the last character carrying 2 unused bits.
+        let good = k.encrypt(b"0123456789abcdef", &"m".repeat(280), "wx");
+        assert_eq!(good.len(), 428);
+        assert!(good.ends_with('=') && !good.ends_with("=="));
+        assert!(k.decrypt(&format!(" {good}\n"), "wx").is_ok());
+        let last = STANDARD
+            .charset()
+            .iter()
+            .position(|&c| c == good.as_bytes()[426]);
+        let non_canonical = STANDARD.charset()[last.unwrap() | 1] as char;
+        for bad in [
+            format!("{}{non_canonical}=", &good[..426]),
+            good.trim_end_matches('=').to_owned(),
+            format!("{}=", good),
+            format!("{} {}", &good[..200], &good[200..]),
+            format!("{}-{}", &good[..100], &good[101..]),
+        ] {
+            assert_eq!(k.decrypt(&bad, "wx"), Err(CryptoError::BadBase64), "{bad}");
+        }
+    }
+
+    #[test]
+    fn key_bits_past_the_32nd_byte_are_ignored() {
+        // G (0b000110) and E (0b000100) differ only in the 2 bits past the key's 256.
+        let ignored =
+            AesKey::from_encoding_aes_key("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFE").unwrap();
+        let enc = key().encrypt(b"0123456789abcdef", "same key", "wx");
+        assert_eq!(ignored.decrypt(&enc, "wx").unwrap(), "same key");
     }
 
     /// Encrypts raw plaintext without any framing, to forge bad paddings and lengths.
@@ -414,7 +459,7 @@ mod tests {
         let out = Aes256CbcEnc::inner_iv_init(&k.encrypt, &k.iv.into())
             .encrypt_padded_mut::<NoPadding>(&mut plain, len)
             .unwrap();
-        STANDARD.encode(out)
+        STANDARD.encode_to_string(out)
     }
 
     #[test]
