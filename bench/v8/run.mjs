@@ -20,8 +20,9 @@ const [buildDir = "build", outJson] = process.argv.slice(2);
 const ROUNDS = Number(process.env.V8_ROUNDS ?? 15);
 const CALLS = Number(process.env.V8_CALLS ?? 400);
 
-// What workerd gives a module Worker and node has not: `cloudflare:workers` (the generated entry
-// extends WorkerEntrypoint) and `import m from "./x.wasm"` as a compiled WebAssembly.Module.
+// What workerd gives a module Worker and node has not: `cloudflare:workers` (worker-build's entry
+// class, still in the bundle though scripts/lean-entry.mjs exports an object of handlers, extends
+// WorkerEntrypoint) and `import m from "./x.wasm"` as a compiled WebAssembly.Module.
 registerHooks({
   resolve(specifier, context, next) {
     if (specifier === "cloudflare:workers") return { url: "bench:cloudflare-workers", shortCircuit: true };
@@ -44,6 +45,7 @@ const logged = [];
 console.log = (...args) => logged.push(args.join(" "));
 console.error = (...args) => logged.push(args.join(" "));
 
+// The default export: { fetch, queue, scheduled }, each called with (event, env, ctx).
 const { default: Worker } = await import(pathToFileURL(resolve(buildDir, "index.js")).href);
 
 // Settings: those of tests/e2e/harness.mjs (the values are only test keys).
@@ -152,7 +154,7 @@ const CASES = [
 ];
 
 async function call(makeRequest, bindings = env) {
-  const response = await new Worker(ctx, bindings).fetch(makeRequest());
+  const response = await Worker.fetch(makeRequest(), bindings, ctx);
   return { status: response.status, body: await response.text() };
 }
 
@@ -196,7 +198,7 @@ for (const [name, makeRequest, status, check, bindings] of CASES.filter(([n]) =>
   const broken = { method: "GET", get url() { throw new RangeError("thrown into the wasm"); } };
   let threw = false;
   try {
-    await new Worker(ctx, env).fetch(broken);
+    await Worker.fetch(broken, env, ctx);
   } catch {
     threw = true;
   }
@@ -222,7 +224,7 @@ if (!inbound) {
     messages: [{ id: "m1", timestamp: new Date(), body: inbound, attempts: 1, ack() { acked++; }, retry() {} }],
     ackAll() {}, retryAll() {},
   });
-  const consume = () => new Worker(ctx, env).queue(batch());
+  const consume = () => Worker.queue(batch(), env, ctx);
   const before = { ...d1 };
   await consume();
   if (acked !== 1) {

@@ -1,5 +1,6 @@
 // scripts/lean-entry.mjs, which scripts/build.sh runs on worker-build's bundle: the default export
-// becomes the entry class itself, nothing else changes, and an unknown shape is refused untouched.
+// becomes an object whose handlers forward to the same exports as the entry class's, nothing else
+// changes, and an unknown shape is refused untouched.
 // The last test reads the real build/, which scripts/test.sh builds before these tests.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -23,13 +24,23 @@ function run(source) {
 // The shape of worker-build 0.8.7's minified shim: the entry and its other classes in Proxies.
 const BUNDLE =
   "var E=class extends Ie{};E.prototype.fetch=function(e){return Y.call(this,e,this.env,this.ctx)};" +
+  "E.prototype.queue=function(e){return Q.call(this,e,this.env,this.ctx)};" +
   "var We=new Proxy(E,M),ke=new Proxy(I,M);export{ke as ContainerStartupOptions,We as default};";
 
-test("the default export becomes the entry class; other classes keep their Proxy", () => {
+test("the default export becomes an object of the entry's handlers; other classes keep their Proxy", async () => {
   const { status, output } = run(BUNDLE);
   assert.equal(status, 0);
-  assert.equal(output, BUNDLE.replace("We=new Proxy(E,M)", "We=E"));
+  const object = "{fetch(r,e,c){return Y.call(this,r,e,c)},queue(r,e,c){return Q.call(this,r,e,c)}}";
+  assert.equal(output, BUNDLE.replace("We=new Proxy(E,M)", `We=${object}`));
   assert.match(output, /ke=new Proxy\(I,M\)/);
+  // The handlers pass what the runtime gives them straight to the exports.
+  const calls = [];
+  const Y = (...args) => (calls.push(["fetch", ...args]), "response");
+  const Q = (...args) => (calls.push(["queue", ...args]), "done");
+  const handlers = new Function("Y", "Q", `return ${object}`)(Y, Q);
+  assert.equal(handlers.fetch("req", "env", "ctx"), "response");
+  assert.equal(handlers.queue("batch", "env", "ctx"), "done");
+  assert.deepEqual(calls, [["fetch", "req", "env", "ctx"], ["queue", "batch", "env", "ctx"]]);
 });
 
 test("a bundle of another shape is refused and left as it was", () => {
@@ -37,6 +48,12 @@ test("a bundle of another shape is refused and left as it was", () => {
     "var E=class{};export{E as default};", // no Proxy: already lean, or a new worker-build
     "var We=new Proxy(E,M);var We=new Proxy(F,M);export{We as default};", // built twice
     "var We=new Proxy(E,M);export{We as ContainerStartupOptions};", // no default export
+    // an entry class with a body of its own
+    "var E=class extends Ie{constructor(){super()}};E.prototype.fetch=function(e){return Y.call(this,e,this.env,this.ctx)};var We=new Proxy(E,M);export{We as default};",
+    // a handler that does more than forward
+    "var E=class extends Ie{};E.prototype.fetch=function(e){return Y.call(this,e,this.env,this.ctx)};E.prototype.queue=function(e){return Q.call(this,e,this.env)};var We=new Proxy(E,M);export{We as default};",
+    // no handlers at all
+    "var E=class extends Ie{};var We=new Proxy(E,M);export{We as default};",
   ]) {
     const { status, stderr, output } = run(source);
     assert.equal(status, 1, source);
@@ -45,11 +62,13 @@ test("a bundle of another shape is refused and left as it was", () => {
   }
 });
 
-test("the built Worker's default export is its entry class, not a Proxy", () => {
+test("the built Worker's default export is an object of fetch, queue and scheduled, not a Proxy", () => {
   const built = path.join(ROOT, "build/index.js");
   assert.ok(fs.existsSync(built), "build/index.js is missing: run bash scripts/build.sh first");
   const source = fs.readFileSync(built, "utf8");
   const name = source.match(/export\s*\{[^}]*?([\w$]+) as default\}/)[1];
-  assert.doesNotMatch(source, new RegExp(`(?<![\\w$])${name.replace(/\$/g, "\\$")}=new Proxy\\(`));
-  assert.match(source, /prototype\.fetch=function/);
+  const escaped = name.replace(/\$/g, "\\$");
+  assert.doesNotMatch(source, new RegExp(`(?<![\\w$])${escaped}=new Proxy\\(`));
+  assert.match(source, new RegExp(`(?<![\\w$])${escaped}=\\{fetch\\(r,e,c\\)\\{return [\\w$]+\\.call\\(this,r,e,c\\)\\},queue\\(r,e,c\\)`));
+  assert.match(source, /scheduled\(r,e,c\)\{return [\w$]+\.call\(this,r,e,c\)\}\}/);
 });
