@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
-use worker::{
-    AbortController, Delay, Env, Fetch, Headers, MessageBuilder, Method, Request, RequestInit,
-};
+use worker::js_sys;
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::web_sys::{self, AbortSignal};
+use worker::{AbortController, Delay, Env, MessageBuilder};
 
 use super::io::{self, Meter, KV, QUEUE};
 use super::oa::forget_routing_state;
@@ -191,7 +193,7 @@ pub async fn fetch(request: &HttpRequest) -> HttpResult {
     let timeout = Delay::from(Duration::from_secs(TIMEOUT_SECS));
     let result = match select(call, timeout).await {
         Either::Left((Ok(result), _)) => result,
-        Either::Left((Err(e), _)) => HttpResult::NetworkError(e.to_string()),
+        Either::Left((Err(e), _)) => HttpResult::NetworkError(worker::Error::from(e).to_string()),
         Either::Right(((), _)) => {
             controller.abort();
             HttpResult::NetworkError(format!("no answer within {TIMEOUT_SECS} s"))
@@ -200,35 +202,40 @@ pub async fn fetch(request: &HttpRequest) -> HttpResult {
     result
 }
 
-async fn fetch_with(
-    request: &HttpRequest,
-    signal: &worker::AbortSignal,
-) -> worker::Result<HttpResult> {
-    let headers = Headers::new();
+/// The runtime's own fetch, through web_sys: worker's `Fetch`/`RequestInit` carry Cloudflare's
+/// image and cache options, converted through serde at every call (code the wasm would carry
+/// only for this).
+async fn fetch_with(request: &HttpRequest, signal: &AbortSignal) -> Result<HttpResult, JsValue> {
+    let headers = web_sys::Headers::new()?;
     for (name, value) in &request.headers {
         headers.set(name, value)?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(match request.method {
-        HttpMethod::Get => Method::Get,
-        HttpMethod::Post => Method::Post,
-    })
-    .with_headers(headers)
-    .with_body(request.body.as_deref().map(Into::into));
-    let mut response = Fetch::Request(Request::new_with_init(&request.url, &init)?)
-        .send_with_signal(signal)
-        .await?;
-    let status = response.status_code();
+    let init = web_sys::RequestInit::new();
+    init.set_method(match request.method {
+        HttpMethod::Get => "GET",
+        HttpMethod::Post => "POST",
+    });
+    init.set_headers(&headers);
+    if let Some(body) = &request.body {
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_signal(Some(signal));
+    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let response: web_sys::Response =
+        JsFuture::from(global.fetch_with_str_and_init(&request.url, &init))
+            .await?
+            .dyn_into()?;
     let retry_after = response
         .headers()
-        .get("retry-after")
-        .ok()
-        .flatten()
+        .get("retry-after")?
         .and_then(|v| parse_retry_after(&v));
-    let body = response.text().await.unwrap_or_default();
+    let body = match response.text() {
+        Ok(text) => JsFuture::from(text).await.ok().and_then(|t| t.as_string()),
+        Err(_) => None,
+    };
     Ok(HttpResult::Response {
-        status,
-        body,
+        status: response.status(),
+        body: body.unwrap_or_default(),
         retry_after,
     })
 }
