@@ -2,26 +2,26 @@
 //! later when a dependency failed; the handler itself never fails (an `Err` would panic the
 //! isolate).
 
-use worker::wasm_bindgen::JsValue;
-use worker::{Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::worker_sys::{Message, MessageBatch};
+use worker::Env;
 
 use super::io::{self, Meter};
-use super::perform;
+use super::{js, perform};
 use crate::log;
 use crate::pipeline::{self, retry_delay_secs};
 
 pub const DEAD_LETTER_QUEUE: &str = "kefu-events-dlq";
 
-pub async fn handle(batch: MessageBatch<String>, env: &Env) {
-    let queue = batch.queue();
+pub async fn handle(batch: MessageBatch, env: &Env) {
+    let queue = batch.queue().map(String::from).unwrap_or_default();
     let from_dead_letter_queue = queue == DEAD_LETTER_QUEUE;
     let settings = io::settings(env);
-    let mut messages = 0;
-    for message in batch.raw_iter() {
-        messages += 1;
+    let messages = batch.messages().unwrap_or_default();
+    for message in messages.iter().map(JsCast::unchecked_into::<Message>) {
         let body = body_text(&message);
         let Ok(cx) = perform::context(&settings) else {
-            message.retry_with_options(&later(pipeline::MIN_RETRY_DELAY_SECS as u32));
+            retry_later(&message, pipeline::MIN_RETRY_DELAY_SECS as u32);
             continue;
         };
         let started = io::now_millis();
@@ -33,28 +33,30 @@ pub async fn handle(batch: MessageBatch<String>, env: &Env) {
             Ok(_) => {
                 let line = log::queue_message(&queue, &report, None, ms, &meter.borrow());
                 worker::console_log!("{line}");
-                message.ack();
+                // Acking cannot fail for a message of the batch being handled.
+                let _ = message.ack();
             }
             Err(_) => {
-                let age_secs = (cx.now * 1000 - message.timestamp().as_millis() as i64) / 1000;
+                let sent_at = message.timestamp().map_or(0.0, |at| at.get_time()) as i64;
+                let age_secs = (cx.now * 1000 - sent_at) / 1000;
                 let delay = retry_delay_secs(age_secs);
                 meter.borrow_mut().queue_retry(body.len());
                 let line = log::queue_message(&queue, &report, Some(delay), ms, &meter.borrow());
                 worker::console_error!("{line}");
-                message.retry_with_options(&later(delay));
+                retry_later(&message, delay);
             }
         }
     }
-    worker::console_log!("{}", log::queue_batch(&queue, messages));
+    worker::console_log!("{}", log::queue_batch(&queue, messages.length() as usize));
 }
 
-fn body_text(message: &RawMessage) -> String {
-    let body: JsValue = message.body();
+fn body_text(message: &Message) -> String {
+    let body = message.body().unwrap_or(JsValue::UNDEFINED);
     body.as_string().unwrap_or_else(|| format!("{body:?}"))
 }
 
-fn later(delay_secs: u32) -> worker::QueueRetryOptions {
-    QueueRetryOptionsBuilder::new()
-        .with_delay_seconds(delay_secs)
-        .build()
+fn retry_later(message: &Message, delay_secs: u32) {
+    let options = js::object(&[("delaySeconds", delay_secs.into())]);
+    // Like acking, retrying a message of the batch being handled cannot fail.
+    let _ = message.retry(options.into());
 }

@@ -5,9 +5,11 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use worker::worker_sys::web_sys;
+use worker::wasm_bindgen::JsValue;
+use worker::worker_sys::{self, web_sys};
 use worker::{js_sys, Env, Result};
 
+use super::js;
 use crate::inline::{Rejection, Reply};
 use crate::settings::Settings;
 use crate::usage::Usage;
@@ -71,6 +73,27 @@ pub fn random_nonce() -> std::result::Result<String, Rejection> {
     Ok((u64::from_le_bytes(bytes) % 10_000_000_000).to_string())
 }
 
+/// The queue binding `KEFU_EVENTS`, when it is set.
+pub fn queue(env: &Env) -> Option<worker_sys::Queue> {
+    js::binding(env, QUEUE)
+}
+
+/// Sends one message after `delay_secs`; why it failed, as text.
+pub async fn send(
+    queue: &worker_sys::Queue,
+    body: &str,
+    delay_secs: u32,
+) -> std::result::Result<(), String> {
+    let options = match delay_secs {
+        0 => JsValue::UNDEFINED,
+        delay => js::object(&[("delaySeconds", delay.into())]).into(),
+    };
+    js::settle(queue.send(JsValue::from_str(body), options))
+        .await
+        .map(drop)
+        .map_err(js::error_text)
+}
+
 /// Sends one message (as `QueueMessage::for_queue` encoded it) on `KEFU_EVENTS`. A failure is
 /// a 503: a callback that could not be enqueued is refused so that the platform retries it, and
 /// nothing is lost silently.
@@ -79,15 +102,12 @@ pub async fn enqueue(
     meter: &Meter,
     message: String,
 ) -> std::result::Result<(), Rejection> {
-    let queue = env
-        .queue(QUEUE)
-        .map_err(|_| Rejection::Unavailable("queue binding KEFU_EVENTS missing".into()))?;
-    let bytes = message.len();
-    queue
-        .send(message)
+    let queue = queue(env)
+        .ok_or_else(|| Rejection::Unavailable("queue binding KEFU_EVENTS missing".into()))?;
+    send(&queue, &message, 0)
         .await
         .map_err(|e| Rejection::Unavailable(format!("enqueue failed: {e}")))?;
-    meter.borrow_mut().queue_send(bytes);
+    meter.borrow_mut().queue_send(message.len());
     Ok(())
 }
 

@@ -6,6 +6,7 @@ mod consumer;
 mod cron;
 mod incoming;
 mod io;
+mod js;
 mod oa;
 mod orders;
 mod payfeedback;
@@ -17,7 +18,7 @@ mod store;
 use worker::wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use worker::wasm_bindgen_futures::future_to_promise;
 use worker::worker_sys::web_sys;
-use worker::{event, Context, Env, MessageBatch, Result, ScheduleContext, ScheduledEvent};
+use worker::{event, Env, ScheduleContext, ScheduledEvent};
 
 use crate::inline::Reply;
 use crate::log;
@@ -84,11 +85,19 @@ fn answer(
     Ok(respond(reply)?.into())
 }
 
-#[event(queue)]
-async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
-    consumer::handle(batch, &env).await;
-    // Every message was acked or retried individually; an Err here would panic the isolate.
-    Ok(())
+/// The queue handler, exported by hand like `fetch`: the batch and its messages are the
+/// runtime's own objects (`consumer`). Every message is acked or retried individually, so it
+/// never fails.
+#[wasm_bindgen(wasm_bindgen = worker::wasm_bindgen)]
+pub fn queue(
+    batch: worker::worker_sys::MessageBatch,
+    env: Env,
+    _ctx: worker::worker_sys::Context,
+) -> worker::js_sys::Promise {
+    future_to_promise(async move {
+        consumer::handle(batch, &env).await;
+        Ok(JsValue::UNDEFINED)
+    })
 }
 
 #[event(scheduled)]

@@ -9,6 +9,7 @@ use worker::Env;
 
 use super::incoming::Incoming;
 use super::io::{self, log_rejection, Meter, KV};
+use super::js;
 use super::push::{self, Post};
 use crate::inline::{Rejection, Reply};
 use crate::kv;
@@ -93,15 +94,14 @@ async fn routing_state(env: &Env, meter: &Meter) -> Rc<Routing> {
 /// answer worth caching). A missing or invalid document is logged and routing falls back to "no
 /// rules": a customer is never refused because of the merchant's config.
 async fn read_routing_state(env: &Env, meter: &Meter) -> (Routing, bool) {
-    let Ok(kv) = env.kv(KV) else {
-        log_rejection(
-            ROUTE,
-            &Rejection::Unavailable("KV binding KEFU_KV missing".into()),
-        );
-        return (Routing::from_documents(None, None), false);
+    let kv = match js::kv(env, KV) {
+        Ok(kv) => kv,
+        Err(missing) => {
+            log_rejection(ROUTE, &Rejection::Unavailable(missing));
+            return (Routing::from_documents(None, None), false);
+        }
     };
-    let (rules_doc, online_doc) =
-        join(kv.get(kv::RULES).text(), kv.get(kv::ONLINE_AGENTS).text()).await;
+    let (rules_doc, online_doc) = join(kv.text(kv::RULES), kv.text(kv::ONLINE_AGENTS)).await;
     meter.borrow_mut().kv_reads += 2;
     let complete = rules_doc.is_ok() && online_doc.is_ok();
     let routing = Routing::from_documents(

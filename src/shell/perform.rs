@@ -10,9 +10,10 @@ use worker::js_sys;
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::web_sys::{self, AbortSignal};
-use worker::{AbortController, Delay, Env, MessageBuilder};
+use worker::{AbortController, Delay, Env};
 
-use super::io::{self, Meter, KV, QUEUE};
+use super::io::{self, Meter, KV};
+use super::js;
 use super::oa::forget_routing_state;
 use super::store::{self, db};
 use crate::event::QueueMessage;
@@ -91,6 +92,10 @@ fn unavailable(e: impl ToString) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
+fn kv_namespace(env: &Env) -> Result<js::KvNamespace, StoreError> {
+    js::kv(env, KV).map_err(StoreError::Unavailable)
+}
+
 async fn perform(env: &Env, meter: &Meter, effect: Effect) -> Answered {
     match effect {
         Effect::Query(statement) => store::rows(&db(env)?, meter, &statement)
@@ -101,13 +106,10 @@ async fn perform(env: &Env, meter: &Meter, effect: Effect) -> Answered {
             .map(Answer::Changes),
         Effect::Fetch(request) => Ok(Answer::Http(fetch(&request).await)),
         Effect::KvGet(key) => {
-            let value = env
-                .kv(KV)
-                .map_err(unavailable)?
-                .get(&key)
-                .text()
+            let value = kv_namespace(env)?
+                .text(&key)
                 .await
-                .map_err(unavailable)?;
+                .map_err(StoreError::Unavailable)?;
             remember(&key, &value);
             Ok(Answer::Value(value))
         }
@@ -116,44 +118,28 @@ async fn perform(env: &Env, meter: &Meter, effect: Effect) -> Answered {
             value,
             ttl_secs,
         } => {
-            let mut put = env
-                .kv(KV)
-                .map_err(unavailable)?
-                // As bytes: `put` runs any value through serde and formats numbers, code the
-                // wasm would carry only for this (14 KB); KV reads them back as the same text.
-                .put_bytes(&key, value.as_bytes())
-                .map_err(unavailable)?;
-            if let Some(ttl) = ttl_secs {
-                put = put.expiration_ttl(ttl);
-            }
-            put.execute().await.map_err(unavailable)?;
+            kv_namespace(env)?
+                .put(&key, &value, ttl_secs)
+                .await
+                .map_err(StoreError::Unavailable)?;
             forget(&key);
             if key == kv::ONLINE_AGENTS || key == kv::RULES {
                 forget_routing_state(); // this isolate's own cache of them
             }
             Ok(Answer::Done)
         }
-        Effect::KvList(prefix) => {
-            let listed = env
-                .kv(KV)
-                .map_err(unavailable)?
-                .list()
-                .prefix(prefix.to_owned())
-                .execute()
-                .await
-                .map_err(unavailable)?;
-            Ok(Answer::Keys(
-                listed.keys.into_iter().map(|k| k.name).collect(),
-            ))
-        }
+        Effect::KvList(prefix) => kv_namespace(env)?
+            .keys(prefix)
+            .await
+            .map(Answer::Keys)
+            .map_err(StoreError::Unavailable),
         Effect::KvDelete(key) => {
             forget(&key);
-            env.kv(KV)
-                .map_err(unavailable)?
+            kv_namespace(env)?
                 .delete(&key)
                 .await
                 .map(|()| Answer::Done)
-                .map_err(unavailable)
+                .map_err(StoreError::Unavailable)
         }
         Effect::Enqueue {
             message,
@@ -171,17 +157,11 @@ async fn send(
     delay_secs: u32,
 ) -> Result<(), StoreError> {
     let body = message.to_json();
-    let bytes = body.len();
-    let mut builder = MessageBuilder::new(body);
-    if delay_secs > 0 {
-        builder = builder.delay_seconds(delay_secs);
-    }
-    env.queue(QUEUE)
-        .map_err(unavailable)?
-        .send(builder.build())
+    let queue = io::queue(env).ok_or_else(|| unavailable("queue binding KEFU_EVENTS missing"))?;
+    io::send(&queue, &body, delay_secs)
         .await
-        .map_err(unavailable)?;
-    meter.borrow_mut().queue_send(bytes);
+        .map_err(StoreError::Unavailable)?;
+    meter.borrow_mut().queue_send(body.len());
     Ok(())
 }
 
