@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use worker::wasm_bindgen::JsValue;
 use worker::worker_sys::{self, web_sys};
-use worker::{js_sys, Env, Result};
+use worker::{js_sys, Env};
 
 use super::js;
 use crate::inline::{Rejection, Reply};
@@ -40,10 +40,7 @@ pub fn settings(env: &Env) -> Rc<Settings> {
             .map(|(_, settings)| settings.clone())
     });
     cached.unwrap_or_else(|| {
-        // Secrets and vars are both plain strings to the Worker; `var` reads either.
-        let settings = Rc::new(Settings::from_lookup(|name| {
-            env.var(name).ok().map(|v| v.to_string())
-        }));
+        let settings = Rc::new(Settings::from_lookup(|name| js::text_binding(env, name)));
         SETTINGS.with(|cache| *cache.borrow_mut() = Some((env.clone(), settings.clone())));
         settings
     })
@@ -60,7 +57,7 @@ pub fn now_secs() -> i64 {
     now_millis() / 1000
 }
 
-pub fn random_bytes<const N: usize>() -> std::result::Result<[u8; N], Rejection> {
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], Rejection> {
     let mut buf = [0u8; N];
     getrandom::fill(&mut buf)
         .map_err(|_| Rejection::Unavailable("no randomness available".into()))?;
@@ -68,7 +65,7 @@ pub fn random_bytes<const N: usize>() -> std::result::Result<[u8; N], Rejection>
 }
 
 /// A nonce of decimal digits, as WeChat uses.
-pub fn random_nonce() -> std::result::Result<String, Rejection> {
+pub fn random_nonce() -> Result<String, Rejection> {
     let bytes: [u8; 8] = random_bytes()?;
     Ok((u64::from_le_bytes(bytes) % 10_000_000_000).to_string())
 }
@@ -79,11 +76,7 @@ pub fn queue(env: &Env) -> Option<worker_sys::Queue> {
 }
 
 /// Sends one message after `delay_secs`; why it failed, as text.
-pub async fn send(
-    queue: &worker_sys::Queue,
-    body: &str,
-    delay_secs: u32,
-) -> std::result::Result<(), String> {
+pub async fn send(queue: &worker_sys::Queue, body: &str, delay_secs: u32) -> Result<(), String> {
     let options = match delay_secs {
         0 => JsValue::UNDEFINED,
         delay => js::object(&[("delaySeconds", delay.into())]).into(),
@@ -97,11 +90,7 @@ pub async fn send(
 /// Sends one message (as `QueueMessage::for_queue` encoded it) on `KEFU_EVENTS`. A failure is
 /// a 503: a callback that could not be enqueued is refused so that the platform retries it, and
 /// nothing is lost silently.
-pub async fn enqueue(
-    env: &Env,
-    meter: &Meter,
-    message: String,
-) -> std::result::Result<(), Rejection> {
+pub async fn enqueue(env: &Env, meter: &Meter, message: String) -> Result<(), Rejection> {
     let queue = queue(env)
         .ok_or_else(|| Rejection::Unavailable("queue binding KEFU_EVENTS missing".into()))?;
     send(&queue, &message, 0)
@@ -112,16 +101,13 @@ pub async fn enqueue(
 }
 
 /// The runtime's response for a reply, built directly: a string body and one header.
-pub fn respond(reply: Reply) -> Result<web_sys::Response> {
+pub fn respond(reply: Reply) -> Result<web_sys::Response, JsValue> {
     let headers = web_sys::Headers::new()?;
     headers.set("content-type", reply.content_type)?;
     let init = web_sys::ResponseInit::new();
     init.set_status(reply.status);
     init.set_headers(&headers);
-    Ok(web_sys::Response::new_with_opt_str_and_init(
-        Some(&reply.body),
-        &init,
-    )?)
+    web_sys::Response::new_with_opt_str_and_init(Some(&reply.body), &init)
 }
 
 thread_local! {
@@ -143,7 +129,7 @@ pub fn log_rejection(route: &str, rejection: &Rejection) {
 }
 
 /// The reply of a route: its own, or its rejection's (logged).
-pub fn reply_or_log(route: &str, result: std::result::Result<Reply, Rejection>) -> Reply {
+pub fn reply_or_log(route: &str, result: Result<Reply, Rejection>) -> Reply {
     result.unwrap_or_else(|rejection| {
         log_rejection(route, &rejection);
         rejection.to_reply()

@@ -35,9 +35,25 @@ pub async fn settle(call: Result<Promise, JsValue>) -> Result<JsValue, JsValue> 
     JsFuture::from(call?).await
 }
 
-/// A thrown value as text, the way workers-rs shows its errors.
+/// A thrown value as text: `Name: message` for an `Error`, as the runtime prints them.
 pub fn error_text(error: JsValue) -> String {
-    worker::Error::from(error).to_string()
+    match error.dyn_ref::<js_sys::Error>() {
+        Some(error) => format!(
+            "{}: {}",
+            String::from(error.name()),
+            String::from(error.message())
+        ),
+        None => error
+            .as_string()
+            .unwrap_or_else(|| "a thrown value that is neither an Error nor text".into()),
+    }
+}
+
+/// The text value of a setting (a var or a secret: both are strings to the Worker).
+pub fn text_binding(env: &Env, name: &str) -> Option<String> {
+    Reflect::get(env, &JsValue::from_str(name))
+        .ok()?
+        .as_string()
 }
 
 /// An array's items as JSON text, for serde_json to read.

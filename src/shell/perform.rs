@@ -173,7 +173,7 @@ pub async fn fetch(request: &HttpRequest) -> HttpResult {
     let timeout = Delay::from(Duration::from_secs(TIMEOUT_SECS));
     let result = match select(call, timeout).await {
         Either::Left((Ok(result), _)) => result,
-        Either::Left((Err(e), _)) => HttpResult::NetworkError(worker::Error::from(e).to_string()),
+        Either::Left((Err(e), _)) => HttpResult::NetworkError(js::error_text(e)),
         Either::Right(((), _)) => {
             controller.abort();
             HttpResult::NetworkError(format!("no answer within {TIMEOUT_SECS} s"))
