@@ -77,7 +77,8 @@ class Statement {
   async first() { d1.statements++; return null; }
   async raw() { d1.statements++; return []; }
 }
-// workers-rs checks a binding's class name (WorkerQueue, D1Database) before using it.
+// The bindings answer at once: the Worker calls them directly (src/shell/js.rs), so only the
+// methods it calls matter.
 class WorkerQueue {
   async send(body) { sent.push(body); }
   async sendBatch(list) { for (const m of list) sent.push(m.body); }

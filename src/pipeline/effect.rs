@@ -67,8 +67,31 @@ pub trait Flow {
     fn step(&mut self, answer: Option<Answered>) -> Step<Self::Output>;
 }
 
+impl Answer {
+    /// What kind of answer this is, for the message when a flow gets one it did not ask for.
+    fn kind(&self) -> &'static str {
+        match self {
+            Answer::Rows(_) => "rows",
+            Answer::Changes(_) => "changes",
+            Answer::Http(_) => "an HTTP result",
+            Answer::Value(_) => "a KV value",
+            Answer::Keys(_) => "KV keys",
+            Answer::Done => "done",
+        }
+    }
+}
+
+/// An answer in a message: its kind, or its error (not its contents, which may be personal).
+fn described(answer: &Option<Answered>) -> String {
+    match answer {
+        None => "none".into(),
+        Some(Ok(answer)) => answer.kind().into(),
+        Some(Err(e)) => e.to_string(),
+    }
+}
+
 fn unexpected(answer: Option<Answered>) -> StoreError {
-    StoreError::Unavailable(format!("unexpected answer {answer:?}"))
+    StoreError::Unavailable(format!("unexpected answer: {}", described(&answer)))
 }
 
 /// The rows of a `Query`, each read as a `T`.
@@ -108,7 +131,7 @@ pub fn done(answer: Option<Answered>) -> Result<(), StoreError> {
 pub fn http(answer: Option<Answered>) -> HttpResult {
     match answer {
         Some(Ok(Answer::Http(result))) => result,
-        other => HttpResult::NetworkError(format!("no HTTP answer: {other:?}")),
+        other => HttpResult::NetworkError(format!("no HTTP answer: {}", described(&other))),
     }
 }
 
@@ -168,5 +191,55 @@ impl Flow for One {
             Some(effect) => Step::Do(effect),
             None => Step::Done(answer),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_a_flow_did_not_ask_for_is_named_by_kind_or_error() {
+        let unavailable = || Err(StoreError::Unavailable("D1 down".into()));
+        assert_eq!(
+            rows::<serde_json::Value>(Some(Ok(Answer::Done))).unwrap_err(),
+            StoreError::Unavailable("unexpected answer: done".into())
+        );
+        assert_eq!(
+            changes(None).unwrap_err(),
+            StoreError::Unavailable("unexpected answer: none".into())
+        );
+        assert_eq!(
+            done(Some(Ok(Answer::Keys(vec!["k".into()])))).unwrap_err(),
+            StoreError::Unavailable("unexpected answer: KV keys".into())
+        );
+        assert_eq!(
+            keys(Some(Ok(Answer::Value(Some("secret".into()))))).unwrap_err(),
+            StoreError::Unavailable("unexpected answer: a KV value".into())
+        );
+        assert_eq!(
+            read(Some(Ok(Answer::Rows(vec![])))).unwrap_err(),
+            StoreError::Unavailable("unexpected answer: rows".into())
+        );
+        assert_eq!(
+            done(Some(Ok(Answer::Changes(vec![1])))).unwrap_err(),
+            StoreError::Unavailable("unexpected answer: changes".into())
+        );
+        assert_eq!(
+            changes(Some(Ok(Answer::Http(HttpResult::NetworkError("x".into()))))).unwrap_err(),
+            StoreError::Unavailable("unexpected answer: an HTTP result".into())
+        );
+        assert_eq!(
+            http(Some(unavailable())),
+            HttpResult::NetworkError("no HTTP answer: storage unavailable: D1 down".into())
+        );
+        assert_eq!(
+            http(None),
+            HttpResult::NetworkError("no HTTP answer: none".into())
+        );
+        assert_eq!(
+            done(Some(unavailable())),
+            Err(StoreError::Unavailable("D1 down".into()))
+        );
     }
 }
