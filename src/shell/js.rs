@@ -11,7 +11,7 @@ use worker::Env;
 
 /// The binding `name` of `env`, when it is set.
 pub fn binding<T: JsCast>(env: &Env, name: &str) -> Option<T> {
-    let value = Reflect::get(env, &JsValue::from_str(name)).ok()?;
+    let value = property(env, name);
     (!value.is_undefined()).then(|| value.unchecked_into())
 }
 
@@ -51,9 +51,7 @@ pub fn error_text(error: JsValue) -> String {
 
 /// The text value of a setting (a var or a secret: both are strings to the Worker).
 pub fn text_binding(env: &Env, name: &str) -> Option<String> {
-    Reflect::get(env, &JsValue::from_str(name))
-        .ok()?
-        .as_string()
+    property(env, name).as_string()
 }
 
 /// An array's items as JSON text, for serde_json to read.
