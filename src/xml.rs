@@ -68,6 +68,14 @@ impl<'a> XmlDoc<'a> {
             .map(|(_, v)| v.as_ref())
     }
 
+    /// Moves the text of the first leaf at `path` out of the document (an empty text stays).
+    pub fn take(&mut self, path: &str) -> Option<Cow<'a, str>> {
+        self.leaves
+            .iter_mut()
+            .find(|(p, _)| p == path)
+            .map(|(_, v)| std::mem::take(v))
+    }
+
     /// The texts of every leaf at `path`, in document order.
     pub fn all<'s>(&'s self, path: &'s str) -> impl Iterator<Item = &'s str> + 's {
         self.leaves
