@@ -257,11 +257,10 @@ impl Rules {
     }
 
     /// The FAQ reply for a customer's text, from the first rule with a matching keyword.
-    pub fn faq_reply(&self, text: &str) -> Option<&str> {
-        let text = lowercase(text);
+    pub fn faq_reply(&self, text: &CustomerText) -> Option<&str> {
         self.faq
             .iter()
-            .find(|r| matches_any(&text, &r.keywords))
+            .find(|r| matches_any(&text.0, &r.keywords))
             .map(|r| r.reply.as_str())
     }
 
@@ -287,9 +286,20 @@ impl Rules {
     }
 
     /// The first route whose keywords match the customer's text.
-    pub fn route_for_text(&self, text: &str) -> Option<&RouteRule> {
-        let text = lowercase(text);
-        self.routes.iter().find(|r| matches_any(&text, &r.keywords))
+    pub fn route_for_text(&self, text: &CustomerText) -> Option<&RouteRule> {
+        self.routes
+            .iter()
+            .find(|r| matches_any(&text.0, &r.keywords))
+    }
+}
+
+/// A customer's text as keywords are matched against it (lower case): made once per message,
+/// however many rules look at it.
+pub struct CustomerText<'a>(Cow<'a, str>);
+
+impl<'a> CustomerText<'a> {
+    pub fn new(text: &'a str) -> Self {
+        CustomerText(lowercase(text))
     }
 }
 
@@ -386,14 +396,23 @@ mod tests {
     #[test]
     fn matches_keywords_case_insensitively() {
         let rules = Rules::parse(DOC).unwrap();
-        assert_eq!(rules.faq_reply("我的卡密呢"), Some("see orders"));
-        assert_eq!(rules.faq_reply("where is my CARD KEY?"), Some("see orders"));
-        assert_eq!(rules.faq_reply("hello"), None);
         assert_eq!(
-            rules.route_for_text("I want a REFUND").unwrap().kf_accounts[0],
+            rules.faq_reply(&CustomerText::new("我的卡密呢")),
+            Some("see orders")
+        );
+        assert_eq!(
+            rules.faq_reply(&CustomerText::new("where is my CARD KEY?")),
+            Some("see orders")
+        );
+        assert_eq!(rules.faq_reply(&CustomerText::new("hello")), None);
+        assert_eq!(
+            rules
+                .route_for_text(&CustomerText::new("I want a REFUND"))
+                .unwrap()
+                .kf_accounts[0],
             "anna@gh_1"
         );
-        assert!(rules.route_for_text("hello").is_none());
+        assert!(rules.route_for_text(&CustomerText::new("hello")).is_none());
         assert_eq!(
             rules
                 .route_for_problem("invalid_card", None)

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use crate::inline::{Answer, Rejection, Reply};
-use crate::rules::Rules;
+use crate::rules::{CustomerText, Rules};
 use crate::wechat::callback::{self, Endpoint, Opened, SealInputs};
 use crate::xml::{self, XmlDoc, XmlWriter};
 
@@ -439,13 +439,13 @@ pub fn decide<'r>(push: &Push, rules: &'r Rules, online: Option<&OnlineAgents>) 
         return Decision::Success;
     };
     let text = match &message.body {
-        MessageBody::Text { content } => Some(content.as_ref()),
+        MessageBody::Text { content } => Some(CustomerText::new(content)),
         _ => None,
     };
-    if let Some(reply) = text.and_then(|t| rules.faq_reply(t)) {
+    if let Some(reply) = text.as_ref().and_then(|t| rules.faq_reply(t)) {
         return Decision::FaqText(reply);
     }
-    let route = text.and_then(|t| rules.route_for_text(t));
+    let route = text.as_ref().and_then(|t| rules.route_for_text(t));
     let kf_account = route.and_then(|r| match online {
         Some(list) => list.pick(&r.kf_accounts),
         None => r.kf_accounts.first().map(String::as_str),
