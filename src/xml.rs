@@ -137,6 +137,9 @@ enum Leaves<'a, 'k> {
 }
 
 impl<'a> Leaves<'a, '_> {
+    /// Inlined: called with two `Cow`s, it took them through memory and the reads back stalled
+    /// on store forwarding (~70% of its samples).
+    #[inline(always)]
     fn keep(&mut self, leaf_path: Cow<'a, str>, text: Cow<'a, str>) {
         match self {
             Leaves::All(leaves) => leaves.push((leaf_path, text)),
