@@ -201,12 +201,17 @@ const ENVELOPE_OVERHEAD: usize = 200;
 
 /// The encrypted reply envelope: `<xml><Encrypt/><MsgSignature/><TimeStamp/><Nonce/></xml>`.
 pub fn seal(reply: &str, token: &str, key: &AesKey, appid: &str, inputs: &SealInputs) -> String {
-    let encrypted = key.encrypt(inputs.random16, reply, appid);
+    let ciphertext = key.ciphertext(inputs.random16, reply, appid);
+    let base64_len = ciphertext.len().div_ceil(3) * 4;
+    // The base64 is written once, into the envelope, and signed where it lies.
+    let (envelope, encrypted) =
+        XmlWriter::with_capacity(base64_len + inputs.nonce.len() + ENVELOPE_OVERHEAD)
+            .base64_cdata("Encrypt", &ciphertext);
     let mut timestamp = itoa::Buffer::new();
     let timestamp = timestamp.format(inputs.timestamp);
-    let msg_signature = Signature::of(&[token, timestamp, inputs.nonce, &encrypted]);
-    XmlWriter::with_capacity(encrypted.len() + inputs.nonce.len() + ENVELOPE_OVERHEAD)
-        .cdata("Encrypt", &encrypted)
+    let msg_signature =
+        Signature::of(&[token, timestamp, inputs.nonce, envelope.written(encrypted)]);
+    envelope
         .cdata("MsgSignature", msg_signature.as_str())
         .number("TimeStamp", inputs.timestamp)
         .cdata("Nonce", inputs.nonce)

@@ -182,6 +182,12 @@ impl AesKey {
 
     /// base64(AES-256-CBC(random16 || be32(len) || message || appid, PKCS#7 to 32 bytes)).
     pub fn encrypt(&self, random16: &[u8; 16], message: &str, appid: &str) -> String {
+        STANDARD.encode_to_string(self.ciphertext(random16, message, appid))
+    }
+
+    /// AES-256-CBC(random16 || be32(len) || message || appid, PKCS#7 to 32 bytes): `encrypt`
+    /// before base64, for a writer that encodes it in place.
+    pub fn ciphertext(&self, random16: &[u8; 16], message: &str, appid: &str) -> Vec<u8> {
         let body_len = 16 + 4 + message.len() + appid.len();
         let pad = PAD_BLOCK - body_len % PAD_BLOCK;
         let mut buf = Vec::with_capacity(body_len + pad);
@@ -192,10 +198,10 @@ impl AesKey {
         buf.resize(body_len + pad, pad as u8);
         let len = buf.len();
         let cipher = Aes256CbcEnc::inner_iv_init(&self.encrypt, &self.iv.into());
-        let out = cipher
+        cipher
             .encrypt_padded_mut::<NoPadding>(&mut buf, len)
             .expect("length is a multiple of the block size by construction");
-        STANDARD.encode_to_string(out)
+        buf
     }
 
     /// Decrypts an `Encrypt` text and checks the trailing AppID against `expected_appid`.
