@@ -502,13 +502,7 @@ pub fn answer<'t>(opened: &'t Opened<'_>, ctx: &Context) -> Result<Answer<Push<'
                     timestamp: ctx.now,
                     nonce: ctx.nonce,
                 };
-                Reply::xml(callback::seal(
-                    &xml,
-                    ctx.endpoint.token,
-                    key,
-                    appid,
-                    &inputs,
-                ))
+                Reply::xml(callback::seal(xml, ctx.endpoint.token, key, appid, &inputs))
             }
             _ => Reply::xml(xml),
         },

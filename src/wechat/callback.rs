@@ -200,7 +200,7 @@ pub struct SealInputs<'a> {
 const ENVELOPE_OVERHEAD: usize = 200;
 
 /// The encrypted reply envelope: `<xml><Encrypt/><MsgSignature/><TimeStamp/><Nonce/></xml>`.
-pub fn seal(reply: &str, token: &str, key: &AesKey, appid: &str, inputs: &SealInputs) -> String {
+pub fn seal(reply: String, token: &str, key: &AesKey, appid: &str, inputs: &SealInputs) -> String {
     let ciphertext = key.ciphertext(inputs.random16, reply, appid);
     let base64_len = ciphertext.len().div_ceil(3) * 4;
     // The base64 is written once, into the envelope, and signed where it lies.
@@ -406,7 +406,7 @@ pub(crate) mod tests {
     fn sealed_reply_verifies_and_decrypts() {
         let key = AesKey::from_encoding_aes_key(AES_KEY).unwrap();
         let sealed = seal(
-            "<xml>reply</xml>",
+            "<xml>reply</xml>".into(),
             TOKEN,
             &key,
             APPID,
@@ -431,7 +431,7 @@ pub(crate) mod tests {
         let key = AesKey::from_encoding_aes_key(AES_KEY).unwrap();
         for timestamp in [0, NOW, i64::MIN] {
             let sealed = seal(
-                &"r".repeat(300),
+                "r".repeat(300),
                 TOKEN,
                 &key,
                 APPID,

@@ -182,20 +182,23 @@ impl AesKey {
 
     /// base64(AES-256-CBC(random16 || be32(len) || message || appid, PKCS#7 to 32 bytes)).
     pub fn encrypt(&self, random16: &[u8; 16], message: &str, appid: &str) -> String {
-        STANDARD.encode_to_string(self.ciphertext(random16, message, appid))
+        STANDARD.encode_to_string(self.ciphertext(random16, message.to_owned(), appid))
     }
 
     /// AES-256-CBC(random16 || be32(len) || message || appid, PKCS#7 to 32 bytes): `encrypt`
-    /// before base64, for a writer that encodes it in place.
-    pub fn ciphertext(&self, random16: &[u8; 16], message: &str, appid: &str) -> Vec<u8> {
-        let body_len = 16 + 4 + message.len() + appid.len();
+    /// before base64, for a writer that encodes it in place. The message's own buffer becomes
+    /// the ciphertext: a reply is moved along within it, not copied into another.
+    pub fn ciphertext(&self, random16: &[u8; 16], message: String, appid: &str) -> Vec<u8> {
+        let message_len = message.len();
+        let body_len = 16 + 4 + message_len + appid.len();
         let pad = PAD_BLOCK - body_len % PAD_BLOCK;
-        let mut buf = Vec::with_capacity(body_len + pad);
-        buf.extend_from_slice(random16);
-        buf.extend_from_slice(&(message.len() as u32).to_be_bytes());
-        buf.extend_from_slice(message.as_bytes());
-        buf.extend_from_slice(appid.as_bytes());
+        let mut buf = message.into_bytes();
         buf.resize(body_len + pad, pad as u8);
+        buf.copy_within(..message_len, 20);
+        let (prefix, rest) = buf.split_at_mut(20);
+        prefix[..16].copy_from_slice(random16);
+        prefix[16..].copy_from_slice(&(message_len as u32).to_be_bytes());
+        rest[message_len..message_len + appid.len()].copy_from_slice(appid.as_bytes());
         let len = buf.len();
         let cipher = Aes256CbcEnc::inner_iv_init(&self.encrypt, &self.iv.into());
         cipher
