@@ -105,7 +105,8 @@ pub fn body_text(body: &[u8]) -> Result<&str, Rejection> {
     if body.len() > MAX_BODY_BYTES {
         return Err(Rejection::TooLarge);
     }
-    std::str::from_utf8(body).map_err(|_| Rejection::Malformed("body is not valid UTF-8".into()))
+    simdutf8::basic::from_utf8(body)
+        .map_err(|_| Rejection::Malformed("body is not valid UTF-8".into()))
 }
 
 /// Why an inline request was refused, by what went wrong. `status` is the one place a refusal

@@ -131,7 +131,7 @@ pub fn open<'b>(
     if body.len() > MAX_BODY_BYTES {
         return Err(Rejection::TooLarge);
     }
-    let body = std::str::from_utf8(body)
+    let body = simdutf8::basic::from_utf8(body)
         .map_err(|_| Rejection::Malformed("body is not valid UTF-8".into()))?;
     let (timestamp, nonce) = q.timestamp_and_nonce()?;
     if !q.is_encrypted()? {
