@@ -100,7 +100,14 @@ fn sorted_sha1(parts: &[&str]) -> [u8; 20] {
         in_vec = parts.to_vec();
         &mut in_vec
     };
-    sorted.sort_unstable();
+    // Parts rarely share a first byte: comparing it first spares most comparisons a call to
+    // memcmp. The order is the same (bytes, lexicographically).
+    sorted.sort_unstable_by(|a, b| {
+        a.bytes()
+            .next()
+            .cmp(&b.bytes().next())
+            .then_with(|| a.cmp(b))
+    });
     for part in sorted.iter() {
         hasher.update(part.as_bytes());
     }
@@ -305,6 +312,8 @@ mod tests {
             &["1700000000", "token", "42", "Encrypt+/="],
             &["x", "x", "a", "x", "b"],
             &["", "a", ""],
+            &["ab", "b", "aa", "a", "ba"],
+            &["ab", "b", "aa", "a"],
             &[],
         ] {
             assert_eq!(signature(parts), naive(parts), "{parts:?}");
