@@ -1447,7 +1447,7 @@ mod tests {
         }
     }
 
-    mod handle_post {
+    mod answer {
         use super::*;
         use crate::wechat::callback::tests::{encrypted_push, endpoint, plain_query, NOW};
         use crate::wechat::callback::{self, CallbackQuery};
