@@ -111,7 +111,11 @@ fn sorted_sha1(parts: &[&str]) -> [u8; 20] {
     for part in sorted.iter() {
         hasher.update(part.as_bytes());
     }
-    hasher.finalize().into()
+    // Finished in place: `finalize` moves the hasher (state and block buffer) out first, and
+    // reading that copy back stalled on store forwarding.
+    let mut digest = Default::default();
+    hasher.finalize_into_reset(&mut digest);
+    digest.into()
 }
 
 /// Constant-time equality of two secrets (the length is not hidden).
