@@ -1,10 +1,11 @@
-//! The inline path of `POST /wechat/oa` on the host: verify + (decrypt) + parse + decide + build
-//! reply + (encrypt), in plain and safe mode. Run: `cargo bench --bench callback`.
+//! The inline path of `POST /wechat/oa` on the host: verify + (decrypt) (`callback::open`), then
+//! parse + decide + build reply + (encrypt) (`oa::answer`), in plain and safe mode. Run: `cargo
+//! bench --bench callback`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use kefu_edge::platforms::oa::{self, Context};
 use kefu_edge::rules::Rules;
-use kefu_edge::wechat::callback::{CallbackQuery, Endpoint};
+use kefu_edge::wechat::callback::{self, CallbackQuery, Endpoint};
 use kefu_edge::wechat::crypto::{signature, AesKey};
 
 const TOKEN: &str = "bench-token";
@@ -48,15 +49,19 @@ fn bench(c: &mut Criterion) {
     ] {
         group.bench_function(mode, |b| {
             b.iter(|| {
+                let endpoint = endpoint(safe.then_some(&key));
+                let opened =
+                    callback::open(black_box(query), black_box(body), &endpoint, NOW).unwrap();
                 let ctx = Context {
-                    endpoint: endpoint(safe.then_some(&key)),
+                    endpoint: &endpoint,
                     rules: &rules,
                     online: None,
                     now: NOW,
                     random16: b"0123456789abcdef",
                     nonce: "7",
                 };
-                black_box(oa::handle_post(black_box(query), black_box(body), &ctx).unwrap())
+                black_box(oa::answer(&opened, &ctx).unwrap());
+                black_box(opened)
             })
         });
     }

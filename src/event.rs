@@ -1,8 +1,6 @@
 //! What travels on the `KEFU_EVENTS` queue: accepted pushes as the platform sent them, each
 //! read again by the consumer into a typed event with the key that makes storing it idempotent.
 
-use std::borrow::Cow;
-
 use serde::{Deserialize, Serialize};
 
 use crate::inline::{Rejection, QUEUE_MESSAGE_MAX_BYTES};
@@ -62,8 +60,8 @@ pub struct QueuedEvent {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Inbound {
-    OaMessage(OaMessage),
-    OaEvent(OaEvent),
+    OaMessage(OaMessage<'static>),
+    OaEvent(OaEvent<'static>),
     /// A buyer's message to the WeChat Shop's customer service (`commkf_send_msg_to_kf`).
     ShopMessage(ShopMessage),
     /// Any other WeChat Shop push: acknowledged and kept as received.
@@ -88,10 +86,12 @@ impl Inbound {
     }
 }
 
-/// A platform's accepted push, as the queue carries it: the event and the key its retries share.
-pub trait Keyed: Into<Inbound> {
+/// A platform's accepted push: whose it is, the key its retries share, and its log line.
+pub trait Keyed {
     const PLATFORM: Platform;
     fn dedup_key(&self) -> String;
+    /// One line for logs, with personal data masked (as `QueuedEvent::describe`).
+    fn describe(&self) -> String;
 }
 
 impl QueuedPush {
@@ -99,7 +99,7 @@ impl QueuedPush {
     pub fn event(&self) -> Result<QueuedEvent, Rejection> {
         let at = self.received_at;
         Ok(match self.platform {
-            Platform::Oa => QueuedEvent::accepted(OaPush::parse(&self.text)?, at),
+            Platform::Oa => QueuedEvent::accepted(OaPush::parse_owned(&self.text)?, at),
             Platform::Shop => QueuedEvent::accepted(ShopPush::parse(&self.text)?, at),
             Platform::PayFeedback => QueuedEvent::accepted(Notification::parse(&self.text)?, at),
             Platform::Order => QueuedEvent::accepted(orders::parse(&self.text)?, at),
@@ -109,7 +109,7 @@ impl QueuedPush {
 
 impl QueuedEvent {
     /// The event for a push accepted at `received_at` (server time).
-    pub fn accepted<P: Keyed>(push: P, received_at: i64) -> Self {
+    pub fn accepted<P: Keyed + Into<Inbound>>(push: P, received_at: i64) -> Self {
         QueuedEvent {
             dedup_key: push.dedup_key(),
             received_at,
@@ -118,8 +118,8 @@ impl QueuedEvent {
     }
 }
 
-impl From<OaPush> for Inbound {
-    fn from(push: OaPush) -> Self {
+impl From<OaPush<'static>> for Inbound {
+    fn from(push: OaPush<'static>) -> Self {
         match push {
             OaPush::Message(m) => Inbound::OaMessage(m),
             OaPush::Event(e) => Inbound::OaEvent(e),
@@ -127,11 +127,18 @@ impl From<OaPush> for Inbound {
     }
 }
 
-impl Keyed for OaPush {
+impl Keyed for OaPush<'_> {
     const PLATFORM: Platform = Platform::Oa;
 
     fn dedup_key(&self) -> String {
         OaPush::dedup_key(self)
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            OaPush::Message(m) => describe_oa_message(m),
+            OaPush::Event(e) => describe_oa_event(e),
+        }
     }
 }
 
@@ -150,6 +157,13 @@ impl Keyed for ShopPush {
     fn dedup_key(&self) -> String {
         ShopPush::dedup_key(self)
     }
+
+    fn describe(&self) -> String {
+        match self {
+            ShopPush::Message(m) => describe_shop_message(m),
+            ShopPush::Event(e) => describe_shop_event(e),
+        }
+    }
 }
 
 impl From<Notification> for Inbound {
@@ -164,6 +178,10 @@ impl Keyed for Notification {
     fn dedup_key(&self) -> String {
         Notification::dedup_key(self)
     }
+
+    fn describe(&self) -> String {
+        describe_notification(self)
+    }
 }
 
 impl From<OrderEvent> for Inbound {
@@ -177,6 +195,10 @@ impl Keyed for OrderEvent {
 
     fn dedup_key(&self) -> String {
         OrderEvent::dedup_key(self)
+    }
+
+    fn describe(&self) -> String {
+        describe_order(self)
     }
 }
 
@@ -203,16 +225,45 @@ impl QueueMessage {
 impl QueuedEvent {
     /// A one-line description for logs, with personal data masked.
     pub fn describe(&self) -> String {
-        let (kind, detail, who): (&str, Cow<str>, &str) = match &self.inbound {
-            Inbound::OaMessage(m) => ("oa_message", m.body.type_name().into(), &m.envelope.openid),
-            Inbound::OaEvent(e) => ("oa_event", e.event.raw_name().into(), &e.envelope.openid),
-            Inbound::ShopMessage(m) => ("shop_message", m.body.type_name(), &m.openid),
-            Inbound::ShopEvent(e) => ("shop_event", e.event.as_str().into(), &e.openid),
-            Inbound::PayFeedback(n) => ("payfeedback", n.msg_type.as_str().into(), &n.openid),
-            Inbound::Order(o) => ("order", o.kind.as_str().into(), &o.order.id),
-        };
-        format!("{kind} {detail} from {}", crate::mask::mask(who))
+        match &self.inbound {
+            Inbound::OaMessage(m) => describe_oa_message(m),
+            Inbound::OaEvent(e) => describe_oa_event(e),
+            Inbound::ShopMessage(m) => describe_shop_message(m),
+            Inbound::ShopEvent(e) => describe_shop_event(e),
+            Inbound::PayFeedback(n) => describe_notification(n),
+            Inbound::Order(o) => describe_order(o),
+        }
     }
+}
+
+// One per kind of event, shared by the stored event and the push it was read from (the inline
+// route describes the push it borrows, not an owned event).
+fn describe_oa_message(m: &OaMessage) -> String {
+    description("oa_message", m.body.type_name(), &m.envelope.openid)
+}
+
+fn describe_oa_event(e: &OaEvent) -> String {
+    description("oa_event", e.event.raw_name(), &e.envelope.openid)
+}
+
+fn describe_shop_message(m: &ShopMessage) -> String {
+    description("shop_message", &m.body.type_name(), &m.openid)
+}
+
+fn describe_shop_event(e: &ShopEvent) -> String {
+    description("shop_event", e.event.as_str(), &e.openid)
+}
+
+fn describe_notification(n: &Notification) -> String {
+    description("payfeedback", n.msg_type.as_str(), &n.openid)
+}
+
+fn describe_order(o: &OrderEvent) -> String {
+    description("order", o.kind.as_str(), &o.order.id)
+}
+
+fn description(kind: &str, detail: &str, who: &str) -> String {
+    format!("{kind} {detail} from {}", crate::mask::mask(who))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use crate::event::{Keyed, QueuedPush};
 use crate::wechat::crypto::CryptoError;
 use crate::xml::{XmlError, MAX_BODY_BYTES};
 
@@ -56,6 +57,24 @@ impl Reply {
     }
 }
 
+/// A push a route accepted and the reply to it. The text it was read from is the caller's: the
+/// push may borrow from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer<P> {
+    pub push: P,
+    pub reply: Reply,
+}
+
+impl<P: Keyed> Answer<P> {
+    /// The reply, naming the push for the request's log line; the push is done with.
+    pub fn logged_reply(self) -> Reply {
+        Reply {
+            accepted: Some(self.push.describe()),
+            ..self.reply
+        }
+    }
+}
+
 /// A callback that was accepted: the platform's push, the authenticated text it was parsed from
 /// (what is enqueued before replying) and the reply.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,12 +84,29 @@ pub struct Accepted<'a, P> {
     pub reply: Reply,
 }
 
+impl<P: Keyed> Accepted<'_, P> {
+    /// What is enqueued, received at `received_at`, and the reply that goes out once it is.
+    pub fn into_queued(self, received_at: i64) -> (QueuedPush, Reply) {
+        let queued = QueuedPush {
+            platform: P::PLATFORM,
+            received_at,
+            text: self.text.into_owned(),
+        };
+        let answer = Answer {
+            push: self.push,
+            reply: self.reply,
+        };
+        (queued, answer.logged_reply())
+    }
+}
+
 /// A push's body as text: within the size cap and valid UTF-8.
 pub fn body_text(body: &[u8]) -> Result<&str, Rejection> {
     if body.len() > MAX_BODY_BYTES {
         return Err(Rejection::TooLarge);
     }
-    std::str::from_utf8(body).map_err(|_| Rejection::Malformed("body is not valid UTF-8".into()))
+    simdutf8::basic::from_utf8(body)
+        .map_err(|_| Rejection::Malformed("body is not valid UTF-8".into()))
 }
 
 /// Why an inline request was refused, by what went wrong. `status` is the one place a refusal

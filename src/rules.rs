@@ -257,11 +257,10 @@ impl Rules {
     }
 
     /// The FAQ reply for a customer's text, from the first rule with a matching keyword.
-    pub fn faq_reply(&self, text: &str) -> Option<&str> {
-        let text = lowercase(text);
+    pub fn faq_reply(&self, text: &CustomerText) -> Option<&str> {
         self.faq
             .iter()
-            .find(|r| matches_any(&text, &r.keywords))
+            .find(|r| matches_any(&text.0, &r.keywords))
             .map(|r| r.reply.as_str())
     }
 
@@ -287,9 +286,20 @@ impl Rules {
     }
 
     /// The first route whose keywords match the customer's text.
-    pub fn route_for_text(&self, text: &str) -> Option<&RouteRule> {
-        let text = lowercase(text);
-        self.routes.iter().find(|r| matches_any(&text, &r.keywords))
+    pub fn route_for_text(&self, text: &CustomerText) -> Option<&RouteRule> {
+        self.routes
+            .iter()
+            .find(|r| matches_any(&text.0, &r.keywords))
+    }
+}
+
+/// A customer's text as keywords are matched against it (lower case): made once per message,
+/// however many rules look at it.
+pub struct CustomerText<'a>(Cow<'a, str>);
+
+impl<'a> CustomerText<'a> {
+    pub fn new(text: &'a str) -> Self {
+        CustomerText(lowercase(text))
     }
 }
 
@@ -328,18 +338,33 @@ fn has_no_case(c: char) -> bool {
 /// `s.to_lowercase()`, borrowed when that would change nothing (most messages and keywords), so
 /// matching a message against the rules allocates nothing.
 fn lowercase(s: &str) -> Cow<'_, str> {
-    let unchanged = s.chars().all(|c| {
-        if c.is_ascii() {
-            !c.is_ascii_uppercase()
-        } else {
-            has_no_case(c) || c.to_lowercase().eq(std::iter::once(c))
-        }
-    });
-    if unchanged {
+    if is_lowercase(s) {
         Cow::Borrowed(s)
     } else {
         Cow::Owned(s.to_lowercase())
     }
+}
+
+/// Whether `to_lowercase` leaves `s` as it is. Read a byte at a time: ASCII and the CJK block
+/// (U+3000..=U+9FFF, whose UTF-8 is three bytes led by E3..=E9) are told by their first byte;
+/// only other characters are decoded and looked up.
+fn is_lowercase(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        at += match byte {
+            b'A'..=b'Z' => return false,
+            0x00..=0x7F => 1,
+            0xE3..=0xE9 => 3,
+            _ => match s.get(at..).and_then(|rest| rest.chars().next()) {
+                Some(c) if has_no_case(c) || c.to_lowercase().eq(std::iter::once(c)) => {
+                    c.len_utf8()
+                }
+                _ => return false,
+            },
+        };
+    }
+    true
 }
 
 #[cfg(test)]
@@ -365,8 +390,28 @@ mod tests {
     }
 
     #[test]
+    fn is_lowercase_agrees_with_to_lowercase_for_every_character() {
+        let mut utf8 = [0; 4];
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let s = c.encode_utf8(&mut utf8);
+            assert_eq!(is_lowercase(s), c.to_lowercase().eq([c]), "{c:?}");
+            // The bytes that stand for the CJK block are exactly its first bytes.
+            let cjk = ('\u{3000}'..='\u{9FFF}').contains(&c);
+            assert_eq!((0xE3..=0xE9).contains(&s.as_bytes()[0]), cjk, "{c:?}");
+        }
+    }
+
+    #[test]
     fn lowercase_borrows_only_what_to_lowercase_leaves_alone() {
-        for s in ["refund", "我要退款 refund", "", "ß", "ǆ"] {
+        for s in [
+            "refund",
+            "我要退款 refund",
+            "",
+            "ß",
+            "ǆ",
+            "한국어 「」",
+            "é🙂",
+        ] {
             assert!(matches!(lowercase(s), Cow::Borrowed(b) if b == s), "{s}");
         }
         // Upper-case and title-case letters, final sigma, and İ (two characters in lower case).
@@ -377,6 +422,8 @@ mod tests {
             "ΣΑΣ ΟΔΟΣ",
             "İstanbul",
             "ÀB",
+            "卡密Z",
+            "é🙂X",
         ] {
             assert!(matches!(lowercase(s), Cow::Owned(_)), "{s}");
             assert_eq!(lowercase(s), s.to_lowercase(), "{s}");
@@ -386,14 +433,23 @@ mod tests {
     #[test]
     fn matches_keywords_case_insensitively() {
         let rules = Rules::parse(DOC).unwrap();
-        assert_eq!(rules.faq_reply("我的卡密呢"), Some("see orders"));
-        assert_eq!(rules.faq_reply("where is my CARD KEY?"), Some("see orders"));
-        assert_eq!(rules.faq_reply("hello"), None);
         assert_eq!(
-            rules.route_for_text("I want a REFUND").unwrap().kf_accounts[0],
+            rules.faq_reply(&CustomerText::new("我的卡密呢")),
+            Some("see orders")
+        );
+        assert_eq!(
+            rules.faq_reply(&CustomerText::new("where is my CARD KEY?")),
+            Some("see orders")
+        );
+        assert_eq!(rules.faq_reply(&CustomerText::new("hello")), None);
+        assert_eq!(
+            rules
+                .route_for_text(&CustomerText::new("I want a REFUND"))
+                .unwrap()
+                .kf_accounts[0],
             "anna@gh_1"
         );
-        assert!(rules.route_for_text("hello").is_none());
+        assert!(rules.route_for_text(&CustomerText::new("hello")).is_none());
         assert_eq!(
             rules
                 .route_for_problem("invalid_card", None)

@@ -7,6 +7,8 @@
 //! duplicate. One active ticket per customer and channel is a partial unique index, so two
 //! consumers racing on different messages of one customer append to the same ticket.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Inbound, QueuedEvent};
@@ -82,7 +84,7 @@ pub fn effect_of(inbound: &Inbound) -> TicketEffect {
     match inbound {
         Inbound::OaMessage(m) => TicketEffect::CustomerMessage {
             channel: "oa",
-            customer_id: m.envelope.openid.clone(),
+            customer_id: m.envelope.openid.to_string(),
             text: oa_timeline_text(&m.body),
             order_id: None,
             category: "general",
@@ -91,23 +93,23 @@ pub fn effect_of(inbound: &Inbound) -> TicketEffect {
         Inbound::OaEvent(e) => {
             let action = match &e.event {
                 EventBody::KfCreateSession { kf_account } => SessionAction::Created {
-                    kf_account: kf_account.clone(),
+                    kf_account: owned(kf_account),
                 },
                 EventBody::KfSwitchSession {
                     from_kf_account,
                     to_kf_account,
                 } => SessionAction::Switched {
-                    from: from_kf_account.clone(),
-                    to: to_kf_account.clone(),
+                    from: owned(from_kf_account),
+                    to: owned(to_kf_account),
                 },
                 EventBody::KfCloseSession { kf_account } => SessionAction::Closed {
-                    kf_account: kf_account.clone(),
+                    kf_account: owned(kf_account),
                 },
                 _ => return TicketEffect::None,
             };
             TicketEffect::AgentSession {
                 channel: "oa",
-                customer_id: e.envelope.openid.clone(),
+                customer_id: e.envelope.openid.to_string(),
                 action,
             }
         }
@@ -126,10 +128,15 @@ pub fn effect_of(inbound: &Inbound) -> TicketEffect {
     }
 }
 
+/// An event's optional text, for a ticket that outlives the event.
+fn owned(text: &Option<Cow<str>>) -> Option<String> {
+    text.as_deref().map(str::to_owned)
+}
+
 fn oa_timeline_text(body: &MessageBody) -> String {
-    let or_empty = |v: &Option<String>| v.clone().unwrap_or_default();
+    let or_empty = |v: &Option<Cow<str>>| v.as_deref().unwrap_or_default().to_owned();
     match body {
-        MessageBody::Text { content } => content.clone(),
+        MessageBody::Text { content } => content.to_string(),
         MessageBody::Image { pic_url, .. } => format!("[image] {}", or_empty(pic_url)),
         MessageBody::Voice {
             recognition: Some(text),
@@ -394,7 +401,7 @@ mod tests {
     use super::*;
     use crate::platforms::oa::{Envelope, OaEvent, OaMessage};
 
-    fn envelope() -> Envelope {
+    fn envelope() -> Envelope<'static> {
         Envelope {
             account: "gh_1".into(),
             openid: "oCustomer12345".into(),
@@ -402,7 +409,7 @@ mod tests {
         }
     }
 
-    fn message(body: MessageBody) -> QueuedEvent {
+    fn message(body: MessageBody<'static>) -> QueuedEvent {
         QueuedEvent {
             dedup_key: "oa:msg:1".into(),
             received_at: 100,
@@ -414,7 +421,7 @@ mod tests {
         }
     }
 
-    fn session(event: EventBody) -> QueuedEvent {
+    fn session(event: EventBody<'static>) -> QueuedEvent {
         QueuedEvent {
             dedup_key: "oa:event:x".into(),
             received_at: 100,

@@ -8,10 +8,10 @@ use kefu_edge::sql::StoreError;
 use kefu_edge::tickets;
 use support::Db;
 
-fn envelope(openid: &str) -> Envelope {
+fn envelope(openid: &str) -> Envelope<'static> {
     Envelope {
         account: "gh_1".into(),
-        openid: openid.into(),
+        openid: openid.to_owned().into(),
         create_time: 100,
     }
 }
@@ -22,7 +22,7 @@ fn text(openid: &str, msg_id: &str, content: &str) -> QueuedEvent {
         .unwrap()
 }
 
-fn session(openid: &str, key: &str, event: EventBody) -> QueuedEvent {
+fn session(openid: &str, key: &str, event: EventBody<'static>) -> QueuedEvent {
     QueuedEvent {
         dedup_key: key.into(),
         received_at: 100,

@@ -2,10 +2,10 @@
 //! encrypted as WeChat would (so the fuzzer reaches the parser and the decision): never a panic,
 //! and a safe-mode reply always decrypts.
 #![no_main]
-use kefu_edge::platforms::oa::{handle_post, Context};
+use kefu_edge::platforms::oa::{answer, Context};
 use kefu_edge::rules::Rules;
 use kefu_edge::settings::Settings;
-use kefu_edge::wechat::callback::CallbackQuery;
+use kefu_edge::wechat::callback::{open, CallbackQuery};
 use kefu_edge::wechat::crypto::{signature, AesKey};
 use libfuzzer_sys::fuzz_target;
 
@@ -43,7 +43,9 @@ fuzz_target!(|data: &[u8]| {
         "signature={}&timestamp={ts}&nonce=1",
         signature(&[TOKEN, &ts, "1"])
     ));
-    let _ = handle_post(&plain, data, &ctx(endpoint));
+    if let Ok(opened) = open(&plain, data, &endpoint, NOW) {
+        let _ = answer(&opened, &ctx(&endpoint));
+    }
     // Encrypted and signed: past authentication to the parser.
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -58,9 +60,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(endpoint) = settings.oa_endpoint() else {
         return;
     };
-    if let Ok(accepted) = handle_post(&query, body.as_bytes(), &ctx(endpoint)) {
-        if accepted.reply.body.contains("<Encrypt>") {
-            let doc = kefu_edge::xml::parse(&accepted.reply.body).expect("a sealed reply is XML");
+    let Ok(opened) = open(&query, body.as_bytes(), &endpoint, NOW) else {
+        return;
+    };
+    if let Ok(answered) = answer(&opened, &ctx(&endpoint)) {
+        if answered.reply.body.contains("<Encrypt>") {
+            let doc = kefu_edge::xml::parse(&answered.reply.body).expect("a sealed reply is XML");
             key.decrypt(doc.get("Encrypt").unwrap(), APPID)
                 .expect("a sealed reply decrypts");
         }

@@ -3,9 +3,9 @@
 //! same event in the consumer.
 #![no_main]
 use kefu_edge::event::{Platform, QueueMessage, QueuedEvent, QueuedPush};
-use kefu_edge::platforms::shop::handle_post;
+use kefu_edge::platforms::shop::answer;
 use kefu_edge::settings::Settings;
-use kefu_edge::wechat::callback::CallbackQuery;
+use kefu_edge::wechat::callback::{open, CallbackQuery};
 use kefu_edge::wechat::crypto::{signature, AesKey};
 use libfuzzer_sys::fuzz_target;
 
@@ -34,8 +34,11 @@ fuzz_target!(|data: &[u8]| {
         signature(&[TOKEN, &ts, "1"])
     ));
     // What was accepted, and the text the queue carries for it.
-    let mut accepted =
-        vec![handle_post(&plain, data, &endpoint, NOW).map(|a| (a.push, a.text.into_owned()))];
+    let open_and_answer = |query: &CallbackQuery, body: &[u8]| {
+        let opened = open(query, body, &endpoint, NOW)?;
+        answer(&opened).map(|a| (a.push, opened.plaintext.into_owned()))
+    };
+    let mut accepted = vec![open_and_answer(&plain, data)];
     if let Ok(text) = std::str::from_utf8(data) {
         let key = AesKey::from_encoding_aes_key(AES_KEY).unwrap();
         let enc = key.encrypt(b"fedcba9876543210", text, APPID);
@@ -47,10 +50,7 @@ fuzz_target!(|data: &[u8]| {
             format!("<xml><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"),
             format!(r#"{{"Encrypt":"{enc}"}}"#),
         ] {
-            accepted.push(
-                handle_post(&query, body.as_bytes(), &endpoint, NOW)
-                    .map(|a| (a.push, a.text.into_owned())),
-            );
+            accepted.push(open_and_answer(&query, body.as_bytes()));
         }
     }
     for (shop_push, text) in accepted.into_iter().flatten() {

@@ -1,170 +1,182 @@
 //! The Official Account (公众号) callback: typed messages and events, the transfer-to-agent
 //! decision, and the passive reply XML (seed 000).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
-use crate::inline::{Accepted, Rejection, Reply};
-use crate::rules::Rules;
-use crate::wechat::callback::{self, CallbackQuery, Endpoint, SealInputs};
+use crate::inline::{Answer, Rejection, Reply};
+use crate::rules::{CustomerText, Rules};
+use crate::wechat::callback::{self, Endpoint, Opened, SealInputs};
 use crate::xml::{self, XmlDoc, XmlWriter};
 
 /// Who sent what to which account, and when (the sender's clock).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Envelope {
+pub struct Envelope<'a> {
     /// The account's original ID (gh_…): ToUserName of the push.
-    pub account: String,
+    pub account: Cow<'a, str>,
     /// The customer's OpenID: FromUserName of the push.
-    pub openid: String,
+    pub openid: Cow<'a, str>,
     pub create_time: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OaMessage {
+pub struct OaMessage<'a> {
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub envelope: Envelope<'a>,
     /// 64-bit: kept as text.
-    pub msg_id: Option<String>,
-    pub body: MessageBody,
+    pub msg_id: Option<Cow<'a, str>>,
+    pub body: MessageBody<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "msg_type", rename_all = "snake_case")]
-pub enum MessageBody {
+pub enum MessageBody<'a> {
     Text {
-        content: String,
+        content: Cow<'a, str>,
     },
     Image {
-        pic_url: Option<String>,
-        media_id: Option<String>,
+        pic_url: Option<Cow<'a, str>>,
+        media_id: Option<Cow<'a, str>>,
     },
     Voice {
-        media_id: Option<String>,
-        format: Option<String>,
-        recognition: Option<String>,
+        media_id: Option<Cow<'a, str>>,
+        format: Option<Cow<'a, str>>,
+        recognition: Option<Cow<'a, str>>,
     },
     Video {
-        media_id: Option<String>,
-        thumb_media_id: Option<String>,
+        media_id: Option<Cow<'a, str>>,
+        thumb_media_id: Option<Cow<'a, str>>,
     },
     #[serde(rename = "shortvideo")]
     ShortVideo {
-        media_id: Option<String>,
-        thumb_media_id: Option<String>,
+        media_id: Option<Cow<'a, str>>,
+        thumb_media_id: Option<Cow<'a, str>>,
     },
     Location {
-        latitude: Option<String>,
-        longitude: Option<String>,
-        scale: Option<String>,
-        label: Option<String>,
+        latitude: Option<Cow<'a, str>>,
+        longitude: Option<Cow<'a, str>>,
+        scale: Option<Cow<'a, str>>,
+        label: Option<Cow<'a, str>>,
     },
     Link {
-        title: Option<String>,
-        description: Option<String>,
-        url: Option<String>,
+        title: Option<Cow<'a, str>>,
+        description: Option<Cow<'a, str>>,
+        url: Option<Cow<'a, str>>,
     },
     File {
-        title: Option<String>,
-        description: Option<String>,
-        file_key: Option<String>,
-        file_md5: Option<String>,
-        file_total_len: Option<String>,
+        title: Option<Cow<'a, str>>,
+        description: Option<Cow<'a, str>>,
+        file_key: Option<Cow<'a, str>>,
+        file_md5: Option<Cow<'a, str>>,
+        file_total_len: Option<Cow<'a, str>>,
     },
     #[serde(rename = "miniprogrampage")]
     MiniProgramPage {
-        title: Option<String>,
-        app_id: Option<String>,
-        page_path: Option<String>,
-        thumb_url: Option<String>,
-        thumb_media_id: Option<String>,
+        title: Option<Cow<'a, str>>,
+        app_id: Option<Cow<'a, str>>,
+        page_path: Option<Cow<'a, str>>,
+        thumb_url: Option<Cow<'a, str>>,
+        thumb_media_id: Option<Cow<'a, str>>,
     },
     /// A message type this version does not know; still a customer speaking, so still transferred.
     Other {
-        raw_msg_type: String,
+        raw_msg_type: Cow<'a, str>,
     },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OaEvent {
+pub struct OaEvent<'a> {
     #[serde(flatten)]
-    pub envelope: Envelope,
-    pub event: EventBody,
+    pub envelope: Envelope<'a>,
+    pub event: EventBody<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub enum EventBody {
+pub enum EventBody<'a> {
     Subscribe {
-        event_key: Option<String>,
-        ticket: Option<String>,
+        event_key: Option<Cow<'a, str>>,
+        ticket: Option<Cow<'a, str>>,
     },
     Unsubscribe,
     Scan {
-        event_key: Option<String>,
-        ticket: Option<String>,
+        event_key: Option<Cow<'a, str>>,
+        ticket: Option<Cow<'a, str>>,
     },
     Location {
-        latitude: Option<String>,
-        longitude: Option<String>,
-        precision: Option<String>,
+        latitude: Option<Cow<'a, str>>,
+        longitude: Option<Cow<'a, str>>,
+        precision: Option<Cow<'a, str>>,
     },
     Click {
-        event_key: Option<String>,
+        event_key: Option<Cow<'a, str>>,
     },
     View {
-        event_key: Option<String>,
+        event_key: Option<Cow<'a, str>>,
     },
     KfCreateSession {
-        kf_account: Option<String>,
+        kf_account: Option<Cow<'a, str>>,
     },
     KfCloseSession {
-        kf_account: Option<String>,
+        kf_account: Option<Cow<'a, str>>,
     },
     KfSwitchSession {
-        from_kf_account: Option<String>,
-        to_kf_account: Option<String>,
+        from_kf_account: Option<Cow<'a, str>>,
+        to_kf_account: Option<Cow<'a, str>>,
     },
     Other {
-        raw_event: String,
-        event_key: Option<String>,
+        raw_event: Cow<'a, str>,
+        event_key: Option<Cow<'a, str>>,
     },
 }
 
-/// A parsed push: a customer's message or an event.
+/// A parsed push: a customer's message or an event. Its texts borrow from the text it was
+/// parsed from where they can (the inline path copies none of them); the queue consumer keeps an
+/// owned one (`parse_owned`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Push {
-    Message(OaMessage),
-    Event(OaEvent),
+pub enum Push<'a> {
+    Message(OaMessage<'a>),
+    Event(OaEvent<'a>),
 }
 
-impl Push {
-    pub fn parse(plaintext: &str) -> Result<Push, Rejection> {
-        let doc = xml::parse(plaintext)?;
-        let required = |name: &str| {
-            doc.get(name)
+impl<'a> Push<'a> {
+    pub fn parse(text: &'a str) -> Result<Push<'a>, Rejection> {
+        Push::from_doc(xml::parse(text)?)
+    }
+
+    /// The push of a parsed document, its texts moved out of the document.
+    pub fn from_doc(mut doc: XmlDoc<'a>) -> Result<Push<'a>, Rejection> {
+        let mut required = |name: &str| {
+            doc.take(name)
                 .filter(|v| !v.is_empty())
                 .ok_or_else(|| Rejection::Malformed(format!("missing {name}")))
         };
-        let envelope = Envelope {
-            account: required("ToUserName")?.to_owned(),
-            openid: required("FromUserName")?.to_owned(),
-            create_time: required("CreateTime")?
-                .parse()
-                .map_err(|_| Rejection::Malformed("CreateTime is not an integer".into()))?,
-        };
+        let account = required("ToUserName")?;
+        let openid = required("FromUserName")?;
+        let create_time = required("CreateTime")?
+            .parse()
+            .map_err(|_| Rejection::Malformed("CreateTime is not an integer".into()))?;
         let msg_type = required("MsgType")?;
+        let envelope = Envelope {
+            account,
+            openid,
+            create_time,
+        };
         if msg_type == "event" {
-            let event = parse_event(&doc, required("Event")?);
+            let event = required("Event")?;
+            let event = parse_event(&mut doc, event);
             return Ok(Push::Event(OaEvent { envelope, event }));
         }
-        let body = parse_message_body(&doc, msg_type)?;
+        let body = parse_message_body(&mut doc, msg_type)?;
         Ok(Push::Message(OaMessage {
             envelope,
-            msg_id: opt(&doc, "MsgId"),
+            msg_id: opt(&mut doc, "MsgId"),
             body,
         }))
     }
 
-    pub fn envelope(&self) -> &Envelope {
+    pub fn envelope(&self) -> &Envelope<'a> {
         match self {
             Push::Message(m) => &m.envelope,
             Push::Event(e) => &e.envelope,
@@ -195,17 +207,26 @@ impl Push {
     }
 }
 
-fn opt(doc: &XmlDoc, name: &str) -> Option<String> {
-    doc.get(name).filter(|v| !v.is_empty()).map(str::to_owned)
+impl Push<'static> {
+    /// A push that owns its texts, to outlive the text it was parsed from (the queue consumer's).
+    pub fn parse_owned(text: &str) -> Result<Push<'static>, Rejection> {
+        Push::from_doc(xml::parse(text)?.into_owned())
+    }
 }
 
-fn parse_message_body(doc: &XmlDoc, msg_type: &str) -> Result<MessageBody, Rejection> {
-    let o = |name| opt(doc, name);
-    Ok(match msg_type {
+fn opt<'a>(doc: &mut XmlDoc<'a>, name: &str) -> Option<Cow<'a, str>> {
+    doc.take(name).filter(|v| !v.is_empty())
+}
+
+fn parse_message_body<'a>(
+    doc: &mut XmlDoc<'a>,
+    msg_type: Cow<'a, str>,
+) -> Result<MessageBody<'a>, Rejection> {
+    let mut o = |name| opt(doc, name);
+    Ok(match msg_type.as_ref() {
         "text" => MessageBody::Text {
             content: doc
-                .get("Content")
-                .map(str::to_owned)
+                .take("Content")
                 .ok_or_else(|| Rejection::Malformed("missing Content".into()))?,
         },
         "image" => MessageBody::Image {
@@ -250,14 +271,14 @@ fn parse_message_body(doc: &XmlDoc, msg_type: &str) -> Result<MessageBody, Rejec
             thumb_url: o("ThumbUrl"),
             thumb_media_id: o("ThumbMediaId"),
         },
-        other => MessageBody::Other {
-            raw_msg_type: other.to_owned(),
+        _ => MessageBody::Other {
+            raw_msg_type: msg_type,
         },
     })
 }
 
-fn parse_event(doc: &XmlDoc, event: &str) -> EventBody {
-    let o = |name| opt(doc, name);
+fn parse_event<'a>(doc: &mut XmlDoc<'a>, event: Cow<'a, str>) -> EventBody<'a> {
+    let mut o = |name| opt(doc, name);
     // WeChat sends some event names upper-case (SCAN, CLICK, VIEW, LOCATION) and others lower.
     match event.to_ascii_lowercase().as_str() {
         "subscribe" => EventBody::Subscribe {
@@ -291,13 +312,13 @@ fn parse_event(doc: &XmlDoc, event: &str) -> EventBody {
             to_kf_account: o("ToKfAccount"),
         },
         _ => EventBody::Other {
-            raw_event: event.to_owned(),
+            raw_event: event,
             event_key: o("EventKey"),
         },
     }
 }
 
-impl MessageBody {
+impl MessageBody<'_> {
     pub fn type_name(&self) -> &str {
         match self {
             MessageBody::Text { .. } => "text",
@@ -314,7 +335,7 @@ impl MessageBody {
     }
 }
 
-impl EventBody {
+impl EventBody<'_> {
     /// The event name as WeChat spelt it.
     pub fn raw_name(&self) -> &str {
         match self {
@@ -418,13 +439,13 @@ pub fn decide<'r>(push: &Push, rules: &'r Rules, online: Option<&OnlineAgents>) 
         return Decision::Success;
     };
     let text = match &message.body {
-        MessageBody::Text { content } => Some(content.as_str()),
+        MessageBody::Text { content } => Some(CustomerText::new(content)),
         _ => None,
     };
-    if let Some(reply) = text.and_then(|t| rules.faq_reply(t)) {
+    if let Some(reply) = text.as_ref().and_then(|t| rules.faq_reply(t)) {
         return Decision::FaqText(reply);
     }
-    let route = text.and_then(|t| rules.route_for_text(t));
+    let route = text.as_ref().and_then(|t| rules.route_for_text(t));
     let kf_account = route.and_then(|r| match online {
         Some(list) => list.pick(&r.kf_accounts),
         None => r.kf_accounts.first().map(String::as_str),
@@ -458,7 +479,7 @@ pub fn reply_xml(decision: &Decision, envelope: &Envelope, now: i64) -> Option<S
 /// Everything one POST needs besides the request: settings, state read from KV, and the
 /// server's clock and randomness.
 pub struct Context<'a> {
-    pub endpoint: Endpoint<'a>,
+    pub endpoint: &'a Endpoint<'a>,
     pub rules: &'a Rules,
     pub online: Option<&'a OnlineAgents>,
     pub now: i64,
@@ -466,14 +487,10 @@ pub struct Context<'a> {
     pub nonce: &'a str,
 }
 
-/// `POST /wechat/oa`: authenticate, parse, decide, and build the (sealed, in safe mode) reply
-/// and the event to enqueue.
-pub fn handle_post<'b>(
-    query: &CallbackQuery,
-    body: &'b [u8],
-    ctx: &Context,
-) -> Result<Accepted<'b, Push>, Rejection> {
-    let opened = callback::open(query, body, &ctx.endpoint, ctx.now)?;
+/// `POST /wechat/oa`, once `callback::open` has authenticated (and decrypted) the push: parse,
+/// decide, and build the (sealed, in safe mode) reply. The push borrows from the opened text,
+/// which the caller then enqueues.
+pub fn answer<'t>(opened: &'t Opened<'_>, ctx: &Context) -> Result<Answer<Push<'t>>, Rejection> {
     let push = Push::parse(&opened.plaintext)?;
     let decision = decide(&push, ctx.rules, ctx.online);
     let reply = match reply_xml(&decision, push.envelope(), ctx.now) {
@@ -485,22 +502,12 @@ pub fn handle_post<'b>(
                     timestamp: ctx.now,
                     nonce: ctx.nonce,
                 };
-                Reply::xml(callback::seal(
-                    &xml,
-                    ctx.endpoint.token,
-                    key,
-                    appid,
-                    &inputs,
-                ))
+                Reply::xml(callback::seal(xml, ctx.endpoint.token, key, appid, &inputs))
             }
             _ => Reply::xml(xml),
         },
     };
-    Ok(Accepted {
-        push,
-        text: opened.plaintext,
-        reply,
-    })
+    Ok(Answer { push, reply })
 }
 
 #[cfg(test)]
@@ -523,15 +530,27 @@ mod tests {
         Rules::parse(r#"{"faq":[{"keywords":["卡密"],"reply":"FAQ ]]> answer"}],"routes":[{"keywords":["refund"],"kf_accounts":["anna@gh_acct","bob@gh_acct"]}]}"#).unwrap()
     }
 
-    fn ctx<'a>(rules: &'a Rules, online: Option<&'a OnlineAgents>) -> Context<'a> {
-        Context {
-            endpoint: endpoint(),
+    /// The push opened as the route opens it (`callback::open`), then answered with `rules`:
+    /// the reply, and the push described as the log line names it.
+    fn answered(
+        query: &callback::CallbackQuery,
+        body: &str,
+        rules: &Rules,
+    ) -> (Reply, Push<'static>) {
+        let endpoint = endpoint();
+        let opened = callback::open(query, body.as_bytes(), &endpoint, NOW).unwrap();
+        let ctx = Context {
+            endpoint: &endpoint,
             rules,
-            online,
+            online: None,
             now: NOW,
             random16: b"0123456789abcdef",
             nonce: "n0nce",
-        }
+        };
+        let answer = answer(&opened, &ctx).unwrap();
+        let push = Push::parse_owned(&opened.plaintext).unwrap();
+        assert_eq!(answer.push, push);
+        (answer.reply, push)
     }
 
     #[test]
@@ -638,7 +657,7 @@ mod tests {
             ),
         ];
         for (name, extra, want) in cases {
-            let push = Push::parse(&event(name, extra)).unwrap();
+            let push = Push::parse_owned(&event(name, extra)).unwrap();
             let Push::Event(e) = &push else {
                 panic!("{name}")
             };
@@ -677,7 +696,7 @@ mod tests {
 
     #[test]
     fn routes_only_to_agents_online_with_capacity() {
-        let push = Push::parse(&text("I want a refund")).unwrap();
+        let push = Push::parse_owned(&text("I want a refund")).unwrap();
         let online = |list: &[(&str, i64, i64, i64)]| OnlineAgents {
             kf_online_list: list
                 .iter()
@@ -724,7 +743,7 @@ mod tests {
             None
         );
         assert_eq!(pick(Some(&OnlineAgents::default())), None);
-        let no_route = Push::parse(&text("hello")).unwrap();
+        let no_route = Push::parse_owned(&text("hello")).unwrap();
         assert_eq!(
             decide(&no_route, &rules, None),
             Decision::Transfer { kf_account: None }
@@ -741,22 +760,20 @@ mod tests {
     #[test]
     fn plain_transfer_reply_uses_server_clock_and_swaps_parties() {
         let body = text("hello");
-        let accepted =
-            handle_post(&plain_query(NOW), body.as_bytes(), &ctx(&rules(), None)).unwrap();
+        let (reply, push) = answered(&plain_query(NOW), &body, &rules());
         assert_eq!(
-            accepted.reply.body,
+            reply.body,
             format!("<xml><ToUserName><![CDATA[o_user]]></ToUserName><FromUserName><![CDATA[gh_acct]]></FromUserName><CreateTime>{NOW}</CreateTime><MsgType><![CDATA[transfer_customer_service]]></MsgType></xml>")
         );
-        assert_eq!(accepted.push.dedup_key(), "oa:msg:1234567890123456789");
-        assert!(matches!(accepted.push, Push::Message(_)));
+        assert_eq!(push.dedup_key(), "oa:msg:1234567890123456789");
+        assert!(matches!(push, Push::Message(_)));
     }
 
     #[test]
     fn faq_reply_is_escaped_text() {
         let body = text("我的卡密");
-        let accepted =
-            handle_post(&plain_query(NOW), body.as_bytes(), &ctx(&rules(), None)).unwrap();
-        let doc = xml::parse(&accepted.reply.body).unwrap();
+        let (reply, _) = answered(&plain_query(NOW), &body, &rules());
+        let doc = xml::parse(&reply.body).unwrap();
         assert_eq!(doc.get("MsgType"), Some("text"));
         assert_eq!(doc.get("Content"), Some("FAQ ]]> answer"));
     }
@@ -767,10 +784,10 @@ mod tests {
             &event("kf_close_session", "<KfAccount>a@gh</KfAccount>"),
             NOW,
         );
-        let accepted = handle_post(&q, body.as_bytes(), &ctx(&rules(), None)).unwrap();
-        assert_eq!(accepted.reply, Reply::success());
+        let (reply, push) = answered(&q, &body, &rules());
+        assert_eq!(reply, Reply::success());
         assert!(matches!(
-            accepted.push,
+            push,
             Push::Event(OaEvent {
                 event: EventBody::KfCloseSession { .. },
                 ..
@@ -781,8 +798,8 @@ mod tests {
     #[test]
     fn safe_mode_reply_is_sealed_with_transinfo() {
         let (q, body) = encrypted_push(&text("refund please"), NOW);
-        let accepted = handle_post(&q, body.as_bytes(), &ctx(&rules(), None)).unwrap();
-        let doc = xml::parse(&accepted.reply.body).unwrap();
+        let (reply, _) = answered(&q, &body, &rules());
+        let doc = xml::parse(&reply.body).unwrap();
         let enc = doc.get("Encrypt").unwrap();
         assert!(signature_matches(
             doc.get("MsgSignature").unwrap(),

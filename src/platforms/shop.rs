@@ -15,8 +15,8 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 
-use crate::inline::{Accepted, Rejection, Reply};
-use crate::wechat::callback::{self, CallbackQuery, Endpoint};
+use crate::inline::{Answer, Rejection, Reply};
+use crate::wechat::callback::Opened;
 use crate::xml::{self, XmlDoc};
 
 /// The only event this module types; every other event is acknowledged and kept raw.
@@ -220,20 +220,12 @@ impl Known {
     }
 }
 
-/// `POST /wechat/shop`: authenticate (signature, or msg_signature and AES in safe mode), parse,
-/// and build the event to enqueue. The reply is always the plain `success`, never encrypted
-/// (seed 001: "回复 success 或空字符串(无需加密)").
-pub fn handle_post<'b>(
-    query: &CallbackQuery,
-    body: &'b [u8],
-    endpoint: &Endpoint,
-    now: i64,
-) -> Result<Accepted<'b, ShopPush>, Rejection> {
-    let opened = callback::open(query, body, endpoint, now)?;
-    let push = ShopPush::parse(&opened.plaintext)?;
-    Ok(Accepted {
-        push,
-        text: opened.plaintext,
+/// `POST /wechat/shop`, once `callback::open` has authenticated (and decrypted) the push: parse
+/// it. The reply is always the plain `success`, never encrypted (seed 001: "回复 success 或空字符串
+/// (无需加密)").
+pub fn answer(opened: &Opened) -> Result<Answer<ShopPush>, Rejection> {
+    Ok(Answer {
+        push: ShopPush::parse(&opened.plaintext)?,
         reply: Reply::success(),
     })
 }
@@ -1455,18 +1447,24 @@ mod tests {
         }
     }
 
-    mod handle_post {
+    mod answer {
         use super::*;
         use crate::wechat::callback::tests::{encrypted_push, endpoint, plain_query, NOW};
+        use crate::wechat::callback::{self, CallbackQuery};
         use crate::wechat::crypto::signature;
 
-        fn accepted<'b>(query: &CallbackQuery, body: &'b str) -> Accepted<'b, ShopPush> {
-            super::super::handle_post(query, body.as_bytes(), &endpoint(), NOW)
-                .unwrap_or_else(|e| panic!("{body}: {} {}", e.status(), e))
+        /// The push opened as the route opens it, then answered.
+        fn answered(query: &CallbackQuery, body: &str) -> Result<Answer<ShopPush>, Rejection> {
+            let opened = callback::open(query, body.as_bytes(), &endpoint(), NOW)?;
+            super::super::answer(&opened)
+        }
+
+        fn accepted(query: &CallbackQuery, body: &str) -> Answer<ShopPush> {
+            answered(query, body).unwrap_or_else(|e| panic!("{body}: {} {}", e.status(), e))
         }
 
         fn refused(query: &CallbackQuery, body: &str) -> Rejection {
-            super::super::handle_post(query, body.as_bytes(), &endpoint(), NOW).expect_err(body)
+            answered(query, body).expect_err(body)
         }
 
         /// The same push in a JSON envelope: `{"ToUserName":…,"Encrypt":…}`.
@@ -1475,7 +1473,7 @@ mod tests {
             json!({ "ToUserName": SHOP, "Encrypt": doc.get("Encrypt").unwrap() }).to_string()
         }
 
-        fn expect_message(accepted: &Accepted<'_, ShopPush>, body: &ShopBody) {
+        fn expect_message(accepted: &Answer<ShopPush>, body: &ShopBody) {
             assert_eq!(accepted.reply, Reply::success());
             assert_eq!(accepted.push.dedup_key(), format!("shop:msg:{MSG_ID}"));
             assert_eq!(accepted.push, message(body.clone()));
@@ -1580,8 +1578,7 @@ mod tests {
                 assert_eq!(refused(&query, &body).status(), status, "{name}");
             }
             let too_large = vec![b' '; crate::xml::MAX_BODY_BYTES + 1];
-            let err = super::super::handle_post(&plain_query(NOW), &too_large, &endpoint(), NOW)
-                .unwrap_err();
+            let err = callback::open(&plain_query(NOW), &too_large, &endpoint(), NOW).unwrap_err();
             assert_eq!(err.status(), 413);
         }
     }

@@ -10,8 +10,9 @@ use worker::Env;
 use super::incoming::Incoming;
 use super::io::{self, log_rejection, Meter, KV};
 use super::js;
-use super::push::{self, Post};
-use crate::inline::{Rejection, Reply};
+use super::push::{self, Post, PushRoute};
+use crate::event::Platform;
+use crate::inline::{Answer, Rejection, Reply};
 use crate::kv;
 use crate::platforms::oa::{self, Routing};
 use crate::settings::Settings;
@@ -49,22 +50,25 @@ pub async fn handle(req: &Incoming, env: &Env, meter: &Meter) -> Reply {
         })
     };
     push::serve(
-        ROUTE,
+        PushRoute {
+            path: ROUTE,
+            platform: Platform::Oa,
+        },
         req,
         env,
         meter,
         Settings::oa_endpoint,
         state,
-        |post: Post, state: RoutingState| {
+        |post: &Post, state: RoutingState| {
             let ctx = oa::Context {
-                endpoint: post.endpoint,
+                endpoint: &post.endpoint,
                 rules: &state.routing.rules,
                 online: state.routing.online.as_ref(),
                 now: post.now,
                 random16: &state.random16,
                 nonce: &state.nonce,
             };
-            oa::handle_post(&post.query, post.body, &ctx)
+            oa::answer(&post.opened, &ctx).map(Answer::logged_reply)
         },
     )
     .await

@@ -26,6 +26,6 @@ async fn accept(req: &Incoming, env: &Env, meter: &Meter) -> Result<Reply, Rejec
         body: &body,
     };
     let now = io::now_secs();
-    let accepted = orders::handle_post(&request, &settings, now)?;
-    enqueue_then_reply(env, meter, accepted, now).await
+    let (queued, reply) = orders::handle_post(&request, &settings, now)?.into_queued(now);
+    enqueue_then_reply(env, meter, queued, reply).await
 }

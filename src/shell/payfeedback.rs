@@ -17,6 +17,6 @@ async fn accept(req: &Incoming, env: &Env, meter: &Meter) -> Result<Reply, Rejec
     let settings = io::settings(env);
     let body = req.body(MAX_BODY_BYTES).await?;
     let now = io::now_secs();
-    let accepted = payfeedback::handle_post(&body, &settings, now)?;
-    enqueue_then_reply(env, meter, accepted, now).await
+    let (queued, reply) = payfeedback::handle_post(&body, &settings, now)?.into_queued(now);
+    enqueue_then_reply(env, meter, queued, reply).await
 }

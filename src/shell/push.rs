@@ -9,18 +9,23 @@ use worker::Env;
 
 use super::incoming::Incoming;
 use super::io::{self, Meter};
-use crate::event::{Keyed, QueueMessage, QueuedEvent, QueuedPush};
-use crate::inline::{Accepted, Rejection, Reply};
+use crate::event::{Platform, QueueMessage, QueuedPush};
+use crate::inline::{Rejection, Reply};
 use crate::settings::Settings;
-use crate::wechat::callback::{self, CallbackQuery, Endpoint};
+use crate::wechat::callback::{self, CallbackQuery, Endpoint, Opened};
 use crate::xml::MAX_BODY_BYTES;
 
-/// An authenticated-to-be POST, as read from the request, for the route's core to decide on.
+/// An authenticated POST (`callback::open`), for the route's core to answer.
 pub struct Post<'a> {
-    pub query: CallbackQuery,
-    pub body: &'a [u8],
+    pub opened: Opened<'a>,
     pub endpoint: Endpoint<'a>,
     pub now: i64,
+}
+
+/// A push route: its path (for the log line) and whose pushes it takes (for the queue).
+pub struct PushRoute {
+    pub path: &'static str,
+    pub platform: Platform,
 }
 
 /// Answers WeChat's URL check (GET with `echostr`) of one push route.
@@ -40,30 +45,32 @@ pub fn verify_url(
 
 /// Serves one push (POST) of a WeChat push route. `state` is what the route's core needs besides
 /// the request (read from KV, say); it is awaited only for a body whose size is acceptable.
-/// `decide` is the route's core: it authenticates, parses and builds the reply and the event to
-/// enqueue.
-pub async fn serve<S, P: Keyed>(
-    route: &'static str,
+/// `answer` is the route's core: given the opened push, it parses it and builds the reply, which
+/// names the push for the log line (`Answer::logged_reply`). The push may borrow the opened
+/// text, so the text is enqueued here, after the push is done with.
+pub async fn serve<S>(
+    route: PushRoute,
     req: &Incoming,
     env: &Env,
     meter: &Meter,
     endpoint: impl FnOnce(&Settings) -> Result<Endpoint<'_>, Rejection>,
     state: impl Future<Output = Result<S, Rejection>>,
-    decide: impl FnOnce(Post<'_>, S) -> Result<Accepted<'_, P>, Rejection>,
+    answer: impl FnOnce(&Post<'_>, S) -> Result<Reply, Rejection>,
 ) -> Reply {
     io::reply_or_log(
-        route,
-        accept(req, env, meter, endpoint, state, decide).await,
+        route.path,
+        accept(route.platform, req, env, meter, endpoint, state, answer).await,
     )
 }
 
-async fn accept<S, P: Keyed>(
+async fn accept<S>(
+    platform: Platform,
     req: &Incoming,
     env: &Env,
     meter: &Meter,
     endpoint: impl FnOnce(&Settings) -> Result<Endpoint<'_>, Rejection>,
     state: impl Future<Output = Result<S, Rejection>>,
-    decide: impl FnOnce(Post<'_>, S) -> Result<Accepted<'_, P>, Rejection>,
+    answer: impl FnOnce(&Post<'_>, S) -> Result<Reply, Rejection>,
 ) -> Result<Reply, Rejection> {
     let settings = io::settings(env);
     let endpoint = endpoint(&settings)?;
@@ -72,30 +79,26 @@ async fn accept<S, P: Keyed>(
     let body = req.body(MAX_BODY_BYTES).await?;
     let state = state.await?;
     let post = Post {
-        query,
-        body: &body,
+        opened: callback::open(&query, &body, &endpoint, now)?,
         endpoint,
         now,
     };
-    enqueue_then_reply(env, meter, decide(post, state)?, now).await
+    let reply = answer(&post, state)?;
+    let queued = QueuedPush {
+        platform,
+        received_at: now,
+        text: post.opened.plaintext.into_owned(),
+    };
+    enqueue_then_reply(env, meter, queued, reply).await
 }
 
-/// Enqueues an accepted callback's event; its reply goes out only once that succeeded.
-pub async fn enqueue_then_reply<P: Keyed>(
+/// Enqueues an accepted callback's text; its reply goes out only once that succeeded.
+pub async fn enqueue_then_reply(
     env: &Env,
     meter: &Meter,
-    accepted: Accepted<'_, P>,
-    received_at: i64,
+    queued: QueuedPush,
+    reply: Reply,
 ) -> Result<Reply, Rejection> {
-    let described = QueuedEvent::accepted(accepted.push, received_at).describe();
-    let push = QueuedPush {
-        platform: P::PLATFORM,
-        received_at,
-        text: accepted.text.into_owned(),
-    };
-    io::enqueue(env, meter, QueueMessage::Inbound(push).for_queue()?).await?;
-    Ok(Reply {
-        accepted: Some(described),
-        ..accepted.reply
-    })
+    io::enqueue(env, meter, QueueMessage::Inbound(queued).for_queue()?).await?;
+    Ok(reply)
 }

@@ -5,8 +5,9 @@ use worker::Env;
 
 use super::incoming::Incoming;
 use super::io::Meter;
-use super::push::{self, Post};
-use crate::inline::Reply;
+use super::push::{self, Post, PushRoute};
+use crate::event::Platform;
+use crate::inline::{Answer, Reply};
 use crate::platforms::shop;
 use crate::settings::Settings;
 
@@ -18,13 +19,16 @@ pub fn verify_url(req: &Incoming, env: &Env) -> Reply {
 
 pub async fn handle(req: &Incoming, env: &Env, meter: &Meter) -> Reply {
     push::serve(
-        ROUTE,
+        PushRoute {
+            path: ROUTE,
+            platform: Platform::Shop,
+        },
         req,
         env,
         meter,
         Settings::shop_endpoint,
         async { Ok(()) },
-        |post: Post, ()| shop::handle_post(&post.query, post.body, &post.endpoint, post.now),
+        |post: &Post, ()| shop::answer(&post.opened).map(Answer::logged_reply),
     )
     .await
 }

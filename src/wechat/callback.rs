@@ -131,7 +131,7 @@ pub fn open<'b>(
     if body.len() > MAX_BODY_BYTES {
         return Err(Rejection::TooLarge);
     }
-    let body = std::str::from_utf8(body)
+    let body = simdutf8::basic::from_utf8(body)
         .map_err(|_| Rejection::Malformed("body is not valid UTF-8".into()))?;
     let (timestamp, nonce) = q.timestamp_and_nonce()?;
     if !q.is_encrypted()? {
@@ -200,13 +200,18 @@ pub struct SealInputs<'a> {
 const ENVELOPE_OVERHEAD: usize = 200;
 
 /// The encrypted reply envelope: `<xml><Encrypt/><MsgSignature/><TimeStamp/><Nonce/></xml>`.
-pub fn seal(reply: &str, token: &str, key: &AesKey, appid: &str, inputs: &SealInputs) -> String {
-    let encrypted = key.encrypt(inputs.random16, reply, appid);
+pub fn seal(reply: String, token: &str, key: &AesKey, appid: &str, inputs: &SealInputs) -> String {
+    let ciphertext = key.ciphertext(inputs.random16, reply, appid);
+    let base64_len = ciphertext.len().div_ceil(3) * 4;
+    // The base64 is written once, into the envelope, and signed where it lies.
+    let (envelope, encrypted) =
+        XmlWriter::with_capacity(base64_len + inputs.nonce.len() + ENVELOPE_OVERHEAD)
+            .base64_cdata("Encrypt", &ciphertext);
     let mut timestamp = itoa::Buffer::new();
     let timestamp = timestamp.format(inputs.timestamp);
-    let msg_signature = Signature::of(&[token, timestamp, inputs.nonce, &encrypted]);
-    XmlWriter::with_capacity(encrypted.len() + inputs.nonce.len() + ENVELOPE_OVERHEAD)
-        .cdata("Encrypt", &encrypted)
+    let msg_signature =
+        Signature::of(&[token, timestamp, inputs.nonce, envelope.written(encrypted)]);
+    envelope
         .cdata("MsgSignature", msg_signature.as_str())
         .number("TimeStamp", inputs.timestamp)
         .cdata("Nonce", inputs.nonce)
@@ -401,7 +406,7 @@ pub(crate) mod tests {
     fn sealed_reply_verifies_and_decrypts() {
         let key = AesKey::from_encoding_aes_key(AES_KEY).unwrap();
         let sealed = seal(
-            "<xml>reply</xml>",
+            "<xml>reply</xml>".into(),
             TOKEN,
             &key,
             APPID,
@@ -426,7 +431,7 @@ pub(crate) mod tests {
         let key = AesKey::from_encoding_aes_key(AES_KEY).unwrap();
         for timestamp in [0, NOW, i64::MIN] {
             let sealed = seal(
-                &"r".repeat(300),
+                "r".repeat(300),
                 TOKEN,
                 &key,
                 APPID,
