@@ -57,17 +57,23 @@ pub fn now_secs() -> i64 {
     now_millis() / 1000
 }
 
-pub fn random_bytes<const N: usize>() -> Result<[u8; N], Rejection> {
-    let mut buf = [0u8; N];
-    getrandom::fill(&mut buf)
+/// `N` random blocks of `M` bytes, in one draw: each draw is a call out of the wasm into the
+/// runtime's `crypto.getRandomValues`, so a request draws what it needs at once.
+pub fn random_blocks<const M: usize, const N: usize>() -> Result<[[u8; M]; N], Rejection> {
+    let mut blocks = [[0u8; M]; N];
+    getrandom::fill(blocks.as_flattened_mut())
         .map_err(|_| Rejection::Unavailable("no randomness available".into()))?;
-    Ok(buf)
+    Ok(blocks)
 }
 
-/// A nonce of decimal digits, as WeChat uses.
-pub fn random_nonce() -> Result<String, Rejection> {
-    let bytes: [u8; 8] = random_bytes()?;
-    Ok((u64::from_le_bytes(bytes) % 10_000_000_000).to_string())
+/// What sealing a reply takes: 16 random bytes for the AES block and a nonce of decimal
+/// digits, as WeChat uses.
+pub fn reply_randomness() -> Result<([u8; 16], String), Rejection> {
+    let [random16, nonce] = random_blocks::<16, 2>()?;
+    Ok((
+        random16,
+        (u128::from_le_bytes(nonce) % 10_000_000_000).to_string(),
+    ))
 }
 
 /// The queue binding `KEFU_EVENTS`, when it is set.

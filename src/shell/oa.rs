@@ -43,10 +43,11 @@ pub fn verify_url(req: &Incoming, env: &Env) -> Reply {
 
 pub async fn handle(req: &Incoming, env: &Env, meter: &Meter) -> Reply {
     let state = async {
+        let (random16, nonce) = io::reply_randomness()?;
         Ok(RoutingState {
             routing: routing_state(env, meter).await,
-            random16: io::random_bytes::<16>()?,
-            nonce: io::random_nonce()?,
+            random16,
+            nonce,
         })
     };
     push::serve(

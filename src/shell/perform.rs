@@ -28,11 +28,12 @@ use crate::wechat::crypto::hex;
 
 /// The settings, clock and randomness a flow starts from.
 pub fn context(settings: &Settings) -> Result<Context<'_>, Rejection> {
+    let [random, unique @ ..] = io::random_blocks::<4, 3>()?;
     Ok(Context {
         settings,
         now: io::now_secs(),
-        random: u32::from_le_bytes(io::random_bytes::<4>()?),
-        unique: hex(&io::random_bytes::<8>()?),
+        random: u32::from_le_bytes(random),
+        unique: hex(unique.as_flattened()),
     })
 }
 
