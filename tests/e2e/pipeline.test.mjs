@@ -137,6 +137,27 @@ describe('outbound calls', () => {
   });
 });
 
+describe('usage on the log lines', () => {
+  // What bench/cost.sh prices: the counts come from the bindings' own answers (D1's meta, the
+  // queue send), which the shell reads straight from the runtime's objects.
+  const lines = (kind) => worker.log.split('\n')
+    .filter((l) => l.includes(`"log":"${kind}"`))
+    .map((l) => JSON.parse(l.slice(l.indexOf('{'))));
+  test('a stored message counts the D1 rows it wrote, its push the queue send, a list the rows it read', async () => {
+    const openid = `oUsage${msgId()}`;
+    assert.equal((await post(textFrom(openid, 'usage-marker'))).status, 200);
+    await waitFor(async () => (await ticketsOf(openid)).length === 1, 'the ticket');
+    const pushes = lines('request').filter((l) => l.route === '/wechat/oa' && l.event?.startsWith('oa_message text'));
+    assert.ok(pushes.length > 0, worker.log.slice(-2000));
+    assert.ok(pushes.every((l) => l.usage.queue_messages === 1), JSON.stringify(pushes));
+    const stored = lines('queue').filter((l) => l.ok && l.report?.startsWith('stored oa_message text'));
+    assert.ok(stored.length > 0, worker.log.slice(-2000));
+    assert.ok(stored.every((l) => l.usage.d1_statements > 0 && l.usage.d1_rows_written > 0), JSON.stringify(stored));
+    const reads = lines('request').filter((l) => l.route.startsWith('/api/') && l.usage.d1_statements > 0);
+    assert.ok(reads.some((l) => l.usage.d1_rows_read > 0), JSON.stringify(reads.slice(-3)));
+  });
+});
+
 describe('robot rate limit', () => {
   test('45 alerts in a burst reach the robot in at most 20 requests a minute, all contained', async () => {
     const start = robot.requests.length;
