@@ -70,10 +70,9 @@ pub fn random_blocks<const M: usize, const N: usize>() -> Result<[[u8; M]; N], R
 /// digits, as WeChat uses.
 pub fn reply_randomness() -> Result<([u8; 16], String), Rejection> {
     let [random16, nonce] = random_blocks::<16, 2>()?;
-    Ok((
-        random16,
-        (u128::from_le_bytes(nonce) % 10_000_000_000).to_string(),
-    ))
+    // From the block's low 8 bytes: a 128-bit remainder would add its division to the wasm.
+    let nonce = u128::from_le_bytes(nonce) as u64 % 10_000_000_000;
+    Ok((random16, nonce.to_string()))
 }
 
 /// The queue binding `KEFU_EVENTS`, when it is set.
