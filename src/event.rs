@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::inline::{Rejection, QUEUE_MESSAGE_MAX_BYTES};
+use crate::inline::{Accepted, Answer, Rejection, Reply, QUEUE_MESSAGE_MAX_BYTES};
 
 use crate::platforms::oa::{OaEvent, OaMessage, Push as OaPush};
 use crate::platforms::orders::{self, OrderEvent};
@@ -92,6 +92,34 @@ pub trait Keyed {
     fn dedup_key(&self) -> String;
     /// One line for logs, with personal data masked (as `QueuedEvent::describe`).
     fn describe(&self) -> String;
+}
+
+// Methods of the inline path's types that need what names and queues a push: here rather than
+// in `inline`, which everything in this module is built on.
+impl<P: Keyed> Answer<P> {
+    /// The reply, naming the push for the request's log line; the push is done with.
+    pub fn logged_reply(self) -> Reply {
+        Reply {
+            accepted: Some(self.push.describe()),
+            ..self.reply
+        }
+    }
+}
+
+impl<P: Keyed> Accepted<'_, P> {
+    /// What is enqueued, received at `received_at`, and the reply that goes out once it is.
+    pub fn into_queued(self, received_at: i64) -> (QueuedPush, Reply) {
+        let queued = QueuedPush {
+            platform: P::PLATFORM,
+            received_at,
+            text: self.text.into_owned(),
+        };
+        let answer = Answer {
+            push: self.push,
+            reply: self.reply,
+        };
+        (queued, answer.logged_reply())
+    }
 }
 
 impl QueuedPush {

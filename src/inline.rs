@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 
-use crate::event::{Keyed, QueuedPush};
 use crate::wechat::crypto::CryptoError;
 use crate::xml::{XmlError, MAX_BODY_BYTES};
 
@@ -58,46 +57,21 @@ impl Reply {
 }
 
 /// A push a route accepted and the reply to it. The text it was read from is the caller's: the
-/// push may borrow from it.
+/// push may borrow from it. (`logged_reply` is in `event`, with what names a push.)
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer<P> {
     pub push: P,
     pub reply: Reply,
 }
 
-impl<P: Keyed> Answer<P> {
-    /// The reply, naming the push for the request's log line; the push is done with.
-    pub fn logged_reply(self) -> Reply {
-        Reply {
-            accepted: Some(self.push.describe()),
-            ..self.reply
-        }
-    }
-}
-
 /// A callback that was accepted: the platform's push, the authenticated text it was parsed from
-/// (what is enqueued before replying) and the reply.
+/// (what is enqueued before replying) and the reply. (`into_queued` is in `event`, with the
+/// queue's message.)
 #[derive(Debug, Clone, PartialEq)]
 pub struct Accepted<'a, P> {
     pub push: P,
     pub text: Cow<'a, str>,
     pub reply: Reply,
-}
-
-impl<P: Keyed> Accepted<'_, P> {
-    /// What is enqueued, received at `received_at`, and the reply that goes out once it is.
-    pub fn into_queued(self, received_at: i64) -> (QueuedPush, Reply) {
-        let queued = QueuedPush {
-            platform: P::PLATFORM,
-            received_at,
-            text: self.text.into_owned(),
-        };
-        let answer = Answer {
-            push: self.push,
-            reply: self.reply,
-        };
-        (queued, answer.logged_reply())
-    }
 }
 
 /// A push's body as text: within the size cap and valid UTF-8.
