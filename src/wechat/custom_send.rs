@@ -107,50 +107,64 @@ fn field<T>(value: Option<T>, name: &str) -> Result<T, String> {
     value.ok_or_else(|| format!("missing field `{name}`"))
 }
 
+/// `CustomMessage::$variant` with each named field taken from the flat fields, or the error
+/// naming the first one missing.
+macro_rules! take_fields {
+    ($fields:ident, $variant:ident { $($name:ident),+ }) => {
+        CustomMessage::$variant {
+            $($name: field($fields.$name, stringify!($name))?),+
+        }
+    };
+}
+
 impl TryFrom<CustomMessageFields> for CustomMessage {
     type Error = String;
 
     fn try_from(f: CustomMessageFields) -> Result<Self, String> {
         Ok(match f.msgtype.as_str() {
-            "text" => CustomMessage::Text {
-                content: field(f.content, "content")?,
-            },
-            "image" => CustomMessage::Image {
-                media_id: field(f.media_id, "media_id")?,
-            },
-            "voice" => CustomMessage::Voice {
-                media_id: field(f.media_id, "media_id")?,
-            },
-            "video" => CustomMessage::Video {
-                media_id: field(f.media_id, "media_id")?,
-                thumb_media_id: field(f.thumb_media_id, "thumb_media_id")?,
-                title: field(f.title, "title")?,
-                description: field(f.description, "description")?,
-            },
-            "music" => CustomMessage::Music {
-                title: field(f.title, "title")?,
-                description: field(f.description, "description")?,
-                musicurl: field(f.musicurl, "musicurl")?,
-                hqmusicurl: field(f.hqmusicurl, "hqmusicurl")?,
-                thumb_media_id: field(f.thumb_media_id, "thumb_media_id")?,
-            },
-            "news" => CustomMessage::News {
-                articles: field(f.articles, "articles")?,
-            },
-            "msgmenu" => CustomMessage::MsgMenu {
-                head_content: field(f.head_content, "head_content")?,
-                list: field(f.list, "list")?,
-                tail_content: field(f.tail_content, "tail_content")?,
-            },
-            "miniprogrampage" => CustomMessage::MiniProgramPage {
-                title: field(f.title, "title")?,
-                appid: field(f.appid, "appid")?,
-                pagepath: field(f.pagepath, "pagepath")?,
-                thumb_media_id: field(f.thumb_media_id, "thumb_media_id")?,
-            },
-            "typing" => CustomMessage::Typing {
-                typing: field(f.typing, "typing")?,
-            },
+            "text" => take_fields!(f, Text { content }),
+            "image" => take_fields!(f, Image { media_id }),
+            "voice" => take_fields!(f, Voice { media_id }),
+            "video" => take_fields!(
+                f,
+                Video {
+                    media_id,
+                    thumb_media_id,
+                    title,
+                    description
+                }
+            ),
+            "music" => take_fields!(
+                f,
+                Music {
+                    title,
+                    description,
+                    musicurl,
+                    hqmusicurl,
+                    thumb_media_id
+                }
+            ),
+            "news" => take_fields!(f, News { articles }),
+            "msgmenu" => take_fields!(
+                f,
+                MsgMenu {
+                    head_content,
+                    list,
+                    tail_content
+                }
+            ),
+            "miniprogrampage" => {
+                take_fields!(
+                    f,
+                    MiniProgramPage {
+                        title,
+                        appid,
+                        pagepath,
+                        thumb_media_id
+                    }
+                )
+            }
+            "typing" => take_fields!(f, Typing { typing }),
             other => {
                 return Err(format!(
                     "unknown variant `{other}`, expected one of {MSGTYPES}"
