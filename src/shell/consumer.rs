@@ -37,7 +37,10 @@ pub async fn handle(batch: MessageBatch, env: &Env) {
                 let _ = message.ack();
             }
             Err(_) => {
-                let sent_at = message.timestamp().map_or(0.0, |at| at.get_time()) as i64;
+                // A message without its timestamp counts as just sent: the shortest delay.
+                let sent_at = message
+                    .timestamp()
+                    .map_or(cx.now * 1000, |at| at.get_time() as i64);
                 let age_secs = (cx.now * 1000 - sent_at) / 1000;
                 let delay = retry_delay_secs(age_secs);
                 meter.borrow_mut().queue_retry(body.len());
@@ -56,7 +59,6 @@ fn body_text(message: &Message) -> String {
 }
 
 fn retry_later(message: &Message, delay_secs: u32) {
-    let options = js::object(&[("delaySeconds", delay_secs.into())]);
     // Like acking, retrying a message of the batch being handled cannot fail.
-    let _ = message.retry(options.into());
+    let _ = message.retry(js::delay(delay_secs));
 }

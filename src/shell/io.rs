@@ -84,7 +84,7 @@ pub fn queue(env: &Env) -> Option<worker_sys::Queue> {
 pub async fn send(queue: &worker_sys::Queue, body: &str, delay_secs: u32) -> Result<(), String> {
     let options = match delay_secs {
         0 => JsValue::UNDEFINED,
-        delay => js::object(&[("delaySeconds", delay.into())]).into(),
+        secs => js::delay(secs),
     };
     js::settle(queue.send(JsValue::from_str(body), options))
         .await

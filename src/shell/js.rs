@@ -25,6 +25,11 @@ pub fn object(properties: &[(&str, JsValue)]) -> Object {
     object
 }
 
+/// The queue's option object for a message sent or retried after `secs`.
+pub fn delay(secs: u32) -> JsValue {
+    object(&[("delaySeconds", secs.into())]).into()
+}
+
 /// A property of an object; `undefined` when there is none.
 pub fn property(value: &JsValue, name: &str) -> JsValue {
     Reflect::get(value, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
