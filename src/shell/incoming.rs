@@ -3,12 +3,16 @@
 //! request, which costs a WeChat URL check more than its signature check (bench/README.md).
 
 use worker::js_sys::Uint8Array;
-use worker::wasm_bindgen::JsCast;
+use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::web_sys::{ReadableStreamDefaultReader, ReadableStreamReadResult, Request};
 
 use crate::http::{url_path, url_query};
 use crate::inline::Rejection;
+
+fn unreadable(_: JsValue) -> Rejection {
+    Rejection::Malformed("unreadable body".into())
+}
 
 pub struct Incoming {
     raw: Request,
@@ -36,17 +40,32 @@ impl Incoming {
 
     /// The body, refused with 413 as soon as it is known to be longer than `limit`: from its
     /// declared length, or while it streams in (a chunked body declares none), so that an
-    /// oversized body is never held whole.
+    /// oversized body is never held whole. A body of declared length is read in one call: the
+    /// runtime holds it to that length, and a chunk-by-chunk read costs a promise per chunk.
     pub async fn body(&self, limit: usize) -> Result<Vec<u8>, Rejection> {
-        if let Some(len) = self.header("content-length") {
-            if len.parse::<usize>().is_ok_and(|n| n > limit) {
-                return Err(Rejection::TooLarge);
-            }
+        match self
+            .header("content-length")
+            .map(|len| len.parse::<usize>())
+        {
+            Some(Ok(declared)) if declared > limit => Err(Rejection::TooLarge),
+            Some(Ok(_)) => self.whole_body(limit).await,
+            _ => self.streamed_body(limit).await,
         }
+    }
+
+    async fn whole_body(&self, limit: usize) -> Result<Vec<u8>, Rejection> {
+        let read = self.raw.array_buffer().map_err(unreadable)?;
+        let bytes = Uint8Array::new(&JsFuture::from(read).await.map_err(unreadable)?);
+        if bytes.length() as usize > limit {
+            return Err(Rejection::TooLarge);
+        }
+        Ok(bytes.to_vec())
+    }
+
+    async fn streamed_body(&self, limit: usize) -> Result<Vec<u8>, Rejection> {
         let Some(stream) = self.raw.body() else {
             return Ok(Vec::new());
         };
-        let unreadable = |_| Rejection::Malformed("unreadable body".into());
         let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
         let mut body = Vec::new();
         loop {
