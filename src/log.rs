@@ -4,6 +4,7 @@
 //! secret or an unmasked OpenID (descriptions mask them; call reasons are redacted). Each line
 //! carries the billable operations it used (`usage`, see `crate::usage`).
 
+use serde::Serialize;
 use serde_json::json;
 
 use crate::inline::Reply;
@@ -19,21 +20,33 @@ pub fn request(method: &str, route: &str, reply: &Reply, ms: i64, usage: &Usage)
     if reply.refused.is_none() && reply.accepted.is_none() && *usage == Usage::default() {
         return None;
     }
-    let mut line = json!({
-        "log": "request",
-        "method": method,
-        "route": route,
-        "status": reply.status,
-        "ms": ms,
-        "usage": usage.to_json(),
-    });
-    if let Some(code) = reply.refused {
-        line["refused"] = json!(code);
-    }
-    if let Some(event) = &reply.accepted {
-        line["event"] = json!(event);
-    }
-    Some(line.to_string())
+    let line = RequestLine {
+        log: "request",
+        method,
+        route,
+        status: reply.status,
+        ms,
+        usage,
+        refused: reply.refused,
+        event: reply.accepted.as_deref(),
+    };
+    // Written straight from the struct: a callback's line is on every accepted push's path.
+    // Strings, numbers and `Usage` cannot fail to serialize.
+    serde_json::to_string(&line).ok()
+}
+
+#[derive(Serialize)]
+struct RequestLine<'a> {
+    log: &'static str,
+    method: &'a str,
+    route: &'a str,
+    status: u16,
+    ms: i64,
+    usage: &'a Usage,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'a str>,
 }
 
 fn outcome(report: &Result<String, StoreError>) -> serde_json::Value {
@@ -56,7 +69,7 @@ pub fn queue_message(
     line["log"] = json!("queue");
     line["queue"] = json!(queue);
     line["ms"] = json!(ms);
-    line["usage"] = usage.to_json();
+    line["usage"] = json!(usage);
     if let Some(secs) = retry_in_secs {
         line["retry_in_secs"] = json!(secs);
     }
@@ -72,7 +85,7 @@ pub fn queue_batch(queue: &str, messages: usize) -> String {
 /// `{"log":"cron","ms","usage","parts":[{"ok","report"|"retry"}…]}`: one scheduled run.
 pub fn cron_run(reports: &[Result<String, StoreError>], ms: i64, usage: &Usage) -> String {
     let parts: Vec<serde_json::Value> = reports.iter().map(outcome).collect();
-    json!({ "log": "cron", "ms": ms, "usage": usage.to_json(), "parts": parts }).to_string()
+    json!({ "log": "cron", "ms": ms, "usage": usage, "parts": parts }).to_string()
 }
 
 #[cfg(test)]
@@ -94,7 +107,7 @@ mod tests {
         assert_eq!(
             line,
             json!({"log": "request", "method": "POST", "route": "/wechat/shop", "status": 500, "ms": 3,
-                   "usage": none().to_json(), "refused": "missing_setting"})
+                   "usage": json!(none()), "refused": "missing_setting"})
         );
         let accepted = Reply {
             accepted: Some("oa_message text from oAb***xyz".into()),
@@ -138,7 +151,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             ok,
-            json!({"log": "queue", "queue": "kefu-events", "ms": 7, "usage": none().to_json(), "ok": true, "report": "stored x"})
+            json!({"log": "queue", "queue": "kefu-events", "ms": 7, "usage": json!(none()), "ok": true, "report": "stored x"})
         );
         let retry = queue_message(
             "kefu-events",
@@ -156,7 +169,7 @@ mod tests {
         let cron: Value = serde_json::from_str(&cron_run(&reports, 9, &none())).unwrap();
         assert_eq!(cron["parts"].as_array().unwrap().len(), 2);
         assert_eq!(cron["parts"][1]["ok"], false);
-        assert_eq!(cron["usage"], none().to_json());
+        assert_eq!(cron["usage"], json!(none()));
         let batch: Value = serde_json::from_str(&queue_batch("kefu-events", 3)).unwrap();
         assert_eq!(
             batch,

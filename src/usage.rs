@@ -3,7 +3,8 @@
 //! counts as it performs the I/O and puts the count on the invocation's log line, so that a
 //! merchant's logs show where the bill comes from; `crate::bill` prices a count.
 
-use serde_json::{json, Value};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
 
 use crate::pipeline::effect::Effect;
 
@@ -38,7 +39,7 @@ fn queue_chunks(bytes: usize) -> u64 {
     (bytes as u64 + QUEUE_METADATA_BYTES).div_ceil(QUEUE_CHUNK_BYTES)
 }
 
-/// The fields of a usage line, in order: what `to_json` writes and `from_json` reads.
+/// The fields of a usage line, in order: what `serialize` writes and `from_json` reads.
 const FIELDS: [&str; 10] = [
     "kv_reads",
     "kv_writes",
@@ -120,16 +121,7 @@ impl Usage {
         }
     }
 
-    /// `{"kv_reads": …, …}`: every field, zeros included, so that lines add up field by field.
-    pub fn to_json(&self) -> Value {
-        let mut object = serde_json::Map::new();
-        for (name, value) in FIELDS.iter().zip(self.fields()) {
-            object.insert((*name).to_owned(), json!(value));
-        }
-        Value::Object(object)
-    }
-
-    /// Reads what `to_json` wrote; a missing field counts as zero, anything else not a count
+    /// Reads what `serialize` wrote; a missing field counts as zero, anything else not a count
     /// is refused with its name.
     pub fn from_json(value: &Value) -> Result<Usage, String> {
         let object = value.as_object().ok_or("usage is not an object")?;
@@ -145,9 +137,21 @@ impl Usage {
     }
 }
 
+/// `{"kv_reads": …, …}`: every field, zeros included, so that lines add up field by field.
+impl Serialize for Usage {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(FIELDS.len()))?;
+        for (name, value) in FIELDS.iter().zip(self.fields()) {
+            map.serialize_entry(name, &value)?;
+        }
+        map.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn kv_operations_and_subrequests_are_counted_as_they_are_attempted() {
@@ -240,7 +244,7 @@ mod tests {
                 subrequests: 1,
             }
         );
-        let line = a.to_json();
+        let line = serde_json::to_value(a).unwrap();
         assert_eq!(line.as_object().map(|o| o.len()), Some(FIELDS.len()));
         assert_eq!(line["d1_rows_written"], 4);
         assert_eq!(Usage::from_json(&line), Ok(a));
