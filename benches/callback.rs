@@ -57,8 +57,7 @@ fn bench(c: &mut Criterion) {
                     rules: &rules,
                     online: None,
                     now: NOW,
-                    random16: b"0123456789abcdef",
-                    nonce: "7",
+                    randomness: &|| Ok((*b"0123456789abcdef", 7)),
                 };
                 black_box(oa::answer(&opened, &ctx).unwrap());
                 black_box(opened)

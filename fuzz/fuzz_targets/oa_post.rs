@@ -35,8 +35,7 @@ fuzz_target!(|data: &[u8]| {
         rules: &rules,
         online: None,
         now: NOW,
-        random16: b"0123456789abcdef",
-        nonce: "7",
+        randomness: &|| Ok((*b"0123456789abcdef", 7)),
     };
     // As sent, in plain mode.
     let plain = CallbackQuery::parse(&format!(

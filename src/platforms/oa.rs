@@ -476,6 +476,13 @@ pub fn reply_xml(decision: &Decision, envelope: &Envelope, now: i64) -> Option<S
     }
 }
 
+/// The randomness one sealed reply takes, drawn when a reply is sealed (a plain push draws
+/// none): 16 bytes for its first AES block, and a number its nonce's digits come from.
+pub type SealRandomness<'a> = &'a dyn Fn() -> Result<([u8; 16], u64), Rejection>;
+
+/// A sealed reply's nonce: decimal digits, at most ten, as WeChat's own.
+const NONCE_MODULUS: u64 = 10_000_000_000;
+
 /// Everything one POST needs besides the request: settings, state read from KV, and the
 /// server's clock and randomness.
 pub struct Context<'a> {
@@ -483,8 +490,7 @@ pub struct Context<'a> {
     pub rules: &'a Rules,
     pub online: Option<&'a OnlineAgents>,
     pub now: i64,
-    pub random16: &'a [u8; 16],
-    pub nonce: &'a str,
+    pub randomness: SealRandomness<'a>,
 }
 
 /// `POST /wechat/oa`, once `callback::open` has authenticated (and decrypted) the push: parse,
@@ -497,10 +503,12 @@ pub fn answer<'t>(opened: &'t Opened<'_>, ctx: &Context) -> Result<Answer<Push<'
         None => Reply::success(),
         Some(xml) => match (&ctx.endpoint.aes, opened.encrypted) {
             (Some((key, appid)), true) => {
+                let (random16, nonce) = (ctx.randomness)()?;
+                let mut digits = itoa::Buffer::new();
                 let inputs = SealInputs {
-                    random16: ctx.random16,
+                    random16: &random16,
                     timestamp: ctx.now,
-                    nonce: ctx.nonce,
+                    nonce: digits.format(nonce % NONCE_MODULUS),
                 };
                 Reply::xml(callback::seal(xml, ctx.endpoint.token, key, appid, &inputs))
             }
@@ -526,6 +534,11 @@ mod tests {
         format!("<xml><ToUserName>gh_acct</ToUserName><FromUserName>o_user</FromUserName><CreateTime>1348831860</CreateTime><MsgType>event</MsgType><Event>{name}</Event>{extra}</xml>")
     }
 
+    /// The AES block and the nonce (`4242`, its digits) every sealed reply of these tests takes.
+    fn fixed_randomness() -> Result<([u8; 16], u64), Rejection> {
+        Ok((*b"0123456789abcdef", 7 * NONCE_MODULUS + 4242))
+    }
+
     fn rules() -> Rules {
         Rules::parse(r#"{"faq":[{"keywords":["卡密"],"reply":"FAQ ]]> answer"}],"routes":[{"keywords":["refund"],"kf_accounts":["anna@gh_acct","bob@gh_acct"]}]}"#).unwrap()
     }
@@ -544,8 +557,7 @@ mod tests {
             rules,
             online: None,
             now: NOW,
-            random16: b"0123456789abcdef",
-            nonce: "n0nce",
+            randomness: &fixed_randomness,
         };
         let answer = answer(&opened, &ctx).unwrap();
         let push = Push::parse_owned(&opened.plaintext).unwrap();
@@ -803,7 +815,7 @@ mod tests {
         let enc = doc.get("Encrypt").unwrap();
         assert!(signature_matches(
             doc.get("MsgSignature").unwrap(),
-            &[TOKEN, &NOW.to_string(), "n0nce", enc]
+            &[TOKEN, &NOW.to_string(), "4242", enc]
         ));
         let key = AesKey::from_encoding_aes_key(crate::wechat::callback::tests::AES_KEY).unwrap();
         let inner = key.decrypt(enc, APPID).unwrap();
@@ -811,6 +823,59 @@ mod tests {
         assert_eq!(inner.get("MsgType"), Some("transfer_customer_service"));
         assert_eq!(inner.get("TransInfo/KfAccount"), Some("anna@gh_acct"));
         assert_eq!(inner.get("ToUserName"), Some("o_user"));
+    }
+
+    /// The push answered with `randomness` as the source of a sealed reply's randomness.
+    fn answered_drawing(
+        query: &callback::CallbackQuery,
+        body: &str,
+        randomness: SealRandomness,
+    ) -> Result<Reply, Rejection> {
+        let endpoint = endpoint();
+        let opened = callback::open(query, body.as_bytes(), &endpoint, NOW).unwrap();
+        let rules = rules();
+        let ctx = Context {
+            endpoint: &endpoint,
+            rules: &rules,
+            online: None,
+            now: NOW,
+            randomness,
+        };
+        answer(&opened, &ctx).map(|answer| answer.reply)
+    }
+
+    #[test]
+    fn randomness_is_drawn_only_for_a_sealed_reply() {
+        let drawn = std::cell::Cell::new(0);
+        let counting = || {
+            drawn.set(drawn.get() + 1);
+            fixed_randomness()
+        };
+        let plain = answered_drawing(&plain_query(NOW), &text("refund please"), &counting);
+        assert!(plain.unwrap().body.contains("transfer_customer_service"));
+        assert_eq!(drawn.get(), 0, "a plain reply is not sealed");
+        let closed = event("kf_close_session", "<KfAccount>a@gh</KfAccount>");
+        let (q, body) = encrypted_push(&closed, NOW);
+        assert_eq!(answered_drawing(&q, &body, &counting), Ok(Reply::success()));
+        assert_eq!(drawn.get(), 0, "no reply, nothing to seal");
+        let (q, body) = encrypted_push(&text("refund please"), NOW);
+        assert!(answered_drawing(&q, &body, &counting)
+            .unwrap()
+            .body
+            .contains("<Encrypt>"));
+        assert_eq!(drawn.get(), 1);
+    }
+
+    #[test]
+    fn a_reply_that_cannot_be_sealed_for_want_of_randomness_is_refused() {
+        let none = || Err(Rejection::Unavailable("no randomness available".into()));
+        let (q, body) = encrypted_push(&text("refund please"), NOW);
+        assert_eq!(
+            answered_drawing(&q, &body, &none),
+            Err(Rejection::Unavailable("no randomness available".into()))
+        );
+        let plain = answered_drawing(&plain_query(NOW), &text("refund please"), &none);
+        assert!(plain.is_ok(), "a plain push needs no randomness");
     }
 
     #[test]

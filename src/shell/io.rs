@@ -66,13 +66,12 @@ pub fn random_blocks<const M: usize, const N: usize>() -> Result<[[u8; M]; N], R
     Ok(blocks)
 }
 
-/// What sealing a reply takes: 16 random bytes for the AES block and a nonce of decimal
-/// digits, as WeChat uses.
-pub fn reply_randomness() -> Result<([u8; 16], String), Rejection> {
+/// What sealing a reply takes (`oa::SealRandomness`), in one draw.
+pub fn seal_randomness() -> Result<([u8; 16], u64), Rejection> {
     let [random16, nonce] = random_blocks::<16, 2>()?;
-    // From the block's low 8 bytes: a 128-bit remainder would add its division to the wasm.
-    let nonce = u128::from_le_bytes(nonce) as u64 % 10_000_000_000;
-    Ok((random16, nonce.to_string()))
+    // The block's low 8 bytes: the core takes the nonce's digits from a u64.
+    let nonce = u128::from_le_bytes(nonce) as u64;
+    Ok((random16, nonce))
 }
 
 /// The queue binding `KEFU_EVENTS`, when it is set.

@@ -30,26 +30,12 @@ pub fn forget_routing_state() {
     ROUTING.with(|cache| cache.borrow_mut().take());
 }
 
-/// What the core needs besides the request: state from KV, and randomness for a sealed reply.
-struct RoutingState {
-    routing: Rc<Routing>,
-    random16: [u8; 16],
-    nonce: String,
-}
-
 pub fn verify_url(req: &Incoming, env: &Env) -> Reply {
     push::verify_url(ROUTE, req, env, Settings::oa_endpoint)
 }
 
 pub async fn handle(req: &Incoming, env: &Env, meter: &Meter) -> Reply {
-    let state = async {
-        let (random16, nonce) = io::reply_randomness()?;
-        Ok(RoutingState {
-            routing: routing_state(env, meter).await,
-            random16,
-            nonce,
-        })
-    };
+    let state = async { Ok(routing_state(env, meter).await) };
     push::serve(
         PushRoute {
             path: ROUTE,
@@ -60,14 +46,13 @@ pub async fn handle(req: &Incoming, env: &Env, meter: &Meter) -> Reply {
         meter,
         Settings::oa_endpoint,
         state,
-        |post: &Post, state: RoutingState| {
+        |post: &Post, routing: Rc<Routing>| {
             let ctx = oa::Context {
                 endpoint: &post.endpoint,
-                rules: &state.routing.rules,
-                online: state.routing.online.as_ref(),
+                rules: &routing.rules,
+                online: routing.online.as_ref(),
                 now: post.now,
-                random16: &state.random16,
-                nonce: &state.nonce,
+                randomness: &io::seal_randomness,
             };
             oa::answer(&post.opened, &ctx).map(Answer::logged_reply)
         },
