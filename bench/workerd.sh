@@ -5,13 +5,15 @@
 #
 # Builds the Worker (scripts/setup.sh, scripts/build.sh; --no-build uses build/ as it is),
 # serves a snapshot of it with `workerd serve` straight from bench/workerd/config.capnp (no
-# wrangler proxy), next to an empty Worker, a JS Worker doing only a POST's I/O (KV reads, queue
-# send) and a local KV/queue sink, all on 127.0.0.1. Checks one answer of each kind
+# wrangler proxy), next to an empty Worker, two JS Workers doing only a POST's I/O (both KV reads
+# and a queue send each time; or, as kefu-edge, the KV reads kept 10 s and a queue send) and a
+# local KV/queue sink, all on 127.0.0.1. Checks one answer of each kind
 # (bench/workerd/requests.mjs), then loads each with wrk and prints requests/s and latency
 # percentiles. Installs wrk (Debian, pinned) when missing. Exits non-zero when a check fails or an
 # answer under load is not 2xx; socket errors (timeouts, closed connections) are only reported.
 # Knobs (environment): BENCH_SECS (10), BENCH_WARMUP_SECS (2), BENCH_THREADS (2),
-# BENCH_CONNS (32), BENCH_PORT (18787: kefu; +1 empty Worker; +2 sink; +3 I/O-only Worker).
+# BENCH_CONNS (32), BENCH_PORT (18787: kefu; +1 empty Worker; +2 sink; +3 and +4 the I/O-only
+# Workers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +24,7 @@ THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNS:-32}
 PORT=${BENCH_PORT:-18787}
 KEFU_PORT=$PORT EMPTY_PORT=$((PORT + 1)) SINK_PORT=$((PORT + 2)) EMPTY_IO_PORT=$((PORT + 3))
+SAME_IO_PORT=$((PORT + 4))
 WORK=bench/.work
 WORKERD=node_modules/.bin/workerd
 
@@ -58,11 +61,12 @@ done
 
 # --- config: a snapshot of the build next to the config, so the served Worker is one build -----
 cp build/index.js build/index_bg.wasm bench/workerd/empty.mjs bench/workerd/empty-io.mjs \
+  bench/workerd/same-io.mjs \
   bench/workerd/sink.mjs "$WORK/"
 compat_date=$(sed -n 's/^compatibility_date *= *"\(.*\)".*/\1/p' wrangler.toml)
 sed -e "s/@COMPAT_DATE@/$compat_date/g" -e "s/@KEFU_PORT@/$KEFU_PORT/" \
   -e "s/@EMPTY_PORT@/$EMPTY_PORT/" -e "s/@SINK_PORT@/$SINK_PORT/" \
-  -e "s/@EMPTY_IO_PORT@/$EMPTY_IO_PORT/" \
+  -e "s/@EMPTY_IO_PORT@/$EMPTY_IO_PORT/" -e "s/@SAME_IO_PORT@/$SAME_IO_PORT/" \
   bench/workerd/config.capnp >"$WORK/config.capnp"
 
 # --- serve ---------------------------------------------------------------------------------------
@@ -95,7 +99,8 @@ fi
 
 # --- check answers before loading ---------------------------------------------------------------
 node bench/workerd/requests.mjs "http://127.0.0.1:$KEFU_PORT" "http://127.0.0.1:$EMPTY_PORT" \
-  "http://127.0.0.1:$EMPTY_IO_PORT" "http://127.0.0.1:$SINK_PORT" "$WORK" >&2 || {
+  "http://127.0.0.1:$EMPTY_IO_PORT" "http://127.0.0.1:$SAME_IO_PORT" "http://127.0.0.1:$SINK_PORT" \
+  "$WORK" >&2 || {
   log "an answer was wrong; workerd log:"
   tail -n 40 "$WORK/workerd.log" >&2
   exit 1

@@ -1,5 +1,5 @@
-# workerd configuration of bench/workerd.sh: the built kefu-edge Worker, an empty Worker and a
-# JS Worker doing only a POST's I/O, each on its own loopback socket, and a local sink service
+# workerd configuration of bench/workerd.sh: the built kefu-edge Worker, an empty Worker and two
+# JS Workers doing only a POST's I/O, each on its own loopback socket, and a local sink service
 # standing in for KV and the queue.
 # bench/workerd.sh copies this file next to snapshots of build/index.js and build/index_bg.wasm
 # (bench/.work/), sets compatibilityDate from wrangler.toml and the ports, and runs
@@ -11,6 +11,7 @@ const config :Workerd.Config = (
     (name = "kefu", worker = .kefu),
     (name = "empty", worker = .empty),
     (name = "empty-io", worker = .emptyIo),
+    (name = "same-io", worker = .sameIo),
     (name = "sink", worker = .sink),
   ],
   sockets = [
@@ -18,6 +19,7 @@ const config :Workerd.Config = (
     (name = "empty", address = "127.0.0.1:@EMPTY_PORT@", http = (), service = "empty"),
     (name = "sink", address = "127.0.0.1:@SINK_PORT@", http = (), service = "sink"),
     (name = "empty-io", address = "127.0.0.1:@EMPTY_IO_PORT@", http = (), service = "empty-io"),
+    (name = "same-io", address = "127.0.0.1:@SAME_IO_PORT@", http = (), service = "same-io"),
   ],
 );
 
@@ -51,6 +53,16 @@ const empty :Workerd.Worker = (
 
 const emptyIo :Workerd.Worker = (
   modules = [(name = "empty-io.mjs", esModule = embed "empty-io.mjs")],
+  compatibilityDate = "@COMPAT_DATE@",
+  bindings = [
+    (name = "KEFU_KV", kvNamespace = "sink"),
+    (name = "KEFU_EVENTS", queue = "sink"),
+  ],
+  globalOutbound = "sink",
+);
+
+const sameIo :Workerd.Worker = (
+  modules = [(name = "same-io.mjs", esModule = embed "same-io.mjs")],
   compatibilityDate = "@COMPAT_DATE@",
   bindings = [
     (name = "KEFU_KV", kvNamespace = "sink"),
