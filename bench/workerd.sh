@@ -11,14 +11,18 @@
 # (bench/workerd/requests.mjs), then loads each with wrk and prints requests/s and latency
 # percentiles. Installs wrk (Debian, pinned) when missing. Exits non-zero when a check fails or an
 # answer under load is not 2xx; socket errors (timeouts, closed connections) are only reported.
-# Knobs (environment): BENCH_SECS (10), BENCH_WARMUP_SECS (2), BENCH_THREADS (2),
+# The targets take turns in rounds; the table gives each target's median round and the goals'
+# ratios (bench/workerd/summary.mjs), each taken within a round.
+# Knobs (environment): BENCH_ROUNDS (3), BENCH_SECS (4, per target and round),
+# BENCH_WARMUP_SECS (2), BENCH_THREADS (2),
 # BENCH_CONNS (32), BENCH_PORT (18787: kefu; +1 empty Worker; +2 sink; +3 and +4 the I/O-only
 # Workers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WRK_DEB_VERSION=4.1.0-3+b2
-SECS=${BENCH_SECS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+SECS=${BENCH_SECS:-4}
 WARMUP=${BENCH_WARMUP_SECS:-2}
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNS:-32}
@@ -127,42 +131,54 @@ summarize() {
 }
 
 echo "workerd $("$WORKERD" --version 2>/dev/null | awk '{print $2}'), compatibility date $compat_date;" \
-  "wrk $WRK_DEB_VERSION -t$THREADS -c$CONNS -d${SECS}s (after ${WARMUP}s warm-up);" \
+  "wrk $WRK_DEB_VERSION -t$THREADS -c$CONNS, $ROUNDS rounds of ${SECS}s per target (after ${WARMUP}s warm-up);" \
   "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%FT%TZ)"
-row='%-30s %8s %8s %8s %8s %8s %7s %8s %9s\n'
-# shellcheck disable=SC2059
-printf "$row" "target" "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" "non-2xx" "sock err" "CPU us/req"
 # workerd's CPU time (user + system, all its threads) in clock ticks: read around each timed run,
 # it gives the CPU per request of the target, the sink's work for its I/O included. Less noisy
 # than requests/s on a shared machine: time spent waiting for a CPU is not counted.
 ticks() { awk '{print $14 + $15}' "/proc/$workerd_pid/stat"; }
 TICKS_PER_SEC=$(getconf CLK_TCK)
-status=0
-while IFS=$'\t' read -r name method url lua; do
+mapfile -t targets <"$WORK/targets.tsv"
+wrk_args() { # lua -> the wrk arguments of a target
   args=(-t"$THREADS" -c"$CONNS")
-  [ "$lua" != "-" ] && args+=(-s "$lua")
-  if [ "$WARMUP" != 0 ]; then
+  if [ "$1" != "-" ]; then args+=(-s "$1"); fi
+}
+if [ "$WARMUP" != 0 ]; then
+  for target in "${targets[@]}"; do
+    IFS=$'\t' read -r _ _ url lua <<<"$target"
+    wrk_args "$lua"
     wrk "${args[@]}" -d"${WARMUP}s" "$url" >/dev/null
-  fi
-  before=$(ticks)
-  wrk "${args[@]}" -d"${SECS}s" --latency "$url" >"$WORK/wrk.out" 2>&1
-  after=$(ticks)
-  read -r rps p50 p90 p99 max bad sock < <(summarize <"$WORK/wrk.out")
-  requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
-  cpu=$(awk -v t="$((after - before))" -v hz="$TICKS_PER_SEC" -v n="$requests" \
-    'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
-  # shellcheck disable=SC2059
-  printf "$row" "$name" "$rps" "$p50" "$p90" "$p99" "$max" "$bad" "$sock" "$cpu"
-  if [ "$bad" != 0 ]; then
-    # A wrong answer under load (every answer was checked once before): the run is not valid.
-    status=1
-    log "$name: $bad answers were not 2xx; wrk said:"
-    cat "$WORK/wrk.out" >&2
-  elif [ "$sock" != 0 ]; then
-    # A connection closed or timed out under load: reported, the numbers stand.
-    log "$name: $(grep 'Socket errors' "$WORK/wrk.out" | sed 's/^ *//')"
-  fi
-done <"$WORK/targets.tsv"
+  done
+fi
+# The targets take turns, round after round: a machine that slows down or speeds up during the
+# run weighs on every target of a round alike, and each ratio is taken within its round.
+status=0
+: >"$WORK/rounds.tsv"
+for round in $(seq 1 "$ROUNDS"); do
+  for target in "${targets[@]}"; do
+    IFS=$'\t' read -r name _ url lua <<<"$target"
+    wrk_args "$lua"
+    before=$(ticks)
+    wrk "${args[@]}" -d"${SECS}s" --latency "$url" >"$WORK/wrk.out" 2>&1
+    after=$(ticks)
+    read -r rps p50 p90 p99 max bad sock < <(summarize <"$WORK/wrk.out")
+    requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+    cpu=$(awk -v t="$((after - before))" -v hz="$TICKS_PER_SEC" -v n="$requests" \
+      'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+    printf '%s\t%s\t%s %s %s %s %s %s %s %s\n' "$round" "$name" "$rps" "$p50" "$p90" "$p99" \
+      "$max" "$bad" "$sock" "$cpu" >>"$WORK/rounds.tsv"
+    if [ "$bad" != 0 ]; then
+      # A wrong answer under load (every answer was checked once before): the run is not valid.
+      status=1
+      log "round $round, $name: $bad answers were not 2xx; wrk said:"
+      cat "$WORK/wrk.out" >&2
+    elif [ "$sock" != 0 ]; then
+      # A connection closed or timed out under load: reported, the numbers stand.
+      log "round $round, $name: $(grep 'Socket errors' "$WORK/wrk.out" | sed 's/^ *//')"
+    fi
+  done
+done
+node bench/workerd/summary.mjs "$WORK/rounds.tsv"
 
 if grep -qiE 'uncaught|panicked|RuntimeError|unreachable' "$WORK/workerd.log"; then
   log "workerd logged errors:"
