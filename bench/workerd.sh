@@ -65,7 +65,6 @@ done
 
 # --- config: a snapshot of the build next to the config, so the served Worker is one build -----
 cp build/index.js build/index_bg.wasm bench/workerd/empty.mjs bench/workerd/empty-io.mjs \
-  bench/workerd/same-io.mjs \
   bench/workerd/sink.mjs "$WORK/"
 compat_date=$(sed -n 's/^compatibility_date *= *"\(.*\)".*/\1/p' wrangler.toml)
 sed -e "s/@COMPAT_DATE@/$compat_date/g" -e "s/@KEFU_PORT@/$KEFU_PORT/" \

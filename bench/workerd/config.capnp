@@ -62,11 +62,13 @@ const emptyIo :Workerd.Worker = (
 );
 
 const sameIo :Workerd.Worker = (
-  modules = [(name = "same-io.mjs", esModule = embed "same-io.mjs")],
+  modules = [(name = "empty-io.mjs", esModule = embed "empty-io.mjs")],
   compatibilityDate = "@COMPAT_DATE@",
   bindings = [
     (name = "KEFU_KV", kvNamespace = "sink"),
     (name = "KEFU_EVENTS", queue = "sink"),
+    # The KV keys kept 10 s per isolate, as kefu-edge keeps them: kefu-edge's I/O.
+    (name = "KV_KEEP_MS", text = "10000"),
   ],
   globalOutbound = "sink",
 );
