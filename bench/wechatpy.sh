@@ -7,8 +7,11 @@
 # bench/.venv when missing or out of date, times wechatpy doing the work of benches/callback.rs
 # (bench/wechatpy_bench.py, timeit), runs the benchmark of `cargo bench --bench callback`, in
 # turn over a few rounds, and prints µs per callback side by side with the speed-up of each round
-# and their median. Knobs (environment): BENCH_ROUNDS (3), BENCH_PY_REPEATS (7),
-# BENCH_CRITERION_SECS (3, criterion's measurement time per mode and round).
+# and their median. The core's benchmark is built twice: for this machine's CPU (`-C
+# target-cpu=native`, as a native service is built for its server; in target/native) and
+# portable (any x86-64, the CPU's features found at run time), and both are timed in every round.
+# Knobs (environment): BENCH_ROUNDS (3), BENCH_PY_REPEATS (7), BENCH_CRITERION_SECS (3,
+# criterion's measurement time per mode, build and round).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -27,18 +30,21 @@ if [ ! -x "$VENV/bin/python" ] || ! cmp -s bench/requirements.txt "$VENV/require
   cp bench/requirements.txt "$VENV/requirements.installed"
 fi
 
-# --- rounds: wechatpy, then the core (criterion), in turn -------------------------------------------
-# Each round times both sides and takes the speed-up within the round; the result is the median
+# --- rounds: wechatpy, then the core (criterion) built for this CPU and portable, in turn -------
+# Each round times every side and takes the speed-ups within the round; the result is the median
 # round. A machine disturbed during one side's turn spoils that round only.
-log "building the core's benchmark (cargo bench --bench callback --no-run)"
 cargo_log=$(mktemp)
-trap 'rm -f "$cargo_log"' EXIT
-cargo bench --bench callback --no-run >"$cargo_log" 2>&1 || { cat "$cargo_log" >&2; exit 1; }
-bench_bin=$(sed -n 's/.*Executable .*(\(.*\))$/\1/p' "$cargo_log" | tail -n 1)
-[ -x "$bench_bin" ] || { log "no benchmark executable in:"; cat "$cargo_log" >&2; exit 1; }
-
+native_log=$(mktemp)
+rows=$(mktemp)
+trap 'rm -f "$cargo_log" "$native_log" "$rows"' EXIT
+bench_binary() { # cargo's log of `--no-run` -> the benchmark executable
+  local bin
+  bin=$(sed -n 's/.*Executable .*(\(.*\))$/\1/p' "$cargo_log" | tail -n 1)
+  [ -x "$bin" ] || { log "no benchmark executable in:"; cat "$cargo_log" >&2; exit 1; }
+  echo "$bin"
+}
 # criterion: "oa_post/plain  time:   [low µs mean µs high µs]" (the name may sit on its own line).
-criterion() { # mode -> "mean low high" in µs
+criterion() { # mode, criterion's output -> "mean low high" in µs
   awk -v want="oa_post/$1" '
     function us(v, unit) {
       if (unit == "ns") return v / 1000
@@ -49,42 +55,56 @@ criterion() { # mode -> "mean low high" in µs
     hit && /time:/ {
       s = $0; sub(/.*\[/, "", s); sub(/\].*/, "", s); split(s, f, " ")
       printf "%.2f %.2f %.2f\n", us(f[3], f[4]), us(f[1], f[2]), us(f[5], f[6]); exit
-    }' "$cargo_log"
+    }' "$2"
 }
+log "building the core's benchmark for this CPU (target/native; cargo bench --bench callback --no-run)"
+RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR=target/native \
+  cargo bench --bench callback --no-run >"$cargo_log" 2>&1 || { cat "$cargo_log" >&2; exit 1; }
+native_bin=$(bench_binary)
+log "building the core's benchmark, portable (cargo bench --bench callback --no-run)"
+cargo bench --bench callback --no-run >"$cargo_log" 2>&1 || { cat "$cargo_log" >&2; exit 1; }
+portable_bin=$(bench_binary)
 
-rows=$(mktemp)
-trap 'rm -f "$cargo_log" "$rows"' EXIT
 for round in $(seq 1 "$ROUNDS"); do
   py_out=$("$VENV/bin/python" bench/wechatpy_bench.py "${BENCH_PY_REPEATS:-7}")
-  log "round $round: wechatpy done, running the core's benchmark"
-  "$bench_bin" --bench --warm-up-time 1 --measurement-time "$CRITERION_SECS" >"$cargo_log" 2>&1 ||
+  log "round $round: wechatpy done, running the core's benchmark (for this CPU, then portable)"
+  "$native_bin" --bench --warm-up-time 1 --measurement-time "$CRITERION_SECS" >"$native_log" 2>&1 ||
+    { cat "$native_log" >&2; exit 1; }
+  "$portable_bin" --bench --warm-up-time 1 --measurement-time "$CRITERION_SECS" >"$cargo_log" 2>&1 ||
     { cat "$cargo_log" >&2; exit 1; }
   for mode in plain safe; do
     read -r _ _ best median _ < <(echo "$py_out" | grep "^wechatpy $mode ")
-    read -r mean low high < <(criterion "$mode")
-    if [ -z "${mean:-}" ]; then
+    read -r native native_low native_high < <(criterion "$mode" "$native_log")
+    read -r portable portable_low portable_high < <(criterion "$mode" "$cargo_log")
+    if [ -z "${native:-}" ] || [ -z "${portable:-}" ]; then
       log "no criterion result for oa_post/$mode in:"
-      cat "$cargo_log" >&2
+      cat "$native_log" "$cargo_log" >&2
       exit 1
     fi
-    echo "$mode $round $best $median $mean $low $high" >>"$rows"
+    echo "$mode $round $best $median $native $native_low $native_high $portable $portable_low $portable_high" >>"$rows"
   done
 done
 
 echo "$py_out" | grep '^#'
 echo "# kefu-edge core: the benchmark of cargo bench --bench callback (criterion mean, [95% CI]," \
-  "1 s warm-up, ${CRITERION_SECS} s measurement); $(rustc --version)"
+  "1 s warm-up, ${CRITERION_SECS} s measurement), built for this CPU (-C target-cpu=native:" \
+  "$(grep -m1 '^model name' /proc/cpuinfo | sed 's/.*: //')) and portable; $(rustc --version)"
 echo "# $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%FT%TZ);" \
-  "$ROUNDS rounds, each wechatpy then the core"
-printf '%-6s %5s %18s %18s %26s %9s\n' "mode" "round" "wechatpy best µs" "wechatpy median µs" \
-  "kefu-edge mean µs [CI]" "speed-up"
-sort -k1,1 -k2,2n "$rows" | while read -r mode round best median mean low high; do
-  speedup=$(awk -v a="$median" -v b="$mean" 'BEGIN { printf "%.1fx", a / b }')
-  printf '%-6s %5s %18s %18s %26s %9s\n' "$mode" "$round" "$best" "$median" "$mean [$low, $high]" "$speedup"
+  "$ROUNDS rounds, each wechatpy, then the core for this CPU, then portable"
+printf '%-6s %5s %18s %18s %26s %9s %26s %9s\n' "mode" "round" "wechatpy best µs" \
+  "wechatpy median µs" "this CPU: mean µs [CI]" "speed-up" "portable: mean µs [CI]" "speed-up"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
+sort -k1,1 -k2,2n "$rows" | while read -r mode round best median native nlow nhigh portable plow phigh; do
+  printf '%-6s %5s %18s %18s %26s %9s %26s %9s\n' "$mode" "$round" "$best" "$median" \
+    "$native [$nlow, $nhigh]" "$(ratio "$median" "$native")" \
+    "$portable [$plow, $phigh]" "$(ratio "$median" "$portable")"
 done
+median() { # one number per line -> their median
+  sort -g | awk '{ r[NR] = $1 } END { print NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2 }'
+}
 for mode in plain safe; do
-  awk -v m="$mode" '$1 == m { print $4 / $5 }' "$rows" | sort -g |
-    awk -v m="$mode" '{ r[NR] = $1 } END {
-      med = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
-      printf "%-6s speed-up, median of the rounds: %.1fx\n", m, med }'
+  native=$(awk -v m="$mode" '$1 == m { print $4 / $5 }' "$rows" | median)
+  portable=$(awk -v m="$mode" '$1 == m { print $4 / $8 }' "$rows" | median)
+  printf '%-6s speed-up, median of the rounds: %.1fx built for this CPU, %.1fx portable\n' \
+    "$mode" "$native" "$portable"
 done
