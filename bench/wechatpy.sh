@@ -10,14 +10,14 @@
 # and their median. The core's benchmark is built twice: for this machine's CPU (`-C
 # target-cpu=native`, as a native service is built for its server; in target/native) and
 # portable (any x86-64, the CPU's features found at run time), and both are timed in every round.
-# Knobs (environment): BENCH_ROUNDS (3), BENCH_PY_REPEATS (7), BENCH_CRITERION_SECS (3,
+# Knobs (environment): BENCH_ROUNDS (5), BENCH_PY_REPEATS (7), BENCH_CRITERION_SECS (3,
 # criterion's measurement time per mode, build and round).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 VENV=bench/.venv
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 CRITERION_SECS=${BENCH_CRITERION_SECS:-3}
 log() { echo "[bench/wechatpy] $*" >&2; }
 
