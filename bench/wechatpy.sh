@@ -33,15 +33,22 @@ fi
 # --- rounds: wechatpy, then the core (criterion) built for this CPU and portable, in turn -------
 # Each round times every side and takes the speed-ups within the round; the result is the median
 # round. A machine disturbed during one side's turn spoils that round only.
-cargo_log=$(mktemp)
+build_log=$(mktemp)
 native_log=$(mktemp)
+portable_log=$(mktemp)
 rows=$(mktemp)
-trap 'rm -f "$cargo_log" "$native_log" "$rows"' EXIT
-bench_binary() { # cargo's log of `--no-run` -> the benchmark executable
-  local bin
-  bin=$(sed -n 's/.*Executable .*(\(.*\))$/\1/p' "$cargo_log" | tail -n 1)
-  [ -x "$bin" ] || { log "no benchmark executable in:"; cat "$cargo_log" >&2; exit 1; }
+trap 'rm -f "$build_log" "$native_log" "$portable_log" "$rows"' EXIT
+build_bench() { # what, then cargo's environment (NAME=value ...) -> the benchmark executable
+  local what=$1 bin
+  shift
+  log "building the core's benchmark $what (cargo bench --bench callback --no-run)"
+  env "$@" cargo bench --bench callback --no-run >"$build_log" 2>&1 || { cat "$build_log" >&2; exit 1; }
+  bin=$(sed -n 's/.*Executable .*(\(.*\))$/\1/p' "$build_log" | tail -n 1)
+  [ -x "$bin" ] || { log "no benchmark executable in:"; cat "$build_log" >&2; exit 1; }
   echo "$bin"
+}
+run_bench() { # executable, file for criterion's output
+  "$1" --bench --warm-up-time 1 --measurement-time "$CRITERION_SECS" >"$2" 2>&1 || { cat "$2" >&2; exit 1; }
 }
 # criterion: "oa_post/plain  time:   [low µs mean µs high µs]" (the name may sit on its own line).
 criterion() { # mode, criterion's output -> "mean low high" in µs
@@ -57,28 +64,22 @@ criterion() { # mode, criterion's output -> "mean low high" in µs
       printf "%.2f %.2f %.2f\n", us(f[3], f[4]), us(f[1], f[2]), us(f[5], f[6]); exit
     }' "$2"
 }
-log "building the core's benchmark for this CPU (target/native; cargo bench --bench callback --no-run)"
-RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR=target/native \
-  cargo bench --bench callback --no-run >"$cargo_log" 2>&1 || { cat "$cargo_log" >&2; exit 1; }
-native_bin=$(bench_binary)
-log "building the core's benchmark, portable (cargo bench --bench callback --no-run)"
-cargo bench --bench callback --no-run >"$cargo_log" 2>&1 || { cat "$cargo_log" >&2; exit 1; }
-portable_bin=$(bench_binary)
+native_bin=$(build_bench "for this CPU (target/native)" RUSTFLAGS="-C target-cpu=native" \
+  CARGO_TARGET_DIR=target/native)
+portable_bin=$(build_bench portable)
 
 for round in $(seq 1 "$ROUNDS"); do
   py_out=$("$VENV/bin/python" bench/wechatpy_bench.py "${BENCH_PY_REPEATS:-7}")
   log "round $round: wechatpy done, running the core's benchmark (for this CPU, then portable)"
-  "$native_bin" --bench --warm-up-time 1 --measurement-time "$CRITERION_SECS" >"$native_log" 2>&1 ||
-    { cat "$native_log" >&2; exit 1; }
-  "$portable_bin" --bench --warm-up-time 1 --measurement-time "$CRITERION_SECS" >"$cargo_log" 2>&1 ||
-    { cat "$cargo_log" >&2; exit 1; }
+  run_bench "$native_bin" "$native_log"
+  run_bench "$portable_bin" "$portable_log"
   for mode in plain safe; do
     read -r _ _ best median _ < <(echo "$py_out" | grep "^wechatpy $mode ")
     read -r native native_low native_high < <(criterion "$mode" "$native_log")
-    read -r portable portable_low portable_high < <(criterion "$mode" "$cargo_log")
+    read -r portable portable_low portable_high < <(criterion "$mode" "$portable_log")
     if [ -z "${native:-}" ] || [ -z "${portable:-}" ]; then
       log "no criterion result for oa_post/$mode in:"
-      cat "$native_log" "$cargo_log" >&2
+      cat "$native_log" "$portable_log" >&2
       exit 1
     fi
     echo "$mode $round $best $median $native $native_low $native_high $portable $portable_low $portable_high" >>"$rows"
