@@ -7,7 +7,7 @@
 # bench/.venv when missing or out of date, times wechatpy doing the work of benches/callback.rs
 # (bench/wechatpy_bench.py, timeit), runs the benchmark of `cargo bench --bench callback`, in
 # turn over a few rounds, and prints µs per callback side by side with the speed-up of each round
-# and their median. The core's benchmark is built twice: for this machine's CPU (`-C
+# (wechatpy's median over the core's median) and their median. The core's benchmark is built twice: for this machine's CPU (`-C
 # target-cpu=native`, as a native service is built for its server; in target/native) and
 # portable (any x86-64, the CPU's features found at run time), and both are timed in every round.
 # Knobs (environment): BENCH_ROUNDS (5), BENCH_PY_REPEATS (7), BENCH_CRITERION_SECS (3,
@@ -34,10 +34,9 @@ fi
 # Each round times every side and takes the speed-ups within the round; the result is the median
 # round. A machine disturbed during one side's turn spoils that round only.
 build_log=$(mktemp)
-native_log=$(mktemp)
-portable_log=$(mktemp)
 rows=$(mktemp)
-trap 'rm -f "$build_log" "$native_log" "$portable_log" "$rows"' EXIT
+estimates=$(mktemp -d)
+trap 'rm -rf "$build_log" "$rows" "$estimates"' EXIT
 build_bench() { # what, then cargo's environment (NAME=value ...) -> the benchmark executable
   local what=$1 bin
   shift
@@ -47,22 +46,20 @@ build_bench() { # what, then cargo's environment (NAME=value ...) -> the benchma
   [ -x "$bin" ] || { log "no benchmark executable in:"; cat "$build_log" >&2; exit 1; }
   echo "$bin"
 }
-run_bench() { # executable, file for criterion's output
-  "$1" --bench --warm-up-time 1 --measurement-time "$CRITERION_SECS" >"$2" 2>&1 || { cat "$2" >&2; exit 1; }
+run_bench() { # executable, build's name -> criterion's estimates under $estimates/<name>
+  CRITERION_HOME="$estimates/$2" "$1" --bench --warm-up-time 1 --measurement-time "$CRITERION_SECS" \
+    >"$estimates/$2.log" 2>&1 || { cat "$estimates/$2.log" >&2; exit 1; }
 }
-# criterion: "oa_post/plain  time:   [low µs mean µs high µs]" (the name may sit on its own line).
-criterion() { # mode, criterion's output -> "mean low high" in µs
-  awk -v want="oa_post/$1" '
-    function us(v, unit) {
-      if (unit == "ns") return v / 1000
-      if (unit == "ms") return v * 1000
-      return v
-    }
-    $1 == want { hit = 1 }
-    hit && /time:/ {
-      s = $0; sub(/.*\[/, "", s); sub(/\].*/, "", s); split(s, f, " ")
-      printf "%.2f %.2f %.2f\n", us(f[3], f[4]), us(f[1], f[2]), us(f[5], f[6]); exit
-    }' "$2"
+# The median of criterion's samples (each the mean time of its iterations) and its 95% interval,
+# in µs: the statistic wechatpy's side reports. criterion's printed estimate is the slope of a
+# regression over the samples, which a few samples slowed by another process pull up.
+criterion() { # mode, build's name -> "median low high" in µs
+  "$VENV/bin/python" - "$estimates/$2/oa_post/$1/new/estimates.json" <<'PY'
+import json, sys
+median = json.load(open(sys.argv[1]))["median"]
+ci = median["confidence_interval"]
+print(f"{median['point_estimate'] / 1000:.2f} {ci['lower_bound'] / 1000:.2f} {ci['upper_bound'] / 1000:.2f}")
+PY
 }
 native_bin=$(build_bench "for this CPU (target/native)" RUSTFLAGS="-C target-cpu=native" \
   CARGO_TARGET_DIR=target/native)
@@ -71,15 +68,14 @@ portable_bin=$(build_bench portable)
 for round in $(seq 1 "$ROUNDS"); do
   py_out=$("$VENV/bin/python" bench/wechatpy_bench.py "${BENCH_PY_REPEATS:-7}")
   log "round $round: wechatpy done, running the core's benchmark (for this CPU, then portable)"
-  run_bench "$native_bin" "$native_log"
-  run_bench "$portable_bin" "$portable_log"
+  run_bench "$native_bin" native
+  run_bench "$portable_bin" portable
   for mode in plain safe; do
     read -r _ _ best median _ < <(echo "$py_out" | grep "^wechatpy $mode ")
-    read -r native native_low native_high < <(criterion "$mode" "$native_log")
-    read -r portable portable_low portable_high < <(criterion "$mode" "$portable_log")
+    read -r native native_low native_high < <(criterion "$mode" native)
+    read -r portable portable_low portable_high < <(criterion "$mode" portable)
     if [ -z "${native:-}" ] || [ -z "${portable:-}" ]; then
-      log "no criterion result for oa_post/$mode in:"
-      cat "$native_log" "$portable_log" >&2
+      log "no criterion estimates for oa_post/$mode"
       exit 1
     fi
     echo "$mode $round $best $median $native $native_low $native_high $portable $portable_low $portable_high" >>"$rows"
@@ -87,13 +83,13 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo "$py_out" | grep '^#'
-echo "# kefu-edge core: the benchmark of cargo bench --bench callback (criterion mean, [95% CI]," \
+echo "# kefu-edge core: the benchmark of cargo bench --bench callback (criterion: median of the samples, [95% CI]," \
   "1 s warm-up, ${CRITERION_SECS} s measurement), built for this CPU (-C target-cpu=native:" \
   "$(grep -m1 '^model name' /proc/cpuinfo | sed 's/.*: //')) and portable; $(rustc --version)"
 echo "# $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%FT%TZ);" \
   "$ROUNDS rounds, each wechatpy, then the core for this CPU, then portable"
 printf '%-6s %5s %18s %18s %26s %9s %26s %9s\n' "mode" "round" "wechatpy best µs" \
-  "wechatpy median µs" "this CPU: mean µs [CI]" "speed-up" "portable: mean µs [CI]" "speed-up"
+  "wechatpy median µs" "this CPU: median µs [CI]" "speed-up" "portable: median µs [CI]" "speed-up"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
 sort -k1,1 -k2,2n "$rows" | while read -r mode round best median native nlow nhigh portable plow phigh; do
   printf '%-6s %5s %18s %18s %26s %9s %26s %9s\n' "$mode" "$round" "$best" "$median" \
