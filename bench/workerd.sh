@@ -13,7 +13,7 @@
 # answer under load is not 2xx; socket errors (timeouts, closed connections) are only reported.
 # The targets take turns in rounds; the table gives each target's median round and the goals'
 # ratios (bench/workerd/summary.mjs), each taken within a round.
-# Knobs (environment): BENCH_ROUNDS (3), BENCH_SECS (4, per target and round),
+# Knobs (environment): BENCH_ROUNDS (5), BENCH_SECS (4, per target and round),
 # BENCH_WARMUP_SECS (2), BENCH_THREADS (2),
 # BENCH_CONNS (32), BENCH_PORT (18787: kefu; +1 empty Worker; +2 sink; +3 and +4 the I/O-only
 # Workers).
@@ -21,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WRK_DEB_VERSION=4.1.0-3+b2
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 SECS=${BENCH_SECS:-4}
 WARMUP=${BENCH_WARMUP_SECS:-2}
 THREADS=${BENCH_THREADS:-2}
