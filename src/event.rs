@@ -291,7 +291,7 @@ fn describe_order(o: &OrderEvent) -> String {
 }
 
 fn description(kind: &str, detail: &str, who: &str) -> String {
-    format!("{kind} {detail} from {}", crate::mask::mask(who))
+    [kind, " ", detail, " from ", &crate::mask::mask(who)].concat()
 }
 
 #[cfg(test)]

@@ -184,25 +184,18 @@ impl<'a> Push<'a> {
     }
 
     /// Retries of one push share this key: MsgId for messages; sender + time + event (or type,
-    /// for the rare message without MsgId) otherwise.
+    /// for the rare message without MsgId) otherwise. Joined rather than `format!`ted, as every
+    /// platform's key: each push takes one, inline.
     pub fn dedup_key(&self) -> String {
         let e = self.envelope();
+        let mut time = itoa::Buffer::new();
+        let time = time.format(e.create_time);
         match self {
             Push::Message(OaMessage {
                 msg_id: Some(id), ..
-            }) => format!("oa:msg:{id}"),
-            Push::Message(m) => format!(
-                "oa:msg:{}:{}:{}",
-                e.openid,
-                e.create_time,
-                m.body.type_name()
-            ),
-            Push::Event(ev) => format!(
-                "oa:event:{}:{}:{}",
-                e.openid,
-                e.create_time,
-                ev.event.raw_name()
-            ),
+            }) => ["oa:msg", id].join(":"),
+            Push::Message(m) => ["oa:msg", &e.openid, time, m.body.type_name()].join(":"),
+            Push::Event(ev) => ["oa:event", &e.openid, time, ev.event.raw_name()].join(":"),
         }
     }
 }

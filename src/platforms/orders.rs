@@ -128,7 +128,7 @@ impl OrderEvent {
 
     /// Retries of one event share its id.
     pub fn dedup_key(&self) -> String {
-        format!("orders:{}", self.id)
+        ["orders", &self.id].join(":")
     }
 }
 

@@ -117,12 +117,13 @@ impl Notification {
     /// WeChat may deliver one notification more than once; a later notification of the same
     /// kind carries a new TimeStamp.
     pub fn dedup_key(&self) -> String {
-        format!(
-            "payfeedback:{}:{}:{}",
-            self.feedback_id,
+        [
+            "payfeedback",
+            &self.feedback_id,
             self.msg_type.as_str(),
-            self.timestamp
-        )
+            &self.timestamp,
+        ]
+        .join(":")
     }
 }
 

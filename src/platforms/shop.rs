@@ -118,9 +118,16 @@ impl ShopPush {
     /// 3.5 h); buyer + time + event name otherwise.
     pub fn dedup_key(&self) -> String {
         match self {
-            ShopPush::Message(m) => format!("shop:msg:{}", m.msg_id),
+            ShopPush::Message(m) => ["shop:msg", &m.msg_id].join(":"),
             ShopPush::Event(e) => {
-                format!("shop:event:{}:{}:{}", e.openid, e.create_time, e.event)
+                let mut time = itoa::Buffer::new();
+                [
+                    "shop:event",
+                    &e.openid,
+                    time.format(e.create_time),
+                    &e.event,
+                ]
+                .join(":")
             }
         }
     }
