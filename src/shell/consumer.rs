@@ -32,7 +32,7 @@ pub async fn handle(batch: MessageBatch, env: &Env) {
         match &report {
             Ok(_) => {
                 let line = log::queue_message(&queue, &report, None, ms, &meter.borrow());
-                worker::console_log!("{line}");
+                io::log_line(&line);
                 // Acking cannot fail for a message of the batch being handled.
                 let _ = message.ack();
             }
@@ -45,12 +45,12 @@ pub async fn handle(batch: MessageBatch, env: &Env) {
                 let delay = retry_delay_secs(age_secs);
                 meter.borrow_mut().queue_retry(body.len());
                 let line = log::queue_message(&queue, &report, Some(delay), ms, &meter.borrow());
-                worker::console_error!("{line}");
+                io::log_error_line(&line);
                 retry_later(&message, delay);
             }
         }
     }
-    worker::console_log!("{}", log::queue_batch(&queue, messages.length() as usize));
+    io::log_line(&log::queue_batch(&queue, messages.length() as usize));
 }
 
 fn body_text(message: &Message) -> String {

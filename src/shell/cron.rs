@@ -9,7 +9,7 @@ use crate::{log, pipeline};
 pub async fn run(env: &Env) {
     let settings = io::settings(env);
     let Ok(cx) = perform::context(&settings) else {
-        worker::console_error!("cron: no randomness available");
+        io::log_error_line("cron: no randomness available");
         return;
     };
     let started = io::now_millis();
@@ -18,8 +18,8 @@ pub async fn run(env: &Env) {
     let ms = io::now_millis() - started;
     let line = log::cron_run(&reports, ms, &meter.borrow());
     if reports.iter().all(Result::is_ok) {
-        worker::console_log!("{line}");
+        io::log_line(&line);
     } else {
-        worker::console_error!("{line}");
+        io::log_error_line(&line);
     }
 }

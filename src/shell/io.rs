@@ -118,6 +118,17 @@ thread_local! {
     static LOGGED: RefCell<BTreeSet<String>> = const { RefCell::new(BTreeSet::new()) };
 }
 
+/// A line for the Worker's log, handed to `console.log` as it is (`worker::console_log!` would
+/// copy it through `format!` first: every request logs one).
+pub fn log_line(line: &str) {
+    web_sys::console::log_1(&JsValue::from_str(line));
+}
+
+/// A line for the Worker's log as an error (`console.error`).
+pub fn log_error_line(line: &str) {
+    web_sys::console::error_1(&JsValue::from_str(line));
+}
+
 /// Logs a rejection. Server-side problems (5xx: a missing setting, a failed dependency) are
 /// logged once per isolate so a misconfiguration does not flood the log; 4xx are one line each.
 pub fn log_rejection(route: &str, rejection: &Rejection) {
@@ -125,10 +136,10 @@ pub fn log_rejection(route: &str, rejection: &Rejection) {
     if rejection.status() >= 500 {
         let first = LOGGED.with(|seen| seen.borrow_mut().insert(line.clone()));
         if first {
-            worker::console_error!("{line}");
+            log_error_line(&line);
         }
     } else {
-        worker::console_log!("{line}");
+        log_line(&line);
     }
 }
 

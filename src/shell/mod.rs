@@ -80,7 +80,7 @@ fn answer(
 ) -> std::result::Result<JsValue, JsValue> {
     let ms = io::now_millis() - started;
     if let Some(line) = log::request(method, path, &reply, ms, usage) {
-        worker::console_log!("{line}");
+        io::log_line(&line);
     }
     Ok(respond(reply)?.into())
 }
