@@ -7,9 +7,10 @@
 # bench/.venv when missing or out of date, times wechatpy doing the work of benches/callback.rs
 # (bench/wechatpy_bench.py, timeit), runs the benchmark of `cargo bench --bench callback`, in
 # turn over a few rounds, and prints µs per callback side by side with the speed-up of each round
-# (wechatpy's median over the core's median) and their median. The core's benchmark is built twice: for this machine's CPU (`-C
-# target-cpu=native`, as a native service is built for its server; in target/native) and
-# portable (any x86-64, the CPU's features found at run time), and both are timed in every round.
+# (wechatpy's median over the core's median) and their median. The core's benchmark is built
+# twice: for this machine's CPU (`-C target-cpu=native`, as a native service is built for its
+# server; in target/native) and portable (any x86-64, the CPU's features found at run time), and
+# both are timed in every round.
 # Knobs (environment): BENCH_ROUNDS (5), BENCH_PY_REPEATS (7), BENCH_CRITERION_SECS (3,
 # criterion's measurement time per mode, build and round).
 set -euo pipefail
@@ -58,7 +59,8 @@ criterion() { # mode, build's name -> "median low high" in µs
 import json, sys
 median = json.load(open(sys.argv[1]))["median"]
 ci = median["confidence_interval"]
-print(f"{median['point_estimate'] / 1000:.2f} {ci['lower_bound'] / 1000:.2f} {ci['upper_bound'] / 1000:.2f}")
+us = [median["point_estimate"], ci["lower_bound"], ci["upper_bound"]]
+print(" ".join(f"{ns / 1000:.2f}" for ns in us))
 PY
 }
 native_bin=$(build_bench "for this CPU (target/native)" RUSTFLAGS="-C target-cpu=native" \
@@ -83,8 +85,8 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo "$py_out" | grep '^#'
-echo "# kefu-edge core: the benchmark of cargo bench --bench callback (criterion: median of the samples, [95% CI]," \
-  "1 s warm-up, ${CRITERION_SECS} s measurement), built for this CPU (-C target-cpu=native:" \
+echo "# kefu-edge core: the benchmark of cargo bench --bench callback (criterion: median of the" \
+  "samples, [95% CI], 1 s warm-up, ${CRITERION_SECS} s measurement), built for this CPU (-C target-cpu=native:" \
   "$(grep -m1 '^model name' /proc/cpuinfo | sed 's/.*: //')) and portable; $(rustc --version)"
 echo "# $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%FT%TZ);" \
   "$ROUNDS rounds, each wechatpy, then the core for this CPU, then portable"
