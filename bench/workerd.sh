@@ -3,11 +3,13 @@
 #
 #   bash bench/workerd.sh [--no-build]
 #
-# Builds the Worker (scripts/setup.sh, scripts/build.sh; --no-build uses build/ as it is),
+# Builds the Worker (scripts/setup.sh, scripts/build.sh; --no-build uses build/ as it is, and the
+# Rust baseline's build when it has one),
 # serves a snapshot of it with `workerd serve` straight from bench/workerd/config.capnp (no
 # wrangler proxy), next to an empty Worker, two JS Workers doing only a POST's I/O (both KV reads
-# and a queue send each time; or, as kefu-edge, the KV reads kept 10 s and a queue send) and a
-# local KV/queue sink, all on 127.0.0.1. Checks one answer of each kind
+# and a queue send each time; or, as kefu-edge, the KV reads kept 10 s and a queue send), a Rust
+# Worker doing the latter through kefu-edge's glue (bench/workerd/floor, built here) and a local
+# KV/queue sink, all on 127.0.0.1. Checks one answer of each kind
 # (bench/workerd/requests.mjs), then loads each with wrk and prints requests/s and latency
 # percentiles. Installs wrk (Debian, pinned) when missing. Exits non-zero when a check fails or an
 # answer under load is not 2xx; socket errors (timeouts, closed connections) are only reported.
@@ -15,7 +17,7 @@
 # ratios (bench/workerd/summary.mjs), each taken within a round.
 # Knobs (environment): BENCH_ROUNDS (5), BENCH_SECS (4, per target and round),
 # BENCH_WARMUP_SECS (2), BENCH_THREADS (2),
-# BENCH_CONNS (32), BENCH_PORT (18787: kefu; +1 empty Worker; +2 sink; +3 and +4 the I/O-only
+# BENCH_CONNS (32), BENCH_PORT (18787: kefu; +1 empty Worker; +2 sink; +3, +4 and +5 the I/O-only
 # Workers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +30,7 @@ THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNS:-32}
 PORT=${BENCH_PORT:-18787}
 KEFU_PORT=$PORT EMPTY_PORT=$((PORT + 1)) SINK_PORT=$((PORT + 2)) EMPTY_IO_PORT=$((PORT + 3))
-SAME_IO_PORT=$((PORT + 4))
+SAME_IO_PORT=$((PORT + 4)) FLOOR_PORT=$((PORT + 5))
 WORK=bench/.work
 WORKERD=node_modules/.bin/workerd
 
@@ -62,14 +64,22 @@ fi
 for f in build/index.js build/index_bg.wasm; do
   [ -s "$f" ] || { log "missing $f: run without --no-build"; exit 1; }
 done
+FLOOR=bench/workerd/floor
+if [ "$build" = 1 ] || [ ! -s "$FLOOR/build/index_bg.wasm" ]; then
+  log "building the Rust I/O-only Worker ($FLOOR)"
+  CARGO_TARGET_DIR=target/bench-floor bash scripts/build-worker.sh "$FLOOR" \
+    >"$WORK/floor-build.log" 2>&1 || { cat "$WORK/floor-build.log" >&2; exit 1; }
+fi
 
 # --- config: a snapshot of the build next to the config, so the served Worker is one build -----
 cp build/index.js build/index_bg.wasm bench/workerd/empty.mjs bench/workerd/empty-io.mjs \
   bench/workerd/sink.mjs "$WORK/"
+mkdir "$WORK/floor" && cp "$FLOOR/build/index.js" "$FLOOR/build/index_bg.wasm" "$WORK/floor/"
 compat_date=$(sed -n 's/^compatibility_date *= *"\(.*\)".*/\1/p' wrangler.toml)
 sed -e "s/@COMPAT_DATE@/$compat_date/g" -e "s/@KEFU_PORT@/$KEFU_PORT/" \
   -e "s/@EMPTY_PORT@/$EMPTY_PORT/" -e "s/@SINK_PORT@/$SINK_PORT/" \
   -e "s/@EMPTY_IO_PORT@/$EMPTY_IO_PORT/" -e "s/@SAME_IO_PORT@/$SAME_IO_PORT/" \
+  -e "s/@FLOOR_PORT@/$FLOOR_PORT/" \
   bench/workerd/config.capnp >"$WORK/config.capnp"
 
 # --- serve ---------------------------------------------------------------------------------------
@@ -102,8 +112,8 @@ fi
 
 # --- check answers before loading ---------------------------------------------------------------
 node bench/workerd/requests.mjs "http://127.0.0.1:$KEFU_PORT" "http://127.0.0.1:$EMPTY_PORT" \
-  "http://127.0.0.1:$EMPTY_IO_PORT" "http://127.0.0.1:$SAME_IO_PORT" "http://127.0.0.1:$SINK_PORT" \
-  "$WORK" >&2 || {
+  "http://127.0.0.1:$EMPTY_IO_PORT" "http://127.0.0.1:$SAME_IO_PORT" \
+  "http://127.0.0.1:$FLOOR_PORT" "http://127.0.0.1:$SINK_PORT" "$WORK" >&2 || {
   log "an answer was wrong; workerd log:"
   tail -n 40 "$WORK/workerd.log" >&2
   exit 1

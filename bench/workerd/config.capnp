@@ -1,8 +1,8 @@
-# workerd configuration of bench/workerd.sh: the built kefu-edge Worker, an empty Worker and two
-# JS Workers doing only a POST's I/O, each on its own loopback socket, and a local sink service
-# standing in for KV and the queue.
+# workerd configuration of bench/workerd.sh: the built kefu-edge Worker, an empty Worker, two
+# JS Workers and a Rust one doing only a POST's I/O, each on its own loopback socket, and a local
+# sink service standing in for KV and the queue.
 # bench/workerd.sh copies this file next to snapshots of build/index.js and build/index_bg.wasm
-# (bench/.work/), sets compatibilityDate from wrangler.toml and the ports, and runs
+# (bench/.work/) and of the Rust one's (bench/.work/floor/), sets compatibilityDate from wrangler.toml and the ports, and runs
 #   workerd serve bench/.work/config.capnp config
 using Workerd = import "/workerd/workerd.capnp";
 
@@ -12,6 +12,7 @@ const config :Workerd.Config = (
     (name = "empty", worker = .empty),
     (name = "empty-io", worker = .emptyIo),
     (name = "same-io", worker = .sameIo),
+    (name = "floor", worker = .floor),
     (name = "sink", worker = .sink),
   ],
   sockets = [
@@ -20,6 +21,7 @@ const config :Workerd.Config = (
     (name = "sink", address = "127.0.0.1:@SINK_PORT@", http = (), service = "sink"),
     (name = "empty-io", address = "127.0.0.1:@EMPTY_IO_PORT@", http = (), service = "empty-io"),
     (name = "same-io", address = "127.0.0.1:@SAME_IO_PORT@", http = (), service = "same-io"),
+    (name = "floor", address = "127.0.0.1:@FLOOR_PORT@", http = (), service = "floor"),
   ],
 );
 
@@ -69,6 +71,20 @@ const sameIo :Workerd.Worker = (
     (name = "KEFU_EVENTS", queue = "sink"),
     # The KV keys kept 10 s per isolate, as kefu-edge keeps them: kefu-edge's I/O.
     (name = "KV_KEEP_MS", text = "10000"),
+  ],
+  globalOutbound = "sink",
+);
+
+# sameIo's I/O in Rust, through kefu-edge's glue (bench/workerd/floor).
+const floor :Workerd.Worker = (
+  modules = [
+    (name = "index.js", esModule = embed "floor/index.js"),
+    (name = "index_bg.wasm", wasm = embed "floor/index_bg.wasm"),
+  ],
+  compatibilityDate = "@COMPAT_DATE@",
+  bindings = [
+    (name = "KEFU_KV", kvNamespace = "sink"),
+    (name = "KEFU_EVENTS", queue = "sink"),
   ],
   globalOutbound = "sink",
 );

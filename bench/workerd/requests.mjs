@@ -1,6 +1,6 @@
 // Prepares and checks the requests that bench/workerd.sh loads workerd with.
 //
-//   node bench/workerd/requests.mjs KEFU_URL EMPTY_URL EMPTY_IO_URL SAME_IO_URL SINK_URL OUT_DIR
+//   node bench/workerd/requests.mjs KEFU_URL EMPTY_URL EMPTY_IO_URL SAME_IO_URL FLOOR_URL SINK_URL OUT_DIR
 //
 // Signs one request of each kind (settings as in bench/workerd/config.capnp), sends each once
 // and checks the answer (status, body; the safe-mode reply is verified and decrypted), checks
@@ -12,9 +12,9 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-const [kefu, empty, emptyIo, sameIo, sink, outDir] = process.argv.slice(2);
+const [kefu, empty, emptyIo, sameIo, floor, sink, outDir] = process.argv.slice(2);
 if (!outDir) {
-  console.error("usage: node requests.mjs KEFU_URL EMPTY_URL EMPTY_IO_URL SAME_IO_URL SINK_URL OUT_DIR");
+  console.error("usage: node requests.mjs KEFU_URL EMPTY_URL EMPTY_IO_URL SAME_IO_URL FLOOR_URL SINK_URL OUT_DIR");
   process.exit(2);
 }
 
@@ -66,6 +66,7 @@ const targets = [
   { name: "empty Worker", method: "GET", url: `${empty}/` },
   { name: "empty Worker + POST's I/O", method: "POST", url: `${emptyIo}/`, body: MESSAGE },
   { name: "JS Worker, kefu-edge's I/O", method: "POST", url: `${sameIo}/`, body: MESSAGE },
+  { name: "Rust Worker, kefu-edge's I/O", method: "POST", url: `${floor}/`, body: MESSAGE },
   { name: "GET /healthz", method: "GET", url: `${kefu}/healthz` },
   {
     name: "GET /wechat/oa echostr",
@@ -100,6 +101,7 @@ const checks = {
   "empty Worker": (status, text) => status === 200 && text === "ok",
   "empty Worker + POST's I/O": (status, text) => status === 200 && text.includes("transfer_customer_service"),
   "JS Worker, kefu-edge's I/O": (status, text) => status === 200 && text.includes("transfer_customer_service"),
+  "Rust Worker, kefu-edge's I/O": (status, text) => status === 200 && text.includes("transfer_customer_service"),
   "GET /healthz": (status, text) => status === 200 && JSON.parse(text).ok === true,
   "GET /wechat/oa echostr": (status, text) => status === 200 && text === echostr,
   "POST /wechat/oa plain": (status, text) => {
@@ -145,7 +147,7 @@ for (const t of targets) {
 const stats = await (await fetch(`${sink}/__stats`)).json();
 // One POST to each I/O-only Worker and two to kefu-edge: every POST sent once; each Worker read
 // both keys for its first POST, and kefu-edge reused them (its isolate cache) for its second.
-const sinkOk = stats.queueSends === 4 && stats.kvGets.rules === 3 && stats.kvGets.kf_online === 3;
+const sinkOk = stats.queueSends === 5 && stats.kvGets.rules === 4 && stats.kvGets.kf_online === 4;
 console.log(
   `check ${sinkOk ? "ok  " : "FAIL"}  sink saw ${stats.queueSends} queue sends, KV gets ${JSON.stringify(stats.kvGets)}`,
 );

@@ -55,6 +55,10 @@ const RATIOS = [
   ["POST safe / JS, 2 KV reads + send", "POST /wechat/oa safe (AES)", "empty Worker + POST's I/O", 1.0],
   ["POST plain / JS, kefu-edge's I/O", "POST /wechat/oa plain", "JS Worker, kefu-edge's I/O", null],
   ["POST safe / JS, kefu-edge's I/O", "POST /wechat/oa safe (AES)", "JS Worker, kefu-edge's I/O", null],
+  // What the glue alone costs (the same I/O in Rust), and kefu-edge's own work beyond it.
+  ["Rust / JS, kefu-edge's I/O", "Rust Worker, kefu-edge's I/O", "JS Worker, kefu-edge's I/O", null],
+  ["POST plain / Rust, kefu-edge's I/O", "POST /wechat/oa plain", "Rust Worker, kefu-edge's I/O", null],
+  ["POST safe / Rust, kefu-edge's I/O", "POST /wechat/oa safe (AES)", "Rust Worker, kefu-edge's I/O", null],
 ];
 const roundCount = Math.max(...[...runs.values()].map((r) => r.length));
 const roundHeads = Array.from({ length: roundCount }, (_, i) => pad(`round ${i + 1}`, 8)).join(" ");
