@@ -2,7 +2,8 @@
 # JS Workers and a Rust one doing only a POST's I/O, each on its own loopback socket, and a local
 # sink service standing in for KV and the queue.
 # bench/workerd.sh copies this file next to snapshots of build/index.js and build/index_bg.wasm
-# (bench/.work/) and of the Rust one's (bench/.work/floor/), sets compatibilityDate from wrangler.toml and the ports, and runs
+# (bench/.work/) and of the Rust one's (bench/.work/floor/), sets compatibilityDate from
+# wrangler.toml and the ports, and runs
 #   workerd serve bench/.work/config.capnp config
 using Workerd = import "/workerd/workerd.capnp";
 
