@@ -3,8 +3,9 @@
 //! through the merchant's `zns_fallback` template; and the ZNS sends the rules ask for.
 
 use crate::outbound::OutboundCall;
-use crate::platforms::caresoft::{normalize_phone, PhoneFormat, ZnsSend};
+use crate::platforms::caresoft::{normalize_phone, ZnsSend};
 use crate::rules::{render_params, ZnsTemplate, FALLBACK_TEXT};
+use crate::settings::PhoneFormat;
 use crate::wechat::custom_send::CustomMessage;
 
 /// WeChat accepts customer-service messages for this long after the customer's last message.

@@ -2,7 +2,6 @@
 //! isolate and version), so the core never touches the environment.
 
 use crate::inline::Rejection;
-use crate::platforms::caresoft::PhoneFormat;
 use crate::wechat::api::TokenEndpoint;
 use crate::wechat::callback::Endpoint;
 use crate::wechat::crypto::{AesKey, CryptoError};
@@ -12,6 +11,15 @@ pub const DEFAULT_WECOM_API_BASE: &str = "https://qyapi.weixin.qq.com";
 pub const DEFAULT_MAX_SKEW_SECS: i64 = 300;
 pub const DEFAULT_DELIVERY_WARNING_PERCENT: i64 = 75;
 pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
+
+/// How CareSoft's ZNS request writes a phone number: `0983123148` as in the seed's example, or
+/// `84983123148` (`ZNS_PHONE_FORMAT=international`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PhoneFormat {
+    #[default]
+    Local,
+    International,
+}
 
 /// `name:token` pairs separated by commas; a pair without both parts is ignored (a token
 /// nobody can name would sign in anonymously).

@@ -3,8 +3,8 @@
 //! refused; any answer is classified, with no phone number left unmasked in its reason.
 #![no_main]
 use kefu_edge::http::{HttpResult, Outcome};
-use kefu_edge::platforms::caresoft::{classify_zns, normalize_phone, PhoneFormat};
-use kefu_edge::settings::Settings;
+use kefu_edge::platforms::caresoft::{classify_zns, normalize_phone};
+use kefu_edge::settings::{PhoneFormat, Settings};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,15 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::{redact, HttpRequest, HttpResult, Outcome};
 use crate::mask::mask;
-
-/// How a phone number is written in the request: `0983123148` as in the seed's example, or
-/// `84983123148` (`ZNS_PHONE_FORMAT=international`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum PhoneFormat {
-    #[default]
-    Local,
-    International,
-}
+use crate::settings::PhoneFormat;
 
 /// Why a phone number was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
