@@ -203,6 +203,22 @@ mod tests {
     }
 
     #[test]
+    fn zns_phone_format_is_local_unless_international() {
+        let format = |value: Option<&str>| {
+            Settings::from_lookup(|name| match name {
+                "ZNS_PHONE_FORMAT" => value.map(str::to_owned),
+                _ => None,
+            })
+            .zns_phone_format
+        };
+        assert_eq!(format(None), PhoneFormat::Local);
+        assert_eq!(format(Some("local")), PhoneFormat::Local);
+        assert_eq!(format(Some("International")), PhoneFormat::International);
+        assert_eq!(format(Some(" international ")), PhoneFormat::International);
+        assert_eq!(format(Some("e164")), PhoneFormat::Local);
+    }
+
+    #[test]
     fn defaults_and_blank_values() {
         let s = Settings::from_lookup(|name| match name {
             "WECHAT_TOKEN" => Some("  tok ".into()),
