@@ -9,8 +9,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 echo "== host unit tests (cargo test)"
 cargo test --all-targets
 
-echo "== build the Worker"
+echo "== build the Worker, and kefu-check (which tests/e2e/check.test.mjs runs) outside any test's timeout"
 bash scripts/build.sh
+cargo build --release --bin kefu-check
 
 echo "== end-to-end tests (wrangler dev), deploy script, dashboard in Chromium"
 # One file at a time: each starts its own Worker, and the machine has two cores.
