@@ -8,20 +8,22 @@ use crate::complaints::ResolveRequest;
 use crate::inline::{Rejection, Reply};
 use crate::kv;
 use crate::pipeline::dead_letters::{ReplayFlow, Replayed};
-use crate::pipeline::effect::{Answer, Effect, Flow, One};
+use crate::pipeline::effect::{self, Answer, Answered, Effect, Flow, One, Step};
+use crate::pipeline::idempotency::{IdempotencyKey, Idempotent};
 use crate::pipeline::outage::{ListParkedFlow, ReplayParkedFlow};
 use crate::pipeline::reads::{Part, ReadFlow};
-use crate::pipeline::resolve::{ResolveFlow, Resolved};
+use crate::pipeline::resolve::{resolved_answer, ResolveFlow, Resolved};
 use crate::pipeline::staff::{Ask, TicketFlow, QUEUE_SQL};
-use crate::pipeline::zns::{SendZnsFlow, Sent};
+use crate::pipeline::zns::{sent_answer, SendZnsFlow, Sent};
 use crate::pipeline::{Context, Map};
 use crate::platforms::payfeedback::GoodsKind;
+use crate::role::Role;
 use crate::rules::Rules;
 use crate::settings::Settings;
 use crate::sql::{Statement, StoreError};
 use crate::staff::{parse_reply, TicketAction};
 use crate::stats::{summarize, TicketTimes, TICKET_TIMES_SQL};
-use crate::wechat::crypto::constant_time_eq;
+use crate::wechat::crypto::{constant_time_eq, hex};
 use crate::wechat::custom_send::CustomSendLimits;
 use crate::zns;
 
@@ -48,8 +50,9 @@ pub struct AdminRequest<'a> {
     pub path: &'a str,
     /// The URL query, without `?`.
     pub query: &'a str,
-    pub authorization: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
+    /// `If-Match` of a rules edit: the version its editor read.
+    pub if_match: Option<&'a str>,
     pub body: &'a str,
 }
 
@@ -87,23 +90,94 @@ fn list(
     read(vec![Part::list(name, Statement::new(sql, params))])
 }
 
-/// Authorizes the request and picks what answers it. A request refused before any I/O (bad
-/// token, unknown route, invalid body) is refused here.
-pub fn handle<'a>(req: &AdminRequest, cx: &Context<'a>) -> Result<AdminFlow<'a>, Rejection> {
-    let actor = authorize(req.authorization, cx.settings)?;
+/// The role each route needs, in one place, or `None`: no such route (404). Checked from the
+/// method and path alone, before the body is read.
+pub fn required_role(method: AdminMethod, segments: &[&str]) -> Option<Role> {
+    use AdminMethod::{Get, Post, Put};
+    use Role::{Agent, Lead, Owner};
+    Some(match (method, segments) {
+        (Get, ["me"]) => Agent,
+        (Get, ["rules"]) => Agent,
+        (Put, ["rules"]) => Owner,
+        (Get, ["tickets"] | ["tickets", _]) => Agent,
+        (Post, ["tickets", _, "reply" | "assign" | "resolve" | "close" | "reopen" | "zns"]) => {
+            Agent
+        }
+        (Get, ["orders"] | ["orders", _]) => Agent,
+        (Put, ["orders", _]) => Lead,
+        (Get, ["complaints"]) => Agent,
+        (Post, ["complaints", _, "resolve"]) => Lead,
+        (Get, ["stats"]) => Agent,
+        // Raw payloads, message bodies and phone numbers: whole personal data.
+        (Get, ["events"] | ["deliveries"] | ["alerts"] | ["dead-letters"] | ["parked"]) => Lead,
+        (Post, ["dead-letters", _, "replay"] | ["parked", "replay"]) => Lead,
+        (Post, ["zns"]) => Lead,
+        _ => return None,
+    })
+}
+
+/// The path's segments after `/api/`, each percent-decoded (`O%201` is `O 1`, `%2F` a slash
+/// inside an id); a segment that does not decode to UTF-8 names nothing (404).
+pub fn segments(path: &str) -> Result<Vec<String>, Rejection> {
+    path.trim_start_matches("/api/")
+        .split('/')
+        .map(|segment| {
+            percent_encoding::percent_decode_str(segment)
+                .decode_utf8()
+                .map(|s| s.into_owned())
+                .map_err(|_| Rejection::NotFound)
+        })
+        .collect()
+}
+
+/// Who is calling, if they may call this route at all: the token (401), the route (404), the
+/// role it needs (403). Decided from the method, path and `Authorization` alone, so that the
+/// shell reads no body for a caller it refuses.
+pub fn admit(
+    method: AdminMethod,
+    path: &str,
+    authorization: Option<&str>,
+    settings: &Settings,
+) -> Result<Actor, Rejection> {
+    let actor = authorize(authorization, settings)?;
+    let segments = segments(path)?;
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let needs = required_role(method, &segments).ok_or(Rejection::NotFound)?;
+    if actor.role < needs {
+        let method = match method {
+            AdminMethod::Get => "GET",
+            AdminMethod::Post => "POST",
+            AdminMethod::Put => "PUT",
+            AdminMethod::Other => "this method on",
+        };
+        return Err(Rejection::Forbidden {
+            route: format!("{method} /api/{}", segments.join("/")),
+            needs,
+        });
+    }
+    Ok(actor)
+}
+
+/// Picks what answers a request `admit` let in (`actor`). A request refused before any I/O
+/// (unknown route, invalid body) is refused here.
+pub fn handle<'a>(
+    req: &AdminRequest,
+    actor: &Actor,
+    cx: &Context<'a>,
+) -> Result<AdminFlow<'a>, Rejection> {
     let limit = param(req.query, "limit")
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap_or(DEFAULT_LIMIT)
         .clamp(1, MAX_LIMIT);
     let filter = |name: &str| param(req.query, name);
-    let path = req.path.trim_start_matches("/api/");
-    let segments: Vec<&str> = path.split('/').collect();
+    let segments = segments(req.path)?;
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let now = cx.now;
     use AdminMethod::{Get, Post, Put};
     Ok(match (req.method, segments.as_slice()) {
         (Get, ["rules"]) => Box::new(Map::new(One::new(Effect::KvGet(kv::RULES.into())), |answer| {
             match answer {
-                Some(Ok(Answer::Value(doc))) => Ok(Reply::json(200, doc.unwrap_or_else(|| "{}".into()))),
+                Some(Ok(Answer::Value(doc))) => Ok(rules_reply(doc.unwrap_or_else(|| "{}".into()))),
                 Some(Err(e)) => Err(unavailable(e)),
                 _ => Err(Rejection::Unavailable("KV answered nothing".into())),
             }
@@ -111,12 +185,7 @@ pub fn handle<'a>(req: &AdminRequest, cx: &Context<'a>) -> Result<AdminFlow<'a>,
         (Put, ["rules"]) => {
             let rules = Rules::parse(req.body).map_err(Rejection::Malformed)?;
             let doc = serde_json::to_string(&rules).map_err(|e| Rejection::Malformed(e.to_string()))?;
-            let put = Effect::KvPut { key: kv::RULES.into(), value: doc.clone(), ttl_secs: None };
-            Box::new(Map::new(One::new(put), move |answer| match answer {
-                Some(Ok(_)) => Ok(Reply::json(200, doc.clone())),
-                Some(Err(e)) => Err(unavailable(e)),
-                None => Err(Rejection::Unavailable("KV answered nothing".into())),
-            }))
+            Box::new(RulesEdit::new(doc, req.if_match))
         }
         (Get, ["events"]) => list(
             "events",
@@ -125,7 +194,8 @@ pub fn handle<'a>(req: &AdminRequest, cx: &Context<'a>) -> Result<AdminFlow<'a>,
         ),
         (Get, ["me"]) => json_reply_flow(json!({
             "name": actor.name,
-            "owner": actor.owner,
+            "role": actor.role.name(),
+            "owner": actor.role == Role::Owner,
             "time_zone": cx.settings.time_zone,
         })),
         (Get, ["tickets"]) => list(
@@ -140,10 +210,15 @@ pub fn handle<'a>(req: &AdminRequest, cx: &Context<'a>) -> Result<AdminFlow<'a>,
                 limit.into(),
             ],
         ),
-        (Get, ["tickets", id]) => ticket(cx, id, Ask::View, &actor)?,
-        (Post, ["tickets", id, "reply"]) => ticket(cx, id, Ask::Reply(parse_reply(req.body)?), &actor)?,
+        (Get, ["tickets", id]) => ticket(cx, id, Ask::View, actor)?,
+        (Post, ["tickets", id, "reply"]) => {
+            let text = parse_reply(req.body)?;
+            let key = IdempotencyKey::new(req.idempotency_key, "reply", id, req.body);
+            let flow = ticket(cx, id, Ask::Reply(text, key.clone()), actor)?;
+            Box::new(Idempotent::new(key, flow))
+        }
         (Post, ["tickets", id, verb]) if *verb != "zns" => match TicketAction::parse(verb, req.body) {
-            Some(action) => ticket(cx, id, Ask::Act(action?), &actor)?,
+            Some(action) => ticket(cx, id, Ask::Act(action?), actor)?,
             None => return Err(Rejection::NotFound),
         },
         (Get, ["deliveries"]) => list(
@@ -181,7 +256,7 @@ pub fn handle<'a>(req: &AdminRequest, cx: &Context<'a>) -> Result<AdminFlow<'a>,
              ORDER BY (status IN ('open', 'reopened') AND deadline <= ?2) DESC, deadline ASC LIMIT ?3",
             vec![filter("status").into(), now.into(), limit.into()],
         ),
-        (Post, ["complaints", feedback_id, "resolve"]) => resolve(req, cx, feedback_id, &actor)?,
+        (Post, ["complaints", feedback_id, "resolve"]) => resolve(req, cx, feedback_id, actor)?,
         (Get, ["orders"]) => list(
             "orders",
             "SELECT * FROM orders WHERE (?1 IS NULL OR status = ?1) ORDER BY updated_at DESC LIMIT ?2",
@@ -214,13 +289,102 @@ pub fn handle<'a>(req: &AdminRequest, cx: &Context<'a>) -> Result<AdminFlow<'a>,
             }))
         }
         (Get, ["stats"]) => stats(now),
-        (Post, ["zns"]) => send_zns(req, cx, None, &actor)?,
+        (Post, ["zns"]) => send_zns(req, cx, None, actor)?,
         (Post, ["tickets", id, "zns"]) => {
             let id: i64 = id.parse().map_err(|_| Rejection::NotFound)?;
-            send_zns(req, cx, Some(id), &actor)?
+            send_zns(req, cx, Some(id), actor)?
         }
         _ => return Err(Rejection::NotFound),
     })
+}
+
+/// The version of a rules document, for `ETag` and `If-Match`: a hash of the text as stored.
+pub fn rules_version(doc: &str) -> String {
+    use sha1::{Digest, Sha1};
+    format!("\"{}\"", hex(&Sha1::digest(doc.as_bytes())[..8]))
+}
+
+/// The rules document with its version.
+fn rules_reply(doc: String) -> Reply {
+    Reply {
+        etag: Some(rules_version(&doc)),
+        ..Reply::json(200, doc)
+    }
+}
+
+/// `PUT /api/rules`: with `If-Match`, stored only if the stored document is still the version
+/// its editor read (else 409: two editors never silently overwrite each other). KV has no
+/// compare-and-set, so two edits in the same instant can still both pass; the page's editors
+/// read seconds before they save.
+struct RulesEdit {
+    doc: String,
+    if_match: Option<String>,
+    state: RulesEditState,
+}
+
+enum RulesEditState {
+    Start,
+    Reading,
+    Writing,
+    Finished,
+}
+
+impl RulesEdit {
+    fn new(doc: String, if_match: Option<&str>) -> Self {
+        RulesEdit {
+            doc,
+            if_match: if_match
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned),
+            state: RulesEditState::Start,
+        }
+    }
+
+    fn write(&mut self) -> Step<Result<Reply, Rejection>> {
+        self.state = RulesEditState::Writing;
+        Step::Do(Effect::KvPut {
+            key: kv::RULES.into(),
+            value: self.doc.clone(),
+            ttl_secs: None,
+        })
+    }
+}
+
+impl Flow for RulesEdit {
+    type Output = Result<Reply, Rejection>;
+
+    fn step(&mut self, answer: Option<Answered>) -> Step<Self::Output> {
+        match std::mem::replace(&mut self.state, RulesEditState::Finished) {
+            RulesEditState::Start if self.if_match.is_some() => {
+                self.state = RulesEditState::Reading;
+                Step::Do(Effect::KvGet(kv::RULES.into()))
+            }
+            RulesEditState::Start => self.write(),
+            RulesEditState::Reading => match effect::read(answer) {
+                Err(e) => Step::Done(Err(unavailable(e))),
+                Ok(stored) => {
+                    let version = rules_version(stored.as_deref().unwrap_or("{}"));
+                    match self.if_match.as_deref() {
+                        Some("*") => self.write(),
+                        Some(read) if read == version || read == version.trim_matches('"') => {
+                            self.write()
+                        }
+                        _ => Step::Done(Err(Rejection::Conflict(
+                            "the rules changed since they were read: read them again".into(),
+                        ))),
+                    }
+                }
+            },
+            RulesEditState::Writing => match effect::done(answer) {
+                Ok(()) => Step::Done(Ok(rules_reply(std::mem::take(&mut self.doc)))),
+                Err(e) => Step::Done(Err(unavailable(e))),
+            },
+            RulesEditState::Finished => {
+                Step::Done(Err(Rejection::Unavailable("flow finished".into())))
+            }
+        }
+    }
 }
 
 /// An answer known without any I/O.
@@ -256,15 +420,38 @@ fn send_zns<'a>(
 ) -> Result<AdminFlow<'a>, Rejection> {
     let mut order = zns::parse(req.body, ticket.is_some(), cx.settings)?;
     order.ticket_id = order.ticket_id.or(ticket);
-    let delivery_id = zns::delivery_id(req.idempotency_key, &cx.unique);
-    let flow = SendZnsFlow::new(cx.settings, order, delivery_id, &actor.name, cx.now);
-    Ok(Box::new(Map::new(flow, |sent| match sent {
+    // Scoped to the ticket, or to the phone of a send to any phone.
+    let key = match (ticket, &order.phone) {
+        (Some(ticket), _) => IdempotencyKey::new(
+            req.idempotency_key,
+            "ticket-zns",
+            &ticket.to_string(),
+            req.body,
+        ),
+        (None, phone) => IdempotencyKey::new(
+            req.idempotency_key,
+            "zns",
+            phone.as_deref().unwrap_or_default(),
+            req.body,
+        ),
+    };
+    let delivery_id = zns::delivery_id(key.as_ref().map(IdempotencyKey::name), &cx.unique);
+    let flow = SendZnsFlow::new(
+        cx.settings,
+        order,
+        delivery_id,
+        key.clone(),
+        &actor.name,
+        cx.now,
+    );
+    let flow = Map::new(flow, |sent| match sent {
         Ok(Sent::Queued { delivery, repeated }) => {
-            json_reply(202, json!({ "delivery": delivery, "repeated": repeated }))
+            json_reply(202, sent_answer(&delivery, repeated))
         }
         Ok(Sent::Refused(refusal)) => Err(refusal),
         Err(e) => Err(unavailable(e)),
-    })))
+    });
+    Ok(Box::new(Idempotent::new(key, flow)))
 }
 
 /// `POST /api/complaints/{feedback_id}/resolve`.
@@ -283,32 +470,27 @@ fn resolve<'a>(
     let limits = CustomSendLimits {
         max_news_articles: cx.settings.news_article_limit,
     };
+    let key = IdempotencyKey::new(req.idempotency_key, "resolve", feedback_id, req.body);
     let flow = ResolveFlow::new(
         feedback_id,
         request,
         limits,
-        req.idempotency_key,
+        key.clone(),
         &cx.unique,
         &actor.name,
         cx.now,
     );
     let feedback_id = feedback_id.to_owned();
-    Ok(Box::new(Map::new(flow, move |resolved| {
-        let answer = |deliveries: Vec<String>, repeated: bool| {
-            json_reply(
-                202,
-                json!({ "feedback_id": feedback_id, "status": "processed", "deliveries": deliveries, "repeated": repeated }),
-            )
-        };
-        match resolved {
-            Ok(Resolved::Done { deliveries }) => answer(deliveries, false),
-            Ok(Resolved::Repeated { deliveries }) => answer(deliveries, true),
-            Ok(Resolved::NotFound) => Err(Rejection::NotFound),
-            Ok(Resolved::BadMessage(why)) => Err(Rejection::Malformed(why)),
-            Ok(Resolved::Conflict(why)) => Err(Rejection::Conflict(why)),
-            Err(e) => Err(unavailable(e)),
+    let flow = Map::new(flow, move |resolved| match resolved {
+        Ok(Resolved::Done { deliveries }) => {
+            json_reply(202, resolved_answer(&feedback_id, &deliveries))
         }
-    })))
+        Ok(Resolved::NotFound) => Err(Rejection::NotFound),
+        Ok(Resolved::BadMessage(why)) => Err(Rejection::Malformed(why)),
+        Ok(Resolved::Conflict(why)) => Err(Rejection::Conflict(why)),
+        Err(e) => Err(unavailable(e)),
+    });
+    Ok(Box::new(Idempotent::new(key, flow)))
 }
 
 /// Ticket counts by status, response times, deliveries by state, and for the last
@@ -365,43 +547,48 @@ fn stats(now: i64) -> AdminFlow<'static> {
     }))
 }
 
-/// Who is calling the admin API: the owner (`ADMIN_TOKEN`) or a named agent (`STAFF_TOKENS`).
+/// Who is calling the admin API: the owner (`ADMIN_TOKEN`) or one of the staff
+/// (`STAFF_TOKENS`), with their role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub name: String,
-    pub owner: bool,
+    pub role: Role,
 }
 
 /// The name the owner's actions are recorded under.
 pub const OWNER: &str = "admin";
 
 /// Checks `Authorization: Bearer <token>` against `ADMIN_TOKEN` and every staff token, each in
-/// constant time. Without an ADMIN_TOKEN set, the admin API is closed (500 naming the setting),
-/// never open.
+/// constant time. Without an ADMIN_TOKEN set, or with a `STAFF_TOKENS` that cannot be read, the
+/// admin API is closed (500 naming the setting), never open.
 pub fn authorize(authorization: Option<&str>, settings: &Settings) -> Result<Actor, Rejection> {
     let admin = settings
         .admin_token
         .as_deref()
         .ok_or_else(|| Rejection::MissingSetting("ADMIN_TOKEN".into()))?;
+    let staff_tokens = settings
+        .staff_tokens
+        .0
+        .as_ref()
+        .map_err(|bad| Rejection::MissingSetting(bad.to_string()))?;
     let presented = authorization
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or(Rejection::Unauthenticated("missing or wrong bearer token"))?;
     // Every token is compared, so the time taken does not tell which one matched.
     let owner = constant_time_eq(presented, admin);
-    let staff = settings
-        .staff_tokens
+    let staff = staff_tokens
         .iter()
-        .filter(|(_, token)| constant_time_eq(presented, token))
-        .fold(None, |found, (name, _)| found.or(Some(name)));
+        .filter(|staff| constant_time_eq(presented, &staff.token))
+        .fold(None, |found, staff| found.or(Some(staff)));
     match (owner, staff) {
         (true, _) => Ok(Actor {
             name: OWNER.into(),
-            owner: true,
+            role: Role::Owner,
         }),
-        (false, Some(name)) => Ok(Actor {
-            name: name.clone(),
-            owner: false,
+        (false, Some(staff)) => Ok(Actor {
+            name: staff.name.clone(),
+            role: staff.role,
         }),
         (false, None) => Err(Rejection::Unauthenticated("missing or wrong bearer token")),
     }
@@ -448,7 +635,7 @@ mod tests {
     fn bearer_token_must_match_exactly() {
         let settings = Settings::from_lookup(|name| match name {
             "ADMIN_TOKEN" => Some("s3cret".into()),
-            "STAFF_TOKENS" => Some("anna:tok-a,bob:tok-b".into()),
+            "STAFF_TOKENS" => Some("anna:tok-a,bob:tok-b:lead".into()),
             _ => None,
         });
         let owner = authorize(Some("Bearer s3cret"), &settings).unwrap();
@@ -456,7 +643,7 @@ mod tests {
             owner,
             Actor {
                 name: OWNER.into(),
-                owner: true
+                role: Role::Owner
             }
         );
         let anna = authorize(Some("Bearer tok-a"), &settings).unwrap();
@@ -464,9 +651,11 @@ mod tests {
             anna,
             Actor {
                 name: "anna".into(),
-                owner: false
+                role: Role::Agent
             }
         );
+        let bob = authorize(Some("Bearer tok-b"), &settings).unwrap();
+        assert_eq!(bob.role, Role::Lead);
         for wrong in [
             Some("Bearer S3CRET"),
             Some("s3cret"),

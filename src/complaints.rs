@@ -374,15 +374,13 @@ pub enum ResolveError {
 
 /// Resolves the complaint as it was read: the transaction aborts as a conflict if it changed
 /// meanwhile (a `confirm` arrived, or another resolve won), so one resolve sends one message and
-/// one update. With an Idempotency-Key (`idempotency_key`, already scoped to this complaint) the
-/// transaction starts by recording it: a repeat aborts as a duplicate and sends nothing again.
+/// one update.
 pub fn plan_resolve(
     c: &ToResolve,
     request: ResolveRequest,
     limits: &CustomSendLimits,
     resolve_id: &str,
     actor: &str,
-    idempotency_key: Option<&str>,
     now: i64,
 ) -> Result<Resolution, ResolveError> {
     let current = parse_status(&c.status)
@@ -413,12 +411,6 @@ pub fn plan_resolve(
         customer_id: &c.openid,
     };
     let mut statements = Vec::new();
-    if let Some(key) = idempotency_key {
-        statements.push(Statement::new(
-            "INSERT INTO idempotency_keys (key, created_at) VALUES (?, ?)",
-            vec![key.into(), now.into()],
-        ));
-    }
     let read = ComplaintState {
         status: current,
         last_notified_at: c.last_notified_at,
@@ -509,7 +501,6 @@ mod tests {
                 &CustomSendLimits::default(),
                 "r",
                 "anna",
-                None,
                 NOW
             ),
             Err(ResolveError::Conflict(_))
@@ -526,7 +517,6 @@ mod tests {
                 &CustomSendLimits::default(),
                 "r",
                 "anna",
-                None,
                 NOW
             ),
             Err(ResolveError::BadMessage(_))
@@ -542,7 +532,6 @@ mod tests {
                 &CustomSendLimits::default(),
                 "r",
                 "anna",
-                None,
                 NOW
             ),
             Err(ResolveError::BadMessage(_))
@@ -555,7 +544,6 @@ mod tests {
             },
             "r",
             "anna",
-            None,
             NOW
         )
         .is_ok());

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use crate::role::Role;
 use crate::wechat::crypto::CryptoError;
 use crate::xml::{XmlError, MAX_BODY_BYTES};
 
@@ -17,6 +18,8 @@ pub struct Reply {
     pub refused: Option<&'static str>,
     /// For the request's log line: the event accepted, as `QueuedEvent::describe` puts it.
     pub accepted: Option<String>,
+    /// The `ETag` header: the version of what the body is (the rules document).
+    pub etag: Option<String>,
 }
 
 impl Reply {
@@ -27,6 +30,7 @@ impl Reply {
             body: body.into(),
             refused: None,
             accepted: None,
+            etag: None,
         }
     }
 
@@ -37,6 +41,7 @@ impl Reply {
             body,
             refused: None,
             accepted: None,
+            etag: None,
         }
     }
 
@@ -47,6 +52,7 @@ impl Reply {
             body,
             refused: None,
             accepted: None,
+            etag: None,
         }
     }
 
@@ -108,7 +114,14 @@ pub enum Rejection {
     /// admin API's bearer token. Says what failed.
     Unauthenticated(&'static str),
     NotFound,
+    /// An admin caller whose role is below what the route (named) needs.
+    Forbidden {
+        route: String,
+        needs: Role,
+    },
     Conflict(String),
+    /// An Idempotency-Key used before with another body (or on another target's route).
+    IdempotencyKeyReused,
     /// A setting the route needs is missing or invalid (named).
     MissingSetting(String),
     /// The merchant's configuration cannot be used (logged; the route still answers).
@@ -131,7 +144,9 @@ impl Rejection {
             | Rejection::ForeignAppId => 403,
             Rejection::Unauthenticated(_) => 401,
             Rejection::NotFound => 404,
+            Rejection::Forbidden { .. } => 403,
             Rejection::Conflict(_) => 409,
+            Rejection::IdempotencyKeyReused => 422,
             Rejection::MissingSetting(_) | Rejection::Misconfigured(_) => 500,
             Rejection::Unavailable(_) => 503,
         }
@@ -161,7 +176,9 @@ impl Rejection {
             Rejection::ForeignAppId => "foreign_appid",
             Rejection::Unauthenticated(_) => "unauthenticated",
             Rejection::NotFound => "not_found",
+            Rejection::Forbidden { .. } => "forbidden",
             Rejection::Conflict(_) => "conflict",
+            Rejection::IdempotencyKeyReused => "idempotency_key_reused",
             Rejection::MissingSetting(_) => "missing_setting",
             Rejection::Misconfigured(_) => "misconfigured",
             Rejection::Unavailable(_) => "unavailable",
@@ -194,6 +211,12 @@ impl std::fmt::Display for Rejection {
             Rejection::ForeignAppId => f.write_str("AppId is not this account's"),
             Rejection::Unauthenticated(why) => f.write_str(why),
             Rejection::NotFound => f.write_str("no such admin route or record"),
+            Rejection::Forbidden { route, needs } => {
+                write!(f, "{route} needs the {} role", needs.name())
+            }
+            Rejection::IdempotencyKeyReused => f.write_str(
+                "this Idempotency-Key was used with another request body; use a new key for a new request",
+            ),
             Rejection::MissingSetting(name) => write!(f, "missing setting {name}"),
         }
     }

@@ -21,6 +21,7 @@ pub mod pipeline;
 pub mod platforms;
 pub mod rate;
 pub mod reach;
+pub mod role;
 pub mod routes;
 pub mod rules;
 pub mod settings;

@@ -2,6 +2,7 @@
 //! isolate and version), so the core never touches the environment.
 
 use crate::inline::Rejection;
+use crate::role::{parse_staff_tokens, StaffTokens};
 use crate::wechat::api::TokenEndpoint;
 use crate::wechat::callback::Endpoint;
 use crate::wechat::crypto::{AesKey, CryptoError};
@@ -19,17 +20,6 @@ pub enum PhoneFormat {
     #[default]
     Local,
     International,
-}
-
-/// `name:token` pairs separated by commas; a pair without both parts is ignored (a token
-/// nobody can name would sign in anonymously).
-fn parse_staff_tokens(value: &str) -> Vec<(String, String)> {
-    value
-        .split(',')
-        .filter_map(|pair| pair.split_once(':'))
-        .map(|(name, token)| (name.trim().to_owned(), token.trim().to_owned()))
-        .filter(|(name, token)| !name.is_empty() && !token.is_empty())
-        .collect()
 }
 
 #[derive(Clone, Default)]
@@ -51,8 +41,9 @@ pub struct Settings {
     pub zns_phone_format: PhoneFormat,
     pub wecom_robot_key: Option<String>,
     pub admin_token: Option<String>,
-    /// `STAFF_TOKENS`: `name:token,name:token`, so each agent signs in as themselves.
-    pub staff_tokens: Vec<(String, String)>,
+    /// `STAFF_TOKENS`: `name:token[:lead][:wecom=<userid>],…`, so each of the staff signs in
+    /// as themselves, with their role.
+    pub staff_tokens: StaffTokens,
     /// `TIME_ZONE`: the merchant's IANA time zone for the dashboard (default Asia/Shanghai).
     pub time_zone: String,
     pub wechat_api_base: String,
@@ -96,9 +87,9 @@ impl Settings {
             },
             wecom_robot_key: get("WECOM_ROBOT_KEY"),
             admin_token: get("ADMIN_TOKEN"),
-            staff_tokens: get("STAFF_TOKENS")
-                .map(|v| parse_staff_tokens(&v))
-                .unwrap_or_default(),
+            staff_tokens: StaffTokens(
+                get("STAFF_TOKENS").map_or(Ok(Vec::new()), |v| parse_staff_tokens(&v)),
+            ),
             time_zone: get("TIME_ZONE").unwrap_or_else(|| DEFAULT_TIME_ZONE.into()),
             wechat_api_base: get("WECHAT_API_BASE")
                 .map(|v| v.trim_end_matches('/').to_owned())
@@ -189,16 +180,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn staff_tokens_are_name_token_pairs() {
-        assert_eq!(
-            parse_staff_tokens(" anna:tok-a , bob:tok:b,:nameless,noname:, junk"),
-            [
-                ("anna".to_owned(), "tok-a".to_owned()),
-                ("bob".to_owned(), "tok:b".to_owned())
-            ]
-        );
+    fn staff_tokens_default_to_none() {
         let s = Settings::from_lookup(|_| None);
-        assert!(s.staff_tokens.is_empty());
+        assert_eq!(s.staff_tokens, StaffTokens(Ok(Vec::new())));
         assert_eq!(s.time_zone, "Asia/Shanghai");
     }
 

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::{Inbound, QueuedEvent};
 use crate::mask::mask;
 use crate::platforms::oa::{EventBody, MessageBody};
+use crate::platforms::text_line;
 use crate::platforms::wecom::neutralize_markdown;
 use crate::sql::{Param, Statement};
 
@@ -136,7 +137,7 @@ fn owned(text: &Option<Cow<str>>) -> Option<String> {
 fn oa_timeline_text(body: &MessageBody) -> String {
     let or_empty = |v: &Option<Cow<str>>| v.as_deref().unwrap_or_default().to_owned();
     match body {
-        MessageBody::Text { content } => content.to_string(),
+        MessageBody::Text { content } => text_line(content),
         MessageBody::Image { pic_url, .. } => format!("[image] {}", or_empty(pic_url)),
         MessageBody::Voice {
             recognition: Some(text),

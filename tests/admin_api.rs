@@ -3,7 +3,7 @@
 
 mod support;
 
-use kefu_edge::admin::{handle, AdminMethod, AdminRequest};
+use kefu_edge::admin::{admit, handle, AdminMethod, AdminRequest};
 use kefu_edge::inline::{Rejection, Reply};
 use kefu_edge::kv;
 use kefu_edge::pipeline::Context;
@@ -51,15 +51,16 @@ fn call_as(
         unique: "u1".into(),
     };
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let actor = admit(method, path, authorization, &settings)?;
     let request = AdminRequest {
         method,
         path,
         query,
-        authorization,
         idempotency_key,
+        if_match: None,
         body,
     };
-    let flow = handle(&request, &cx)?;
+    let flow = handle(&request, &actor, &cx)?;
     world.run(flow)
 }
 
@@ -90,21 +91,14 @@ fn only_the_bearer_of_the_admin_token_gets_in() {
         );
     }
     let settings = Settings::from_lookup(|_| None);
-    let cx = Context {
-        settings: &settings,
-        now: NOW,
-        random: 0,
-        unique: "u".into(),
-    };
-    let request = AdminRequest {
-        method: AdminMethod::Get,
-        path: "/api/tickets",
-        query: "",
-        authorization: Some("Bearer x"),
-        idempotency_key: None,
-        body: "",
-    };
-    let closed = handle(&request, &cx).err().unwrap();
+    let closed = admit(
+        AdminMethod::Get,
+        "/api/tickets",
+        Some("Bearer x"),
+        &settings,
+    )
+    .err()
+    .unwrap();
     assert_eq!(
         (closed.status(), closed.to_string().as_str()),
         (500, "missing setting ADMIN_TOKEN")

@@ -4,7 +4,7 @@
 
 mod support;
 
-use kefu_edge::admin::{handle, AdminMethod, AdminRequest};
+use kefu_edge::admin::{admit, handle, AdminMethod, AdminRequest};
 use kefu_edge::inline::{Rejection, Reply};
 use kefu_edge::kv;
 use kefu_edge::pipeline::Context;
@@ -41,15 +41,16 @@ fn call(
     };
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let authorization = format!("Bearer {token}");
+    let actor = admit(method, path, Some(&authorization), &settings)?;
     let request = AdminRequest {
         method,
         path,
         query,
-        authorization: Some(&authorization),
         idempotency_key: None,
+        if_match: None,
         body,
     };
-    let flow = handle(&request, &cx)?;
+    let flow = handle(&request, &actor, &cx)?;
     world.run(flow)
 }
 
@@ -70,14 +71,7 @@ fn post(world: &mut World, path: &str, body: &str, token: &str, unique: &str) ->
 
 /// An OA customer wrote at `at`: their ticket, opened then.
 fn customer_wrote(world: &mut World, openid: &str, msg: &str, at: i64) -> i64 {
-    world
-        .run(support::inbound(
-            &settings(),
-            support::oa_text(openid, msg, "hello", at),
-            at,
-        ))
-        .unwrap();
-    world.db.count("SELECT MAX(id) FROM tickets")
+    support::customer_wrote(world, &settings(), openid, msg, at)
 }
 
 #[test]
@@ -87,7 +81,7 @@ fn staff_sign_in_as_themselves_and_a_wrong_token_is_refused() {
         get(&mut world, "/api/me"),
         (
             200,
-            json!({"name": "anna", "owner": false, "time_zone": "Asia/Ho_Chi_Minh"})
+            json!({"name": "anna", "role": "agent", "owner": false, "time_zone": "Asia/Ho_Chi_Minh"})
         )
     );
     let owner = json_of(call(
@@ -168,7 +162,7 @@ fn a_reply_goes_by_wechat_in_the_window_and_is_on_the_timeline_with_the_agents_n
     assert_eq!(status, 202);
     assert_eq!(
         sent,
-        json!({"delivery": "reply:r1", "channel": "wechat", "why": "WeChat: the customer's 48-hour window may be open", "reason": "window_may_be_open"})
+        json!({"delivery": "reply:r1", "channel": "wechat", "why": "WeChat: the customer's 48-hour window may be open", "reason": "window_may_be_open", "repeated": false})
     );
     let payload: Value = serde_json::from_str(
         world.db.rows("SELECT payload FROM deliveries")[0]["payload"]

@@ -5,9 +5,12 @@ mod support;
 
 use kefu_edge::complaints::{ResolveRequest, STATE_SQL};
 use kefu_edge::event::QueuedPush;
+use kefu_edge::inline::{Rejection, Reply};
 use kefu_edge::pipeline::cron::complaint_deadlines;
 use kefu_edge::pipeline::effect::{Effect, Flow, Step};
-use kefu_edge::pipeline::resolve::{ResolveFlow, Resolved};
+use kefu_edge::pipeline::idempotency::{IdempotencyKey, Idempotent};
+use kefu_edge::pipeline::resolve::{resolved_answer, ResolveFlow, Resolved};
+use kefu_edge::pipeline::Map;
 use kefu_edge::platforms::payfeedback::MsgType;
 use kefu_edge::settings::Settings;
 use kefu_edge::sql::{Statement, StoreError};
@@ -241,20 +244,55 @@ fn a_notification_planned_from_a_state_that_changed_meanwhile_is_retried_not_mis
     assert!(world.parked_is_empty(), "a conflict is not an outage");
 }
 
-fn resolve(message: Option<&str>, key: Option<&str>, unique: &str) -> ResolveFlow {
-    let body = match message {
+const FEEDBACK_ID: &str = "5883726847655944563";
+
+fn resolve_body(message: Option<&str>) -> String {
+    match message {
         Some(text) => format!(r#"{{"message": {}}}"#, serde_json::to_string(text).unwrap()),
         None => "{}".into(),
-    };
+    }
+}
+
+fn resolve(message: Option<&str>, key: Option<&str>, unique: &str) -> ResolveFlow {
+    let body = resolve_body(message);
     let request: ResolveRequest = serde_json::from_str(&body).unwrap();
     ResolveFlow::new(
-        "5883726847655944563",
+        FEEDBACK_ID,
         request,
         CustomSendLimits::default(),
-        key,
+        IdempotencyKey::new(key, "resolve", FEEDBACK_ID, &body),
         unique,
         "anna",
         NOW,
+    )
+}
+
+/// A resolve under its Idempotency-Key, as the admin API runs it: the answer's deliveries and
+/// whether it was a repeat.
+fn resolve_keyed(
+    message: Option<&str>,
+    key: &str,
+    unique: &str,
+) -> impl Flow<Output = Result<Reply, Rejection>> {
+    let flow = Map::new(
+        resolve(message, Some(key), unique),
+        |resolved| match resolved {
+            Ok(Resolved::Done { deliveries }) => Ok(Reply::json(
+                202,
+                resolved_answer(FEEDBACK_ID, &deliveries).to_string(),
+            )),
+            other => Err(Rejection::Conflict(format!("{other:?}"))),
+        },
+    );
+    let key = IdempotencyKey::new(Some(key), "resolve", FEEDBACK_ID, &resolve_body(message));
+    Idempotent::new(key, flow)
+}
+
+fn answered(reply: Result<Reply, Rejection>) -> (Vec<String>, bool) {
+    let body: Value = serde_json::from_str(&reply.unwrap().body).unwrap();
+    (
+        serde_json::from_value(body["deliveries"].clone()).unwrap(),
+        body["repeated"].as_bool().unwrap(),
     )
 }
 
@@ -350,16 +388,12 @@ fn the_same_idempotency_key_resolves_once_and_answers_the_same_deliveries() {
     let mut world = World::new();
     apply(&mut world, notification(MsgType::Request, NOW - 300, None)).unwrap();
     world.take_queued();
-    let Ok(Resolved::Done { deliveries }) = world.run(resolve(Some("hi"), Some("click-1"), "a"))
-    else {
-        panic!()
-    };
-    let Ok(Resolved::Repeated { deliveries: again }) =
-        world.run(resolve(Some("hi"), Some("click-1"), "b"))
-    else {
-        panic!()
-    };
-    assert_eq!(deliveries, again);
+    let (deliveries, repeated) = answered(world.run(resolve_keyed(Some("hi"), "click-1", "a")));
+    assert!(!repeated);
+    assert_eq!(
+        answered(world.run(resolve_keyed(Some("hi"), "click-1", "b"))),
+        (deliveries.clone(), true)
+    );
     assert_eq!(
         world.take_deliveries(),
         deliveries,
@@ -369,13 +403,10 @@ fn the_same_idempotency_key_resolves_once_and_answers_the_same_deliveries() {
     // A concurrent repeat of the key (both read 'open') is also a repeat.
     let mut race = World::new();
     apply(&mut race, notification(MsgType::Request, NOW - 300, None)).unwrap();
-    let outcome = run_interrupted(&mut race, resolve(None, Some("k"), "c"), |w| {
-        w.run(resolve(None, Some("k"), "d")).unwrap();
+    let outcome = run_interrupted(&mut race, resolve_keyed(None, "k", "c"), |w| {
+        w.run(resolve_keyed(None, "k", "d")).unwrap();
     });
-    assert!(
-        matches!(outcome, Ok(Resolved::Repeated { .. })),
-        "{outcome:?}"
-    );
+    assert!(answered(outcome).1, "a repeat");
     assert_eq!(race.db.count("SELECT COUNT(*) FROM deliveries"), 1);
 }
 
@@ -475,27 +506,21 @@ fn two_resolves_of_a_processed_complaint_planned_from_the_same_read_send_once() 
 }
 
 #[test]
-fn a_used_key_answers_what_it_recorded_even_after_the_complaint_closed_or_with_another_message() {
+fn a_used_key_answers_what_it_recorded_even_after_the_complaint_closed_and_refuses_another_body() {
     let mut world = World::new();
     apply(&mut world, notification(MsgType::Request, NOW - 300, None)).unwrap();
-    let Ok(Resolved::Done { deliveries }) = world.run(resolve(None, Some("k1"), "a")) else {
-        panic!()
-    };
+    let (deliveries, _) = answered(world.run(resolve_keyed(None, "k1", "a")));
     assert_eq!(deliveries.len(), 1, "no message: only the update");
     apply(&mut world, notification(MsgType::Confirm, NOW - 100, None)).unwrap();
     world.take_queued();
     // The complaint is closed now; the key still answers its first use.
-    let again = world.run(resolve(None, Some("k1"), "b"));
     assert_eq!(
-        again,
-        Ok(Resolved::Repeated {
-            deliveries: deliveries.clone()
-        })
+        answered(world.run(resolve_keyed(None, "k1", "b"))),
+        (deliveries, true)
     );
-    // The same key with a message the first use did not carry: nothing new is recorded or sent,
-    // and the answer lists only what was recorded.
-    let other = world.run(resolve(Some("a message"), Some("k1"), "c"));
-    assert_eq!(other, Ok(Resolved::Repeated { deliveries }));
+    // The same key with a message the first use did not carry is another request: refused.
+    let other = world.run(resolve_keyed(Some("a message"), "k1", "c"));
+    assert_eq!(other.unwrap_err().status(), 422);
     assert!(world.take_queued().is_empty());
     assert_eq!(world.db.count("SELECT COUNT(*) FROM deliveries"), 1);
 }

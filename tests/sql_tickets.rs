@@ -197,9 +197,10 @@ fn a_customer_cannot_put_links_or_mentions_into_the_staff_alert() {
     for forbidden in ["[", "](", "<@", "**", "\n", "#"] {
         assert!(!quoted.contains(forbidden), "{forbidden:?} in {quoted}");
     }
-    // The timeline keeps what the customer wrote.
+    // The timeline keeps what the customer wrote, marked as text since it starts like a
+    // media line (`[image] …`).
     assert_eq!(
         db.rows("SELECT body FROM ticket_timeline")[0]["body"],
-        attack
+        format!("[text] {attack}")
     );
 }

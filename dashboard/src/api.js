@@ -21,7 +21,18 @@ export class ApiError extends Error {
 let unauthorized = () => {};
 export function onUnauthorized(f) { unauthorized = f; }
 
-export async function api(path, { method = 'GET', body, bearer = token.get(), headers = {} } = {}) {
+// The roles, least to most privileged; `may(me, 'lead')`: whether the signed-in caller has at
+// least that role (the API decides; the page only hides what would be refused).
+const ROLES = ['agent', 'lead', 'owner'];
+export const roleOf = (me) => me?.role ?? (me?.owner ? 'owner' : 'agent');
+export const may = (me, needs) => ROLES.indexOf(roleOf(me)) >= ROLES.indexOf(needs);
+
+export async function api(path, options = {}) {
+  return (await request(path, options)).json;
+}
+
+// The answer and its ETag (the version of the rules document, for If-Match).
+export async function request(path, { method = 'GET', body, bearer = token.get(), headers = {} } = {}) {
   let r;
   try {
     r = await fetch(path, {
@@ -45,7 +56,7 @@ export async function api(path, { method = 'GET', body, bearer = token.get(), he
     if (r.status === 401 && bearer === token.get()) unauthorized();
     throw new ApiError(r.status, json);
   }
-  return json;
+  return { json, etag: r.headers.get('etag') };
 }
 
 // A key that makes a repeated POST (a double click, a retry) do its work once.

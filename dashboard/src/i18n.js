@@ -10,7 +10,12 @@ const en = {
   signIn: 'Sign in', signOut: 'Sign out', signingIn: 'Signing in…',
   tokenLabel: 'Token', tokenHelp: 'ADMIN_TOKEN, or your own staff token. It is kept in this tab only and cleared when you sign out or close the tab.',
   wrongToken: 'This token is not accepted.', sessionEnded: 'Your token is no longer accepted. Sign in again.',
-  language: 'Language', signedInAs: 'Signed in as {1}', owner: 'owner', timeZone: 'Times in {1}',
+  language: 'Language', signedInAs: 'Signed in as {1}', timeZone: 'Times in {1}',
+  role_agent: 'agent', role_lead: 'lead', role_owner: 'owner',
+  err_forbidden: 'Your role cannot do this: it needs the {1} role.',
+  err_idempotency_key_reused: 'This was already sent with different content. Reload and try again.',
+  rulesConflict: 'Someone saved the rules after you opened them. Reload them, then make your change again.', reloadRules: 'Reload the rules',
+  rulesReadOnly: 'Only the owner can change the rules.',
   queue: 'Queue', complaints: 'Complaints', orders: 'Orders', deliveries: 'Deliveries', rules: 'Rules', stats: 'Stats',
   loading: 'Loading…', refresh: 'Refresh', updatedAt: 'Updated {1}', back: '← Back', none: 'none', any: 'All',
   cancel: 'Cancel', save: 'Save', saved: 'Saved.', done: 'Done.', yes: 'yes', no: 'no', unknown: 'unknown',
@@ -136,7 +141,12 @@ const zh = {
   signIn: '登录', signOut: '退出登录', signingIn: '正在登录…',
   tokenLabel: '令牌', tokenHelp: 'ADMIN_TOKEN 或你自己的客服令牌。只保存在当前标签页，退出登录或关闭标签页即清除。',
   wrongToken: '令牌无效。', sessionEnded: '你的令牌已失效，请重新登录。',
-  language: '语言', signedInAs: '当前登录：{1}', owner: '管理员', timeZone: '时间按 {1}',
+  language: '语言', signedInAs: '当前登录：{1}', timeZone: '时间按 {1}',
+  role_agent: '客服', role_lead: '高级客服', role_owner: '管理员',
+  err_forbidden: '您的角色无权执行此操作：需要“{1}”角色。',
+  err_idempotency_key_reused: '此操作已用不同的内容提交过。请刷新后重试。',
+  rulesConflict: '在您打开规则后，有人保存了规则。请重新加载规则，然后再次修改。', reloadRules: '重新加载规则',
+  rulesReadOnly: '只有管理员可以修改规则。',
   queue: '工单队列', complaints: '维权投诉', orders: '订单', deliveries: '发送记录', rules: '规则', stats: '统计',
   loading: '加载中…', refresh: '刷新', updatedAt: '更新于 {1}', back: '← 返回', none: '无', any: '全部',
   cancel: '取消', save: '保存', saved: '已保存。', done: '已完成。', yes: '是', no: '否', unknown: '未知',
@@ -248,7 +258,12 @@ const vi = {
   signIn: 'Đăng nhập', signOut: 'Đăng xuất', signingIn: 'Đang đăng nhập…',
   tokenLabel: 'Mã truy cập', tokenHelp: 'ADMIN_TOKEN, hoặc mã nhân viên của riêng bạn. Mã chỉ được giữ trong thẻ này và bị xóa khi bạn đăng xuất hoặc đóng thẻ.',
   wrongToken: 'Mã truy cập không được chấp nhận.', sessionEnded: 'Mã truy cập của bạn không còn hiệu lực. Hãy đăng nhập lại.',
-  language: 'Ngôn ngữ', signedInAs: 'Đang đăng nhập: {1}', owner: 'chủ cửa hàng', timeZone: 'Giờ theo {1}',
+  language: 'Ngôn ngữ', signedInAs: 'Đang đăng nhập: {1}', timeZone: 'Giờ theo {1}',
+  role_agent: 'nhân viên', role_lead: 'trưởng nhóm', role_owner: 'chủ cửa hàng',
+  err_forbidden: 'Vai trò của bạn không làm được việc này: cần vai trò {1}.',
+  err_idempotency_key_reused: 'Yêu cầu này đã được gửi với nội dung khác. Hãy tải lại rồi thử lại.',
+  rulesConflict: 'Có người đã lưu quy tắc sau khi bạn mở chúng. Hãy tải lại quy tắc rồi sửa lại.', reloadRules: 'Tải lại quy tắc',
+  rulesReadOnly: 'Chỉ chủ cửa hàng mới sửa được quy tắc.',
   queue: 'Hàng đợi', complaints: 'Khiếu nại', orders: 'Đơn hàng', deliveries: 'Lượt gửi', rules: 'Quy tắc', stats: 'Thống kê',
   loading: 'Đang tải…', refresh: 'Làm mới', updatedAt: 'Cập nhật lúc {1}', back: '← Quay lại', none: 'không có', any: 'Tất cả',
   cancel: 'Hủy', save: 'Lưu', saved: 'Đã lưu.', done: 'Xong.', yes: 'có', no: 'không', unknown: 'không rõ',
@@ -468,6 +483,8 @@ export function inboundParts(body, t) {
   const m = /^\[([^\]\n]{1,40})\](?: ([\s\S]*))?$/.exec(body);
   if (!m) return { type: null, text: body };
   const [, tag, rest = ''] = m;
+  // The customer's own text that starts like a media line: shown as the text it is.
+  if (tag === 'text') return { type: null, text: rest };
   const video = /^video (\d+)s$/.exec(tag);
   if (video) return { type: t('mt_videoSecs', video[1]), text: rest };
   if (MESSAGE_TYPES[tag]) {
@@ -507,6 +524,11 @@ export function errorText(err, t) {
   if (err.status === 0) return t('err_network');
   const known = ['unauthenticated', 'not_found', 'conflict', 'malformed', 'misconfigured', 'unavailable'];
   if (err.code === 'missing_setting') return t('err_missing_setting', String(err.reason ?? '').replace(/^missing setting /, ''));
+  if (err.code === 'forbidden') {
+    const role = /needs the (agent|lead|owner) role$/.exec(err.reason ?? '')?.[1] ?? 'lead';
+    return t('err_forbidden', t(`role_${role}`));
+  }
+  if (err.code === 'idempotency_key_reused') return t('err_idempotency_key_reused');
   if (known.includes(err.code)) return t(`err_${err.code}`);
   return t('err_other', err.status ?? '?');
 }

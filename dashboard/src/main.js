@@ -4,7 +4,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import './style.css';
-import { api, onUnauthorized, token } from './api.js';
+import { api, may, onUnauthorized, roleOf, token } from './api.js';
 import { LANGUAGES, errorText, initialLanguage, remember, translator } from './i18n.js';
 import { Page, html, parseRoute } from './lib.js';
 import { Queue } from './views/queue.js';
@@ -24,6 +24,8 @@ function Stats() {
 }
 
 const NAV = ['queue', 'complaints', 'orders', 'deliveries', 'rules', 'stats'];
+// The views a role below lead does not get: deliveries and dead letters hold whole payloads.
+const NEEDS = { deliveries: 'lead' };
 
 function LanguagePicker({ lang, t, onChange }) {
   return html`<label class="lang"><span class="sr-only">${t('language')}</span>
@@ -108,11 +110,11 @@ function App() {
       <header class="top">
         <div class="topbar">
           <a class="brand" href="#/queue">${t('title')}</a>
-          <span class="me" title=${t('timeZone', zone)}>${t('signedInAs', me.name)}${me.owner ? html` <span class="badge owner">${t('owner')}</span>` : ''}</span>
+          <span class="me" title=${t('timeZone', zone)}>${t('signedInAs', me.name)} <span class=${`badge role role-${roleOf(me)}${roleOf(me) === 'owner' ? ' owner' : ''}`}>${t(`role_${roleOf(me)}`)}</span></span>
           <${LanguagePicker} lang=${lang} t=${t} onChange=${setLang} />
           <button id="sign-out" type="button" class="secondary" onClick=${() => signOut()}>${t('signOut')}</button>
         </div>
-        <nav aria-label=${t('title')}>${NAV.map((v) => html`<a href=${`#/${v}`} id=${`nav-${v}`} class=${active === v ? 'active' : ''} aria-current=${active === v ? 'page' : undefined}>${t(v)}</a>`)}</nav>
+        <nav aria-label=${t('title')}>${NAV.filter((v) => may(me, NEEDS[v] ?? 'agent')).map((v) => html`<a href=${`#/${v}`} id=${`nav-${v}`} class=${active === v ? 'active' : ''} aria-current=${active === v ? 'page' : undefined}>${t(v)}</a>`)}</nav>
       </header>
       <main class="content">${view}</main>
       <footer class="muted small">${t('signedInAs', me.name)} · ${t('timeZone', zone)}</footer>

@@ -8,6 +8,7 @@ pub mod cron;
 pub mod dead_letters;
 pub mod delivery;
 pub mod effect;
+pub mod idempotency;
 pub mod inbound;
 pub mod outage;
 pub mod reads;

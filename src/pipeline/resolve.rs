@@ -2,11 +2,13 @@
 //! read, the resolution planned against what was read (`complaints::plan_resolve`), and the
 //! message to the customer and the `payfeedback/update` call recorded and sent, each once.
 
+use serde_json::{json, Value};
+
 use super::delivery::Dispatch;
 use super::effect::{self, Answered, Effect, Flow, Step};
+use super::idempotency::IdempotencyKey;
 use crate::complaints::{self, ResolveError, ResolveRequest, ToResolve, TO_RESOLVE_SQL};
 use crate::sql::{follow_ups, Statement, StoreError};
-use crate::wechat::crypto::hex;
 use crate::wechat::custom_send::CustomSendLimits;
 
 /// How a resolve ended.
@@ -16,15 +18,17 @@ pub enum Resolved {
     Done {
         deliveries: Vec<String>,
     },
-    /// The same Idempotency-Key was resolved before: nothing more is sent.
-    Repeated {
-        deliveries: Vec<String>,
-    },
     NotFound,
     /// Refused as it stands (400): a message that cannot be sent.
     BadMessage(String),
-    /// Refused (409): the complaint is closed, or it changed while this resolve was planned.
+    /// Refused (409): the complaint is closed, it changed while this resolve was planned, or a
+    /// repeat of this resolve recorded its Idempotency-Key first.
     Conflict(String),
+}
+
+/// What a resolve answers (202), and a repeat of it again.
+pub fn resolved_answer(feedback_id: &str, deliveries: &[String]) -> Value {
+    json!({ "feedback_id": feedback_id, "status": "processed", "deliveries": deliveries, "repeated": false })
 }
 
 pub struct ResolveFlow {
@@ -32,7 +36,7 @@ pub struct ResolveFlow {
     request: Option<ResolveRequest>,
     limits: CustomSendLimits,
     resolve_id: String,
-    idempotency_key: Option<String>,
+    idempotency_key: Option<IdempotencyKey>,
     /// Who resolves: named on the ticket's timeline.
     actor: String,
     now: i64,
@@ -41,10 +45,6 @@ pub struct ResolveFlow {
 
 enum ResolveState {
     Start,
-    /// Looking up the Idempotency-Key: a key used before answers what it did then.
-    CheckingKey,
-    /// Reading the deliveries the earlier use of the key recorded.
-    ReadingRecorded,
     Reading,
     Writing(Vec<Statement>, Vec<String>),
     Dispatching(Dispatch, Vec<String>),
@@ -53,59 +53,30 @@ enum ResolveState {
 
 impl ResolveFlow {
     /// `unique` names the resolution when the caller gave no Idempotency-Key; with one, the
-    /// names derive from the key, so a repeat names the same deliveries.
+    /// names derive from the key, so a repeat racing this one names the same deliveries. The
+    /// key (run under `Idempotent`) is recorded in the resolution's transaction.
     pub fn new(
         feedback_id: &str,
         request: ResolveRequest,
         limits: CustomSendLimits,
-        idempotency_key: Option<&str>,
+        idempotency_key: Option<IdempotencyKey>,
         unique: &str,
         actor: &str,
         now: i64,
     ) -> Self {
-        let scoped_key = idempotency_key.map(|key| format!("resolve:{feedback_id}:{}", key.trim()));
-        let name = match &scoped_key {
-            Some(key) => {
-                use sha1::{Digest, Sha1};
-                hex(&Sha1::digest(key.as_bytes())[..8])
-            }
-            None => unique.to_owned(),
-        };
+        let name = idempotency_key
+            .as_ref()
+            .map_or_else(|| unique.to_owned(), IdempotencyKey::name);
         ResolveFlow {
             feedback_id: feedback_id.to_owned(),
             request: Some(request),
             limits,
             resolve_id: format!("resolve:{feedback_id}:{name}"),
-            idempotency_key: scoped_key,
+            idempotency_key,
             actor: actor.to_owned(),
             now,
             state: ResolveState::Start,
         }
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct Recorded {
-    id: String,
-}
-
-impl ResolveFlow {
-    fn read_complaint(&mut self) -> Step<Result<Resolved, StoreError>> {
-        self.state = ResolveState::Reading;
-        Step::Do(Effect::Query(Statement::new(
-            TO_RESOLVE_SQL,
-            vec![self.feedback_id.as_str().into()],
-        )))
-    }
-
-    /// The deliveries this resolution's name recorded (the first use of its key).
-    fn read_recorded(&mut self) -> Step<Result<Resolved, StoreError>> {
-        let prefix = format!("{}:", self.resolve_id);
-        self.state = ResolveState::ReadingRecorded;
-        Step::Do(Effect::Query(Statement::new(
-            "SELECT id FROM deliveries WHERE substr(id, 1, ?1) = ?2 ORDER BY id",
-            vec![(prefix.len() as i64).into(), prefix.into()],
-        )))
     }
 }
 
@@ -114,27 +85,13 @@ impl Flow for ResolveFlow {
 
     fn step(&mut self, answer: Option<Answered>) -> Step<Self::Output> {
         match std::mem::replace(&mut self.state, ResolveState::Finished) {
-            ResolveState::Start => match self.idempotency_key.clone() {
-                Some(key) => {
-                    self.state = ResolveState::CheckingKey;
-                    Step::Do(Effect::Query(Statement::new(
-                        "SELECT key FROM idempotency_keys WHERE key = ?",
-                        vec![key.into()],
-                    )))
-                }
-                None => self.read_complaint(),
-            },
-            ResolveState::CheckingKey => match effect::rows::<serde_json::Value>(answer) {
-                Err(e) => Step::Done(Err(e)),
-                Ok(rows) if rows.is_empty() => self.read_complaint(),
-                Ok(_) => self.read_recorded(),
-            },
-            ResolveState::ReadingRecorded => match effect::rows::<Recorded>(answer) {
-                Err(e) => Step::Done(Err(e)),
-                Ok(rows) => Step::Done(Ok(Resolved::Repeated {
-                    deliveries: rows.into_iter().map(|r| r.id).collect(),
-                })),
-            },
+            ResolveState::Start => {
+                self.state = ResolveState::Reading;
+                Step::Do(Effect::Query(Statement::new(
+                    TO_RESOLVE_SQL,
+                    vec![self.feedback_id.as_str().into()],
+                )))
+            }
             ResolveState::Reading => {
                 let complaint = match effect::rows::<ToResolve>(answer) {
                     Err(e) => return Step::Done(Err(e)),
@@ -153,23 +110,27 @@ impl Flow for ResolveFlow {
                     &self.limits,
                     &self.resolve_id,
                     &self.actor,
-                    self.idempotency_key.as_deref(),
                     self.now,
                 ) {
                     Err(ResolveError::BadMessage(why)) => Step::Done(Ok(Resolved::BadMessage(why))),
                     Err(ResolveError::Conflict(why)) => Step::Done(Ok(Resolved::Conflict(why))),
                     Ok(resolution) => {
-                        self.state = ResolveState::Writing(
-                            resolution.statements.clone(),
-                            resolution.delivery_ids,
-                        );
-                        Step::Do(Effect::Transaction(resolution.statements))
+                        let mut statements = resolution.statements;
+                        if let Some(key) = &self.idempotency_key {
+                            let answer =
+                                resolved_answer(&self.feedback_id, &resolution.delivery_ids);
+                            statements.insert(0, key.record(202, &answer, self.now));
+                        }
+                        self.state =
+                            ResolveState::Writing(statements.clone(), resolution.delivery_ids);
+                        Step::Do(Effect::Transaction(statements))
                     }
                 }
             }
             ResolveState::Writing(statements, deliveries) => match effect::changes(answer) {
-                // The same key, used at the same time: answer what that use recorded.
-                Err(StoreError::Duplicate) => self.read_recorded(),
+                Err(StoreError::Duplicate) => Step::Done(Ok(Resolved::Conflict(
+                    "this Idempotency-Key was used at the same time".into(),
+                ))),
                 Err(StoreError::Conflict) => Step::Done(Ok(Resolved::Conflict(
                     "the complaint changed while it was being resolved; read it again".into(),
                 ))),

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::delivery::Dispatch;
 use super::effect::{self, Answered, Effect, Flow, Step};
+use super::idempotency::IdempotencyKey;
 use super::reads::{Part, ReadFlow};
 use crate::inline::Rejection;
 use crate::kv;
@@ -36,7 +37,8 @@ pub const QUEUE_SQL: &str = "SELECT *, \
 pub enum Ask {
     View,
     Act(TicketAction),
-    Reply(String),
+    /// A reply's text, under its Idempotency-Key (the flow runs under `Idempotent`).
+    Reply(String, Option<IdempotencyKey>),
 }
 
 /// The answer: a status and a JSON body, or a refusal.
@@ -156,7 +158,7 @@ impl<'a> TicketFlow<'a> {
                     Err(refusal) => Step::Done(Err(refusal)),
                 }
             }
-            Ask::Reply(text) => {
+            Ask::Reply(text, key) => {
                 let Some(reached) =
                     ticket.reach(text, &rules, self.settings, last_message_at, self.now)
                 else {
@@ -164,11 +166,18 @@ impl<'a> TicketFlow<'a> {
                         "no channel reaches this customer: no WeChat OpenID, and no phone with a zns_fallback template".into(),
                     )));
                 };
-                let delivery = format!("reply:{}", self.unique);
-                let statements =
+                // With a key, a repeat racing this one names the same delivery.
+                let delivery = match key {
+                    Some(key) => format!("reply:key:{}", key.name()),
+                    None => format!("reply:{}", self.unique),
+                };
+                let mut statements =
                     plan_reply(&ticket, text, &reached, &self.actor, &delivery, self.now);
                 let channel = describe_reach(Some(&reached));
-                let answer = json!({ "delivery": delivery, "channel": channel["channel"], "why": channel["why"], "reason": channel["reason"] });
+                let answer = json!({ "delivery": delivery, "channel": channel["channel"], "why": channel["why"], "reason": channel["reason"], "repeated": false });
+                if let Some(key) = key {
+                    statements.insert(0, key.record(202, &answer, self.now));
+                }
                 self.write(statements, answer)
             }
         }
@@ -272,7 +281,7 @@ impl Flow for TicketFlow<'_> {
                 }
                 // A delivery the queue did not take now is sent by the cron's sweep.
                 Step::Done(_) => match self.ask {
-                    Ask::Reply(_) => Step::Done(Ok((202, answer_body))),
+                    Ask::Reply(..) => Step::Done(Ok((202, answer_body))),
                     _ => {
                         self.state = State::Rereading;
                         Step::Do(Effect::Query(Statement::new(

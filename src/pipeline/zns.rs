@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::delivery::Dispatch;
 use super::effect::{self, Answered, Effect, Flow, Step};
+use super::idempotency::IdempotencyKey;
 use crate::inline::Rejection;
 use crate::settings::Settings;
 use crate::sql::{follow_ups, Statement, StoreError};
@@ -23,6 +24,7 @@ pub struct SendZnsFlow<'a> {
     settings: &'a Settings,
     order: ZnsOrder,
     delivery_id: String,
+    idempotency_key: Option<IdempotencyKey>,
     actor: String,
     now: i64,
     state: State,
@@ -41,11 +43,18 @@ struct TicketRow {
     customer_phone: Option<String>,
 }
 
+/// What a send answers (202), and a repeat of it again.
+pub fn sent_answer(delivery: &str, repeated: bool) -> serde_json::Value {
+    serde_json::json!({ "delivery": delivery, "repeated": repeated })
+}
+
 impl<'a> SendZnsFlow<'a> {
+    /// The key (run under `Idempotent`) is recorded with the delivery.
     pub fn new(
         settings: &'a Settings,
         order: ZnsOrder,
         delivery_id: String,
+        idempotency_key: Option<IdempotencyKey>,
         actor: &str,
         now: i64,
     ) -> Self {
@@ -53,6 +62,7 @@ impl<'a> SendZnsFlow<'a> {
             settings,
             order,
             delivery_id,
+            idempotency_key,
             actor: actor.to_owned(),
             now,
             state: State::Start,
@@ -60,7 +70,12 @@ impl<'a> SendZnsFlow<'a> {
     }
 
     fn write(&mut self, phone: &str) -> Step<Result<Sent, StoreError>> {
-        let (_, statements) = record(&self.delivery_id, &self.order, phone, &self.actor, self.now);
+        let (_, mut statements) =
+            record(&self.delivery_id, &self.order, phone, &self.actor, self.now);
+        if let Some(key) = &self.idempotency_key {
+            let answer = sent_answer(&self.delivery_id, false);
+            statements.insert(0, key.record(202, &answer, self.now));
+        }
         self.state = State::Writing(statements.clone());
         Step::Do(Effect::Transaction(statements))
     }
@@ -107,9 +122,13 @@ impl Flow for SendZnsFlow<'_> {
                 self.write(&phone)
             }
             State::Writing(statements) => match effect::changes(answer) {
+                Err(StoreError::Duplicate) => Step::Done(Ok(Sent::Refused(Rejection::Conflict(
+                    "this Idempotency-Key was used at the same time".into(),
+                )))),
                 Err(e) => Step::Done(Err(e)),
                 Ok(changes) => {
-                    let repeated = changes.first() == Some(&0);
+                    let delivery = usize::from(self.idempotency_key.is_some());
+                    let repeated = changes.get(delivery) == Some(&0);
                     self.state = State::Dispatching(
                         Dispatch::new(follow_ups(&statements, &changes)),
                         repeated,

@@ -137,7 +137,7 @@ impl ShopMessage {
     /// One short line for a ticket timeline.
     pub fn timeline_text(&self) -> String {
         match &self.body {
-            ShopBody::Text { content } => content.clone(),
+            ShopBody::Text { content } => super::text_line(content),
             ShopBody::Image { cos_url } => format!("[image] {cos_url}"),
             ShopBody::Video {
                 play_length: Some(secs),

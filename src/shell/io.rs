@@ -104,10 +104,13 @@ pub async fn enqueue(env: &Env, meter: &Meter, message: String) -> Result<(), Re
     Ok(())
 }
 
-/// The runtime's response for a reply, built directly: a string body and one header.
+/// The runtime's response for a reply, built directly: a string body and its headers.
 pub fn respond(reply: Reply) -> Result<web_sys::Response, JsValue> {
     let headers = web_sys::Headers::new()?;
     headers.set("content-type", reply.content_type)?;
+    if let Some(etag) = &reply.etag {
+        headers.set("etag", etag)?;
+    }
     let init = web_sys::ResponseInit::new();
     init.set_status(reply.status);
     init.set_headers(&headers);

@@ -5,10 +5,12 @@
 // WeChat exactly once and showing with the agent's name, customer markup shown as text, ticket
 // actions, SLA colours, a complaint resolved (one payfeedback/update), a rejected complaint
 // standing out, a dead letter replayed, rules changed and refused with the error beside the
-// rule, and the page in Tiếng Việt and 中文.
+// rule, and the page in Tiếng Việt and 中文. Then roles and retries: an agent offered only what
+// the role allows (a refused view names the role it needs), a reply retried after a lost answer
+// sent once, and two editors of the rules (the later save refused and shown).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { STAFF, TIME_ZONE, VIEWPORTS, XSS, assertClean, now, shot, signIn, sleep, startDashboard, waitFor } from './support.mjs';
+import { LEAD, SECRETS, STAFF, TIME_ZONE, VIEWPORTS, XSS, assertClean, now, shot, signIn, sleep, startDashboard, waitFor } from './support.mjs';
 
 let env;
 before(async () => { env = await startDashboard(); });
@@ -160,7 +162,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       await env.complaint(feedbackId, openid);
       await waitFor(async () => (await env.admin('/api/complaints')).complaints.some((c) => c.feedback_id === feedbackId), 'the complaint');
       const page = await env.newPage(viewport);
-      await signIn(page, env.worker.url);
+      await signIn(page, env.worker.url, LEAD.token);
       await page.click('#nav-complaints');
       const card = page.locator(`li.complaint[data-fid="${feedbackId}"]`);
       await card.waitFor();
@@ -178,11 +180,12 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       await waitFor(() => messages().length === 1, 'the message to the customer');
       assert.equal(messages()[0].json.text.content, '已退款，请查收 <script>alert(1)</script>');
       await card.locator('.badge:has-text("processed")').waitFor();
+      assert.equal(await card.locator('button.resolve-complaint').count(), 0, 'no resolve offered on a processed complaint');
       await sleep(1000);
       assert.equal(updates().length, 1, 'exactly one payfeedback/update');
       const ticket = await env.ticketOf(openid);
       const { timeline } = await env.admin(`/api/tickets/${ticket.id}`);
-      assert.ok(timeline.some((e) => e.actor === STAFF.name && e.body.startsWith(`complaint ${feedbackId} resolved by ${STAFF.name}`)));
+      assert.ok(timeline.some((e) => e.actor === LEAD.name && e.body.startsWith(`complaint ${feedbackId} resolved by ${LEAD.name}`)));
       assertClean(page);
       await page.context().close();
     });
@@ -222,7 +225,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       const dead = await waitFor(async () => (await env.admin('/api/dead-letters')).dead_letters.find((d) => d.reason.includes('40003') && d.body.includes(openid)), 'the dead letter');
       env.wechat.refuseDead = false;
       const page = await env.newPage(viewport);
-      await signIn(page, env.worker.url);
+      await signIn(page, env.worker.url, LEAD.token);
       await page.click('#nav-deliveries');
       const letter = page.locator(`li.dead-letter[data-id="${dead.id}"]`);
       await letter.waitFor();
@@ -242,7 +245,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     test('rules are changed from the page; an invalid one is refused with the error beside it', async () => {
       await env.admin('/api/rules', { method: 'PUT', body: JSON.stringify({ faq: [], routes: [] }) });
       const page = await env.newPage(viewport);
-      await signIn(page, env.worker.url);
+      await signIn(page, env.worker.url, SECRETS.ADMIN_TOKEN);
       await page.click('#nav-rules');
       await page.click('button.add-rule[data-section="faq"]');
       const faq = page.locator('.rule[data-rule="faq[0]"]');
@@ -298,7 +301,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       await page.click('#sign-in');
       await page.waitForSelector('#nav-queue:has-text("Hàng đợi")');
       assert.equal(await page.evaluate(() => document.documentElement.lang), 'vi');
-      for (const [id, label] of [['complaints', 'Khiếu nại'], ['orders', 'Đơn hàng'], ['deliveries', 'Lượt gửi'], ['rules', 'Quy tắc'], ['stats', 'Thống kê']]) {
+      for (const [id, label] of [['complaints', 'Khiếu nại'], ['orders', 'Đơn hàng'], ['rules', 'Quy tắc'], ['stats', 'Thống kê']]) {
         assert.equal(await page.textContent(`#nav-${id}`), label);
       }
       await page.goto(`${env.worker.url}/#/ticket/${ticket.id}`);
@@ -323,3 +326,86 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     });
   });
 }
+
+describe('roles and retries', () => {
+  const viewport = VIEWPORTS.desktop;
+
+  test('an agent is offered only what the role allows, and a refused view says which role it needs', async () => {
+    const feedbackId = `fbAgent${Date.now()}`;
+    await env.complaint(feedbackId, 'oAgentView');
+    await waitFor(async () => (await env.admin('/api/complaints')).complaints.some((c) => c.feedback_id === feedbackId), 'the complaint');
+    const page = await env.newPage(viewport);
+    await signIn(page, env.worker.url);
+    await page.waitForSelector('#nav-queue');
+    assert.equal(await page.textContent('.me .badge.role'), 'agent');
+    assert.equal(await page.locator('#nav-deliveries').count(), 0, 'no deliveries for an agent');
+    await page.click('#nav-complaints');
+    const card = page.locator(`li.complaint[data-fid="${feedbackId}"]`);
+    await card.waitFor();
+    assert.equal(await card.locator('button.resolve-complaint').count(), 0, 'resolving complaints needs a lead');
+    await page.click('#nav-rules');
+    await page.waitForSelector('#rules-read-only');
+    assert.ok(await page.locator('#save-rules').isDisabled(), 'the rules are the owner\'s');
+    await page.goto(`${env.worker.url}/#/deliveries`);
+    await page.waitForSelector('.error:has-text("Your role cannot do this: it needs the lead role.")');
+    await shot(page, 'desktop-agent-forbidden');
+    assertClean(page);
+    await page.context().close();
+  });
+
+  test('a reply retried after a network error reaches WeChat once', async () => {
+    const openid = `oRetry${Date.now()}`;
+    await env.customerWrites(openid, 'hello?');
+    const ticket = await env.ticketOf(openid);
+    const page = await env.newPage(viewport);
+    await signIn(page, env.worker.url);
+    await page.waitForSelector('#nav-queue');
+    await page.goto(`${env.worker.url}/#/ticket/${ticket.id}`);
+    // The first send reaches the Worker, but its answer is lost on the way back.
+    let lost = false;
+    await page.route('**/api/tickets/*/reply', async (route) => {
+      if (lost) return route.continue();
+      lost = true;
+      await route.fetch();
+      await route.abort('failed');
+    });
+    await page.fill('#reply-text', 'Xin lỗi vì đã để bạn chờ');
+    await page.click('#send-reply');
+    await page.waitForSelector('.reply .error');
+    await page.click('#send-reply');
+    await page.waitForSelector('.reply .note');
+    const sends = () => env.wechat.calls('/cgi-bin/message/custom/send').filter((c) => c.json?.touser === openid);
+    await waitFor(() => sends().length === 1, 'the reply');
+    await sleep(1000);
+    assert.equal(sends().length, 1, 'sent once');
+    const { timeline } = await env.admin(`/api/tickets/${ticket.id}`);
+    assert.equal(timeline.filter((e) => e.kind === 'agent').length, 1, 'one reply on the timeline');
+    assertClean(page);
+    await page.context().close();
+  });
+
+  test('two editors of the rules: the later save is refused and the page says so', async () => {
+    await env.admin('/api/rules', { method: 'PUT', body: JSON.stringify({ faq: [], routes: [] }) });
+    const page = await env.newPage(viewport);
+    await signIn(page, env.worker.url, SECRETS.ADMIN_TOKEN);
+    await page.click('#nav-rules');
+    await page.click('button.add-rule[data-section="faq"]');
+    const faq = page.locator('.rule[data-rule="faq[0]"]');
+    await faq.locator('textarea[name="keywords"]').fill('hours');
+    await faq.locator('textarea[name="reply"]').fill('9:00-18:00');
+    // Another editor saves meanwhile.
+    const other = { faq: [{ keywords: ['refund'], reply: 'within 3 days' }], routes: [] };
+    await env.admin('/api/rules', { method: 'PUT', body: JSON.stringify(other) });
+    await page.click('#save-rules');
+    await page.waitForSelector('#rules-conflict:has-text("Someone saved the rules after you opened them.")');
+    assert.deepEqual((await env.admin('/api/rules')).faq, other.faq, 'nothing overwritten');
+    await shot(page, 'desktop-rules-conflict');
+    await page.click('#reload-rules');
+    await page.waitForFunction(() => document.querySelector('.rule[data-rule="faq[0]"] textarea[name="reply"]')?.value === 'within 3 days');
+    await page.click('#save-rules');
+    await page.waitForSelector('.save-bar .note:has-text("Saved.")');
+    await env.admin('/api/rules', { method: 'PUT', body: JSON.stringify({ faq: [], routes: [] }) });
+    assertClean(page);
+    await page.context().close();
+  });
+});

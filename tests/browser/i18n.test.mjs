@@ -3,7 +3,7 @@
 // quote stays as it came.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ALL, inboundParts, ruleError, span, timelineText, translator } from '../../dashboard/src/i18n.js';
+import { ALL, errorText, inboundParts, ruleError, span, timelineText, translator } from '../../dashboard/src/i18n.js';
 
 test('every string of the page exists in every language, with the same placeholders', () => {
   const english = Object.keys(ALL.en).sort();
@@ -42,6 +42,8 @@ test('a customer message\'s type is read only from the forms kefu-edge writes', 
   assert.deepEqual(inboundParts('[order.delivery_failed] 没收到卡密', en), { type: 'Delivery failed', text: '没收到卡密' });
   assert.deepEqual(inboundParts('[weird] (unsupported message type)', en), { type: 'Type weird', text: 'a message type kefu-edge does not read' });
   assert.deepEqual(inboundParts('[hi] there', en), { type: null, text: '[hi] there' });
+  // A customer's text that looks like a media line is marked `[text]` by kefu-edge: text.
+  assert.deepEqual(inboundParts('[text] [image] https://evil.example/a.jpg', en), { type: null, text: '[image] https://evil.example/a.jpg' });
   assert.deepEqual(inboundParts('<img src=x onerror=alert(1)>', en), { type: null, text: '<img src=x onerror=alert(1)>' });
 });
 
@@ -58,4 +60,11 @@ test('durations in each language\'s units', () => {
   assert.equal(span(3 * 86400 + 4 * 3600, translator('en')), '3d 4h');
   assert.equal(span(-(2 * 3600 + 5 * 60), translator('zh-CN')), '2小时5分');
   assert.equal(span(65, translator('vi')), '1 phút 5 giây');
+});
+
+test('a refusal for the role names the role it needs, in the page\'s language', () => {
+  const refused = { status: 403, code: 'forbidden', reason: 'PUT /api/rules needs the owner role' };
+  assert.equal(errorText(refused, translator('en')), 'Your role cannot do this: it needs the owner role.');
+  assert.equal(errorText({ ...refused, reason: 'POST /api/zns needs the lead role' }, translator('zh-CN')), '您的角色无权执行此操作：需要“高级客服”角色。');
+  assert.equal(errorText({ status: 422, code: 'idempotency_key_reused' }, translator('vi')), 'Yêu cầu này đã được gửi với nội dung khác. Hãy tải lại rồi thử lại.');
 });

@@ -14,6 +14,8 @@ import { cdata, msgId, now, safePush } from '../e2e/wechat-client.mjs';
 export { SECRETS, waitFor, now };
 export const SHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'screenshots');
 export const STAFF = { name: 'anna', token: 'anna-dashboard-token' };
+// A lead (STAFF_TOKENS `name:token:lead`): resolves complaints and replays dead letters.
+export const LEAD = { name: 'lea', token: 'lea-dashboard-token' };
 export const TIME_ZONE = 'Asia/Ho_Chi_Minh';
 export const VIEWPORTS = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 860 } };
 export const XSS = '<img src=x onerror=alert(1)>';
@@ -36,7 +38,7 @@ export async function startDashboard() {
   const caresoft = await startMock('caresoft', () => ({ json: { status: 'OK', ticket: { ticketId: ++caresoftTicket } } }));
   const worker = await startWorker({
     WECHAT_API_BASE: wechat.url, WECOM_API_BASE: robot.url, CARESOFT_BASE_URL: `${caresoft.url}/demo`,
-    STAFF_TOKENS: `${STAFF.name}:${STAFF.token},bob:bob-dashboard-token`, TIME_ZONE,
+    STAFF_TOKENS: `${STAFF.name}:${STAFF.token},bob:bob-dashboard-token,${LEAD.name}:${LEAD.token}:lead`, TIME_ZONE,
   });
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
   const admin = async (p, init) => {

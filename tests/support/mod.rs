@@ -281,6 +281,20 @@ use kefu_edge::pipeline::inbound::InboundFlow;
 use kefu_edge::platforms::payfeedback::MsgType;
 use kefu_edge::settings::Settings;
 
+/// An OA customer wrote at `at` (stored by the consumer): the id of their ticket.
+pub fn customer_wrote(
+    world: &mut World,
+    settings: &Settings,
+    openid: &str,
+    msg: &str,
+    at: i64,
+) -> i64 {
+    world
+        .run(inbound(settings, oa_text(openid, msg, "hello", at), at))
+        .unwrap();
+    world.db.count("SELECT MAX(id) FROM tickets")
+}
+
 /// Settings with exactly these values.
 pub fn settings_with(values: &[(&str, &str)]) -> Settings {
     let values: Vec<(String, String)> = values

@@ -2,7 +2,7 @@
 // the overdue state, a complaint the customer rejected standing out, and a resolve dialog with
 // an optional message to the customer.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, idempotencyKey } from '../api.js';
+import { api, may } from '../api.js';
 import { Badge, Countdown, ErrorLine, Loading, Note, SafeLink, Time, href, html, useApi, useNow, usePage } from '../lib.js';
 
 const STATUSES = ['open', 'reopened', 'processed', 'closed'];
@@ -16,8 +16,9 @@ function ResolveDialog({ complaint, onClose, onResolved }) {
   const [message, setMessage] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
-  // One key per dialog: a double click or a retry resolves (and messages the customer) once.
-  const key = useRef(idempotencyKey());
+  // The key is the complaint's state as read: a double click, a retry, a second dialog or a
+  // second tab resolve (and message the customer) once; a new state is a new resolve.
+  const key = `resolve:${complaint.feedback_id}:${complaint.status}:${complaint.updated_at ?? ''}`;
   const box = useRef(null);
   useEffect(() => {
     box.current?.querySelector('textarea')?.focus();
@@ -31,7 +32,7 @@ function ResolveDialog({ complaint, onClose, onResolved }) {
     try {
       const text = message.trim();
       await api(`/api/complaints/${encodeURIComponent(complaint.feedback_id)}/resolve`, {
-        method: 'POST', body: text ? { message: text } : {}, headers: { 'idempotency-key': key.current },
+        method: 'POST', body: text ? { message: text } : {}, headers: { 'idempotency-key': key },
       });
       onResolved(complaint.feedback_id);
     } catch (err) { setError(err); setBusy(false); }
@@ -52,7 +53,7 @@ function ResolveDialog({ complaint, onClose, onResolved }) {
 }
 
 function Complaint({ c, now, focused, onResolve }) {
-  const { t } = usePage();
+  const { t, me } = usePage();
   const waiting = c.status === 'open' || c.status === 'reopened';
   const quarter = waiting && now >= c.warning_due && now < c.deadline;
   const overdue = waiting && now >= c.deadline;
@@ -77,7 +78,7 @@ function Complaint({ c, now, focused, onResolve }) {
       ${c.closed_at && html`<div class="field"><dt>${t('closedAt')}</dt><dd><${Time} at=${c.closed_at} /></dd></div>`}
       ${pics.length > 0 && html`<div class="field"><dt>${t('pictures')}</dt><dd>${pics.map((u, i) => html`<${SafeLink} url=${u}>${t('picture', i + 1)}<//> `)}</dd></div>`}
     </dl>
-    ${c.status !== 'closed' && html`<div class="buttons"><button type="button" class="resolve-complaint" data-fid=${c.feedback_id} onClick=${() => onResolve(c)}>${t('resolve')}</button></div>`}
+    ${waiting && may(me, 'lead') && html`<div class="buttons"><button type="button" class="resolve-complaint" data-fid=${c.feedback_id} onClick=${() => onResolve(c)}>${t('resolve')}</button></div>`}
   </li>`;
 }
 

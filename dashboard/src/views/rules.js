@@ -1,10 +1,12 @@
 // The rules editor: FAQ auto-replies, routes, ZNS rules and the ZNS fallback, as forms or as the
 // whole JSON document. The API validates on save; its error names the rule (`faq[2].reply …`),
-// and is shown beside that rule with the field marked.
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { api } from '../api.js';
+// and is shown beside that rule with the field marked. A save names the version it edited
+// (If-Match): if someone saved meanwhile, the page says so instead of overwriting. Only the
+// owner saves.
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { may, request } from '../api.js';
 import { ruleError } from '../i18n.js';
-import { ErrorLine, Loading, Note, html, useApi, usePage } from '../lib.js';
+import { ErrorLine, Loading, Note, html, usePage } from '../lib.js';
 import { FILTERS } from './queue.js';
 
 const CATEGORIES = FILTERS.category.values.filter((c) => c !== 'complaint');
@@ -102,15 +104,22 @@ function Rule({ section, index, rule, error, onChange, onRemove }) {
 }
 
 export function Rules() {
-  const { t } = usePage();
-  const { data, error: loadError } = useApi('/api/rules');
+  const { t, me } = usePage();
+  const [data, setData] = useState(null);
+  const [loadError, setLoadError] = useState(null);
+  const version = useRef(null);
+  const load = useCallback(() => request('/api/rules').then(({ json, etag }) => {
+    version.current = etag; setData(json); setLoadError(null);
+  }, setLoadError), []);
+  useEffect(() => { load(); }, [load]);
+  const owner = may(me, 'owner');
   const [form, setForm] = useState(null);
   const [mode, setMode] = useState('forms');
   const [json, setJson] = useState('');
   const [result, setResult] = useState(null); // { ok } | { error: {rule, field, text} } | { apiError }
   const [busy, setBusy] = useState(false);
   const root = useRef(null);
-  useEffect(() => { if (data && !form) setForm(toForm(data)); }, [data]);
+  useEffect(() => { if (data) { setForm(toForm(data)); setJson(JSON.stringify(data, null, 2)); } }, [data]);
   useEffect(() => {
     const rule = result?.error?.rule;
     if (rule) root.current?.querySelector(`[data-rule="${rule}"]`)?.scrollIntoView({ block: 'center' });
@@ -128,12 +137,16 @@ export function Rules() {
     } else doc = toDoc(form);
     setBusy(true); setResult(null);
     try {
-      const saved = await api('/api/rules', { method: 'PUT', body: doc });
-      setForm(toForm(saved));
-      if (mode === 'json') setJson(JSON.stringify(saved, null, 2));
+      const saved = await request('/api/rules', {
+        method: 'PUT', body: doc, headers: version.current ? { 'if-match': version.current } : {},
+      });
+      version.current = saved.etag;
+      setForm(toForm(saved.json));
+      if (mode === 'json') setJson(JSON.stringify(saved.json, null, 2));
       setResult({ ok: true });
     } catch (err) {
       if (err.status === 400) setResult({ error: ruleError(err.reason ?? '', t) });
+      else if (err.status === 409) setResult({ conflict: true });
       else setResult({ apiError: err });
     }
     setBusy(false);
@@ -165,7 +178,10 @@ export function Rules() {
         </div>${fbError && html`<p class="error rule-error" role="alert">${fbError.text}</p>`}</div>`}
       </fieldset>`}
     <div class="save-bar">
-      <button id="save-rules" type="button" disabled=${busy} onClick=${save}>${t('save')}</button>
+      ${!owner && html`<p class="muted" id="rules-read-only">${t('rulesReadOnly')}</p>`}
+      <button id="save-rules" type="button" disabled=${busy || !owner} onClick=${save}>${t('save')}</button>
+      ${result?.conflict && html`<div class="error" role="alert" id="rules-conflict"><span>${t('rulesConflict')}</span>
+        <button type="button" class="secondary" id="reload-rules" onClick=${() => { setResult(null); load(); }}>${t('reloadRules')}</button></div>`}
       ${result?.ok && html`<${Note} text=${t('saved')} />`}
       ${result?.error && (mode === 'json' || !result.error.rule) && html`<p class="error" role="alert" id="rules-error">${result.error.text}</p>`}
       <${ErrorLine} error=${result?.apiError} />

@@ -1,8 +1,8 @@
 // One ticket: its whole timeline (the customer's messages with their type, agents' sessions and
 // actions, every message sent and its outcome), the linked order and complaints, and the
 // actions: reply (the page says which channel it takes and why), assign, resolve, close, reopen.
-import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, idempotencyKey } from '../api.js';
 import { failedOutbound, inboundParts, timelineText } from '../i18n.js';
 import { Badge, Countdown, ErrorLine, Loading, Note, SafeLink, Time, formatMoney, href, html, useApi, usePage } from '../lib.js';
 import { windowOf } from './queue.js';
@@ -36,14 +36,22 @@ function Reply({ ticket, reach, onSent }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const [note, setNote] = useState(null);
+  // One key per composed message, kept while that message is retried (after a network error the
+  // reply may have gone out: the retry then answers it again and sends nothing).
+  const composed = useRef({ text: null, key: null });
   const size = bytes(text);
   const unreachable = reach.channel === 'none';
   const send = async (e) => {
     e?.preventDefault();
     if (busy || !text.trim() || size > MAX_REPLY_BYTES || unreachable) return;
+    const message = text.trim();
+    if (composed.current.text !== message) composed.current = { text: message, key: idempotencyKey() };
     setBusy(true); setError(null); setNote(null);
     try {
-      const answer = await api(`/api/tickets/${ticket.id}/reply`, { method: 'POST', body: { text: text.trim() } });
+      const answer = await api(`/api/tickets/${ticket.id}/reply`, {
+        method: 'POST', body: { text: message }, headers: { 'idempotency-key': composed.current.key },
+      });
+      composed.current = { text: null, key: null };
       setText('');
       setNote(t('replyQueued', t.maybe('channel_', answer.channel)));
       onSent();
