@@ -26,6 +26,40 @@ pub struct OrderFacts {
     pub delivered: Option<bool>,
 }
 
+/// The orders a complaint's transaction paid (one WeChat Pay transaction can pay several: bind
+/// the TransId), each as `{"goods_kind", "delivered"}`.
+pub const ORDERS_OF_TRANSACTION_SQL: &str =
+    "SELECT goods_kind, delivered_at IS NOT NULL AS delivered FROM orders WHERE trans_id = ?";
+
+impl OrderFacts {
+    /// The facts that give the earliest deadline among the transaction's orders: a complaint
+    /// about a transaction answers for every order it paid. No order: nothing is known.
+    pub fn strictest(orders: &[OrderFacts]) -> OrderFacts {
+        orders
+            .iter()
+            .copied()
+            .min_by_key(|o| payfeedback::resolution_deadline_secs(o.goods_kind, o.delivered))
+            .unwrap_or_default()
+    }
+}
+
+/// `GET /api/complaints`: overdue (and still waiting for the merchant) first, then by
+/// deadline; of one status when asked (found by `complaints_due`).
+pub fn list(status: Option<String>, now: i64, limit: i64) -> Statement {
+    match status {
+        Some(status) => Statement::new(
+            "SELECT * FROM complaints WHERE status = ? \
+             ORDER BY (status IN ('open', 'reopened') AND deadline <= ?) DESC, deadline ASC LIMIT ?",
+            vec![status.into(), now.into(), limit.into()],
+        ),
+        None => Statement::new(
+            "SELECT * FROM complaints \
+             ORDER BY (status IN ('open', 'reopened') AND deadline <= ?) DESC, deadline ASC LIMIT ?",
+            vec![now.into(), limit.into()],
+        ),
+    }
+}
+
 /// A complaint as it was read: what a change to it expects to find still.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComplaintState {

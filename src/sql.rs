@@ -1,6 +1,8 @@
 //! SQL statements as data: the core decides what to write, the shell binds and runs them (in one
 //! D1 batch, which is a transaction).
 
+use std::borrow::Cow;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Param {
     Text(String),
@@ -64,7 +66,9 @@ mod tests {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
-    pub sql: &'static str,
+    /// Fixed text, or built from the filters a read was given (so the planner can use an index
+    /// for each: `(? IS NULL OR col = ?)` defeats it).
+    pub sql: Cow<'static, str>,
     pub params: Vec<Param>,
     /// What to do once the transaction committed, if this statement changed a row.
     pub follow_up: Option<FollowUp>,
@@ -80,9 +84,9 @@ pub enum FollowUp {
 }
 
 impl Statement {
-    pub fn new(sql: &'static str, params: Vec<Param>) -> Self {
+    pub fn new(sql: impl Into<Cow<'static, str>>, params: Vec<Param>) -> Self {
         Statement {
-            sql,
+            sql: sql.into(),
             params,
             follow_up: None,
         }

@@ -318,12 +318,15 @@ fn resolve_answers_what_the_flow_did() {
 fn dead_letters_and_parked_messages_are_replayed_through_their_flows() {
     let mut world = World::new();
     let (_, parked) = json_of(call(&mut world, AdminMethod::Get, "/api/parked", "").unwrap());
-    assert_eq!(parked, json!({"parked": []}));
+    assert_eq!(parked, json!({"parked": [], "cursor": null}));
     let (status, replay) =
         json_of(call(&mut world, AdminMethod::Post, "/api/parked/replay", "").unwrap());
     assert_eq!(
         (status, replay),
-        (202, json!({"replayed": 0, "unreadable": []}))
+        (
+            202,
+            json!({"replayed": 0, "unreadable": [], "remaining": 0})
+        )
     );
     world
         .db
