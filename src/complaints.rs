@@ -521,6 +521,25 @@ pub fn plan_resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transactions_orders_give_the_strictest_deadline() {
+        let order = |kind, delivered| OrderFacts {
+            goods_kind: Some(kind),
+            delivered: Some(delivered),
+        };
+        let physical_delivered = order(GoodsKind::Physical, true);
+        let virtual_undelivered = order(GoodsKind::Virtual, false);
+        assert_eq!(
+            OrderFacts::strictest(&[physical_delivered, virtual_undelivered]),
+            virtual_undelivered
+        );
+        assert_eq!(
+            OrderFacts::strictest(&[physical_delivered]),
+            physical_delivered
+        );
+        assert_eq!(OrderFacts::strictest(&[]), OrderFacts::default());
+    }
     const NOW: i64 = 1_700_000_000;
 
     fn to_resolve(status: &str) -> ToResolve {
