@@ -46,18 +46,14 @@ impl OrderFacts {
 /// `GET /api/complaints`: overdue (and still waiting for the merchant) first, then by
 /// deadline; of one status when asked (found by `complaints_due`).
 pub fn list(status: Option<String>, now: i64, limit: i64) -> Statement {
-    match status {
-        Some(status) => Statement::new(
-            "SELECT * FROM complaints WHERE status = ? \
-             ORDER BY (status IN ('open', 'reopened') AND deadline <= ?) DESC, deadline ASC LIMIT ?",
-            vec![status.into(), now.into(), limit.into()],
-        ),
-        None => Statement::new(
-            "SELECT * FROM complaints \
-             ORDER BY (status IN ('open', 'reopened') AND deadline <= ?) DESC, deadline ASC LIMIT ?",
-            vec![now.into(), limit.into()],
-        ),
-    }
+    Statement::filtered_or_all(
+        "SELECT * FROM complaints WHERE status = ? \
+         ORDER BY (status IN ('open', 'reopened') AND deadline <= ?) DESC, deadline ASC LIMIT ?",
+        "SELECT * FROM complaints \
+         ORDER BY (status IN ('open', 'reopened') AND deadline <= ?) DESC, deadline ASC LIMIT ?",
+        status,
+        vec![now.into(), limit.into()],
+    )
 }
 
 /// A complaint as it was read: what a change to it expects to find still.

@@ -433,16 +433,12 @@ fn alert_text(e: &OrderEvent, category: &str) -> String {
 /// `GET /api/orders`: most recently changed first, of one status when asked (each served by an
 /// index).
 pub fn list(status: Option<String>, limit: i64) -> Statement {
-    match status {
-        Some(status) => Statement::new(
-            "SELECT * FROM orders WHERE status = ? ORDER BY updated_at DESC LIMIT ?",
-            vec![status.into(), limit.into()],
-        ),
-        None => Statement::new(
-            "SELECT * FROM orders ORDER BY updated_at DESC LIMIT ?",
-            vec![limit.into()],
-        ),
-    }
+    Statement::filtered_or_all(
+        "SELECT * FROM orders WHERE status = ? ORDER BY updated_at DESC LIMIT ?",
+        "SELECT * FROM orders ORDER BY updated_at DESC LIMIT ?",
+        status,
+        vec![limit.into()],
+    )
 }
 
 /// `GET /api/orders/{id}`: the order (bind its id to each).

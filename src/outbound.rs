@@ -184,16 +184,12 @@ impl OutboundCall {
 
 /// `GET /api/deliveries`: newest first, of one state when asked (each served by an index).
 pub fn list(state: Option<String>, limit: i64) -> Statement {
-    match state {
-        Some(state) => Statement::new(
-            "SELECT * FROM deliveries WHERE state = ? ORDER BY created_at DESC LIMIT ?",
-            vec![state.into(), limit.into()],
-        ),
-        None => Statement::new(
-            "SELECT * FROM deliveries ORDER BY created_at DESC LIMIT ?",
-            vec![limit.into()],
-        ),
-    }
+    Statement::filtered_or_all(
+        "SELECT * FROM deliveries WHERE state = ? ORDER BY created_at DESC LIMIT ?",
+        "SELECT * FROM deliveries ORDER BY created_at DESC LIMIT ?",
+        state,
+        vec![limit.into()],
+    )
 }
 
 /// Records a call to be made (once: a delivery id already recorded changes nothing), for a

@@ -92,6 +92,21 @@ impl Statement {
         }
     }
 
+    /// A list read with an optional filter: `filtered` (which binds the value, then `tail`) when
+    /// a value is given, else `all` (which binds `tail`). Two fixed texts rather than
+    /// `(? IS NULL OR col = ?)`, which keeps the planner from using an index for either.
+    pub fn filtered_or_all(
+        filtered: &'static str,
+        all: &'static str,
+        value: Option<String>,
+        tail: Vec<Param>,
+    ) -> Self {
+        match value {
+            Some(value) => Statement::new(filtered, [vec![value.into()], tail].concat()),
+            None => Statement::new(all, tail),
+        }
+    }
+
     /// A statement that inserts a staff alert (when it changes a row).
     pub fn alert(sql: &'static str, params: Vec<Param>) -> Self {
         Statement {
