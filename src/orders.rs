@@ -219,8 +219,10 @@ fn zns_rules(
                     };
                     record_delivery(&id, &zns_call(send), &e.order.id, ticket, p.now)
                 }
+                // Named apart from every event's own key: `{key}:zns:{i}` is also the key of an
+                // event whose id ends in `:zns:0`, and the timeline's keys are unique.
                 Err(why) => order.timeline(TimelineEntry {
-                    event_key: &id,
+                    event_key: &format!("zns-not-sent:{i}:{key}"),
                     at: p.now,
                     kind: "outbound",
                     actor: "caresoft_zns",

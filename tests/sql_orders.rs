@@ -371,6 +371,30 @@ fn amounts_in_alerts_and_zns_params_respect_the_currencys_minor_unit() {
 }
 
 #[test]
+fn an_event_id_like_another_events_note_is_stored_all_the_same() {
+    let mut world = World::new();
+    rules(
+        &mut world,
+        json!({"zns": [{"on": "order.delivery_failed", "template_id": 366}]}),
+    );
+    // Event "x" notes on the order's ticket that its ZNS could not go to this phone...
+    let no_mobile = json!({"customer": {"phone": "12"}});
+    store(
+        &mut world,
+        event("x", "order.delivery_failed", no_mobile.clone()),
+        NOW,
+    );
+    // ...and the shop's next event is named "x:zns:0".
+    let next = store(
+        &mut world,
+        event("x:zns:0", "order.delivery_failed", no_mobile),
+        NOW,
+    );
+    assert!(next.starts_with("stored"), "{next}");
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM ticket_timeline"), 4);
+}
+
+#[test]
 fn orders_edited_with_an_empty_trans_id_share_none() {
     use kefu_edge::orders::OrderRecord;
     let mut world = World::new();
