@@ -257,6 +257,25 @@ describe('refusals', () => {
   });
 });
 
+describe('a secret being rotated', () => {
+  test('accepts events signed with either of the two secrets, and stores each', async () => {
+    const rotating = await startWorker({ ORDER_WEBHOOK_SECRET: `${SECRET},e2e-new-webhook-secret` });
+    try {
+      const post = (body, headers) => fetch(`${rotating.url}/hooks/orders`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+      for (const secret of [SECRET, 'e2e-new-webhook-secret']) {
+        const e = orderEvent('order.paid');
+        const body = JSON.stringify(e);
+        assert.equal((await post(body, sign(body, now(), secret))).status, 200, secret);
+        await rotating.storedWith(`orders:${e.id}`);
+      }
+      const body = JSON.stringify(orderEvent('order.paid'));
+      assert.equal((await post(body, sign(body, now(), 'a-third-secret'))).status, 401);
+    } finally {
+      await rotating.stop();
+    }
+  });
+});
+
 // Runs a sender without blocking this process, whose mock APIs must keep answering meanwhile.
 const sender = (program, args) => new Promise((resolve) => {
   execFile(program, args, { cwd: ROOT, encoding: 'utf8', timeout: 30_000 }, (error, stdout, stderr) => {
