@@ -1,22 +1,21 @@
 //! The admin API (`/api/*`): who may call it, what each route reads or does (as a flow the shell
 //! runs), and what it answers.
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::complaints::ResolveRequest;
 use crate::inline::{Rejection, Reply};
 use crate::kv;
+use crate::orders::OrderRecord;
 use crate::pipeline::dead_letters::{ReplayFlow, Replayed};
 use crate::pipeline::effect::{self, Answer, Answered, Effect, Flow, One, Step};
 use crate::pipeline::idempotency::{IdempotencyKey, Idempotent};
-use crate::pipeline::outage::{ListParkedFlow, ReplayParkedFlow};
+use crate::pipeline::outage::{ListParkedFlow, ReplayParkedFlow, PARKED_PAGE_MAX};
 use crate::pipeline::reads::{Part, ReadFlow};
 use crate::pipeline::resolve::{resolved_answer, ResolveFlow, Resolved};
-use crate::pipeline::staff::{Ask, TicketFlow, QUEUE_SQL};
+use crate::pipeline::staff::{queue, Ask, QueueFilters, TicketFlow};
 use crate::pipeline::zns::{sent_answer, SendZnsFlow, Sent};
 use crate::pipeline::{Context, Map};
-use crate::platforms::payfeedback::GoodsKind;
 use crate::role::Role;
 use crate::rules::Rules;
 use crate::settings::Settings;
@@ -25,7 +24,7 @@ use crate::staff::{parse_reply, TicketAction};
 use crate::stats::{summarize, TicketTimes, TICKET_TIMES_SQL};
 use crate::wechat::crypto::{constant_time_eq, hex};
 use crate::wechat::custom_send::CustomSendLimits;
-use crate::zns;
+use crate::{complaints, orders, outbound, zns};
 
 /// How far back the per-channel and per-category numbers look.
 pub const STATS_DAYS: i64 = 30;
@@ -198,18 +197,16 @@ pub fn handle<'a>(
             "owner": actor.role == Role::Owner,
             "time_zone": cx.settings.time_zone,
         })),
-        (Get, ["tickets"]) => list(
-            "tickets",
-            QUEUE_SQL,
-            vec![
-                filter("status").into(),
-                filter("channel").into(),
-                filter("category").into(),
-                filter("priority").into(),
-                filter("assignee").into(),
-                limit.into(),
-            ],
-        ),
+        (Get, ["tickets"]) => {
+            let filters = QueueFilters {
+                status: filter("status"),
+                channel: filter("channel"),
+                category: filter("category"),
+                priority: filter("priority"),
+                assignee: filter("assignee"),
+            };
+            read(vec![Part::list("tickets", queue(&filters, limit))])
+        }
         (Get, ["tickets", id]) => ticket(cx, id, Ask::View, actor)?,
         (Post, ["tickets", id, "reply"]) => {
             let text = parse_reply(req.body)?;
@@ -221,11 +218,7 @@ pub fn handle<'a>(
             Some(action) => ticket(cx, id, Ask::Act(action?), actor)?,
             None => return Err(Rejection::NotFound),
         },
-        (Get, ["deliveries"]) => list(
-            "deliveries",
-            "SELECT * FROM deliveries WHERE (?1 IS NULL OR state = ?1) ORDER BY created_at DESC LIMIT ?2",
-            vec![filter("state").into(), limit.into()],
-        ),
+        (Get, ["deliveries"]) => read(vec![Part::list("deliveries", outbound::list(filter("state"), limit))]),
         (Get, ["alerts"]) => list("alerts", "SELECT * FROM alerts ORDER BY id DESC LIMIT ?", vec![limit.into()]),
         (Get, ["dead-letters"]) => list(
             "dead_letters",
@@ -241,40 +234,29 @@ pub fn handle<'a>(
                 Err(e) => Err(unavailable(e)),
             }))
         }
-        (Get, ["parked"]) => Box::new(Map::new(ListParkedFlow::new(), |parked| match parked {
-            Ok(parked) => json_reply(200, json!({ "parked": parked })),
-            Err(e) => Err(unavailable(e)),
-        })),
+        // Role: lead (replays what it lists). A page at a time: `?cursor=` from the answer before.
+        (Get, ["parked"]) => {
+            let page = u32::try_from(limit).unwrap_or(PARKED_PAGE_MAX);
+            Box::new(Map::new(ListParkedFlow::new(filter("cursor"), page), |page| match page {
+                Ok(page) => json_reply(200, json!(page)),
+                Err(e) => Err(unavailable(e)),
+            }))
+        }
+        // Role: lead. One batch; the answer says how many remain.
         (Post, ["parked", "replay"]) => Box::new(Map::new(ReplayParkedFlow::new(), |report| match report {
             Ok(report) => json_reply(202, json!(report)),
             Err(e) => Err(unavailable(e)),
         })),
-        // Overdue (and still waiting for the merchant) first, then by deadline.
-        (Get, ["complaints"]) => list(
-            "complaints",
-            "SELECT * FROM complaints WHERE (?1 IS NULL OR status = ?1) \
-             ORDER BY (status IN ('open', 'reopened') AND deadline <= ?2) DESC, deadline ASC LIMIT ?3",
-            vec![filter("status").into(), now.into(), limit.into()],
-        ),
+        (Get, ["complaints"]) => read(vec![Part::list("complaints", complaints::list(filter("status"), now, limit))]),
         (Post, ["complaints", feedback_id, "resolve"]) => resolve(req, cx, feedback_id, actor)?,
-        (Get, ["orders"]) => list(
-            "orders",
-            "SELECT * FROM orders WHERE (?1 IS NULL OR status = ?1) ORDER BY updated_at DESC LIMIT ?2",
-            vec![filter("status").into(), limit.into()],
-        ),
+        (Get, ["orders"]) => read(vec![Part::list("orders", orders::list(filter("status"), limit))]),
         (Get, ["orders", order_id]) => {
             let by_id = |sql| Statement::new(sql, vec![(*order_id).into()]);
             read(vec![
-                Part::record("order", by_id("SELECT * FROM orders WHERE id = ?")),
-                Part::list("tickets", by_id("SELECT * FROM tickets WHERE order_id = ? ORDER BY id")),
-                Part::list(
-                    "complaints",
-                    by_id("SELECT * FROM complaints WHERE trans_id = (SELECT trans_id FROM orders WHERE id = ?) ORDER BY opened_at"),
-                ),
-                Part::list(
-                    "events",
-                    by_id("SELECT * FROM events WHERE kind = 'order' AND json_extract(payload, '$.order.id') = ? ORDER BY id"),
-                ),
+                Part::record("order", by_id(orders::ORDER_SQL)),
+                Part::list("tickets", by_id(orders::ORDER_TICKETS_SQL)),
+                Part::list("complaints", by_id(orders::ORDER_COMPLAINTS_SQL)),
+                Part::list("events", by_id(orders::ORDER_EVENTS_SQL)),
             ])
         }
         (Put, ["orders", order_id]) => {
@@ -493,19 +475,21 @@ fn resolve<'a>(
     Ok(Box::new(Idempotent::new(key, flow)))
 }
 
-/// Ticket counts by status, response times, deliveries by state, and for the last
-/// `STATS_DAYS` days the numbers per channel and category.
+/// Ticket counts by status, response times (of the tickets opened in the last `STATS_DAYS`
+/// days, found by `tickets_created`; the overdue first responses among the tickets not closed,
+/// by status), deliveries by state, and for the last `STATS_DAYS` days the numbers per channel
+/// and category.
 fn stats(now: i64) -> AdminFlow<'static> {
     let parts = vec![
         Part::list("tickets_by_status", Statement::new("SELECT status, COUNT(*) AS count FROM tickets GROUP BY status", vec![])),
         Part::record(
             "response_times",
             Statement::new(
-                "SELECT AVG(first_response_at - created_at) AS avg_first_response_secs, \
-                        AVG(resolved_at - created_at) AS avg_resolution_secs, \
-                        SUM(CASE WHEN first_response_at IS NULL AND status != 'closed' AND first_response_due < ?1 THEN 1 ELSE 0 END) AS first_response_overdue \
-                 FROM tickets",
-                vec![now.into()],
+                "SELECT (SELECT AVG(first_response_at - created_at) FROM tickets WHERE created_at >= ?2) AS avg_first_response_secs, \
+                        (SELECT AVG(resolved_at - created_at) FROM tickets WHERE created_at >= ?2) AS avg_resolution_secs, \
+                        (SELECT COUNT(*) FROM tickets WHERE status IN ('open', 'pending', 'resolved') \
+                           AND first_response_at IS NULL AND first_response_due < ?1) AS first_response_overdue",
+                vec![now.into(), (now - STATS_DAYS * 86_400).into()],
             ),
         ),
         Part::list("deliveries_by_state", Statement::new("SELECT state, COUNT(*) AS count FROM deliveries GROUP BY state", vec![])),
@@ -591,39 +575,6 @@ pub fn authorize(authorization: Option<&str>, settings: &Settings) -> Result<Act
             role: staff.role,
         }),
         (false, None) => Err(Rejection::Unauthenticated("missing or wrong bearer token")),
-    }
-}
-
-/// `PUT /api/orders/{id}`: what the merchant tells about an order, for complaint deadlines
-/// (goods kind, delivery) and for linking tickets. Absent fields keep their stored value.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OrderRecord {
-    pub trans_id: Option<String>,
-    pub goods_kind: Option<GoodsKind>,
-    pub status: Option<String>,
-    pub delivered_at: Option<i64>,
-}
-
-impl OrderRecord {
-    pub fn upsert(&self, order_id: &str, now: i64) -> Statement {
-        let kind = self.goods_kind.map(|k| match k {
-            GoodsKind::Virtual => "virtual",
-            GoodsKind::Physical => "physical",
-        });
-        Statement::new(
-            "INSERT INTO orders (id, trans_id, goods_kind, status, delivered_at, updated_at) VALUES (?1, ?2, ?3, COALESCE(?4, 'paid'), ?5, ?6) \
-             ON CONFLICT (id) DO UPDATE SET trans_id = COALESCE(?2, trans_id), goods_kind = COALESCE(?3, goods_kind), \
-             status = COALESCE(?4, status), delivered_at = COALESCE(?5, delivered_at), updated_at = ?6",
-            vec![
-                order_id.into(),
-                self.trans_id.clone().into(),
-                kind.into(),
-                self.status.clone().into(),
-                self.delivered_at.into(),
-                now.into(),
-            ],
-        )
     }
 }
 

@@ -26,6 +26,36 @@ pub struct OrderFacts {
     pub delivered: Option<bool>,
 }
 
+/// The orders a complaint's transaction paid (one WeChat Pay transaction can pay several: bind
+/// the TransId), each as `{"goods_kind", "delivered"}`.
+pub const ORDERS_OF_TRANSACTION_SQL: &str =
+    "SELECT goods_kind, delivered_at IS NOT NULL AS delivered FROM orders WHERE trans_id = ?";
+
+impl OrderFacts {
+    /// The facts that give the earliest deadline among the transaction's orders: a complaint
+    /// about a transaction answers for every order it paid. No order: nothing is known.
+    pub fn strictest(orders: &[OrderFacts]) -> OrderFacts {
+        orders
+            .iter()
+            .copied()
+            .min_by_key(|o| payfeedback::resolution_deadline_secs(o.goods_kind, o.delivered))
+            .unwrap_or_default()
+    }
+}
+
+/// `GET /api/complaints`: overdue (and still waiting for the merchant) first, then by
+/// deadline; of one status when asked (found by `complaints_due`).
+pub fn list(status: Option<String>, now: i64, limit: i64) -> Statement {
+    Statement::filtered_or_all(
+        "SELECT * FROM complaints WHERE status = ? \
+         ORDER BY (status IN ('open', 'reopened') AND deadline <= ?) DESC, deadline ASC LIMIT ?",
+        "SELECT * FROM complaints \
+         ORDER BY (status IN ('open', 'reopened') AND deadline <= ?) DESC, deadline ASC LIMIT ?",
+        status,
+        vec![now.into(), limit.into()],
+    )
+}
+
 /// A complaint as it was read: what a change to it expects to find still.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComplaintState {
@@ -479,6 +509,25 @@ pub fn plan_resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transactions_orders_give_the_strictest_deadline() {
+        let order = |kind, delivered| OrderFacts {
+            goods_kind: Some(kind),
+            delivered: Some(delivered),
+        };
+        let physical_delivered = order(GoodsKind::Physical, true);
+        let virtual_undelivered = order(GoodsKind::Virtual, false);
+        assert_eq!(
+            OrderFacts::strictest(&[physical_delivered, virtual_undelivered]),
+            virtual_undelivered
+        );
+        assert_eq!(
+            OrderFacts::strictest(&[physical_delivered]),
+            physical_delivered
+        );
+        assert_eq!(OrderFacts::strictest(&[]), OrderFacts::default());
+    }
     const NOW: i64 = 1_700_000_000;
 
     fn to_resolve(status: &str) -> ToResolve {

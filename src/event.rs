@@ -84,6 +84,15 @@ impl Inbound {
             Inbound::Order(_) => "order",
         }
     }
+
+    /// The card-shop order the event is about (`events.order_id`: an order's events are found
+    /// by index).
+    pub fn order_id(&self) -> Option<&str> {
+        match self {
+            Inbound::Order(e) => Some(&e.order.id),
+            _ => None,
+        }
+    }
 }
 
 /// A platform's accepted push: whose it is, the key its retries share, and its log line.

@@ -8,7 +8,7 @@ use crate::event::QueuedEvent;
 use crate::mask::mask;
 use crate::outbound::OutboundCall;
 use crate::platforms::caresoft::{normalize_phone, ZnsSend};
-use crate::platforms::orders::{EventType, OrderEvent};
+use crate::platforms::orders::{present, EventType, OrderEvent};
 use crate::platforms::payfeedback::GoodsKind;
 use crate::reach::{reach, zns_call, Recipient};
 use crate::rules::{render_params, Rules};
@@ -29,16 +29,30 @@ pub fn delivery_window_secs(kind: Option<GoodsKind>) -> i64 {
     }
 }
 
-/// `19.90 CNY` from 1990 in the currency's smallest unit.
+/// Digits after the decimal point of the currencies whose minor unit is known: an amount is
+/// sent in the smallest unit, so 1990 CNY is 19.90 and 199000 VND is 199000.
+fn minor_unit_digits(currency: &str) -> Option<u32> {
+    match currency {
+        "VND" | "JPY" | "KRW" => Some(0),
+        "CNY" | "USD" => Some(2),
+        _ => None,
+    }
+}
+
+/// An amount in the currency's smallest unit, for people: `19.90 CNY` from 1990 CNY,
+/// `199000 VND` from 199000 VND; a currency whose minor unit is not known prints the amount as
+/// given, with its code. Without a currency the amount is taken as CNY (fen), the card shops'
+/// own (seed 004).
 pub fn format_amount(amount: i64, currency: Option<&str>) -> String {
-    let sign = if amount < 0 { "-" } else { "" };
-    let cents = amount.unsigned_abs();
-    format!(
-        "{sign}{}.{:02} {}",
-        cents / 100,
-        cents % 100,
-        currency.unwrap_or("CNY")
-    )
+    let code = currency.map_or_else(|| "CNY".to_owned(), |c| c.trim().to_ascii_uppercase());
+    match minor_unit_digits(&code) {
+        Some(2) => {
+            let sign = if amount < 0 { "-" } else { "" };
+            let cents = amount.unsigned_abs();
+            format!("{sign}{}.{:02} {code}", cents / 100, cents % 100)
+        }
+        _ => format!("{amount} {code}"),
+    }
 }
 
 fn kind_name(kind: GoodsKind) -> &'static str {
@@ -84,6 +98,10 @@ pub fn plan(event: &QueuedEvent, e: &OrderEvent, p: &Planning) -> Vec<Statement>
     let now = p.now;
     let key = event.dedup_key.as_str();
     let event_type = e.event_type();
+    if event_type == EventType::Other {
+        // Kept as an event, acts on nothing: not even an order row.
+        return vec![tickets::store_event(event, now)];
+    }
     let mut statements = vec![tickets::store_event(event, now), upsert(e, event_type, now)];
     let order = Customer {
         channel: CHANNEL,
@@ -93,7 +111,7 @@ pub fn plan(event: &QueuedEvent, e: &OrderEvent, p: &Planning) -> Vec<Statement>
         EventType::Paid => {
             statements.push(start_watch(e, p.settings.delivery_warning_percent, now))
         }
-        EventType::Delivered => {}
+        EventType::Delivered | EventType::Other => {}
         EventType::RefundSucceeded => {
             if let Some(reached) = reach_customer(&refund_notice(e), e, p) {
                 let id = format!("{key}:refund_notice");
@@ -120,7 +138,6 @@ pub fn plan(event: &QueuedEvent, e: &OrderEvent, p: &Planning) -> Vec<Statement>
                 order.params(vec![now.into(), now.into()]),
             ));
         }
-        EventType::Other => {}
         EventType::DeliveryFailed
         | EventType::Delayed
         | EventType::CardInvalid
@@ -161,7 +178,7 @@ fn placeholder(e: &OrderEvent, field: &str) -> Option<String> {
         "event.type" => Some(e.kind.clone()),
         "order.id" => Some(o.id.clone()),
         "order.trans_id" => o.trans_id.clone(),
-        "order.amount" => o.amount.map(|a| format_amount(a, None)),
+        "order.amount" => o.amount.map(|a| format_amount(a, o.currency.as_deref())),
         "order.currency" => o.currency.clone(),
         "order.product" => o.product.clone(),
         "customer.name" => c.name.clone(),
@@ -202,8 +219,10 @@ fn zns_rules(
                     };
                     record_delivery(&id, &zns_call(send), &e.order.id, ticket, p.now)
                 }
+                // Named apart from every event's own key: `{key}:zns:{i}` is also the key of an
+                // event whose id ends in `:zns:0`, and the timeline's keys are unique.
                 Err(why) => order.timeline(TimelineEntry {
-                    event_key: &id,
+                    event_key: &format!("zns-not-sent:{i}:{key}"),
                     at: p.now,
                     kind: "outbound",
                     actor: "caresoft_zns",
@@ -413,6 +432,58 @@ fn alert_text(e: &OrderEvent, category: &str) -> String {
     text
 }
 
+/// `GET /api/orders`: most recently changed first, of one status when asked (each served by an
+/// index).
+pub fn list(status: Option<String>, limit: i64) -> Statement {
+    Statement::filtered_or_all(
+        "SELECT * FROM orders WHERE status = ? ORDER BY updated_at DESC LIMIT ?",
+        "SELECT * FROM orders ORDER BY updated_at DESC LIMIT ?",
+        status,
+        vec![limit.into()],
+    )
+}
+
+/// `GET /api/orders/{id}`: the order (bind its id to each).
+pub const ORDER_SQL: &str = "SELECT * FROM orders WHERE id = ?";
+/// The order's tickets.
+pub const ORDER_TICKETS_SQL: &str = "SELECT * FROM tickets WHERE order_id = ? ORDER BY id";
+/// The complaints about the transaction that paid the order (and perhaps others with it).
+pub const ORDER_COMPLAINTS_SQL: &str = "SELECT * FROM complaints WHERE trans_id = (SELECT trans_id FROM orders WHERE id = ?) ORDER BY opened_at";
+/// The card-shop events about the order, by the column the consumer fills.
+pub const ORDER_EVENTS_SQL: &str = "SELECT * FROM events WHERE order_id = ? ORDER BY id";
+
+/// `PUT /api/orders/{id}`: what the merchant tells about an order, for complaint deadlines
+/// (goods kind, delivery) and for linking tickets. Absent fields keep their stored value; an
+/// empty `trans_id` is absent.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRecord {
+    pub trans_id: Option<String>,
+    pub goods_kind: Option<GoodsKind>,
+    pub status: Option<String>,
+    pub delivered_at: Option<i64>,
+}
+
+impl OrderRecord {
+    pub fn upsert(&self, order_id: &str, now: i64) -> Statement {
+        let kind = self.goods_kind.map(kind_name);
+        let trans_id = present(self.trans_id.clone());
+        Statement::new(
+            "INSERT INTO orders (id, trans_id, goods_kind, status, delivered_at, updated_at) VALUES (?1, ?2, ?3, COALESCE(?4, 'paid'), ?5, ?6) \
+             ON CONFLICT (id) DO UPDATE SET trans_id = COALESCE(?2, trans_id), goods_kind = COALESCE(?3, goods_kind), \
+             status = COALESCE(?4, status), delivered_at = COALESCE(?5, delivered_at), updated_at = ?6",
+            vec![
+                order_id.into(),
+                trans_id.into(),
+                kind.into(),
+                self.status.clone().into(),
+                self.delivered_at.into(),
+                now.into(),
+            ],
+        )
+    }
+}
+
 /// A paid order the watch looks at.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Undelivered {
@@ -521,10 +592,27 @@ mod tests {
     }
 
     #[test]
-    fn amounts_read_like_money() {
+    fn amounts_respect_the_currencys_minor_unit() {
         assert_eq!(format_amount(1990, Some("CNY")), "19.90 CNY");
-        assert_eq!(format_amount(5, None), "0.05 CNY");
-        assert_eq!(format_amount(-250, Some("VND")), "-2.50 VND");
+        assert_eq!(format_amount(1990, Some("usd")), "19.90 USD");
+        assert_eq!(
+            format_amount(5, None),
+            "0.05 CNY",
+            "absent: CNY, the seed's"
+        );
+        assert_eq!(format_amount(199_000, Some("VND")), "199000 VND");
+        assert_eq!(format_amount(-250, Some("VND")), "-250 VND");
+        assert_eq!(format_amount(1500, Some("JPY")), "1500 JPY");
+        assert_eq!(format_amount(12_000, Some(" krw ")), "12000 KRW");
+        assert_eq!(
+            format_amount(1234, Some("XAU")),
+            "1234 XAU",
+            "unknown: as given, with its code"
+        );
         assert_eq!(format_amount(i64::MIN, None), "-92233720368547758.08 CNY");
+        assert_eq!(
+            format_amount(i64::MIN, Some("VND")),
+            "-9223372036854775808 VND"
+        );
     }
 }

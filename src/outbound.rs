@@ -4,9 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::http::{
-    classify, describe, retry_after, wechat_errcode, HttpRequest, HttpResult, Outcome,
-};
+use crate::http::{classify, describe, retry_after, HttpRequest, HttpResult, Outcome};
 use crate::mask::mask;
 use crate::platforms::caresoft::{classify_zns, mask_phones, zns_request, ZnsSend};
 use crate::platforms::payfeedback::payfeedback_update_url;
@@ -19,9 +17,6 @@ use crate::wechat::api::token_query;
 use crate::wechat::custom_send::{
     build_custom_send, custom_send_path, CustomMessage, CustomSendLimits,
 };
-
-/// WeChat's answer when the customer's 48-hour window for customer-service messages is closed.
-pub const WINDOW_CLOSED_ERRCODE: i64 = 45015;
 
 /// Attempts before a retryable failure becomes a dead letter (about an hour of backoff).
 pub const MAX_ATTEMPTS: u32 = 10;
@@ -38,7 +33,7 @@ pub enum OutboundCall {
         markdown: String,
     },
     /// A customer-service message (`message/custom/send`, or `custom/typing`). `fallback`
-    /// carries it as ZNS instead when WeChat answers that the customer's window is closed.
+    /// carries it as ZNS instead when WeChat refuses it for good (window closed, invalid OpenID).
     CustomSend {
         touser: String,
         message: CustomMessage,
@@ -187,6 +182,16 @@ impl OutboundCall {
     }
 }
 
+/// `GET /api/deliveries`: newest first, of one state when asked (each served by an index).
+pub fn list(state: Option<String>, limit: i64) -> Statement {
+    Statement::filtered_or_all(
+        "SELECT * FROM deliveries WHERE state = ? ORDER BY created_at DESC LIMIT ?",
+        "SELECT * FROM deliveries ORDER BY created_at DESC LIMIT ?",
+        state,
+        vec![limit.into()],
+    )
+}
+
 /// Records a call to be made (once: a delivery id already recorded changes nothing), for a
 /// ticket or none; the statement's follow-up sends it.
 pub fn record_delivery(
@@ -321,11 +326,12 @@ pub fn record_attempt(attempted: &Attempted, now: i64, random: u32) -> AttemptRe
                 OutboundCall::CustomSend {
                     fallback: Some(send),
                     ..
-                } if result.and_then(wechat_errcode) == Some(WINDOW_CLOSED_ERRCODE) => Some(send),
+                } if matches!(outcome, Outcome::Permanent(_)) => Some(send),
                 _ => None,
             };
             if let Some(send) = fallback {
-                // The customer's window closed: the message goes as ZNS, on the same ticket.
+                // WeChat refused for good (the window closed (45015), an invalid OpenID (40003),
+                // …): the message goes as ZNS, on the same ticket.
                 let zns_id = format!("{id}:zns");
                 let zns = OutboundCall::Zns {
                     send: send.clone(),

@@ -1,6 +1,8 @@
 //! SQL statements as data: the core decides what to write, the shell binds and runs them (in one
 //! D1 batch, which is a transaction).
 
+use std::borrow::Cow;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Param {
     Text(String),
@@ -64,7 +66,9 @@ mod tests {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
-    pub sql: &'static str,
+    /// Fixed text, or built from the filters a read was given (so the planner can use an index
+    /// for each: `(? IS NULL OR col = ?)` defeats it).
+    pub sql: Cow<'static, str>,
     pub params: Vec<Param>,
     /// What to do once the transaction committed, if this statement changed a row.
     pub follow_up: Option<FollowUp>,
@@ -80,11 +84,26 @@ pub enum FollowUp {
 }
 
 impl Statement {
-    pub fn new(sql: &'static str, params: Vec<Param>) -> Self {
+    pub fn new(sql: impl Into<Cow<'static, str>>, params: Vec<Param>) -> Self {
         Statement {
-            sql,
+            sql: sql.into(),
             params,
             follow_up: None,
+        }
+    }
+
+    /// A list read with an optional filter: `filtered` (which binds the value, then `tail`) when
+    /// a value is given, else `all` (which binds `tail`). Two fixed texts rather than
+    /// `(? IS NULL OR col = ?)`, which keeps the planner from using an index for either.
+    pub fn filtered_or_all(
+        filtered: &'static str,
+        all: &'static str,
+        value: Option<String>,
+        tail: Vec<Param>,
+    ) -> Self {
+        match value {
+            Some(value) => Statement::new(filtered, [vec![value.into()], tail].concat()),
+            None => Statement::new(all, tail),
         }
     }
 

@@ -253,8 +253,15 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
 pub fn store_event(event: &QueuedEvent, now: i64) -> Statement {
     let payload = serde_json::to_string(&event.inbound).expect("events are plain data");
     Statement::new(
-        "INSERT INTO events (dedup_key, kind, payload, received_at, stored_at) VALUES (?, ?, ?, ?, ?)",
-        vec![event.dedup_key.as_str().into(), event.inbound.kind().into(), payload.into(), event.received_at.into(), now.into()],
+        "INSERT INTO events (dedup_key, kind, payload, received_at, stored_at, order_id) VALUES (?, ?, ?, ?, ?, ?)",
+        vec![
+            event.dedup_key.as_str().into(),
+            event.inbound.kind().into(),
+            payload.into(),
+            event.received_at.into(),
+            now.into(),
+            event.inbound.order_id().into(),
+        ],
     )
 }
 

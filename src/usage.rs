@@ -61,7 +61,7 @@ impl Usage {
             Effect::KvGet(_) => self.kv_reads += 1,
             Effect::KvPut { .. } => self.kv_writes += 1,
             Effect::KvDelete(_) => self.kv_deletes += 1,
-            Effect::KvList(_) => self.kv_lists += 1,
+            Effect::KvList { .. } => self.kv_lists += 1,
             Effect::Fetch(_) => self.subrequests += 1,
             Effect::Query(_) | Effect::Transaction(_) | Effect::Enqueue { .. } => {}
         }
@@ -168,7 +168,11 @@ mod tests {
                 ttl_secs: None,
             },
             Effect::KvDelete("k".into()),
-            Effect::KvList("parked:"),
+            Effect::KvList {
+                prefix: "parked:",
+                cursor: None,
+                limit: 1000,
+            },
             Effect::Fetch(HttpRequest {
                 method: HttpMethod::Get,
                 url: "http://127.0.0.1/".into(),

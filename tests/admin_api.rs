@@ -236,6 +236,25 @@ fn stats_count_per_status_and_summarize_per_channel_and_category() {
     assert_eq!(summary["resolution_rate"], 0.5);
     assert_eq!(summary["first_response"]["avg_secs"], 200);
     assert!(stats.get("ticket_times").is_none());
+    assert_eq!(
+        stats["response_times"],
+        json!({"avg_first_response_secs": 200.0, "avg_resolution_secs": 3600.0, "first_response_overdue": 0})
+    );
+    // Response times are of the last 30 days; an unanswered ticket past its due time is overdue
+    // however old it is.
+    world
+        .db
+        .transaction(&[Statement::new(
+            "INSERT INTO tickets (channel, customer_id, status, opened_by, created_at, updated_at, first_response_due, resolution_due, first_response_at) \
+             VALUES ('oa', 'old', 'open', 'old', ?1, ?1, ?1, ?1, NULL), ('oa', 'older', 'closed', 'older', ?1, ?1, ?1, ?1, ?2)",
+            vec![(NOW - 40 * 86_400).into(), (NOW - 39 * 86_400).into()],
+        )])
+        .unwrap();
+    let (_, stats) = json_of(call(&mut world, AdminMethod::Get, "/api/stats", "").unwrap());
+    assert_eq!(
+        stats["response_times"],
+        json!({"avg_first_response_secs": 200.0, "avg_resolution_secs": 3600.0, "first_response_overdue": 1})
+    );
 }
 
 #[test]
@@ -312,12 +331,15 @@ fn resolve_answers_what_the_flow_did() {
 fn dead_letters_and_parked_messages_are_replayed_through_their_flows() {
     let mut world = World::new();
     let (_, parked) = json_of(call(&mut world, AdminMethod::Get, "/api/parked", "").unwrap());
-    assert_eq!(parked, json!({"parked": []}));
+    assert_eq!(parked, json!({"parked": [], "cursor": null}));
     let (status, replay) =
         json_of(call(&mut world, AdminMethod::Post, "/api/parked/replay", "").unwrap());
     assert_eq!(
         (status, replay),
-        (202, json!({"replayed": 0, "unreadable": []}))
+        (
+            202,
+            json!({"replayed": 0, "unreadable": [], "remaining": 0})
+        )
     );
     world
         .db

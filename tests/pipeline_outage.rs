@@ -6,7 +6,11 @@ mod support;
 use kefu_edge::event::{QueueMessage, QueuedPush};
 use kefu_edge::kv;
 use kefu_edge::pipeline::dead_letters::KeepFlow;
-use kefu_edge::pipeline::outage::{ListParkedFlow, ParkedReplay, ReplayParkedFlow};
+use kefu_edge::pipeline::effect::Effect;
+use kefu_edge::pipeline::outage::{
+    ListParkedFlow, ParkedReplay, ReplayParkedFlow, KV_OPERATIONS_PER_INVOCATION, PARKED_PAGE_MAX,
+    REPLAY_BATCH,
+};
 use kefu_edge::pipeline::{consume, retry_delay_secs, Context, RETRIES_EXHAUSTED};
 use kefu_edge::settings::Settings;
 use support::World;
@@ -81,7 +85,8 @@ fn after_the_outage_a_replay_stores_each_event_exactly_once() {
         report,
         ParkedReplay {
             replayed: 3,
-            unreadable: vec![]
+            unreadable: vec![],
+            remaining: 0
         }
     );
     assert_eq!(parked(&world), 0);
@@ -118,7 +123,7 @@ fn when_kv_is_down_too_the_queue_still_holds_the_message() {
         .run(support::inbound(&settings, event("1"), NOW))
         .is_err());
     assert!(world.requests.is_empty());
-    assert!(world.run(ListParkedFlow::new()).is_err());
+    assert!(world.run(ListParkedFlow::new(None, 100)).is_err());
     assert!(world.run(ReplayParkedFlow::new()).is_err());
 }
 
@@ -130,7 +135,7 @@ fn dead_letter_queue_messages_are_parked_when_d1_cannot_keep_them() {
     assert!(world
         .run(KeepFlow::new(&settings, &body, RETRIES_EXHAUSTED, NOW))
         .is_err());
-    let listed = world.run(ListParkedFlow::new()).unwrap();
+    let listed = world.run(ListParkedFlow::new(None, 100)).unwrap().parked;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].message["inbound"]["platform"], "oa");
     assert!(listed[0].message["inbound"]["text"]
@@ -169,4 +174,75 @@ fn retries_wait_as_long_as_the_message_already_waited_within_bounds() {
         age += i64::from(retry_delay_secs(age));
     }
     assert!((40 * 3600..60 * 3600).contains(&age), "{age}");
+}
+
+/// The KV operations (reads, writes, deletes, listings) of the effects from `from` on.
+fn kv_operations(world: &World, from: usize) -> usize {
+    world.effects[from..]
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Effect::KvGet(_)
+                    | Effect::KvPut { .. }
+                    | Effect::KvDelete(_)
+                    | Effect::KvList { .. }
+            )
+        })
+        .count()
+}
+
+#[test]
+fn twenty_five_hundred_parked_messages_are_listed_by_cursor_and_replayed_in_batches() {
+    let mut world = World::new();
+    for id in 0..2500 {
+        let message = QueueMessage::Inbound(event(&id.to_string())).to_json();
+        world.kv.insert(kv::parked_key(&message), message);
+    }
+    // Listed a page at a time, each page within one invocation's KV operations.
+    let (mut cursor, mut seen) = (None, std::collections::BTreeSet::new());
+    let mut pages = 0;
+    loop {
+        let from = world.effects.len();
+        let page = world
+            .run(ListParkedFlow::new(cursor.take(), PARKED_PAGE_MAX))
+            .unwrap();
+        assert!(kv_operations(&world, from) <= KV_OPERATIONS_PER_INVOCATION);
+        pages += 1;
+        seen.extend(page.parked.into_iter().map(|p| p.key));
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!((seen.len(), pages), (2500, 5));
+
+    // Replayed in batches, each saying how many remain.
+    let mut remaining = Vec::new();
+    loop {
+        let from = world.effects.len();
+        let report = world.run(ReplayParkedFlow::new()).unwrap();
+        assert!(
+            kv_operations(&world, from) <= KV_OPERATIONS_PER_INVOCATION,
+            "{} KV operations",
+            kv_operations(&world, from)
+        );
+        assert!(report.unreadable.is_empty());
+        assert_eq!(
+            report.replayed + report.remaining,
+            2500 - REPLAY_BATCH * remaining.len()
+        );
+        remaining.push(report.remaining);
+        if report.remaining == 0 {
+            break;
+        }
+    }
+    assert_eq!(remaining, [2100, 1700, 1300, 900, 500, 100, 0]);
+    assert_eq!(parked(&world), 0);
+    let replayed: std::collections::BTreeSet<String> = world
+        .take_queued()
+        .into_iter()
+        .map(|(m, _)| kv::parked_key(&m.to_json()))
+        .collect();
+    assert_eq!(replayed, seen, "each parked message back on the queue once");
 }

@@ -330,6 +330,21 @@ fn a_message_wechat_cannot_carry_goes_as_zns() {
     );
 }
 
+/// "hello" to `touser` on WeChat, with ZNS template 500 to their phone behind it.
+fn custom_send_with_fallback(touser: &str) -> OutboundCall {
+    OutboundCall::CustomSend {
+        touser: touser.into(),
+        message: CustomMessage::Text {
+            content: "hello".into(),
+        },
+        fallback: Some(ZnsSend {
+            phone: "0983123148".into(),
+            template_id: 500,
+            params: None,
+        }),
+    }
+}
+
 #[test]
 fn a_closed_window_known_from_the_timeline_or_answered_45015_falls_back_to_zns() {
     let mut world = World::new();
@@ -368,17 +383,7 @@ fn a_closed_window_known_from_the_timeline_or_answered_45015_falls_back_to_zns()
     world.take_deliveries();
     // Unknown window: WeChat first, and its 45015 hands the message to ZNS on the same ticket.
     let t = ticket(&mut world, None);
-    let custom = OutboundCall::CustomSend {
-        touser: "oOther".into(),
-        message: CustomMessage::Text {
-            content: "hello".into(),
-        },
-        fallback: Some(ZnsSend {
-            phone: "0983123148".into(),
-            template_id: 500,
-            params: None,
-        }),
-    };
+    let custom = custom_send_with_fallback("oOther");
     record(&mut world, "c1", &custom, Some(t));
     world.kv.insert(
         kv::ACCESS_TOKEN.into(),
@@ -410,6 +415,57 @@ fn a_closed_window_known_from_the_timeline_or_answered_45015_falls_back_to_zns()
             .count("SELECT COUNT(*) FROM alerts WHERE dedup_key LIKE 'dead:%'"),
         0,
         "handled: no dead-letter alert"
+    );
+}
+
+#[test]
+fn any_permanent_wechat_refusal_like_an_invalid_openid_falls_back_to_zns() {
+    for (errcode, errmsg) in [
+        (40003, "invalid openid"),
+        (45015, "response out of time limit"),
+        (45047, "out of response count limit"),
+    ] {
+        let mut world = World::new();
+        world.kv.insert(
+            kv::ACCESS_TOKEN.into(),
+            json!({"access_token": "T", "expires_at": NOW + 7200}).to_string(),
+        );
+        let t = ticket(&mut world, Some("0983123148"));
+        record(
+            &mut world,
+            "c1",
+            &custom_send_with_fallback("oGone"),
+            Some(t),
+        );
+        world.answer([ok(&format!(
+            r#"{{"errcode":{errcode},"errmsg":"{errmsg}"}}"#
+        ))]);
+        deliver(&mut world, "c1", NOW);
+        assert_eq!(state(&world, "c1")["state"], "dead", "{errcode}");
+        assert_eq!(world.take_deliveries(), ["c1:zns"], "{errcode}");
+        let note = world
+            .db
+            .rows("SELECT body FROM ticket_timeline WHERE event_key = 'delivery:c1'");
+        assert_eq!(
+            note[0]["body"],
+            format!("not delivered: errcode {errcode}: {errmsg}; sent as ZNS instead")
+        );
+    }
+    // A refusal worth retrying is retried, not handed to ZNS.
+    let mut world = World::new();
+    world.kv.insert(
+        kv::ACCESS_TOKEN.into(),
+        json!({"access_token": "T", "expires_at": NOW + 7200}).to_string(),
+    );
+    record(&mut world, "c2", &custom_send_with_fallback("oBusy"), None);
+    world.answer([ok(r#"{"errcode":-1,"errmsg":"system error"}"#)]);
+    deliver(&mut world, "c2", NOW);
+    assert_eq!(state(&world, "c2")["state"], "retrying");
+    assert_eq!(
+        world
+            .db
+            .count("SELECT COUNT(*) FROM deliveries WHERE id = 'c2:zns'"),
+        0
     );
 }
 

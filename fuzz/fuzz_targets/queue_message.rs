@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
                             retry_after: None,
                         }),
                         Effect::KvGet(_) => Answer::Value(None),
-                        Effect::KvList(_) => Answer::Keys(vec![]),
+                        Effect::KvList { .. } => Answer::Keys(Default::default()),
                         Effect::KvPut { .. } | Effect::KvDelete(_) | Effect::Enqueue { .. } => {
                             Answer::Done
                         }

@@ -9,6 +9,7 @@ use super::slot::{Slot, SlotFlow};
 use super::token::{BuildRequest, CallFlow};
 use crate::event::QueueMessage;
 use crate::http::{HttpRequest, HttpResult, Outcome};
+use crate::mask::mask_quoted;
 use crate::outbound::{record_attempt, Attempted, OutboundCall};
 use crate::settings::Settings;
 use crate::sql::{follow_ups, FollowUp, Statement, StoreError};
@@ -258,7 +259,8 @@ impl Flow for DeliverFlow<'_> {
                     // until the dead-letter queue keeps it.
                     Err(e) => {
                         return Step::Done(Err(StoreError::Unavailable(format!(
-                            "delivery {id}: unreadable payload: {e}"
+                            "delivery {id}: unreadable payload: {}",
+                            mask_quoted(&e.to_string())
                         ))))
                     }
                 };

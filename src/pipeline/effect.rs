@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::event::QueueMessage;
 use crate::http::{HttpRequest, HttpResult};
+use crate::mask::mask_quoted;
 use crate::sql::{Statement, StoreError};
 
 /// One piece of I/O a flow asks for.
@@ -29,8 +30,13 @@ pub enum Effect {
         value: String,
         ttl_secs: Option<u64>,
     },
-    /// The KV keys with this prefix (at most 1000): answered with `Answer::Keys`.
-    KvList(&'static str),
+    /// A page of the KV keys with `prefix` (at most `limit`, and KV's own 1,000), after
+    /// `cursor` (from the page before): answered with `Answer::Keys`.
+    KvList {
+        prefix: &'static str,
+        cursor: Option<String>,
+        limit: u32,
+    },
     /// Delete a KV key: answered with `Answer::Done`.
     KvDelete(String),
     /// Put a message on the queue, after `delay_secs`: answered with `Answer::Done`.
@@ -47,8 +53,15 @@ pub enum Answer {
     Changes(Vec<usize>),
     Http(HttpResult),
     Value(Option<String>),
-    Keys(Vec<String>),
+    Keys(KeyPage),
     Done,
+}
+
+/// A page of KV keys, and the cursor of the next page (`None`: this was the last).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyPage {
+    pub keys: Vec<String>,
+    pub cursor: Option<String>,
 }
 
 /// The answer to an effect, or why the storage, KV or queue behind it failed.
@@ -100,8 +113,10 @@ pub fn rows<T: DeserializeOwned>(answer: Option<Answered>) -> Result<Vec<T>, Sto
         Some(Ok(Answer::Rows(rows))) => rows
             .into_iter()
             .map(|row| {
-                serde_json::from_value(row)
-                    .map_err(|e| StoreError::Unavailable(format!("unexpected row: {e}")))
+                serde_json::from_value(row).map_err(|e| {
+                    let why = mask_quoted(&e.to_string());
+                    StoreError::Unavailable(format!("unexpected row: {why}"))
+                })
             })
             .collect(),
         Some(Err(e)) => Err(e),
@@ -152,10 +167,10 @@ pub fn read(answer: Option<Answered>) -> Result<Option<String>, StoreError> {
     }
 }
 
-/// The keys a `KvList` found.
-pub fn keys(answer: Option<Answered>) -> Result<Vec<String>, StoreError> {
+/// The page of keys a `KvList` found.
+pub fn keys(answer: Option<Answered>) -> Result<KeyPage, StoreError> {
     match answer {
-        Some(Ok(Answer::Keys(keys))) => Ok(keys),
+        Some(Ok(Answer::Keys(page))) => Ok(page),
         Some(Err(e)) => Err(e),
         other => Err(unexpected(other)),
     }
@@ -210,7 +225,7 @@ mod tests {
             StoreError::Unavailable("unexpected answer: none".into())
         );
         assert_eq!(
-            done(Some(Ok(Answer::Keys(vec!["k".into()])))).unwrap_err(),
+            done(Some(Ok(Answer::Keys(KeyPage::default())))).unwrap_err(),
             StoreError::Unavailable("unexpected answer: KV keys".into())
         );
         assert_eq!(

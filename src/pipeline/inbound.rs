@@ -151,19 +151,22 @@ impl Flow for InboundFlow<'_> {
                 let trans_id = self.notification().and_then(|n| n.trans_id.clone());
                 self.state = InboundState::ReadingOrder(current);
                 Step::Do(Effect::Query(Statement::new(
-                    "SELECT goods_kind, delivered_at IS NOT NULL AS delivered FROM orders WHERE trans_id = ?",
+                    complaints::ORDERS_OF_TRANSACTION_SQL,
                     vec![trans_id.into()],
                 )))
             }
             InboundState::ReadingOrder(current) => {
                 let order = match effect::rows::<OrderRow>(answer) {
-                    Ok(rows) => rows
-                        .first()
-                        .map(|o| OrderFacts {
-                            goods_kind: o.goods_kind,
-                            delivered: Some(o.delivered != 0),
-                        })
-                        .unwrap_or_default(),
+                    Ok(rows) => {
+                        let orders: Vec<OrderFacts> = rows
+                            .iter()
+                            .map(|o| OrderFacts {
+                                goods_kind: o.goods_kind,
+                                delivered: Some(o.delivered != 0),
+                            })
+                            .collect();
+                        OrderFacts::strictest(&orders)
+                    }
                     Err(e) => return self.park(e),
                 };
                 let plan = match self.notification() {

@@ -24,6 +24,7 @@ use delivery::Handled;
 use effect::{Answered, Flow, Step};
 
 use crate::event::QueueMessage;
+use crate::mask::mask_quoted;
 use crate::settings::Settings;
 
 /// What the shell hands every flow: the settings, the clock and randomness.
@@ -56,7 +57,10 @@ pub fn consume<'a>(body: &str, from_dead_letter_queue: bool, cx: &Context<'a>) -
         Err(why) => Box::new(dead_letters::KeepFlow::new(
             cx.settings,
             body,
-            &format!("unreadable queue message: {why}"),
+            &format!(
+                "unreadable queue message: {}",
+                mask_quoted(&why.to_string())
+            ),
             cx.now,
         )),
         Ok(QueueMessage::Inbound(push)) => {
@@ -65,7 +69,7 @@ pub fn consume<'a>(body: &str, from_dead_letter_queue: bool, cx: &Context<'a>) -
                 Err(why) => Box::new(dead_letters::KeepFlow::new(
                     cx.settings,
                     body,
-                    &format!("unreadable push: {why}"),
+                    &format!("unreadable push: {}", mask_quoted(&why.to_string())),
                     cx.now,
                 )),
             }

@@ -97,6 +97,17 @@ impl Flow for ParkFlow<'_> {
     }
 }
 
+/// KV operations one invocation may make (Workers' limit): a listing page or a replay batch
+/// stays within them.
+pub const KV_OPERATIONS_PER_INVOCATION: usize = 1000;
+/// The most parked messages one page lists: a listing and a read each.
+pub const PARKED_PAGE_MAX: u32 = 500;
+/// Parked messages one replay puts back: a listing, then a read and a delete each, leaves room
+/// to count what remains.
+pub const REPLAY_BATCH: usize = 400;
+/// KV's largest page of keys.
+const KV_PAGE: u32 = 1000;
+
 /// A parked message, as the admin API lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Parked {
@@ -104,65 +115,76 @@ pub struct Parked {
     pub message: serde_json::Value,
 }
 
-/// Reads every parked message (at most 1000 at a time).
+/// One page of parked messages, and the cursor of the next (`None`: the last page).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ParkedPage {
+    pub parked: Vec<Parked>,
+    pub cursor: Option<String>,
+}
+
+/// Reads one page of parked messages: up to `limit` (at most `PARKED_PAGE_MAX`) after `cursor`.
 pub struct ListParkedFlow {
+    cursor: Option<String>,
+    limit: u32,
     keys: Vec<String>,
     current: Option<String>,
-    found: Vec<Parked>,
+    page: ParkedPage,
     started: bool,
 }
 
 impl ListParkedFlow {
-    pub fn new() -> Self {
+    pub fn new(cursor: Option<String>, limit: u32) -> Self {
         ListParkedFlow {
+            cursor,
+            limit: limit.clamp(1, PARKED_PAGE_MAX),
             keys: Vec::new(),
             current: None,
-            found: Vec::new(),
+            page: ParkedPage::default(),
             started: false,
         }
     }
 
-    fn next(&mut self) -> Step<Result<Vec<Parked>, StoreError>> {
+    fn next(&mut self) -> Step<Result<ParkedPage, StoreError>> {
         match self.keys.pop() {
             Some(key) => {
                 self.current = Some(key.clone());
                 Step::Do(Effect::KvGet(key))
             }
-            None => Step::Done(Ok(std::mem::take(&mut self.found))),
+            None => Step::Done(Ok(std::mem::take(&mut self.page))),
         }
-    }
-}
-
-impl Default for ListParkedFlow {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
 impl Flow for ListParkedFlow {
-    type Output = Result<Vec<Parked>, StoreError>;
+    type Output = Result<ParkedPage, StoreError>;
 
     fn step(&mut self, answer: Option<Answered>) -> Step<Self::Output> {
         if !self.started {
             self.started = true;
-            return Step::Do(Effect::KvList(kv::PARKED_PREFIX));
+            return Step::Do(Effect::KvList {
+                prefix: kv::PARKED_PREFIX,
+                cursor: self.cursor.take(),
+                limit: self.limit,
+            });
         }
         match self.current.take() {
             None => match effect::keys(answer) {
                 Err(e) => Step::Done(Err(e)),
-                Ok(mut keys) => {
-                    keys.reverse();
-                    self.keys = keys;
+                Ok(mut listed) => {
+                    listed.keys.reverse();
+                    self.keys = listed.keys;
+                    self.page.cursor = listed.cursor;
                     self.next()
                 }
             },
             Some(key) => match effect::read(answer) {
                 Err(e) => Step::Done(Err(e)),
                 Ok(value) => {
+                    // Gone since the listing (KV lists lag deletes): replayed meanwhile.
                     if let Some(text) = value {
                         let message =
                             serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
-                        self.found.push(Parked { key, message });
+                        self.page.parked.push(Parked { key, message });
                     }
                     self.next()
                 }
@@ -178,47 +200,67 @@ pub struct ParkedReplay {
     pub replayed: usize,
     /// Kept parked: not a message this version can read.
     pub unreadable: Vec<String>,
+    /// Still parked after this batch (the unreadable ones included): replay again while it is
+    /// not 0. Counted with what KV operations the batch left, so a lower bound past about
+    /// 200,000; KV lists deletes up to a minute late, so a replay just after another may count
+    /// a few already replayed.
+    pub remaining: usize,
 }
 
-/// Puts every parked message back on the queue, then forgets it.
+/// Puts up to `REPLAY_BATCH` parked messages back on the queue, forgetting each once it is
+/// there, and counts what remains: within one invocation's KV operations.
 pub struct ReplayParkedFlow {
     phase: ReplayPhase,
-    pending: Vec<Parked>,
+    batch: Vec<String>,
+    next_page: Option<String>,
+    kv_operations: usize,
     report: ParkedReplay,
 }
 
 enum ReplayPhase {
-    Listing(ListParkedFlow),
+    Listing,
+    /// The message parked under this key was read.
+    Reading(String),
     /// The message parked under this key was sent to the queue.
     Enqueued(String),
     /// Its parked copy was deleted.
     Deleted,
+    /// A further page of keys was listed, to count them.
+    Counting,
 }
 
 impl ReplayParkedFlow {
     pub fn new() -> Self {
         ReplayParkedFlow {
-            phase: ReplayPhase::Listing(ListParkedFlow::new()),
-            pending: Vec::new(),
+            phase: ReplayPhase::Listing,
+            batch: Vec::new(),
+            next_page: None,
+            kv_operations: 0,
             report: ParkedReplay::default(),
         }
     }
 
+    fn kv(&mut self, phase: ReplayPhase, effect: Effect) -> Step<Result<ParkedReplay, StoreError>> {
+        self.kv_operations += 1;
+        self.phase = phase;
+        Step::Do(effect)
+    }
+
     fn next(&mut self) -> Step<Result<ParkedReplay, StoreError>> {
-        while let Some(parked) = self.pending.pop() {
-            // Read from its text, as the consumer reads it: one deserializer for queue messages.
-            match QueueMessage::from_json(&parked.message.to_string()) {
-                Ok(message) => {
-                    self.phase = ReplayPhase::Enqueued(parked.key);
-                    return Step::Do(Effect::Enqueue {
-                        message,
-                        delay_secs: 0,
-                    });
-                }
-                Err(_) => self.report.unreadable.push(parked.key),
-            }
+        if let Some(key) = self.batch.pop() {
+            return self.kv(ReplayPhase::Reading(key.clone()), Effect::KvGet(key));
         }
-        Step::Done(Ok(std::mem::take(&mut self.report)))
+        match self.next_page.take() {
+            Some(cursor) if self.kv_operations < KV_OPERATIONS_PER_INVOCATION => self.kv(
+                ReplayPhase::Counting,
+                Effect::KvList {
+                    prefix: kv::PARKED_PREFIX,
+                    cursor: Some(cursor),
+                    limit: KV_PAGE,
+                },
+            ),
+            _ => Step::Done(Ok(std::mem::take(&mut self.report))),
+        }
     }
 }
 
@@ -233,28 +275,64 @@ impl Flow for ReplayParkedFlow {
 
     fn step(&mut self, answer: Option<Answered>) -> Step<Self::Output> {
         match std::mem::replace(&mut self.phase, ReplayPhase::Deleted) {
-            ReplayPhase::Listing(mut list) => match list.step(answer) {
-                Step::Do(effect) => {
-                    self.phase = ReplayPhase::Listing(list);
-                    Step::Do(effect)
-                }
-                Step::Done(Err(e)) => Step::Done(Err(e)),
-                Step::Done(Ok(mut parked)) => {
-                    parked.reverse();
-                    self.pending = parked;
+            ReplayPhase::Listing if answer.is_none() => self.kv(
+                ReplayPhase::Listing,
+                Effect::KvList {
+                    prefix: kv::PARKED_PREFIX,
+                    cursor: None,
+                    limit: KV_PAGE,
+                },
+            ),
+            ReplayPhase::Listing => match effect::keys(answer) {
+                Err(e) => Step::Done(Err(e)),
+                Ok(mut listed) => {
+                    let rest = listed.keys.split_off(REPLAY_BATCH.min(listed.keys.len()));
+                    self.report.remaining = rest.len();
+                    listed.keys.reverse();
+                    self.batch = listed.keys;
+                    self.next_page = listed.cursor;
                     self.next()
                 }
+            },
+            ReplayPhase::Reading(key) => match effect::read(answer) {
+                Err(e) => Step::Done(Err(e)),
+                // Gone since the listing (KV lists lag deletes): replayed meanwhile.
+                Ok(None) => self.next(),
+                // Read from its text, as the consumer reads it: one deserializer for queue
+                // messages.
+                Ok(Some(text)) => match QueueMessage::from_json(&text) {
+                    Ok(message) => {
+                        self.phase = ReplayPhase::Enqueued(key);
+                        Step::Do(Effect::Enqueue {
+                            message,
+                            delay_secs: 0,
+                        })
+                    }
+                    Err(_) => {
+                        self.report.unreadable.push(key);
+                        self.report.remaining += 1;
+                        self.next()
+                    }
+                },
             },
             // Forget the parked copy only once the message is back on the queue.
             ReplayPhase::Enqueued(key) => match effect::done(answer) {
                 Err(e) => Step::Done(Err(e)),
                 Ok(()) => {
                     self.report.replayed += 1;
-                    Step::Do(Effect::KvDelete(key))
+                    self.kv(ReplayPhase::Deleted, Effect::KvDelete(key))
                 }
             },
             // A failed delete only means a harmless second replay later.
             ReplayPhase::Deleted => self.next(),
+            ReplayPhase::Counting => match effect::keys(answer) {
+                Err(e) => Step::Done(Err(e)),
+                Ok(listed) => {
+                    self.report.remaining += listed.keys.len();
+                    self.next_page = listed.cursor;
+                    self.next()
+                }
+            },
         }
     }
 }

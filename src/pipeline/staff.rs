@@ -13,7 +13,7 @@ use crate::kv;
 use crate::reach::{LastMessage, LAST_WECHAT_MESSAGE_SQL};
 use crate::rules::Rules;
 use crate::settings::Settings;
-use crate::sql::{follow_ups, Statement, StoreError};
+use crate::sql::{follow_ups, Param, Statement, StoreError};
 use crate::staff::{describe_reach, plan_action, plan_reply, TicketAction, TicketRow};
 
 /// A ticket with its next due time: the first response until there was one, then resolution;
@@ -24,14 +24,72 @@ pub const TICKET_SQL: &str = "SELECT t.*, \
        (SELECT o.id FROM tickets o WHERE o.channel = t.channel AND o.customer_id = t.customer_id AND o.status != 'closed' AND o.id != t.id) AS other_active \
      FROM tickets t WHERE t.id = ?";
 
-/// The queue: filtered, most urgent first (the nearest due time; resolved and closed last).
-pub const QUEUE_SQL: &str = "SELECT *, \
-       CASE WHEN status IN ('resolved', 'closed') THEN NULL WHEN first_response_at IS NULL THEN first_response_due ELSE resolution_due END AS due_at, \
-       CASE WHEN status IN ('resolved', 'closed') THEN NULL WHEN first_response_at IS NULL THEN 'first_response' ELSE 'resolution' END AS due_kind \
-     FROM tickets \
-     WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR channel = ?2) AND (?3 IS NULL OR category = ?3) \
-       AND (?4 IS NULL OR priority = ?4) AND (?5 IS NULL OR assignee = ?5) \
-     ORDER BY due_at IS NULL, due_at, id DESC LIMIT ?6";
+/// The queue's filters (`GET /api/tickets?status=&channel=&category=&priority=&assignee=`),
+/// each optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueFilters {
+    pub status: Option<String>,
+    pub channel: Option<String>,
+    pub category: Option<String>,
+    pub priority: Option<String>,
+    pub assignee: Option<String>,
+}
+
+/// The statuses a ticket can have; open and pending ones have a due time.
+const STATUSES: [&str; 4] = ["open", "pending", "resolved", "closed"];
+
+/// The queue: filtered, most urgent first (the nearest due time; resolved and closed last,
+/// newest first). Built from the filters given, one part per status asked for (every status
+/// when none is), so that an index finds each part's rows (`(? IS NULL OR status = ?)` would
+/// read every ticket ever opened): open and pending ones are sorted by due time among
+/// themselves, resolved and closed ones read newest first from `tickets_status_id` until the
+/// limit.
+pub fn queue(filters: &QueueFilters, limit: i64) -> Statement {
+    let statuses: Vec<&str> = match filters.status.as_deref() {
+        Some(status) => vec![status],
+        None => STATUSES.to_vec(),
+    };
+    let mut conditions = String::new();
+    let mut values: Vec<Param> = Vec::new();
+    for (column, value) in [
+        ("channel", &filters.channel),
+        ("category", &filters.category),
+        ("priority", &filters.priority),
+        ("assignee", &filters.assignee),
+    ] {
+        if let Some(value) = value {
+            conditions.push_str(&format!(" AND {column} = ?"));
+            values.push(value.as_str().into());
+        }
+    }
+    let mut params = Vec::new();
+    let parts: Vec<String> = statuses
+        .into_iter()
+        .map(|status| {
+            let order = match status {
+                "resolved" | "closed" => "id DESC",
+                _ => "due_at, id DESC",
+            };
+            params.push(status.into());
+            params.extend(values.iter().cloned());
+            params.push(limit.into());
+            format!(
+                "SELECT * FROM (SELECT *, {DUE} FROM tickets WHERE status = ?{conditions} ORDER BY {order} LIMIT ?)"
+            )
+        })
+        .collect();
+    params.push(limit.into());
+    let sql = format!(
+        "SELECT * FROM ({}) ORDER BY due_at IS NULL, due_at, id DESC LIMIT ?",
+        parts.join(" UNION ALL ")
+    );
+    Statement::new(sql, params)
+}
+
+/// A ticket's next due time and which one it is: the first response until there was one,
+/// then resolution; none once resolved or closed.
+const DUE: &str = "CASE WHEN status IN ('resolved', 'closed') THEN NULL WHEN first_response_at IS NULL THEN first_response_due ELSE resolution_due END AS due_at, \
+       CASE WHEN status IN ('resolved', 'closed') THEN NULL WHEN first_response_at IS NULL THEN 'first_response' ELSE 'resolution' END AS due_kind";
 
 /// What the dashboard asked of a ticket.
 pub enum Ask {

@@ -126,6 +126,38 @@ impl OrderEvent {
         }
     }
 
+    /// The event with its blank optional fields made absent.
+    fn without_blanks(self) -> Self {
+        let OrderEvent {
+            id,
+            kind,
+            created_at,
+            order,
+            customer,
+            message,
+            category,
+        } = self;
+        OrderEvent {
+            id,
+            kind,
+            created_at,
+            order: Order {
+                trans_id: present(order.trans_id),
+                currency: present(order.currency),
+                product: present(order.product),
+                ..order
+            },
+            customer: Customer {
+                openid: present(customer.openid),
+                phone: present(customer.phone),
+                email: present(customer.email),
+                name: present(customer.name),
+            },
+            message: present(message),
+            category: present(category),
+        }
+    }
+
     /// Retries of one event share its id.
     pub fn dedup_key(&self) -> String {
         ["orders", &self.id].join(":")
@@ -146,6 +178,12 @@ pub fn signature(secret: &str, timestamp: &str, body: &[u8]) -> Option<String> {
     Some(hex(&mac.finalize().into_bytes()))
 }
 
+/// The secrets `ORDER_WEBHOOK_SECRET` holds: one, or two separated by a comma while the card
+/// shop moves from the first to the second (a signature by either is accepted).
+pub fn secrets(setting: &str) -> impl Iterator<Item = &str> {
+    setting.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
 /// The request as the webhook route reads it.
 pub struct HookRequest<'a> {
     pub timestamp: Option<&'a str>,
@@ -161,7 +199,10 @@ pub fn open<'a>(
     now: i64,
     max_skew_secs: i64,
 ) -> Result<(OrderEvent, &'a str), Rejection> {
-    let secret = secret.ok_or_else(|| Rejection::MissingSetting("ORDER_WEBHOOK_SECRET".into()))?;
+    let secrets: Vec<&str> = secret.map(secrets).into_iter().flatten().collect();
+    if secrets.is_empty() {
+        return Err(Rejection::MissingSetting("ORDER_WEBHOOK_SECRET".into()));
+    }
     if request.body.len() > MAX_BODY_BYTES {
         return Err(Rejection::TooLarge);
     }
@@ -173,10 +214,15 @@ pub fn open<'a>(
     ) else {
         return Err(Rejection::Unauthenticated(MISSING_SIGNATURE));
     };
-    let bad_signature = Rejection::Unauthenticated(BAD_SIGNATURE);
-    let expected = signature(secret, timestamp, request.body).ok_or(bad_signature.clone())?;
-    if !constant_time_eq_ignore_ascii_case(presented, &expected) {
-        return Err(bad_signature);
+    // Every secret is tried, so the time taken does not tell which one matched.
+    let matched = secrets
+        .iter()
+        .filter_map(|secret| signature(secret, timestamp, request.body))
+        .fold(false, |matched, expected| {
+            constant_time_eq_ignore_ascii_case(presented, &expected) | matched
+        });
+    if !matched {
+        return Err(Rejection::Unauthenticated(BAD_SIGNATURE));
     }
     let stale = || Rejection::Unauthenticated(STALE_TIMESTAMP);
     let sent_at: i64 = timestamp.parse().map_err(|_| stale())?;
@@ -207,7 +253,32 @@ pub fn parse(text: &str) -> Result<OrderEvent, Rejection> {
             )));
         }
     }
-    serde_json::from_value(value).map_err(|e| Rejection::Malformed(format!("invalid event: {e}")))
+    let event: OrderEvent = serde_json::from_value(value)
+        .map_err(|e| Rejection::Malformed(format!("invalid event: {e}")))?;
+    let o = &event.order;
+    for (field, value) in [
+        ("created_at", event.created_at),
+        ("order.amount", o.amount),
+        ("order.paid_at", o.paid_at),
+        ("order.delivered_at", o.delivered_at),
+    ] {
+        if value.is_some_and(|v| v.unsigned_abs() > MAX_SAFE_INTEGER) {
+            return Err(Rejection::Malformed(format!(
+                "{field} is beyond ±{MAX_SAFE_INTEGER}"
+            )));
+        }
+    }
+    Ok(event.without_blanks())
+}
+
+/// The largest integer D1 stores exactly: it binds numbers as JavaScript's (doubles), so a
+/// larger one would be stored inexactly and read back as a float the watch cannot read.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// An empty (or blank) optional field is an absent one: `"trans_id": ""` is no transaction,
+/// `"openid": ""` no WeChat customer.
+pub fn present(field: Option<String>) -> Option<String> {
+    field.filter(|v| !v.trim().is_empty())
 }
 
 /// `POST /hooks/orders`: authenticate and parse, then the event to enqueue and the answer the
@@ -347,6 +418,82 @@ mod tests {
             refuse(&request("1000", &sig, &big), Some(SECRET), 1000),
             Rejection::TooLarge
         );
+    }
+
+    #[test]
+    fn either_of_two_secrets_signs_while_the_secret_rotates() {
+        let sign = |secret: &str| {
+            format!(
+                "sha256={}",
+                signature(secret, "1000", BODY.as_bytes()).unwrap()
+            )
+        };
+        for setting in ["old-secret,new-secret", " old-secret , new-secret ,"] {
+            for secret in ["old-secret", "new-secret"] {
+                let signed = sign(secret);
+                let opened = open(&request("1000", &signed, BODY), Some(setting), 1000, 300);
+                assert!(opened.is_ok(), "{setting:?} {secret}");
+            }
+            let other = sign("old-secret,new-secret");
+            assert_eq!(
+                open(&request("1000", &other, BODY), Some(setting), 1000, 300).unwrap_err(),
+                Rejection::Unauthenticated(BAD_SIGNATURE)
+            );
+        }
+        for empty in ["", " , "] {
+            assert_eq!(
+                open(&request("1000", &sign("x"), BODY), Some(empty), 1000, 300).unwrap_err(),
+                Rejection::MissingSetting("ORDER_WEBHOOK_SECRET".into())
+            );
+        }
+        assert_eq!(secrets("a, b").collect::<Vec<_>>(), ["a", "b"]);
+    }
+
+    #[test]
+    fn blank_optional_fields_are_absent() {
+        let event = parse(
+            r#"{"id":"e","type":"order.paid","order":{"id":"O","trans_id":"","currency":" ","product":""},
+                "customer":{"openid":"","phone":"","email":" ","name":""},"message":"","category":""}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                event.order.trans_id,
+                event.order.currency,
+                event.order.product
+            ),
+            (None, None, None)
+        );
+        assert_eq!(event.customer, Customer::default());
+        assert_eq!((event.message, event.category), (None, None));
+        let kept = parse(r#"{"id":"e","type":"t","order":{"id":"O","trans_id":"42"},"customer":{"openid":"oA"}}"#)
+            .unwrap();
+        assert_eq!(
+            (
+                kept.order.trans_id.as_deref(),
+                kept.customer.openid.as_deref()
+            ),
+            (Some("42"), Some("oA"))
+        );
+    }
+
+    #[test]
+    fn integers_d1_cannot_store_exactly_are_refused() {
+        let max = (1_i64 << 53) - 1;
+        let with = |field: &str, value: i64| match field {
+            "created_at" => {
+                format!(r#"{{"id":"e","type":"t","created_at":{value},"order":{{"id":"O"}}}}"#)
+            }
+            _ => format!(r#"{{"id":"e","type":"t","order":{{"id":"O","{field}":{value}}}}}"#),
+        };
+        for field in ["created_at", "amount", "paid_at", "delivered_at"] {
+            assert!(parse(&with(field, max)).is_ok(), "{field}");
+            assert!(parse(&with(field, -max)).is_ok(), "{field}");
+            match parse(&with(field, max + 1)) {
+                Err(Rejection::Malformed(why)) => assert!(why.contains(field), "{why}"),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
     }
 
     #[test]

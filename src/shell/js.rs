@@ -9,6 +9,8 @@ use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::Env;
 
+use crate::pipeline::effect::KeyPage;
+
 /// The binding `name` of `env`, when it is set.
 pub fn binding<T: JsCast>(env: &Env, name: &str) -> Option<T> {
     let value = property(env, name);
@@ -114,15 +116,33 @@ impl KvNamespace {
             .map_err(error_text)
     }
 
-    /// The keys that start with `prefix`: at most 1,000, KV's page.
-    pub async fn keys(&self, prefix: &str) -> Result<Vec<String>, String> {
-        let options = object(&[("prefix", JsValue::from_str(prefix))]);
-        let listed = settle(self.list_keys(&options)).await.map_err(error_text)?;
-        let keys = js_sys::Array::from(&property(&listed, "keys"));
-        Ok(keys
+    /// A page of the keys that start with `prefix` (at most `limit`, and 1,000), after
+    /// `cursor`; with the next page's cursor unless this was the last.
+    pub async fn keys(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<KeyPage, String> {
+        let mut options = vec![
+            ("prefix", JsValue::from_str(prefix)),
+            ("limit", JsValue::from_f64(f64::from(limit.clamp(1, 1000)))),
+        ];
+        if let Some(cursor) = cursor {
+            options.push(("cursor", JsValue::from_str(cursor)));
+        }
+        let listed = settle(self.list_keys(&object(&options)))
+            .await
+            .map_err(error_text)?;
+        let keys = js_sys::Array::from(&property(&listed, "keys"))
             .iter()
             .filter_map(|key| property(&key, "name").as_string())
-            .collect())
+            .collect();
+        let complete = property(&listed, "list_complete").as_bool() != Some(false);
+        let cursor = property(&listed, "cursor")
+            .as_string()
+            .filter(|_| !complete);
+        Ok(KeyPage { keys, cursor })
     }
 }
 

@@ -129,8 +129,12 @@ async fn perform(env: &Env, meter: &Meter, effect: Effect) -> Answered {
             }
             Ok(Answer::Done)
         }
-        Effect::KvList(prefix) => kv_namespace(env)?
-            .keys(prefix)
+        Effect::KvList {
+            prefix,
+            cursor,
+            limit,
+        } => kv_namespace(env)?
+            .keys(prefix, cursor.as_deref(), limit)
             .await
             .map(Answer::Keys)
             .map_err(StoreError::Unavailable),

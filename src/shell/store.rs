@@ -26,7 +26,7 @@ fn js(param: &Param) -> JsValue {
 
 fn prepare(db: &D1Database, statement: &Statement) -> Result<D1PreparedStatement, StoreError> {
     let params: Array = statement.params.iter().map(js).collect();
-    db.prepare(statement.sql)
+    db.prepare(&statement.sql)
         .and_then(|prepared| prepared.bind(params))
         .map_err(store_error)
 }

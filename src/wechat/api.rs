@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::http::HttpRequest;
+use crate::mask::mask_quoted;
 
 /// Refresh this long before expiry, so no call goes out with a token about to lapse.
 pub const REFRESH_MARGIN_SECS: i64 = 600;
@@ -69,8 +70,10 @@ pub fn parse_token(body: &str, now: i64) -> Result<CachedToken, String> {
         access_token: String,
         expires_in: i64,
     }
-    let a: Answer =
-        serde_json::from_str(body).map_err(|e| format!("unexpected token answer: {e}"))?;
+    let a: Answer = serde_json::from_str(body).map_err(|e| {
+        // It may quote what it read: the token itself.
+        format!("unexpected token answer: {}", mask_quoted(&e.to_string()))
+    })?;
     if a.access_token.is_empty() || a.expires_in <= 0 {
         return Err("empty access_token".into());
     }

@@ -100,7 +100,7 @@ describe('accepted events', () => {
     const unknown = orderEvent('order.teleported');
     assert.equal((await send(JSON.stringify(unknown))).status, 200, 'an unknown type is accepted');
     await stored(unknown);
-    assert.deepEqual((await orderDetail(unknown.order.id)).tickets, []);
+    assert.equal((await worker.admin(`/api/orders/${encodeURIComponent(unknown.order.id)}`)).status, 404, 'no order row');
   });
 
   test('a retry storm of one event gives one ticket, timeline entry, alert and auto-reply', async () => {
@@ -175,6 +175,46 @@ describe('a complaint about a webhook order', () => {
   });
 });
 
+// The orders' trans_id is no longer UNIQUE: a second order of one transaction (合单支付), or a
+// second order with "trans_id": "", was answered 200 and then lost in the consumer.
+describe('orders sharing a transaction', () => {
+  const complain = async (openid, transId) => {
+    const ts = now();
+    const sig = crypto.createHash('sha1').update(`appid=${SECRETS.WECHAT_APPID}&appkey=${SECRETS.PAY_SIGN_KEY}&openid=${openid}&timestamp=${ts}`).digest('hex');
+    const feedbackId = `fb${Date.now()}${serial}`;
+    const xml = cdata({ OpenId: openid, AppId: SECRETS.WECHAT_APPID, TimeStamp: ts, MsgType: 'request', FeedBackId: feedbackId, TransId: transId, AppSignature: sig, SignMethod: 'sha1' });
+    assert.equal((await fetch(`${worker.url}/wechat/payfeedback`, { method: 'POST', body: xml })).status, 200);
+    return waitFor(async () => (await api('/api/complaints?limit=1000')).complaints.find((c) => c.feedback_id === feedbackId), 'the complaint');
+  };
+
+  test('two orders paid by one transaction are both stored, and its complaint is on both', async () => {
+    const transId = `4200shared${Date.now()}`;
+    const physical = orderEvent('order.paid', { order: { trans_id: transId, goods_kind: 'physical' } });
+    const virtualGoods = orderEvent('order.delivery_failed', { order: { trans_id: transId, goods_kind: 'virtual' }, customer: { openid: physical.customer.openid } });
+    for (const e of [physical, virtualGoods]) {
+      assert.equal((await send(JSON.stringify(e))).status, 200);
+      await stored(e);
+    }
+    for (const e of [physical, virtualGoods]) assert.equal((await orderDetail(e.order.id)).order.trans_id, transId);
+    assert.equal((await orderDetail(virtualGoods.order.id)).tickets.length, 1, 'the second order acted on');
+    const complaint = await complain(physical.customer.openid, transId);
+    assert.equal(complaint.deadline - complaint.opened_at, 24 * HOUR, 'the strictest of its orders: virtual, not delivered');
+    for (const e of [physical, virtualGoods]) assert.equal((await orderDetail(e.order.id)).complaints.length, 1, e.order.id);
+  });
+
+  test('two orders with "trans_id": "" are both stored without one', async () => {
+    const events = [orderEvent('order.paid', { order: { trans_id: '' } }), orderEvent('order.delayed', { order: { trans_id: '' }, customer: { openid: '' } })];
+    for (const e of events) {
+      assert.equal((await send(JSON.stringify(e))).status, 200);
+      await stored(e);
+    }
+    for (const e of events) assert.equal((await orderDetail(e.order.id)).order.trans_id, null);
+    const { order, tickets } = await orderDetail(events[1].order.id);
+    assert.equal(order.customer_openid, null, '"openid": "" is none');
+    assert.equal(tickets.length, 1);
+  });
+});
+
 describe('refusals', () => {
   test('answer their 4xx and store nothing', async () => {
     const sendSentinel = async () => {
@@ -213,6 +253,25 @@ describe('refusals', () => {
       assert.deepEqual(await r.json(), { error: 'missing setting ORDER_WEBHOOK_SECRET', code: 'missing_setting' });
     } finally {
       await bare.stop();
+    }
+  });
+});
+
+describe('a secret being rotated', () => {
+  test('accepts events signed with either of the two secrets, and stores each', async () => {
+    const rotating = await startWorker({ ORDER_WEBHOOK_SECRET: `${SECRET},e2e-new-webhook-secret` });
+    try {
+      const post = (body, headers) => fetch(`${rotating.url}/hooks/orders`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+      for (const secret of [SECRET, 'e2e-new-webhook-secret']) {
+        const e = orderEvent('order.paid');
+        const body = JSON.stringify(e);
+        assert.equal((await post(body, sign(body, now(), secret))).status, 200, secret);
+        await rotating.storedWith(`orders:${e.id}`);
+      }
+      const body = JSON.stringify(orderEvent('order.paid'));
+      assert.equal((await post(body, sign(body, now(), 'a-third-secret'))).status, 401);
+    } finally {
+      await rotating.stop();
     }
   });
 });

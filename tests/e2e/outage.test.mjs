@@ -44,6 +44,16 @@ describe('a D1 outage', () => {
       // Queue retries meanwhile park the same events on the same keys, and alert no more.
       await sleep(12_000);
       assert.equal((await (await down.admin('/api/parked')).json()).parked.length, ids.length);
+      // Listed a page at a time with KV's cursor.
+      const paged = [];
+      let cursor = null;
+      do {
+        const page = await (await down.admin(`/api/parked?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).json();
+        assert.ok(page.parked.length <= 2);
+        paged.push(...page.parked.map((p) => p.key));
+        cursor = page.cursor;
+      } while (cursor);
+      assert.deepEqual(paged.sort(), parked.map((p) => p.key).sort());
       const alerts = robot.requests.filter((r) => (r.json?.markdown?.content ?? '').includes('storage unavailable'));
       assert.equal(alerts.length, 1, 'one alert for the outage');
     } finally {
@@ -54,10 +64,10 @@ describe('a D1 outage', () => {
     try {
       const replay = await up.admin('/api/parked/replay', { method: 'POST' });
       assert.equal(replay.status, 202);
-      assert.deepEqual(await replay.json(), { replayed: ids.length, unreadable: [] });
+      assert.deepEqual(await replay.json(), { replayed: ids.length, unreadable: [], remaining: 0 });
       for (const id of ids) await up.storedWith(`oa:msg:${id}`);
       // A second replay finds nothing; nothing is stored twice.
-      assert.deepEqual(await (await up.admin('/api/parked/replay', { method: 'POST' })).json(), { replayed: 0, unreadable: [] });
+      assert.deepEqual(await (await up.admin('/api/parked/replay', { method: 'POST' })).json(), { replayed: 0, unreadable: [], remaining: 0 });
       await sleep(2_000);
       const stored = (await up.events()).filter((e) => e.dedup_key.startsWith('oa:msg:'));
       assert.deepEqual(stored.map((e) => e.dedup_key).sort(), ids.map((id) => `oa:msg:${id}`).sort());

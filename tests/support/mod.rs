@@ -33,12 +33,25 @@ fn store_error(e: rusqlite::Error) -> StoreError {
 impl Db {
     /// A fresh database with every migration applied in order.
     pub fn new() -> Db {
+        Db::migrated_before("~")
+    }
+
+    /// A fresh database with the migrations whose file name sorts before `first_left_out`
+    /// applied in order: the schema a migration finds, to test it on rows.
+    pub fn migrated_before(first_left_out: &str) -> Db {
         let conn = Connection::open_in_memory().expect("in-memory SQLite");
+        // As D1 does.
+        conn.pragma_update(None, "foreign_keys", true)
+            .expect("foreign keys");
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .expect("migrations/")
             .map(|e| e.expect("migration entry").path())
             .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().as_ref() < first_left_out)
+            })
             .collect();
         files.sort();
         for file in files {
@@ -57,7 +70,7 @@ impl Db {
         for s in statements {
             let params: Vec<Bound> = s.params.iter().map(Bound).collect();
             let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
-            let mut stmt = tx.prepare(s.sql).map_err(store_error)?;
+            let mut stmt = tx.prepare(&s.sql).map_err(store_error)?;
             changes.push(stmt.execute(refs.as_slice()).map_err(store_error)?);
         }
         tx.commit().map_err(store_error)?;
@@ -68,7 +81,7 @@ impl Db {
     pub fn query(&self, statement: &Statement) -> Vec<Value> {
         let params: Vec<Bound> = statement.params.iter().map(Bound).collect();
         let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
-        let mut stmt = self.conn.prepare(statement.sql).expect(statement.sql);
+        let mut stmt = self.conn.prepare(&statement.sql).expect(&statement.sql);
         let names: Vec<String> = stmt.column_names().map(str::to_owned).collect();
         let rows = stmt
             .query_map(refs.as_slice(), |row| {
@@ -85,7 +98,7 @@ impl Db {
                 }
                 Ok(Value::Object(object))
             })
-            .expect(statement.sql);
+            .expect(&statement.sql);
         rows.map(|r| r.expect("row")).collect()
     }
 
@@ -95,10 +108,10 @@ impl Db {
         let params: Vec<Bound> = statement.params.iter().map(Bound).collect();
         let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
         let sql = format!("EXPLAIN QUERY PLAN {}", statement.sql);
-        let mut stmt = self.conn.prepare(&sql).expect(statement.sql);
+        let mut stmt = self.conn.prepare(&sql).expect(&statement.sql);
         let steps = stmt
             .query_map(refs.as_slice(), |row| row.get::<_, String>(3))
-            .expect(statement.sql);
+            .expect(&statement.sql);
         steps.map(|s| s.expect("plan step")).collect()
     }
 
@@ -125,7 +138,7 @@ impl Db {
 
 use kefu_edge::event::QueueMessage;
 use kefu_edge::http::{HttpRequest, HttpResult};
-use kefu_edge::pipeline::effect::{Answer, Answered, Effect, Flow, Step};
+use kefu_edge::pipeline::effect::{Answer, Answered, Effect, Flow, KeyPage, Step};
 
 /// Everything a flow's effects reach, on the host: SQLite for D1, a map for KV, a list for the
 /// queue, and scripted upstream answers that record every request.
@@ -209,7 +222,10 @@ impl World {
                 };
                 Ok(Answer::Http(answer))
             }
-            Effect::KvGet(_) | Effect::KvPut { .. } | Effect::KvList(_) | Effect::KvDelete(_)
+            Effect::KvGet(_)
+            | Effect::KvPut { .. }
+            | Effect::KvList { .. }
+            | Effect::KvDelete(_)
                 if self.kv_down =>
             {
                 Err(StoreError::Unavailable("KV is down".into()))
@@ -219,13 +235,27 @@ impl World {
                 self.kv.insert(key, value);
                 Ok(Answer::Done)
             }
-            Effect::KvList(prefix) => Ok(Answer::Keys(
-                self.kv
+            // Like KV: keys in order, at most 1,000 a page; here the cursor is the last key of
+            // the page before.
+            Effect::KvList {
+                prefix,
+                cursor,
+                limit,
+            } => {
+                let page = limit.clamp(1, 1000) as usize;
+                let mut keys: Vec<String> = self
+                    .kv
                     .keys()
                     .filter(|k| k.starts_with(prefix))
+                    .filter(|k| cursor.as_ref().is_none_or(|after| *k > after))
+                    .take(page + 1)
                     .cloned()
-                    .collect(),
-            )),
+                    .collect();
+                let more = keys.len() > page;
+                keys.truncate(page);
+                let cursor = if more { keys.last().cloned() } else { None };
+                Ok(Answer::Keys(KeyPage { keys, cursor }))
+            }
             Effect::KvDelete(key) => {
                 self.kv.remove(&key);
                 Ok(Answer::Done)

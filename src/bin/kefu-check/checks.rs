@@ -253,7 +253,9 @@ impl Run<'_> {
     /// A card-shop event signed with the secret, or (`signed` false) with a wrong one, which
     /// must be refused.
     fn card_shop_event(&self, signed: bool) -> Verdict {
-        let Some(secret) = self.settings.order_webhook_secret.as_deref() else {
+        // While the secret rotates, the card shop signs with either: this signs with the first.
+        let secret = self.settings.order_webhook_secret.as_deref();
+        let Some(secret) = secret.and_then(|s| orders::secrets(s).next()) else {
             return Verdict::Skip("ORDER_WEBHOOK_SECRET is not given".into());
         };
         let ts = self.now.to_string();
