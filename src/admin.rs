@@ -13,6 +13,7 @@ use crate::pipeline::outage::{ListParkedFlow, ReplayParkedFlow};
 use crate::pipeline::reads::{Part, ReadFlow};
 use crate::pipeline::resolve::{ResolveFlow, Resolved};
 use crate::pipeline::staff::{Ask, TicketFlow, QUEUE_SQL};
+use crate::pipeline::zalo_token::set_refresh_token;
 use crate::pipeline::zns::{SendZnsFlow, Sent};
 use crate::pipeline::{Context, Map};
 use crate::platforms::payfeedback::GoodsKind;
@@ -214,6 +215,21 @@ pub fn handle<'a>(req: &AdminRequest, cx: &Context<'a>) -> Result<AdminFlow<'a>,
             }))
         }
         (Get, ["stats"]) => stats(now),
+        // Role: owner. The refresh token re-authorises the whole Zalo OA channel.
+        (Put, ["zalo", "token"]) => {
+            if !actor.owner {
+                return Err(Rejection::Unauthenticated(
+                    "setting the Zalo refresh token needs the owner's token (ADMIN_TOKEN)",
+                ));
+            }
+            let token = parse_zalo_token(req.body)?;
+            let write = One::new(Effect::Transaction(vec![set_refresh_token(&token, now)]));
+            Box::new(Map::new(write, |answer| match answer {
+                Some(Ok(_)) => json_reply(200, json!({ "zalo_token": "stored" })),
+                Some(Err(e)) => Err(unavailable(e)),
+                None => Err(Rejection::Unavailable("D1 answered nothing".into())),
+            }))
+        }
         (Post, ["zns"]) => send_zns(req, cx, None, &actor)?,
         (Post, ["tickets", id, "zns"]) => {
             let id: i64 = id.parse().map_err(|_| Rejection::NotFound)?;
@@ -221,6 +237,25 @@ pub fn handle<'a>(req: &AdminRequest, cx: &Context<'a>) -> Result<AdminFlow<'a>,
         }
         _ => return Err(Rejection::NotFound),
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ZaloTokenBody {
+    refresh_token: String,
+}
+
+/// `{"refresh_token": "…"}`: one token of printable ASCII, as Zalo issues them.
+fn parse_zalo_token(body: &str) -> Result<String, Rejection> {
+    let parsed: ZaloTokenBody = serde_json::from_str(body)
+        .map_err(|e| Rejection::Malformed(format!("invalid Zalo token request: {e}")))?;
+    let token = parsed.refresh_token.trim();
+    if token.is_empty() || token.len() > 1024 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Rejection::Malformed(
+            "refresh_token must be 1..=1024 printable ASCII characters".into(),
+        ));
+    }
+    Ok(token.to_owned())
 }
 
 /// An answer known without any I/O.

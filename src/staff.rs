@@ -8,7 +8,8 @@ use serde::Deserialize;
 use crate::inline::Rejection;
 use crate::outbound::{record_delivery, OutboundCall};
 use crate::platforms::caresoft::{normalize_phone, ZnsSend};
-use crate::reach::{reach, zns_call, Reach, Recipient};
+use crate::platforms::zalo::Window;
+use crate::reach::{reach, reach_zalo, zns_call, Reach, Recipient, ZaloRecipient};
 use crate::rules::{render_params, Rules};
 use crate::settings::Settings;
 use crate::sql::Statement;
@@ -78,6 +79,33 @@ impl TicketRow {
     }
 }
 
+impl TicketRow {
+    /// The channel a message of `text` to this Zalo customer would take now, given their
+    /// consultation window.
+    pub fn reach_zalo(
+        &self,
+        text: &str,
+        rules: &Rules,
+        settings: &Settings,
+        window: Window,
+        now: i64,
+    ) -> Option<Reach> {
+        let to = ZaloRecipient {
+            user_id: &self.customer_id,
+            phone: self.customer_phone.as_deref(),
+            window,
+        };
+        reach_zalo(
+            text,
+            &to,
+            rules.zns_fallback.as_ref(),
+            |field| self.placeholder(field),
+            settings.zns_phone_format,
+            now,
+        )
+    }
+}
+
 /// What the dashboard shows about reaching the customer.
 pub fn describe_reach(reach: Option<&Reach>) -> serde_json::Value {
     match reach {
@@ -97,6 +125,7 @@ pub fn describe_reach(reach: Option<&Reach>) -> serde_json::Value {
 fn channel_name(call: &OutboundCall) -> &'static str {
     match call {
         OutboundCall::Zns { .. } => "zns",
+        OutboundCall::ZaloCs { .. } => "zalo",
         _ => "wechat",
     }
 }
@@ -298,6 +327,7 @@ pub fn plan_reply(
 ) -> Vec<Statement> {
     let via = match channel_name(&reached.call) {
         "zns" => "Zalo ZNS",
+        "zalo" => "Zalo OA",
         _ => "WeChat",
     };
     vec![
