@@ -4,11 +4,9 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { sleep, startMock, startWorker, waitFor } from './harness.mjs';
+import { SECRETS, sleep, startMock, startWorker, waitFor } from './harness.mjs';
 
-const APP_ID = '3620184551288361477';
-const OA_SECRET_KEY = 'e2e-oa-secret-key';
-const APP_SECRET = 'e2e-zalo-app-secret';
+const { ZALO_APP_ID: APP_ID, ZALO_OA_SECRET_KEY: OA_SECRET_KEY, ZALO_APP_SECRET: APP_SECRET } = SECRETS;
 
 let worker; let zalo; let caresoft; let robot;
 let pairs = 0;
@@ -24,9 +22,6 @@ before(async () => {
   caresoft = await startMock('caresoft', () => ({ json: { status: 'OK', ticket: { ticketId: '1' } } }));
   robot = await startMock('robot');
   worker = await startWorker({
-    ZALO_APP_ID: APP_ID,
-    ZALO_APP_SECRET: APP_SECRET,
-    ZALO_OA_SECRET_KEY: OA_SECRET_KEY,
     ZALO_API_BASE: zalo.url,
     ZALO_OAUTH_BASE: zalo.url,
     CARESOFT_BASE_URL: `${caresoft.url}/demo`,
