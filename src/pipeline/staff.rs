@@ -14,7 +14,7 @@ use crate::reach::{LastMessage, ZaloActivity, LAST_WECHAT_MESSAGE_SQL, ZALO_WIND
 use crate::rules::Rules;
 use crate::settings::Settings;
 use crate::sql::{follow_ups, Statement, StoreError};
-use crate::staff::{describe_reach, plan_action, plan_reply, TicketAction, TicketRow};
+use crate::staff::{describe_reach, plan_action, plan_reply, Activity, TicketAction, TicketRow};
 
 /// A ticket with its next due time: the first response until there was one, then resolution;
 /// none once resolved or closed.
@@ -117,10 +117,11 @@ impl<'a> TicketFlow<'a> {
             last_message_at,
             zalo_window,
         } = read;
-        let reach = |text: &str| match zalo_window {
-            Some(window) => ticket.reach_zalo(text, &rules, self.settings, window, self.now),
-            None => ticket.reach(text, &rules, self.settings, last_message_at, self.now),
+        let activity = match zalo_window {
+            Some(window) => Activity::Zalo(window),
+            None => Activity::Wechat { last_message_at },
         };
+        let reach = |text: &str| ticket.reach(text, &rules, self.settings, activity, self.now);
         match &self.ask {
             Ask::View => {
                 let by_ticket = |sql| Statement::new(sql, vec![self.id.into()]);
