@@ -629,3 +629,44 @@ fn a_window_zalo_says_is_closed_sends_the_zns_fallback_and_a_quota_refusal_is_pe
         [json!({"state": "retrying"})]
     );
 }
+
+#[test]
+fn an_faq_rule_answers_a_zalo_customer_once_on_zalo() {
+    let mut world = World::new();
+    set_token(&mut world, "RT-1");
+    world.kv.insert(
+        kefu_edge::kv::RULES.into(),
+        json!({"faq": [{"keywords": ["mã thẻ"], "reply": "Mã thẻ nằm ở Đơn hàng → Chi tiết."}]})
+            .to_string(),
+    );
+    for _ in 0..3 {
+        store(
+            &mut world,
+            text_message("m1", "Tôi chưa nhận được MÃ THẺ", NOW),
+            NOW,
+        );
+    }
+    store(&mut world, text_message("m2", "cảm ơn", NOW + 1), NOW + 1);
+    let deliveries = world.take_deliveries();
+    assert_eq!(deliveries, ["zalo:msg:m1:faq"]);
+    let ticket = world.db.count("SELECT MAX(id) FROM tickets");
+    assert_eq!(
+        world.db.rows("SELECT target, ticket_id FROM deliveries"),
+        [json!({"target": "zalo_cs", "ticket_id": ticket})]
+    );
+    world.answer([ok(REFRESHED), ok(SENT)]);
+    deliver(&mut world, "zalo:msg:m1:faq", NOW + 2);
+    let sends = world.requests_to("/v3.0/oa/message/cs");
+    assert_eq!(sends.len(), 1);
+    let body: Value = serde_json::from_str(sends[0].body.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        body["message"],
+        json!({"text": "Mã thẻ nằm ở Đơn hàng → Chi tiết."})
+    );
+    assert_eq!(
+        world
+            .db
+            .rows("SELECT body FROM ticket_timeline WHERE kind = 'outbound'"),
+        [json!({"body": "sent to the customer on Zalo: Mã thẻ nằm ở Đơn hàng → Chi tiết."})]
+    );
+}
