@@ -26,10 +26,12 @@ pub struct LastMessage {
 
 /// A Zalo customer's (`?1`, their user id) last message to the OA and our sends since: their
 /// consultation window and free replies (`platforms::zalo::Window`).
-pub const ZALO_WINDOW_SQL: &str = "SELECT m.at, \
-       (SELECT COUNT(*) FROM zalo_sent s WHERE s.user_id = ?1 AND s.sent_at >= m.at) AS sent \
-     FROM (SELECT MAX(tl.at) AS at FROM ticket_timeline tl JOIN tickets t ON t.id = tl.ticket_id \
-           WHERE t.channel = 'zalo' AND t.customer_id = ?1 AND tl.kind = 'inbound') m";
+pub const ZALO_WINDOW_SQL: &str =
+    "SELECT (SELECT MAX(tl.at) FROM ticket_timeline tl JOIN tickets t ON t.id = tl.ticket_id \
+       WHERE t.channel = 'zalo' AND t.customer_id = ?1 AND tl.kind = 'inbound') AS at, \
+     (SELECT COUNT(*) FROM zalo_sent s WHERE s.user_id = ?1 AND s.sent_at >= \
+       (SELECT MAX(tl.at) FROM ticket_timeline tl JOIN tickets t ON t.id = tl.ticket_id \
+        WHERE t.channel = 'zalo' AND t.customer_id = ?1 AND tl.kind = 'inbound')) AS sent";
 
 /// The row `ZALO_WINDOW_SQL` answers.
 #[derive(Debug, serde::Deserialize)]
