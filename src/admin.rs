@@ -14,6 +14,7 @@ use crate::pipeline::outage::{ListParkedFlow, ReplayParkedFlow, PARKED_PAGE_MAX}
 use crate::pipeline::reads::{Part, ReadFlow};
 use crate::pipeline::resolve::{resolved_answer, ResolveFlow, Resolved};
 use crate::pipeline::staff::{queue, Ask, QueueFilters, TicketFlow};
+use crate::pipeline::zalo_token::set_refresh_token;
 use crate::pipeline::zns::{sent_answer, SendZnsFlow, Sent};
 use crate::pipeline::{Context, Map};
 use crate::role::Role;
@@ -111,6 +112,8 @@ pub fn required_role(method: AdminMethod, segments: &[&str]) -> Option<Role> {
         (Get, ["events"] | ["deliveries"] | ["alerts"] | ["dead-letters"] | ["parked"]) => Lead,
         (Post, ["dead-letters", _, "replay"] | ["parked", "replay"]) => Lead,
         (Post, ["zns"]) => Lead,
+        // The refresh token re-authorises the whole Zalo OA channel.
+        (Put, ["zalo", "token"]) => Owner,
         _ => return None,
     })
 }
@@ -271,6 +274,16 @@ pub fn handle<'a>(
             }))
         }
         (Get, ["stats"]) => stats(now),
+        // Role: owner. The refresh token re-authorises the whole Zalo OA channel.
+        (Put, ["zalo", "token"]) => {
+            let token = parse_zalo_token(req.body)?;
+            let write = One::new(Effect::Transaction(vec![set_refresh_token(&token, now)]));
+            Box::new(Map::new(write, |answer| match answer {
+                Some(Ok(_)) => json_reply(200, json!({ "zalo_token": "stored" })),
+                Some(Err(e)) => Err(unavailable(e)),
+                None => Err(Rejection::Unavailable("D1 answered nothing".into())),
+            }))
+        }
         (Post, ["zns"]) => send_zns(req, cx, None, actor)?,
         (Post, ["tickets", id, "zns"]) => {
             let id: i64 = id.parse().map_err(|_| Rejection::NotFound)?;
@@ -367,6 +380,25 @@ impl Flow for RulesEdit {
             }
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ZaloTokenBody {
+    refresh_token: String,
+}
+
+/// `{"refresh_token": "…"}`: one token of printable ASCII, as Zalo issues them.
+fn parse_zalo_token(body: &str) -> Result<String, Rejection> {
+    let parsed: ZaloTokenBody = serde_json::from_str(body)
+        .map_err(|e| Rejection::Malformed(format!("invalid Zalo token request: {e}")))?;
+    let token = parsed.refresh_token.trim();
+    if token.is_empty() || token.len() > 1024 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Rejection::Malformed(
+            "refresh_token must be 1..=1024 printable ASCII characters".into(),
+        ));
+    }
+    Ok(token.to_owned())
 }
 
 /// An answer known without any I/O.

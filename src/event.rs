@@ -9,6 +9,7 @@ use crate::platforms::oa::{OaEvent, OaMessage, Push as OaPush};
 use crate::platforms::orders::{self, OrderEvent};
 use crate::platforms::payfeedback::Notification;
 use crate::platforms::shop::{ShopEvent, ShopMessage, ShopPush};
+use crate::platforms::zalo::ZaloPush;
 
 /// One queue message, named by its variant (`{"inbound": {…}}`, `"flush_alerts"`) so a consumer
 /// can refuse what it does not understand. Externally tagged: serde reads that without first
@@ -44,6 +45,7 @@ pub enum Platform {
     Shop,
     PayFeedback,
     Order,
+    Zalo,
 }
 
 /// An accepted callback, parsed.
@@ -70,6 +72,10 @@ pub enum Inbound {
     PayFeedback(Notification),
     /// A card-shop order event (`POST /hooks/orders`).
     Order(OrderEvent),
+    /// A Zalo user writing to the Official Account (`user_send_*`, `user_submit_info`).
+    ZaloMessage(ZaloPush),
+    /// Any other Zalo OA webhook event (follow, receipts, …).
+    ZaloEvent(ZaloPush),
 }
 
 impl Inbound {
@@ -82,6 +88,8 @@ impl Inbound {
             Inbound::ShopEvent(_) => "shop_event",
             Inbound::PayFeedback(_) => "pay_feedback",
             Inbound::Order(_) => "order",
+            Inbound::ZaloMessage(_) => "zalo_message",
+            Inbound::ZaloEvent(_) => "zalo_event",
         }
     }
 
@@ -140,6 +148,7 @@ impl QueuedPush {
             Platform::Shop => QueuedEvent::accepted(ShopPush::parse(&self.text)?, at),
             Platform::PayFeedback => QueuedEvent::accepted(Notification::parse(&self.text)?, at),
             Platform::Order => QueuedEvent::accepted(orders::parse(&self.text)?, at),
+            Platform::Zalo => QueuedEvent::accepted(ZaloPush::parse(&self.text)?, at),
         })
     }
 }
@@ -239,6 +248,28 @@ impl Keyed for OrderEvent {
     }
 }
 
+impl From<ZaloPush> for Inbound {
+    fn from(push: ZaloPush) -> Self {
+        if push.is_customer_message() {
+            Inbound::ZaloMessage(push)
+        } else {
+            Inbound::ZaloEvent(push)
+        }
+    }
+}
+
+impl Keyed for ZaloPush {
+    const PLATFORM: Platform = Platform::Zalo;
+
+    fn dedup_key(&self) -> String {
+        ZaloPush::dedup_key(self)
+    }
+
+    fn describe(&self) -> String {
+        describe_zalo(self)
+    }
+}
+
 impl QueueMessage {
     /// The message as the queue carries it, or a 413 when JSON's escaping grew an accepted body
     /// past what the queue takes (refused at once: a retry would fail the same way).
@@ -269,6 +300,7 @@ impl QueuedEvent {
             Inbound::ShopEvent(e) => describe_shop_event(e),
             Inbound::PayFeedback(n) => describe_notification(n),
             Inbound::Order(o) => describe_order(o),
+            Inbound::ZaloMessage(z) | Inbound::ZaloEvent(z) => describe_zalo(z),
         }
     }
 }
@@ -299,6 +331,10 @@ fn describe_order(o: &OrderEvent) -> String {
     description("order", o.kind.as_str(), &o.order.id)
 }
 
+fn describe_zalo(z: &ZaloPush) -> String {
+    description("zalo", &z.event_name, &z.user_id)
+}
+
 fn description(kind: &str, detail: &str, who: &str) -> String {
     [kind, " ", detail, " from ", &crate::mask::mask(who)].concat()
 }
@@ -313,6 +349,8 @@ mod tests {
     const OA_EVENT: &str = "<xml><ToUserName>gh_acct</ToUserName><FromUserName>o_user_123</FromUserName><CreateTime>1348831860</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>";
     const COMPLAINT: &str = "<xml><OpenId>oX99</OpenId><AppId>wx01</AppId><TimeStamp>1369743511</TimeStamp><MsgType>request</MsgType><FeedBackId>5883726847655944563</FeedBackId><AppSignature>x</AppSignature></xml>";
     const ORDER: &str = r#"{"id":"evt_1","type":"order.paid","order":{"id":"O1"}}"#;
+    const ZALO_TEXT: &str = r#"{"app_id":"1","event_name":"user_send_text","timestamp":"1700000000000","sender":{"id":"4829463028765424516"},"message":{"msg_id":"m1","text":"hi"}}"#;
+    const ZALO_FOLLOW: &str = r#"{"app_id":"1","event_name":"follow","timestamp":1,"follower":{"id":"4829463028765424516"}}"#;
 
     /// The push travels as its text and is read back into the event the route accepted; the
     /// event's stored JSON is returned.
@@ -413,6 +451,8 @@ mod tests {
             ),
             (Platform::PayFeedback, COMPLAINT, "pay_feedback"),
             (Platform::Order, ORDER, "order"),
+            (Platform::Zalo, ZALO_TEXT, "zalo_message"),
+            (Platform::Zalo, ZALO_FOLLOW, "zalo_event"),
         ] {
             let (event, stored) = queued(platform, text);
             assert_eq!(event.inbound.kind(), kind);
@@ -428,6 +468,7 @@ mod tests {
             Platform::Shop,
             Platform::PayFeedback,
             Platform::Order,
+            Platform::Zalo,
         ] {
             let push = QueuedPush {
                 platform,

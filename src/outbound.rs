@@ -9,6 +9,7 @@ use crate::mask::mask;
 use crate::platforms::caresoft::{classify_zns, mask_phones, zns_request, ZnsSend};
 use crate::platforms::payfeedback::payfeedback_update_url;
 use crate::platforms::wecom;
+use crate::platforms::zalo::{self, CsMessage};
 use crate::rate::{RateLimit, CARESOFT_ZNS, WECOM_ROBOT};
 use crate::settings::{required, Settings};
 use crate::sql::Statement;
@@ -52,6 +53,14 @@ pub enum OutboundCall {
         #[serde(default)]
         caresoft_ticket_id: Option<i64>,
     },
+    /// A Zalo OA consultation message (`v3.0/oa/message/cs`) with the OA's access token.
+    /// `fallback` carries it as ZNS instead when Zalo answers that the window is closed.
+    ZaloCs {
+        user_id: String,
+        message: CsMessage,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fallback: Option<ZnsSend>,
+    },
 }
 
 impl OutboundCall {
@@ -62,6 +71,7 @@ impl OutboundCall {
             OutboundCall::CustomSend { .. } => "wechat_custom_send",
             OutboundCall::PayfeedbackUpdate { .. } => "payfeedback_update",
             OutboundCall::Zns { .. } => CARESOFT_ZNS.target,
+            OutboundCall::ZaloCs { .. } => "zalo_cs",
         }
     }
 
@@ -92,6 +102,7 @@ impl OutboundCall {
                 send.template_id,
                 mask(&send.phone)
             ),
+            OutboundCall::ZaloCs { message, .. } => message.summary(),
         }
     }
 
@@ -100,7 +111,9 @@ impl OutboundCall {
         match self {
             OutboundCall::WecomRobot { .. } => Some(WECOM_ROBOT),
             OutboundCall::Zns { .. } => Some(CARESOFT_ZNS),
-            OutboundCall::CustomSend { .. } | OutboundCall::PayfeedbackUpdate { .. } => None,
+            OutboundCall::CustomSend { .. }
+            | OutboundCall::PayfeedbackUpdate { .. }
+            | OutboundCall::ZaloCs { .. } => None,
         }
     }
 
@@ -116,6 +129,7 @@ impl OutboundCall {
     pub fn classify(&self, result: &HttpResult) -> Outcome {
         match self {
             OutboundCall::Zns { .. } => classify_zns(result).outcome,
+            OutboundCall::ZaloCs { .. } => zalo::classify_api(result),
             _ => classify(result),
         }
     }
@@ -178,6 +192,14 @@ impl OutboundCall {
                     *caresoft_ticket_id,
                 ))
             }
+            OutboundCall::ZaloCs {
+                user_id, message, ..
+            } => Ok(zalo::cs_request(
+                &settings.zalo_api_base,
+                token()?,
+                user_id,
+                message,
+            )),
         }
     }
 }
@@ -302,6 +324,15 @@ pub fn record_attempt(attempted: &Attempted, now: i64, random: u32) -> AttemptRe
                     vec![caresoft.into(), ticket.into()],
                 ));
             }
+            if let (OutboundCall::ZaloCs { user_id, .. }, Some(result)) = (call, result) {
+                // What the customer's receipts name, and what the free replies count.
+                let message_id =
+                    zalo::sent_message_id(result).unwrap_or_else(|| format!("delivery:{id}"));
+                record.statements.push(Statement::new(
+                    "INSERT OR IGNORE INTO zalo_sent (message_id, delivery_id, ticket_id, user_id, sent_at) VALUES (?, ?, ?, ?, ?)",
+                    vec![message_id.into(), id.into(), ticket_id.into(), user_id.as_str().into(), now.into()],
+                ));
+            }
             record.statements.extend(on_ticket(summary));
         }
         NextStep::RetryAfter(delay) => {
@@ -327,6 +358,15 @@ pub fn record_attempt(attempted: &Attempted, now: i64, random: u32) -> AttemptRe
                     fallback: Some(send),
                     ..
                 } if matches!(outcome, Outcome::Permanent(_)) => Some(send),
+                OutboundCall::ZaloCs {
+                    fallback: Some(send),
+                    ..
+                } if result
+                    .and_then(zalo::error_code)
+                    .is_some_and(|code| zalo::WINDOW_ERRORS.contains(&code)) =>
+                {
+                    Some(send)
+                }
                 _ => None,
             };
             if let Some(send) = fallback {

@@ -4,6 +4,7 @@
 
 use crate::outbound::OutboundCall;
 use crate::platforms::caresoft::{normalize_phone, ZnsSend};
+use crate::platforms::zalo::{CsMessage, Window};
 use crate::rules::{render_params, ZnsTemplate, FALLBACK_TEXT};
 use crate::settings::PhoneFormat;
 use crate::wechat::custom_send::CustomMessage;
@@ -21,6 +22,28 @@ pub const LAST_WECHAT_MESSAGE_SQL: &str =
 #[derive(Debug, serde::Deserialize)]
 pub struct LastMessage {
     pub at: Option<i64>,
+}
+
+/// A Zalo customer's (`?1`, their user id) last message to the OA and our sends since: their
+/// consultation window and free replies (`platforms::zalo::Window`).
+pub const ZALO_WINDOW_SQL: &str =
+    "SELECT (SELECT MAX(tl.at) FROM ticket_timeline tl JOIN tickets t ON t.id = tl.ticket_id \
+       WHERE t.channel = 'zalo' AND t.customer_id = ?1 AND tl.kind = 'inbound') AS at, \
+     (SELECT COUNT(*) FROM zalo_sent s WHERE s.user_id = ?1 AND s.sent_at >= \
+       (SELECT MAX(tl.at) FROM ticket_timeline tl JOIN tickets t ON t.id = tl.ticket_id \
+        WHERE t.channel = 'zalo' AND t.customer_id = ?1 AND tl.kind = 'inbound')) AS sent";
+
+/// The row `ZALO_WINDOW_SQL` answers.
+#[derive(Debug, serde::Deserialize)]
+pub struct ZaloActivity {
+    pub at: Option<i64>,
+    pub sent: Option<i64>,
+}
+
+impl ZaloActivity {
+    pub fn window(&self, now: i64) -> Window {
+        Window::of(self.at, self.sent.unwrap_or(0), now)
+    }
 }
 
 /// Who the message is for, as far as the channels go.
@@ -45,6 +68,10 @@ pub enum Why {
     NoOpenId,
     WindowClosed,
     ClosedWithoutFallback,
+    /// Zalo: the customer wrote within the consultation window.
+    ZaloWindowOpen,
+    /// Zalo's window is closed: ZNS to the phone the customer shared or ordered with.
+    ZaloWindowClosed,
 }
 
 impl Why {
@@ -55,6 +82,8 @@ impl Why {
             Why::NoOpenId => "no_openid",
             Why::WindowClosed => "window_closed",
             Why::ClosedWithoutFallback => "closed_without_fallback",
+            Why::ZaloWindowOpen => "zalo_window_open",
+            Why::ZaloWindowClosed => "zalo_window_closed",
         }
     }
 }
@@ -68,6 +97,8 @@ impl std::fmt::Display for Why {
             Why::ClosedWithoutFallback => {
                 "WeChat: the 48-hour window is closed and no ZNS fallback is configured"
             }
+            Why::ZaloWindowOpen => "Zalo: the customer's 7-day consultation window is open",
+            Why::ZaloWindowClosed => "ZNS: the customer's 7-day Zalo window is closed",
         })
     }
 }
@@ -82,18 +113,7 @@ pub fn reach(
     phone_format: PhoneFormat,
     now: i64,
 ) -> Option<Reach> {
-    let zns = fallback.and_then(|template| {
-        let phone = normalize_phone(to.phone?, phone_format).ok()?;
-        let params = render_params(template.params.as_ref(), |field| match field {
-            FALLBACK_TEXT => Some(text.to_owned()),
-            other => fallback_params(other),
-        });
-        Some(ZnsSend {
-            phone,
-            template_id: template.template_id,
-            params,
-        })
-    });
+    let zns = zns_fallback(text, to.phone, fallback, &fallback_params, phone_format);
     let window_closed = to
         .last_wechat_message_at
         .is_some_and(|at| now - at >= WECHAT_WINDOW_SECS);
@@ -128,6 +148,65 @@ pub fn reach(
             why: Why::ClosedWithoutFallback,
         }),
     }
+}
+
+/// `text` as the merchant's `zns_fallback` template to `phone`, when both are usable.
+fn zns_fallback(
+    text: &str,
+    phone: Option<&str>,
+    fallback: Option<&ZnsTemplate>,
+    fallback_params: &impl Fn(&str) -> Option<String>,
+    phone_format: PhoneFormat,
+) -> Option<ZnsSend> {
+    let template = fallback?;
+    let phone = normalize_phone(phone?, phone_format).ok()?;
+    let params = render_params(template.params.as_ref(), |field| match field {
+        FALLBACK_TEXT => Some(text.to_owned()),
+        other => fallback_params(other),
+    });
+    Some(ZnsSend {
+        phone,
+        template_id: template.template_id,
+        params,
+    })
+}
+
+/// A Zalo OA customer: who they are there, the phone they shared (or ordered with), and their
+/// consultation window.
+pub struct ZaloRecipient<'a> {
+    pub user_id: &'a str,
+    pub phone: Option<&'a str>,
+    pub window: Window,
+}
+
+/// Picks the channel for `text` to a Zalo customer: a consultation message while the window is
+/// open (with ZNS behind it, should Zalo answer that it closed meanwhile), else the ZNS
+/// fallback, else none.
+pub fn reach_zalo(
+    text: &str,
+    to: &ZaloRecipient,
+    fallback: Option<&ZnsTemplate>,
+    fallback_params: impl Fn(&str) -> Option<String>,
+    phone_format: PhoneFormat,
+    now: i64,
+) -> Option<Reach> {
+    let zns = zns_fallback(text, to.phone, fallback, &fallback_params, phone_format);
+    if to.window.is_open(now) {
+        return Some(Reach {
+            call: OutboundCall::ZaloCs {
+                user_id: to.user_id.to_owned(),
+                message: CsMessage::Text {
+                    text: text.to_owned(),
+                },
+                fallback: zns,
+            },
+            why: Why::ZaloWindowOpen,
+        });
+    }
+    zns.map(|send| Reach {
+        call: zns_call(send),
+        why: Why::ZaloWindowClosed,
+    })
 }
 
 /// A ZNS send, to continue the ticket's CareSoft ticket when it has one.
@@ -233,6 +312,46 @@ mod tests {
         .unwrap();
         assert_eq!(closed.call, zns_call(expected_zns()));
         assert_eq!(closed.why, Why::WindowClosed);
+    }
+
+    #[test]
+    fn zalo_while_its_window_is_open_then_zns_to_a_known_phone_else_none() {
+        let window = |last: Option<i64>| Window::of(last, 0, NOW);
+        let to = |phone, last| ZaloRecipient {
+            user_id: "U1",
+            phone,
+            window: window(last),
+        };
+        let pick = |to: &ZaloRecipient, fallback: Option<&ZnsTemplate>| {
+            let order = |field: &str| (field == "order.id").then(|| "O1".to_owned());
+            reach_zalo("hello", to, fallback, order, PhoneFormat::Local, NOW)
+        };
+        let open = pick(&to(Some("0983123148"), Some(NOW - 60)), Some(&fallback())).unwrap();
+        assert_eq!(
+            open.call,
+            OutboundCall::ZaloCs {
+                user_id: "U1".into(),
+                message: CsMessage::Text {
+                    text: "hello".into()
+                },
+                fallback: Some(expected_zns()),
+            }
+        );
+        assert_eq!(open.why.code(), "zalo_window_open");
+        let last_week = Some(NOW - crate::platforms::zalo::WINDOW_SECS);
+        let closed = pick(&to(Some("0983123148"), last_week), Some(&fallback())).unwrap();
+        assert_eq!(closed.call, zns_call(expected_zns()));
+        assert_eq!(closed.why, Why::ZaloWindowClosed);
+        assert!(closed
+            .why
+            .to_string()
+            .contains("7-day Zalo window is closed"));
+        assert_eq!(pick(&to(None, last_week), Some(&fallback())), None);
+        assert_eq!(pick(&to(Some("0983123148"), last_week), None), None);
+        assert_eq!(
+            pick(&to(Some("0983123148"), None), Some(&fallback())).map(|r| r.why),
+            Some(Why::ZaloWindowClosed)
+        );
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub enum Deferred {
     ShopPush,
     PayFeedback,
     Orders,
+    /// Zalo OA's webhook.
+    ZaloOa,
     Admin,
 }
 
@@ -38,6 +40,7 @@ pub fn route(method: &str, path: &str) -> Route {
         ("POST", "/wechat/shop") => Route::Deferred(ShopPush),
         ("POST", "/wechat/payfeedback") => Route::Deferred(PayFeedback),
         ("POST", "/hooks/orders") => Route::Deferred(Orders),
+        ("POST", "/zalo/oa") => Route::Deferred(ZaloOa),
         (_, p) if p == "/api" || p.starts_with("/api/") => Route::Deferred(Admin),
         _ => Route::Immediate(NotFound),
     }
@@ -65,6 +68,7 @@ mod tests {
                 Route::Deferred(Deferred::PayFeedback),
             ),
             ("POST", "/hooks/orders", Route::Deferred(Deferred::Orders)),
+            ("POST", "/zalo/oa", Route::Deferred(Deferred::ZaloOa)),
             ("GET", "/api", Route::Deferred(Deferred::Admin)),
             ("PUT", "/api/rules", Route::Deferred(Deferred::Admin)),
             ("DELETE", "/api/tickets/1", Route::Deferred(Deferred::Admin)),
@@ -80,6 +84,7 @@ mod tests {
             ("POST", "/healthz"),
             ("GET", "/wechat/payfeedback"),
             ("GET", "/hooks/orders"),
+            ("GET", "/zalo/oa"),
             ("PUT", "/wechat/oa"),
             ("GET", "/apix"),
             ("GET", "/"),

@@ -12,6 +12,8 @@ pub const DEFAULT_WECOM_API_BASE: &str = "https://qyapi.weixin.qq.com";
 pub const DEFAULT_MAX_SKEW_SECS: i64 = 300;
 pub const DEFAULT_DELIVERY_WARNING_PERCENT: i64 = 75;
 pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
+pub const DEFAULT_ZALO_API_BASE: &str = "https://openapi.zalo.me";
+pub const DEFAULT_ZALO_OAUTH_BASE: &str = "https://oauth.zaloapp.com";
 
 /// How CareSoft's ZNS request writes a phone number: `0983123148` as in the seed's example, or
 /// `84983123148` (`ZNS_PHONE_FORMAT=international`).
@@ -59,6 +61,13 @@ pub struct Settings {
     /// When the undelivered-order watch warns, as a percentage of the delivery window (the
     /// overdue alert comes at 100%).
     pub delivery_warning_percent: i64,
+    /// Zalo OA: the app's id (in every webhook mac), its secret (OAuth refresh), the OA's
+    /// webhook secret key, and the API bases (tests point them at loopback).
+    pub zalo_app_id: Option<String>,
+    pub zalo_app_secret: Option<String>,
+    pub zalo_oa_secret_key: Option<String>,
+    pub zalo_api_base: String,
+    pub zalo_oauth_base: String,
 }
 
 impl Settings {
@@ -115,6 +124,15 @@ impl Settings {
                 .and_then(|v| v.parse().ok())
                 .filter(|v: &i64| (1..=99).contains(v))
                 .unwrap_or(DEFAULT_DELIVERY_WARNING_PERCENT),
+            zalo_app_id: get("ZALO_APP_ID"),
+            zalo_app_secret: get("ZALO_APP_SECRET"),
+            zalo_oa_secret_key: get("ZALO_OA_SECRET_KEY"),
+            zalo_api_base: get("ZALO_API_BASE")
+                .map(|v| v.trim_end_matches('/').to_owned())
+                .unwrap_or_else(|| DEFAULT_ZALO_API_BASE.into()),
+            zalo_oauth_base: get("ZALO_OAUTH_BASE")
+                .map(|v| v.trim_end_matches('/').to_owned())
+                .unwrap_or_else(|| DEFAULT_ZALO_OAUTH_BASE.into()),
         }
     }
 }
@@ -216,6 +234,8 @@ mod tests {
         assert_eq!(s.callback_max_skew_secs, DEFAULT_MAX_SKEW_SECS);
         assert_eq!(s.wechat_api_base, DEFAULT_WECHAT_API_BASE);
         assert_eq!(s.wecom_api_base, "http://127.0.0.1:9");
+        assert_eq!(s.zalo_api_base, DEFAULT_ZALO_API_BASE);
+        assert_eq!(s.zalo_oauth_base, DEFAULT_ZALO_OAUTH_BASE);
         let err = required(&s.wechat_appid, "WECHAT_APPID").unwrap_err();
         assert_eq!(
             (err.status(), err.to_string().as_str()),

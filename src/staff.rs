@@ -8,7 +8,8 @@ use serde::Deserialize;
 use crate::inline::Rejection;
 use crate::outbound::{record_delivery, OutboundCall};
 use crate::platforms::caresoft::{normalize_phone, ZnsSend};
-use crate::reach::{reach, zns_call, Reach, Recipient};
+use crate::platforms::zalo::Window;
+use crate::reach::{reach, reach_zalo, zns_call, Reach, Recipient, ZaloRecipient};
 use crate::rules::{render_params, Rules};
 use crate::settings::Settings;
 use crate::sql::Statement;
@@ -59,23 +60,40 @@ impl TicketRow {
         text: &str,
         rules: &Rules,
         settings: &Settings,
-        last_wechat_message_at: Option<i64>,
+        activity: Activity,
         now: i64,
     ) -> Option<Reach> {
-        let to = Recipient {
-            openid: self.openid(),
-            phone: self.customer_phone.as_deref(),
-            last_wechat_message_at,
-        };
-        reach(
-            text,
-            &to,
-            rules.zns_fallback.as_ref(),
-            |field| self.placeholder(field),
-            settings.zns_phone_format,
-            now,
-        )
+        let (fallback, phone) = (rules.zns_fallback.as_ref(), self.customer_phone.as_deref());
+        let params = |field: &str| self.placeholder(field);
+        let format = settings.zns_phone_format;
+        match activity {
+            Activity::Wechat { last_message_at } => {
+                let to = Recipient {
+                    openid: self.openid(),
+                    phone,
+                    last_wechat_message_at: last_message_at,
+                };
+                reach(text, &to, fallback, params, format, now)
+            }
+            Activity::Zalo(window) => {
+                let to = ZaloRecipient {
+                    user_id: &self.customer_id,
+                    phone,
+                    window,
+                };
+                reach_zalo(text, &to, fallback, params, format, now)
+            }
+        }
     }
+}
+
+/// What the customer's own channel says about its window, as read for a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// When the customer last wrote on WeChat, if the timeline knows.
+    Wechat { last_message_at: Option<i64> },
+    /// A Zalo customer's consultation window.
+    Zalo(Window),
 }
 
 /// What the dashboard shows about reaching the customer.
@@ -97,6 +115,7 @@ pub fn describe_reach(reach: Option<&Reach>) -> serde_json::Value {
 fn channel_name(call: &OutboundCall) -> &'static str {
     match call {
         OutboundCall::Zns { .. } => "zns",
+        OutboundCall::ZaloCs { .. } => "zalo",
         _ => "wechat",
     }
 }
@@ -298,6 +317,7 @@ pub fn plan_reply(
 ) -> Vec<Statement> {
     let via = match channel_name(&reached.call) {
         "zns" => "Zalo ZNS",
+        "zalo" => "Zalo OA",
         _ => "WeChat",
     };
     vec![
@@ -365,17 +385,25 @@ mod tests {
     fn the_reach_is_described_for_the_page() {
         let settings = Settings::from_lookup(|_| None);
         let t = ticket("oa", "open");
-        let open = t.reach("", &fallback_rules(), &settings, Some(NOW - 60), NOW);
+        let wechat = |last_message_at| Activity::Wechat { last_message_at };
+        let open = t.reach(
+            "",
+            &fallback_rules(),
+            &settings,
+            wechat(Some(NOW - 60)),
+            NOW,
+        );
         assert_eq!(describe_reach(open.as_ref())["channel"], "wechat");
         let closed = t.reach(
             "",
             &fallback_rules(),
             &settings,
-            Some(NOW - WECHAT_WINDOW_SECS),
+            wechat(Some(NOW - WECHAT_WINDOW_SECS)),
             NOW,
         );
         assert_eq!(describe_reach(closed.as_ref())["channel"], "zns");
-        let shop = ticket("shop", "open").reach("", &Rules::default(), &settings, None, NOW);
+        let shop =
+            ticket("shop", "open").reach("", &Rules::default(), &settings, wechat(None), NOW);
         assert_eq!(describe_reach(shop.as_ref())["channel"], "none");
     }
 

@@ -13,9 +13,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{Inbound, QueuedEvent};
 use crate::mask::mask;
+use crate::platforms::caresoft::normalize_phone;
 use crate::platforms::oa::{EventBody, MessageBody};
 use crate::platforms::text_line;
 use crate::platforms::wecom::neutralize_markdown;
+use crate::platforms::zalo::{Kind as ZaloKind, ZaloPush};
+use crate::settings::PhoneFormat;
 use crate::sql::{Param, Statement};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +61,17 @@ pub enum TicketEffect {
         order_id: Option<String>,
         category: &'static str,
         priority: Priority,
+    },
+    /// A line on the customer's active ticket, if they have one (a Zalo follow or unfollow).
+    Note {
+        channel: &'static str,
+        customer_id: String,
+        text: String,
+    },
+    /// Zalo reports our messages (by its message ids) reached the customer, or were seen.
+    Receipt {
+        message_ids: Vec<String>,
+        seen: bool,
     },
     /// An agent took, handed over or closed the customer's session.
     AgentSession {
@@ -126,8 +140,31 @@ pub fn effect_of(inbound: &Inbound) -> TicketEffect {
         // Complaints and card-shop orders have their own planners (crate::complaints,
         // crate::orders), which file them on tickets.
         Inbound::PayFeedback(_) | Inbound::Order(_) => TicketEffect::None,
+        Inbound::ZaloMessage(z) => TicketEffect::CustomerMessage {
+            channel: ZALO,
+            customer_id: z.user_id.clone(),
+            text: z.timeline_text(),
+            order_id: None,
+            category: "general",
+            priority: Priority::Normal,
+        },
+        Inbound::ZaloEvent(z) => match z.kind {
+            ZaloKind::Follow | ZaloKind::Unfollow => TicketEffect::Note {
+                channel: ZALO,
+                customer_id: z.user_id.clone(),
+                text: z.timeline_text(),
+            },
+            ZaloKind::Received | ZaloKind::Seen => TicketEffect::Receipt {
+                message_ids: z.msg_ids.clone(),
+                seen: z.kind == ZaloKind::Seen,
+            },
+            ZaloKind::Message | ZaloKind::SubmitInfo | ZaloKind::Other => TicketEffect::None,
+        },
     }
 }
+
+/// The channel name of Zalo OA tickets.
+pub const ZALO: &str = "zalo";
 
 /// An event's optional text, for a ticket that outlives the event.
 fn owned(text: &Option<Cow<str>>) -> Option<String> {
@@ -161,8 +198,33 @@ fn oa_timeline_text(body: &MessageBody) -> String {
 pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
     let key = event.dedup_key.as_str();
     let mut statements = vec![store_event(event, now)];
+    if let Inbound::ZaloMessage(push) = &event.inbound {
+        statements.extend(zalo_shared_info(push, now));
+    }
     match effect_of(&event.inbound) {
         TicketEffect::None => {}
+        TicketEffect::Note {
+            channel,
+            customer_id,
+            text,
+        } => {
+            let who = Customer {
+                channel,
+                customer_id: &customer_id,
+            };
+            statements.push(who.timeline(TimelineEntry {
+                event_key: key,
+                at: now,
+                kind: "status",
+                actor: &customer_id,
+                text: &text,
+            }));
+        }
+        TicketEffect::Receipt { message_ids, seen } => {
+            for message_id in message_ids {
+                statements.extend(zalo_receipt(&message_id, seen, key, now));
+            }
+        }
         TicketEffect::CustomerMessage {
             channel,
             customer_id,
@@ -190,6 +252,9 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
                 actor: &customer_id,
                 text: &text,
             }));
+            if channel == ZALO {
+                statements.extend(zalo_customer_details(&who, now));
+            }
             let alert = format!(
                 "New {channel} ticket from {}: {}",
                 mask(&customer_id),
@@ -246,6 +311,80 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
         }
     }
     statements
+}
+
+/// What a Zalo user shared (`user_submit_info`), kept beyond their tickets: the phone in the
+/// local form ZNS and card-shop orders are matched by.
+fn zalo_shared_info(push: &ZaloPush, now: i64) -> Option<Statement> {
+    if push.kind != ZaloKind::SubmitInfo || (push.phone.is_none() && push.name.is_none()) {
+        return None;
+    }
+    let phone = push.phone.as_deref().map(|raw| {
+        normalize_phone(raw, PhoneFormat::Local).unwrap_or_else(|_| raw.trim().to_owned())
+    });
+    Some(Statement::new(
+        "INSERT INTO zalo_users (user_id, phone, name, updated_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (user_id) DO UPDATE SET phone = COALESCE(excluded.phone, phone), \
+           name = COALESCE(excluded.name, name), updated_at = excluded.updated_at",
+        vec![
+            push.user_id.as_str().into(),
+            phone.into(),
+            push.name.clone().into(),
+            now.into(),
+        ],
+    ))
+}
+
+/// The Zalo customer's known phone and name on their active ticket, and the card-shop order
+/// that phone placed last (one customer across channels).
+fn zalo_customer_details(who: &Customer, now: i64) -> [Statement; 2] {
+    [
+        Statement::new(
+            "UPDATE tickets SET \
+               customer_phone = COALESCE(customer_phone, (SELECT phone FROM zalo_users WHERE user_id = ?1)), \
+               customer_name = COALESCE(customer_name, (SELECT name FROM zalo_users WHERE user_id = ?1)) \
+             WHERE channel = ?2 AND customer_id = ?1 AND status != 'closed'",
+            vec![who.customer_id.into(), who.channel.into()],
+        ),
+        // The phone is kept in the local form (0 + 9 digits); a card shop may have sent it
+        // in either international form.
+        Statement::new(
+            "UPDATE tickets SET order_id = (SELECT o.id FROM orders o WHERE o.customer_phone IN \
+                 (tickets.customer_phone, '84' || SUBSTR(tickets.customer_phone, 2), '+84' || SUBSTR(tickets.customer_phone, 2)) \
+                 ORDER BY o.updated_at DESC LIMIT 1), updated_at = ? \
+             WHERE channel = ? AND customer_id = ? AND status != 'closed' AND order_id IS NULL AND customer_phone LIKE '0%'",
+            vec![now.into(), who.channel.into(), who.customer_id.into()],
+        ),
+    ]
+}
+
+/// A Zalo receipt: the send it is about is marked, and its ticket says so once.
+fn zalo_receipt(message_id: &str, seen: bool, key: &str, now: i64) -> [Statement; 2] {
+    let (mark, text) = if seen {
+        (
+            "UPDATE zalo_sent SET seen_at = COALESCE(seen_at, ?1), delivered_at = COALESCE(delivered_at, ?1) WHERE message_id = ?2",
+            "seen by the customer",
+        )
+    } else {
+        (
+            "UPDATE zalo_sent SET delivered_at = COALESCE(delivered_at, ?1) WHERE message_id = ?2",
+            "delivered to the customer",
+        )
+    };
+    [
+        Statement::new(mark, vec![now.into(), message_id.into()]),
+        Statement::new(
+            "INSERT OR IGNORE INTO ticket_timeline (ticket_id, at, kind, actor, body, event_key) \
+             SELECT ticket_id, ?, 'outbound', 'zalo', ?, ? FROM zalo_sent \
+             WHERE message_id = ? AND ticket_id IS NOT NULL",
+            vec![
+                now.into(),
+                text.into(),
+                format!("{key}:{message_id}").into(),
+                message_id.into(),
+            ],
+        ),
+    ]
 }
 
 /// The first statement of every inbound transaction: it fails on a duplicate, rolling back

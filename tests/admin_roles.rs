@@ -151,6 +151,12 @@ const ROUTES: &[(AdminMethod, &str, &str, Role)] = &[
         r#"{"phone": "0983123148", "template_id": 366}"#,
         Role::Lead,
     ),
+    (
+        AdminMethod::Put,
+        "/api/zalo/token",
+        r#"{"refresh_token": "RT-1"}"#,
+        Role::Owner,
+    ),
 ];
 
 #[test]

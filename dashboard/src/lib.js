@@ -143,6 +143,15 @@ export function Badge({ kind, value, prefix }) {
   return html`<span class=${`badge ${kind}-${value}`}>${t.maybe(prefix, value)}</span>`;
 }
 
+// Each channel's mark (decorative: its name is beside it), so a queue of mixed channels scans.
+const CHANNEL_MARKS = { oa: '微', shop: '店', payfeedback: '¥', orders: '卡', zalo: 'Z' };
+
+// A channel's mark and its translated name.
+export function Channel({ value }) {
+  const { t } = usePage();
+  return html`<span class=${`channel ch-${value}`}><span class="ch-mark" aria-hidden="true">${CHANNEL_MARKS[value] ?? '•'}</span> ${t.maybe('ch_', value)}</span>`;
+}
+
 // A link only for http(s) addresses (never `javascript:`), opened without a referrer.
 export function SafeLink({ url, children }) {
   if (!/^https?:\/\//i.test(url ?? '')) return html`<span>${children ?? url}</span>`;

@@ -23,6 +23,10 @@ impl BuildRequest for OutboundCall {
         OutboundCall::needs_access_token(self)
     }
 
+    fn needs_zalo_token(&self) -> bool {
+        matches!(self, OutboundCall::ZaloCs { .. })
+    }
+
     fn build(&self, settings: &Settings, token: Option<&str>) -> Result<HttpRequest, String> {
         self.request(settings, token)
     }
@@ -77,7 +81,9 @@ impl<'a> AttemptFlow<'a> {
             attempt,
             now,
             random,
-            state: AttemptState::Calling(Box::new(CallFlow::new(settings, now, call))),
+            state: AttemptState::Calling(Box::new(
+                CallFlow::new(settings, now, call).holder(format!("{id}#{attempt}")),
+            )),
         }
     }
 

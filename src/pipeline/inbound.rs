@@ -11,9 +11,11 @@ use super::outage::ParkFlow;
 use crate::complaints::{self, ComplaintState, OrderFacts};
 use crate::event::{Inbound, QueueMessage, QueuedEvent, QueuedPush};
 use crate::inline::Rejection;
+use crate::outbound::OutboundCall;
 use crate::platforms::payfeedback::{GoodsKind, Notification};
+use crate::platforms::zalo::{CsMessage, ZaloPush};
 use crate::reach::{LastMessage, LAST_WECHAT_MESSAGE_SQL};
-use crate::rules::Rules;
+use crate::rules::{CustomerText, Rules};
 use crate::settings::Settings;
 use crate::sql::{follow_ups, Statement, StoreError};
 use crate::{kv, orders, tickets};
@@ -84,6 +86,11 @@ impl<'a> InboundFlow<'a> {
                 };
                 orders::plan(&self.event, order, &planning)
             }
+            Inbound::ZaloMessage(push) => {
+                let mut plan = tickets::plan(&self.event, self.now);
+                plan.extend(zalo_faq_reply(push, rules, &self.event.dedup_key, self.now));
+                plan
+            }
             _ => tickets::plan(&self.event, self.now),
         };
         self.store(plan)
@@ -95,12 +102,44 @@ impl<'a> InboundFlow<'a> {
     }
 }
 
+/// The FAQ's answer to a Zalo customer's text, as a consultation message on their (active)
+/// ticket: they just wrote, so the window is open.
+fn zalo_faq_reply(push: &ZaloPush, rules: &Rules, key: &str, now: i64) -> Option<Statement> {
+    let reply = rules.faq_reply(&CustomerText::new(push.text.as_deref()?))?;
+    let call = OutboundCall::ZaloCs {
+        user_id: push.user_id.clone(),
+        message: CsMessage::Text {
+            text: reply.to_owned(),
+        },
+        fallback: None,
+    };
+    let id = format!("{key}:faq");
+    Some(Statement::delivery(
+        "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
+         SELECT ?1, ?2, ?3, id, 'pending', 0, ?4, ?4, ?4 FROM tickets WHERE channel = ?5 AND customer_id = ?6 AND status != 'closed'",
+        vec![
+            id.as_str().into(),
+            call.target().into(),
+            call.payload().into(),
+            now.into(),
+            tickets::ZALO.into(),
+            push.user_id.as_str().into(),
+        ],
+        id,
+    ))
+}
+
 impl Flow for InboundFlow<'_> {
     type Output = Handled;
 
     fn step(&mut self, answer: Option<Answered>) -> Step<Handled> {
         match std::mem::replace(&mut self.state, InboundState::Finished) {
-            InboundState::Start if matches!(self.event.inbound, Inbound::Order(_)) => {
+            InboundState::Start
+                if matches!(
+                    self.event.inbound,
+                    Inbound::Order(_) | Inbound::ZaloMessage(_)
+                ) =>
+            {
                 self.state = InboundState::ReadingRules;
                 Step::Do(Effect::KvGet(kv::RULES.into()))
             }

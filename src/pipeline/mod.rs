@@ -16,6 +16,7 @@ pub mod resolve;
 pub mod slot;
 pub mod staff;
 pub mod token;
+pub mod zalo_token;
 pub mod zns;
 
 use std::collections::VecDeque;

@@ -10,11 +10,12 @@ use super::idempotency::IdempotencyKey;
 use super::reads::{Part, ReadFlow};
 use crate::inline::Rejection;
 use crate::kv;
-use crate::reach::{LastMessage, LAST_WECHAT_MESSAGE_SQL};
+use crate::platforms::zalo::Window;
+use crate::reach::{LastMessage, ZaloActivity, LAST_WECHAT_MESSAGE_SQL, ZALO_WINDOW_SQL};
 use crate::rules::Rules;
 use crate::settings::Settings;
 use crate::sql::{follow_ups, Param, Statement, StoreError};
-use crate::staff::{describe_reach, plan_action, plan_reply, TicketAction, TicketRow};
+use crate::staff::{describe_reach, plan_action, plan_reply, Activity, TicketAction, TicketRow};
 
 /// A ticket with its next due time: the first response until there was one, then resolution;
 /// none once resolved or closed.
@@ -117,6 +118,8 @@ struct Read {
     ticket: TicketRow,
     rules: Rules,
     last_message_at: Option<i64>,
+    /// A Zalo ticket's consultation window.
+    zalo_window: Option<Window>,
 }
 
 enum State {
@@ -124,6 +127,7 @@ enum State {
     ReadingTicket,
     ReadingRules(Value, TicketRow),
     ReadingLastMessage(Box<Read>),
+    ReadingZaloWindow(Box<Read>),
     Viewing(Box<Read>, ReadFlow),
     Writing(Vec<Statement>, Value),
     Dispatching(Dispatch, Value),
@@ -171,7 +175,13 @@ impl<'a> TicketFlow<'a> {
             ticket,
             rules,
             last_message_at,
+            zalo_window,
         } = read;
+        let activity = match zalo_window {
+            Some(window) => Activity::Zalo(window),
+            None => Activity::Wechat { last_message_at },
+        };
+        let reach = |text: &str| ticket.reach(text, &rules, self.settings, activity, self.now);
         match &self.ask {
             Ask::View => {
                 let by_ticket = |sql| Statement::new(sql, vec![self.id.into()]);
@@ -188,15 +198,22 @@ impl<'a> TicketFlow<'a> {
                         ),
                     ),
                 ];
-                let reach = ticket.reach("", &rules, self.settings, last_message_at, self.now);
-                let mut head = json!({ "ticket": row, "reach": describe_reach(reach.as_ref()) });
+                let reached = reach("");
+                let mut head = json!({ "ticket": row, "reach": describe_reach(reached.as_ref()) });
                 head["last_wechat_message_at"] = json!(last_message_at);
+                if let Some(window) = zalo_window {
+                    head["zalo_window"] = json!({
+                        "open_until": window.open_until,
+                        "free_replies_left": window.free_replies_left,
+                    });
+                }
                 self.state = State::Viewing(
                     Box::new(Read {
                         row: head,
                         ticket,
                         rules,
                         last_message_at,
+                        zalo_window,
                     }),
                     ReadFlow::new(parts),
                 );
@@ -217,9 +234,7 @@ impl<'a> TicketFlow<'a> {
                 }
             }
             Ask::Reply(text, key) => {
-                let Some(reached) =
-                    ticket.reach(text, &rules, self.settings, last_message_at, self.now)
-                else {
+                let Some(reached) = reach(text) else {
                     return Step::Done(Err(Rejection::Conflict(
                         "no channel reaches this customer: no WeChat OpenID, and no phone with a zns_fallback template".into(),
                     )));
@@ -282,7 +297,16 @@ impl Flow for TicketFlow<'_> {
                     ticket,
                     rules,
                     last_message_at: None,
+                    zalo_window: None,
                 };
+                if read.ticket.channel == crate::tickets::ZALO {
+                    let user_id = read.ticket.customer_id.clone();
+                    self.state = State::ReadingZaloWindow(Box::new(read));
+                    return Step::Do(Effect::Query(Statement::new(
+                        ZALO_WINDOW_SQL,
+                        vec![user_id.into()],
+                    )));
+                }
                 match read.ticket.openid().map(str::to_owned) {
                     Some(openid) => {
                         self.state = State::ReadingLastMessage(Box::new(read));
@@ -298,6 +322,14 @@ impl Flow for TicketFlow<'_> {
                 Err(e) => Step::Done(Err(unavailable(e))),
                 Ok(rows) => {
                     read.last_message_at = rows.first().and_then(|r| r.at);
+                    self.act(*read)
+                }
+            },
+            State::ReadingZaloWindow(mut read) => match effect::rows::<ZaloActivity>(answer) {
+                Err(e) => Step::Done(Err(unavailable(e))),
+                Ok(rows) => {
+                    let window = rows.first().map(|r| r.window(self.now));
+                    read.zalo_window = Some(window.unwrap_or(Window::of(None, 0, self.now)));
                     self.act(*read)
                 }
             },

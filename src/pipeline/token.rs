@@ -3,6 +3,7 @@
 //! it with 40001, 40014 or 42001.
 
 use super::effect::{self, Answered, Effect, Flow, Step};
+use super::zalo_token::ZaloTokenFlow;
 use crate::http::{classify, HttpRequest, HttpResult, Outcome};
 use crate::kv;
 use crate::settings::Settings;
@@ -114,6 +115,10 @@ impl Flow for TokenFlow<'_> {
 /// Builds a call's request, given the access_token when the call needs one.
 pub trait BuildRequest {
     fn needs_access_token(&self) -> bool;
+    /// The call needs the Zalo OA's access token rather than WeChat's.
+    fn needs_zalo_token(&self) -> bool {
+        false
+    }
     fn build(&self, settings: &Settings, access_token: Option<&str>)
         -> Result<HttpRequest, String>;
     /// What an answer means for this call: by default, WeChat's `errcode`.
@@ -128,14 +133,35 @@ pub struct CallFlow<'a, B> {
     settings: &'a Settings,
     now: i64,
     call: B,
+    /// Names this call in the Zalo token's refresh lease.
+    holder: String,
+    /// The token the request was made with: a refused one is not used again.
+    used_token: Option<String>,
     state: CallState<'a>,
 }
 
 enum CallState<'a> {
     Start,
-    Token { flow: TokenFlow<'a>, forced: bool },
+    Token { flow: Tokens<'a>, forced: bool },
     Calling { forced: bool },
     Finished,
+}
+
+/// Whose access token a call carries.
+enum Tokens<'a> {
+    Wechat(TokenFlow<'a>),
+    Zalo(Box<ZaloTokenFlow<'a>>),
+}
+
+impl Flow for Tokens<'_> {
+    type Output = Result<String, Outcome>;
+
+    fn step(&mut self, answer: Option<Answered>) -> Step<Self::Output> {
+        match self {
+            Tokens::Wechat(flow) => flow.step(answer),
+            Tokens::Zalo(flow) => flow.step(answer),
+        }
+    }
 }
 
 pub type CallResult = (Outcome, Option<HttpResult>);
@@ -146,8 +172,16 @@ impl<'a, B: BuildRequest> CallFlow<'a, B> {
             settings,
             now,
             call,
+            holder: format!("call:{now}"),
+            used_token: None,
             state: CallState::Start,
         }
+    }
+
+    /// Names the call in the Zalo token's refresh lease (unique per attempt).
+    pub fn holder(mut self, holder: String) -> Self {
+        self.holder = holder;
+        self
     }
 
     pub fn call(&self) -> &B {
@@ -155,16 +189,25 @@ impl<'a, B: BuildRequest> CallFlow<'a, B> {
     }
 
     fn token(&mut self, forced: bool) -> Step<CallResult> {
-        self.state = CallState::Token {
-            flow: TokenFlow::new(self.settings, self.now, forced),
-            forced,
+        let flow = if self.call.needs_zalo_token() {
+            let refused = forced.then(|| self.used_token.clone()).flatten();
+            Tokens::Zalo(Box::new(ZaloTokenFlow::new(
+                self.settings,
+                self.now,
+                self.holder.clone(),
+                refused,
+            )))
+        } else {
+            Tokens::Wechat(TokenFlow::new(self.settings, self.now, forced))
         };
+        self.state = CallState::Token { flow, forced };
         self.step(None)
     }
 
     fn request(&mut self, token: Option<&str>, forced: bool) -> Step<CallResult> {
         match self.call.build(self.settings, token) {
             Ok(request) => {
+                self.used_token = token.map(str::to_owned);
                 self.state = CallState::Calling { forced };
                 Step::Do(Effect::Fetch(request))
             }
@@ -178,7 +221,9 @@ impl<B: BuildRequest> Flow for CallFlow<'_, B> {
 
     fn step(&mut self, answer: Option<Answered>) -> Step<CallResult> {
         match std::mem::replace(&mut self.state, CallState::Finished) {
-            CallState::Start if self.call.needs_access_token() => self.token(false),
+            CallState::Start if self.call.needs_access_token() || self.call.needs_zalo_token() => {
+                self.token(false)
+            }
             CallState::Start => self.request(None, false),
             CallState::Token { mut flow, forced } => match flow.step(answer) {
                 Step::Do(effect) => {

@@ -6,6 +6,7 @@ pub mod orders;
 pub mod payfeedback;
 pub mod shop;
 pub mod wecom;
+pub mod zalo;
 
 /// A customer's text as a timeline line. Media and events are written `[type] …`; a text that
 /// itself starts with `[` is marked `[text] …`, so that `[image] https://…` typed by a customer is

@@ -14,6 +14,7 @@ mod perform;
 mod push;
 mod shop;
 mod store;
+mod zalo;
 
 use worker::wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use worker::wasm_bindgen_futures::future_to_promise;
@@ -59,6 +60,7 @@ pub fn fetch(
                     Deferred::ShopPush => shop::handle(&req, &env, &meter).await,
                     Deferred::PayFeedback => payfeedback::handle(&req, &env, &meter).await,
                     Deferred::Orders => orders::handle(&req, &env, &meter).await,
+                    Deferred::ZaloOa => zalo::handle(&req, &env, &meter).await,
                     Deferred::Admin => admin::handle(&req, &env, &meter).await,
                 };
                 let usage = *meter.borrow();

@@ -29,6 +29,8 @@ test('the lines kefu-edge writes on a timeline are translated; what they quote i
   assert.equal(timelineText('not delivered: errcode 45015: response out of time limit; sent as ZNS instead', zh, 'outbound'), '发送失败：errcode 45015: response out of time limit；已改用 ZNS 发送');
   assert.equal(timelineText('ZNS template 366 sent to 098***148 (CareSoft ticket 77)', vi, 'outbound'), 'Đã gửi mẫu ZNS 366 tới 098***148 (phiếu CareSoft 77)');
   assert.equal(timelineText('resolved', vi, 'agent'), 'Đã giải quyết');
+  assert.equal(timelineText('reply via Zalo OA: chào bạn', vi, 'agent'), 'Trả lời qua Zalo OA: chào bạn');
+  assert.equal(timelineText('seen by the customer', zh, 'outbound'), '客户已读');
   assert.equal(timelineText('resolved', zh, 'inbound'), 'resolved', 'a customer\'s words stay theirs');
   assert.equal(timelineText('something new', zh, 'status'), 'something new');
 });

@@ -18,6 +18,7 @@ export const STAFF = { name: 'anna', token: 'anna-dashboard-token' };
 export const LEAD = { name: 'lea', token: 'lea-dashboard-token' };
 export const TIME_ZONE = 'Asia/Ho_Chi_Minh';
 export const VIEWPORTS = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 860 } };
+export const ZALO = { appId: '3620184551288361477', oaSecretKey: 'zalo-oa-secret-key' };
 export const XSS = '<img src=x onerror=alert(1)>';
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -36,9 +37,15 @@ export async function startDashboard() {
   const robot = await startMock('robot');
   let caresoftTicket = 9000;
   const caresoft = await startMock('caresoft', () => ({ json: { status: 'OK', ticket: { ticketId: ++caresoftTicket } } }));
+  // Zalo's OAuth v4 refresh and v3.0/oa/message/cs.
+  const zalo = await startMock('zalo', (req) => (req.path === '/v4/oa/access_token'
+    ? { json: { access_token: 'ZAT', refresh_token: 'ZRT', expires_in: '90000' } }
+    : { json: { error: 0, message: 'Success', data: { message_id: `z${Date.now()}` } } }));
   const worker = await startWorker({
     WECHAT_API_BASE: wechat.url, WECOM_API_BASE: robot.url, CARESOFT_BASE_URL: `${caresoft.url}/demo`,
     STAFF_TOKENS: `${STAFF.name}:${STAFF.token},bob:bob-dashboard-token,${LEAD.name}:${LEAD.token}:lead`, TIME_ZONE,
+    ZALO_APP_ID: ZALO.appId, ZALO_APP_SECRET: 'zalo-app-secret', ZALO_OA_SECRET_KEY: ZALO.oaSecretKey,
+    ZALO_API_BASE: zalo.url, ZALO_OAUTH_BASE: zalo.url,
   });
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
   const admin = async (p, init) => {
@@ -48,8 +55,17 @@ export async function startDashboard() {
     return body;
   };
   const env = {
-    worker, wechat, robot, caresoft, browser, admin,
-    async stop() { await browser?.close(); await worker?.stop(); await wechat?.close(); await robot?.close(); await caresoft?.close(); },
+    worker, wechat, robot, caresoft, zalo, browser, admin,
+    async stop() { await browser?.close(); await worker?.stop(); await wechat?.close(); await robot?.close(); await caresoft?.close(); await zalo?.close(); },
+
+    // A user_send_text from the Zalo user `userId`, signed as Zalo signs its webhook.
+    async zaloWrites(userId, text) {
+      const timestamp = String(Date.now());
+      const body = JSON.stringify({ app_id: ZALO.appId, event_name: 'user_send_text', timestamp, sender: { id: userId }, recipient: { id: 'OA1' }, message: { msg_id: crypto.randomUUID(), text } });
+      const mac = crypto.createHash('sha256').update(ZALO.appId + body + timestamp + ZALO.oaSecretKey).digest('hex');
+      const r = await fetch(`${worker.url}/zalo/oa`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-zevent-signature': `mac=${mac}` } });
+      assert.equal(r.status, 200, await r.text());
+    },
 
     // A safe-mode message from `openid`, as WeChat pushes it to /wechat/oa.
     async customerWrites(openid, content, fields = {}) {

@@ -34,20 +34,22 @@ describe('kefu-check', () => {
     assert.equal(run.status, 0, run.output);
     for (const name of ['oa: URL check (echostr)', 'oa: plain message', 'oa: safe-mode message', 'oa: event', 'oa: retried MsgId',
       'shop: URL check (echostr)', 'payfeedback: signed 维权 notification', 'orders: signed card-shop event',
-      'refused: bad signature', 'refused: stale timestamp', 'refused: card-shop event with a bad signature']) {
+      'refused: bad signature', 'refused: stale timestamp', 'refused: card-shop event with a bad signature',
+      'zalo: signed user_send_text', 'refused: Zalo event with a bad signature']) {
       assert.match(run.line(name) ?? '', /^✓ /, `${name} passes:\n${run.output}`);
     }
     assert.match(run.line('oa: safe-mode message'), /MsgSignature verified, decrypted, AppID matches/);
     assert.match(run.line('oa: plain message'), /refused \(403 unencrypted_push\)/);
-    assert.match(run.lines.at(-1), /^12 passed, 0 failed, 0 skipped$/);
+    assert.match(run.lines.at(-1), /^14 passed, 0 failed, 0 skipped$/);
     // The retried MsgId is one event; the complaint and card-shop event are stored.
     const events = await waitFor(async () => {
       const all = await worker.events();
-      return all.filter((e) => /^oa:msg:|^payfeedback:kefu-check-|^orders:kefu-check-/.test(e.dedup_key)).length >= 3 && all;
+      return all.filter((e) => /^oa:msg:|^payfeedback:kefu-check-|^orders:kefu-check-|^zalo:msg:kefu-check-/.test(e.dedup_key)).length >= 4 && all;
     }, 'the checker\'s pushes stored');
     assert.equal(events.filter((e) => e.dedup_key.startsWith('oa:msg:')).length, 1, 'one message for the retried MsgId');
     assert.equal(events.filter((e) => e.dedup_key.startsWith('payfeedback:kefu-check-')).length, 1);
     assert.equal(events.filter((e) => e.dedup_key.startsWith('orders:kefu-check-')).length, 1);
+    assert.equal(events.filter((e) => e.dedup_key.startsWith('zalo:msg:kefu-check-')).length, 1);
   });
 
   test('a wrong token fails the URL check and the pushes, naming WECHAT_TOKEN, and exits 1', () => {
@@ -61,11 +63,12 @@ describe('kefu-check', () => {
 
   test('a wrong AppID, paySignKey or webhook secret fails its own check', () => {
     const run = check('--url', worker.url, '--vars', vars(), '--wechat-appid', 'wx0000000000000000',
-      '--pay-sign-key', 'wrong', '--order-webhook-secret', 'wrong');
+      '--pay-sign-key', 'wrong', '--order-webhook-secret', 'wrong', '--zalo-oa-secret-key', 'wrong');
     assert.equal(run.status, 1, run.output);
     assert.match(run.line('oa: safe-mode message'), /^✗ .*WECHAT_AES_KEY .*or WECHAT_APPID differs/);
     assert.match(run.line('payfeedback: signed 维权 notification'), /^✗ .*PAY_SIGN_KEY/);
     assert.match(run.line('orders: signed card-shop event'), /^✗ .*ORDER_WEBHOOK_SECRET/);
+    assert.match(run.line('zalo: signed user_send_text'), /^✗ .*ZALO_OA_SECRET_KEY/);
     assert.match(run.line('oa: URL check (echostr)'), /^✓ /);
   });
 

@@ -27,6 +27,9 @@ export const SECRETS = {
   WECOM_ROBOT_KEY: 'e2e-robot-key',
   ADMIN_TOKEN: 'e2e-admin-token',
   CARESOFT_API_TOKEN: 'e2e-caresoft-token',
+  ZALO_APP_ID: '3620184551288361477',
+  ZALO_APP_SECRET: 'e2e-zalo-app-secret',
+  ZALO_OA_SECRET_KEY: 'e2e-oa-secret-key',
   // The suites send plain-mode pushes to endpoints that also have an AES key, as during a switch
   // of modes; safe.test.mjs starts a Worker without it, as deployed by default.
   ALLOW_UNENCRYPTED_PUSH: 'true',

@@ -69,6 +69,7 @@ test('every admin route answers each role as the table says, and refuses before 
     ['POST', '/api/dead-letters/999999/replay', undefined, 'lead'],
     ['POST', '/api/parked/replay', undefined, 'lead'],
     ['POST', '/api/zns', { phone: '0983123148', template_id: 366 }, 'lead'],
+    ['PUT', '/api/zalo/token', { refresh_token: 'RT-roles' }, 'owner'],
   ];
   const rank = { agent: 0, lead: 1, owner: 2 };
   const callers = [['agent', AGENT], ['lead', LEAD], ['owner', SECRETS.ADMIN_TOKEN], [null, 'wrong-token'], [null, null]];

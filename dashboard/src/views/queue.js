@@ -1,11 +1,11 @@
 // The queue: tickets by status, channel, category, priority and assignee, most urgent first as
 // the API orders them, each counting down to its next due time. Refreshes itself.
-import { Badge, Countdown, ErrorLine, Loading, Time, href, html, usePage, formatTime } from '../lib.js';
+import { Badge, Channel, Countdown, ErrorLine, Loading, Time, href, html, usePage, formatTime } from '../lib.js';
 import { useApi } from '../lib.js';
 
 export const FILTERS = {
   status: { prefix: 'ts_', values: ['open', 'pending', 'resolved', 'closed'] },
-  channel: { prefix: 'ch_', values: ['oa', 'shop', 'payfeedback', 'orders'] },
+  channel: { prefix: 'ch_', values: ['oa', 'shop', 'payfeedback', 'orders', 'zalo'] },
   category: { prefix: 'cat_', values: ['general', 'not_delivered', 'invalid_card', 'delayed', 'refund', 'complaint'] },
   priority: { prefix: 'pr_', values: ['urgent', 'high', 'normal'] },
 };
@@ -56,7 +56,7 @@ export function Queue({ query }) {
       <a class="ticket-link" href=${href('ticket', tk.id)}>
         <span class="id">#${tk.id}</span>
         <span class="who">${tk.customer_name || tk.customer_id}</span>
-        <span class="tags"><${Badge} kind="pr" prefix="pr_" value=${tk.priority} /> <span>${t.maybe('ch_', tk.channel)}</span> · <span>${t.maybe('cat_', tk.category)}</span></span>
+        <span class="tags"><${Badge} kind="pr" prefix="pr_" value=${tk.priority} /> <${Channel} value=${tk.channel} /> · <span>${t.maybe('cat_', tk.category)}</span></span>
         <span class="state"><${Badge} kind="ts" prefix="ts_" value=${tk.status} /> <span class="assignee">${tk.assignee ?? ''}</span></span>
         <span class="countdown"><${Countdown} due=${tk.due_at} total=${windowOf(tk)} label=${tk.due_kind ? t(`due_${tk.due_kind}`) : null} /></span>
         <span class="when muted"><${Time} at=${tk.updated_at} /></span>

@@ -12,7 +12,7 @@ Chart.defaults.font.family = 'system-ui, -apple-system, "PingFang SC", "Microsof
 Chart.defaults.animation = false;
 Chart.defaults.maintainAspectRatio = false;
 
-const CHANNEL_COLORS = { oa: '#07a35a', shop: '#fa8c16', payfeedback: '#cf1322', orders: '#1677ff' };
+const CHANNEL_COLORS = { oa: '#07a35a', shop: '#fa8c16', payfeedback: '#cf1322', orders: '#1677ff', zalo: '#0068ff' };
 const SERIES_COLORS = ['#69b1ff', '#1677ff', '#95de64', '#389e0d'];
 const OUTCOME_COLORS = { open: '#faad14', processed: '#1677ff', closed: '#52c41a', reopened: '#cf1322' };
 const OUTCOMES = ['open', 'processed', 'closed', 'reopened'];

@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, idempotencyKey } from '../api.js';
 import { failedOutbound, inboundParts, timelineText } from '../i18n.js';
-import { Badge, Countdown, ErrorLine, Loading, Note, SafeLink, Time, formatMoney, href, html, useApi, usePage } from '../lib.js';
+import { Badge, Channel, Countdown, ErrorLine, Loading, Note, SafeLink, Time, formatMoney, formatTime, href, html, useApi, usePage } from '../lib.js';
 import { windowOf } from './queue.js';
 
 const MAX_REPLY_BYTES = 2048;
@@ -30,8 +30,9 @@ function Entry({ e }) {
   </li>`;
 }
 
-function Reply({ ticket, reach, onSent }) {
-  const { t } = usePage();
+function Reply({ ticket, reach, zaloWindow, onSent }) {
+  const page = usePage();
+  const { t } = page;
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
@@ -63,6 +64,7 @@ function Reply({ ticket, reach, onSent }) {
     <label for="reply-text">${t('reply')}</label>
     <p class=${`reach reach-${reach.channel}`} id="reach">
       <strong>${t('replyVia', channel)}</strong>: ${reach.reason ? t.maybe('reason_', reach.reason) : reach.why}
+      ${zaloWindow && html`<br /><span class="zalo-window">${t('zaloWindow', formatTime(zaloWindow.open_until, page), zaloWindow.free_replies_left)}</span>`}
     </p>
     <textarea id="reply-text" rows="3" placeholder=${t('replyPlaceholder')} value=${text} disabled=${unreachable}
       aria-describedby="reach" onInput=${(e) => setText(e.currentTarget.value)}
@@ -160,7 +162,7 @@ export function TicketView({ id }) {
       <div class="tags">
         <${Badge} kind="ts" prefix="ts_" value=${tk.status} />
         <${Badge} kind="pr" prefix="pr_" value=${tk.priority} />
-        <span>${t.maybe('ch_', tk.channel)}</span> · <span>${t.maybe('cat_', tk.category)}</span>
+        <${Channel} value=${tk.channel} /> · <span>${t.maybe('cat_', tk.category)}</span>
         · <span>${t('assignee')}: <strong class="assignee">${tk.assignee ?? t('none')}</strong></span>
       </div>
       <${Countdown} due=${tk.due_at} total=${windowOf(tk)} label=${tk.due_kind ? t(`due_${tk.due_kind}`) : null} />
@@ -172,7 +174,7 @@ export function TicketView({ id }) {
         <h3>${t('timeline')}</h3>
         ${data.timeline.length === 0 && html`<p class="empty">${t('noTimeline')}</p>`}
         <ol class="timeline">${data.timeline.map((e) => html`<${Entry} key=${e.id} e=${e} />`)}</ol>
-        ${tk.status !== 'closed' && html`<${Reply} ticket=${tk} reach=${data.reach} onSent=${changed} />`}
+        ${tk.status !== 'closed' && html`<${Reply} ticket=${tk} reach=${data.reach} zaloWindow=${data.zalo_window?.open_until ? data.zalo_window : null} onSent=${changed} />`}
       </div>
       <div class="details">
         <div class="card">
@@ -181,7 +183,7 @@ export function TicketView({ id }) {
             <${Field} label=${t('name')}>${tk.customer_name}<//>
             <${Field} label=${t('phone')}>${tk.customer_phone}<//>
             <${Field} label=${t('email')}>${tk.customer_email}<//>
-            <${Field} label=${t('openid')}>${tk.customer_openid ?? (tk.channel !== 'orders' ? tk.customer_id : null)}<//>
+            <${Field} label=${tk.channel === 'zalo' ? t('zaloUser') : t('openid')}>${tk.customer_openid ?? (tk.channel !== 'orders' ? tk.customer_id : null)}<//>
             <${Field} label=${t('createdAt')} value=${tk.created_at}><${Time} at=${tk.created_at} /><//>
             <${Field} label=${t('firstResponseAt')} value=${tk.first_response_at}><${Time} at=${tk.first_response_at} /><//>
             <${Field} label=${t('resolvedAt')} value=${tk.resolved_at}><${Time} at=${tk.resolved_at} /><//>

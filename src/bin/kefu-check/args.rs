@@ -8,7 +8,7 @@ pub const USAGE: &str = "usage: kefu-check --url <base URL> [--vars FILE] [--NAM
   --url URL      the Worker, e.g. http://127.0.0.1:8787 or https://kefu-edge.example.workers.dev
   --vars FILE    settings as in .dev.vars (NAME=value lines)
   --NAME value   one setting, e.g. --wechat-token T --wechat-aes-key K --wechat-appid wx…
-                 (--pay-sign-key, --order-webhook-secret, --shop-token, …)
+                 (--pay-sign-key, --order-webhook-secret, --shop-token, --zalo-app-id, …)
 Settings not given as flags come from FILE, then from the environment.";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -92,6 +92,8 @@ const KNOWN_SETTINGS: &[&str] = &[
     "ORDER_WEBHOOK_SECRET",
     "CALLBACK_MAX_SKEW_SECS",
     "ALLOW_UNENCRYPTED_PUSH",
+    "ZALO_APP_ID",
+    "ZALO_OA_SECRET_KEY",
 ];
 
 /// `--wechat-token` names `WECHAT_TOKEN`.

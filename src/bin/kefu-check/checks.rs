@@ -7,6 +7,7 @@
 
 use kefu_edge::platforms::orders;
 use kefu_edge::platforms::payfeedback::app_signature;
+use kefu_edge::platforms::zalo;
 use kefu_edge::settings::Settings;
 use kefu_edge::wechat::crypto::{signature, AesKey, CryptoError};
 use kefu_edge::xml::{self, XmlDoc, XmlWriter};
@@ -65,6 +66,11 @@ pub fn run_all(
         (
             "refused: card-shop event with a bad signature",
             run.card_shop_event(false),
+        ),
+        ("zalo: signed user_send_text", run.zalo_message(true)),
+        (
+            "refused: Zalo event with a bad signature",
+            run.zalo_message(false),
         ),
     ]
 }
@@ -295,6 +301,42 @@ impl Run<'_> {
         }
     }
 
+    /// A `user_send_text` from the Zalo user `kefu-check`, signed with the OA secret key given
+    /// here (or with another one).
+    fn zalo_message(&self, signed: bool) -> Verdict {
+        let (Some(app_id), Some(secret)) = (
+            self.settings.zalo_app_id.as_deref(),
+            self.settings.zalo_oa_secret_key.as_deref(),
+        ) else {
+            return Verdict::Skip("ZALO_APP_ID or ZALO_OA_SECRET_KEY is not given".into());
+        };
+        let ts = (self.now * 1000).to_string();
+        let body = serde_json::json!({
+            "app_id": app_id,
+            "event_name": "user_send_text",
+            "timestamp": ts,
+            "sender": {"id": OPENID},
+            "recipient": {"id": ACCOUNT},
+            "message": {"msg_id": format!("kefu-check-{ts}"), "text": "kefu-check"},
+        })
+        .to_string();
+        let key = if signed {
+            secret.to_owned()
+        } else {
+            format!("not-{secret}")
+        };
+        let mac = zalo::mac(app_id, body.as_bytes(), &ts, &key);
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("X-ZEvent-Signature", &format!("mac={mac}")),
+        ];
+        let answer = match self.send("POST", "/zalo/oa", &headers, Some(&body)) {
+            Ok(answer) => answer,
+            Err(verdict) => return verdict,
+        };
+        judge_zalo(signed, &answer)
+    }
+
     fn refuse_bad_signature(&self) -> Verdict {
         let token = self.settings.wechat_token.as_deref().unwrap_or("");
         self.expect_refused_url_check(&format!("not-{token}"), self.now, "bad_signature")
@@ -366,6 +408,22 @@ impl Run<'_> {
 
 /// Judges a 200 answer to a text message: `success`, or a reply addressed to the customer,
 /// sealed and signed when the push was (`aes`).
+/// What Zalo would make of the answer to a (well or wrongly) signed event.
+fn judge_zalo(signed: bool, answer: &Answer) -> Verdict {
+    match (signed, answer.status) {
+        (true, 200) => Verdict::Pass("accepted".into()),
+        (true, 401) => Verdict::Fail(format!(
+            "{}: the Worker's ZALO_APP_ID or ZALO_OA_SECRET_KEY is not the one given here",
+            refusal(answer)
+        )),
+        (false, 401) => Verdict::Pass(format!("refused ({})", refusal(answer))),
+        (false, status) => Verdict::Fail(format!(
+            "a wrongly signed Zalo event was answered {status}, not 401"
+        )),
+        (true, _) => Verdict::Fail(refusal(answer)),
+    }
+}
+
 fn judge_reply(answer: &Answer, aes: Option<(&AesKey, &str)>, token: &str) -> Verdict {
     if answer.body == "success" {
         return Verdict::Pass("answered success (no passive reply)".into());
@@ -546,6 +604,30 @@ mod tests {
             "no MsgSignature",
         );
         fails(&answer(200, "<<"), "not XML");
+    }
+
+    #[test]
+    fn zalo_answers_are_judged_as_zalo_would() {
+        let refused = answer(
+            401,
+            r#"{"error":"signature mismatch","code":"unauthenticated"}"#,
+        );
+        assert!(matches!(
+            judge_zalo(true, &answer(200, "{}")),
+            Verdict::Pass(_)
+        ));
+        assert!(matches!(judge_zalo(false, &refused), Verdict::Pass(_)));
+        assert!(
+            matches!(judge_zalo(true, &refused), Verdict::Fail(why) if why.contains("ZALO_OA_SECRET_KEY"))
+        );
+        assert!(matches!(
+            judge_zalo(false, &answer(200, "{}")),
+            Verdict::Fail(_)
+        ));
+        assert!(matches!(
+            judge_zalo(true, &answer(500, "x")),
+            Verdict::Fail(_)
+        ));
     }
 
     #[test]
