@@ -1,7 +1,8 @@
 // The bill, counted: drives each kind of callback through the built Worker in `wrangler dev`
 // (tests/e2e/harness.mjs: local KV, Queue and D1, mock WeChat and WeCom APIs on 127.0.0.1), lets
 // the queue consumer finish everything each one caused, runs the cron once, and collects the
-// `usage` every log line carries (src/usage.rs). Writes bench/.work/usage.json for
+// `usage` every log line carries (src/usage.rs); then polls each view of the staff dashboard as
+// it polls while open. Writes bench/.work/usage.json for
 // `kefu-bill` (src/bin/kefu-bill.rs), which prices it. Progress goes to stderr.
 //
 // node bench/cost.mjs [--out bench/.work/usage.json] [--per-scenario N] [--history N]
@@ -210,6 +211,62 @@ await scenario('cron', 'Cron run (every minute), nothing due', null, N, async ()
   await sleep(500);
 });
 
+// ---- an agent's dashboard open for an hour ---------------------------------------------------
+// Each view of the dashboard polls the admin API while it is open (dashboard/src: `useApi`'s
+// refresh interval in each view), against the history above and what the callbacks left. Each
+// view is polled N times; kefu-bill scales what they read to an hour and sets it against the
+// rows the view shows (the rows of every list in its answers).
+const adminJson = async (p) => {
+  const r = await worker.admin(p);
+  if (r.status !== 200) throw new Error(`GET ${p}: ${r.status} ${await r.text()}`);
+  return r.json();
+};
+const openTicket = (await adminJson('/api/tickets?status=open&channel=oa&limit=1')).tickets[0];
+if (!openTicket) throw new Error('no open OA ticket to view');
+const viewedOrder = paidOrders[0][0].id;
+// The rows an answer shows: the entries of its lists, and 1 for each record it holds.
+const rowsIn = (...names) => (body) => names.reduce((sum, name) => {
+  const v = body[name];
+  return sum + (Array.isArray(v) ? v.length : v ? 1 : 0);
+}, 0);
+// key, label, refresh in seconds (as the view sets it), [path, rows shown in its answer]...
+const views = [
+  ['queue', 'Queue, every ticket (the default view)', 5, [['/api/tickets?limit=200', rowsIn('tickets')]]],
+  ['queue_open', 'Queue filtered: open', 5, [['/api/tickets?status=open&limit=200', rowsIn('tickets')]]],
+  ['queue_mine', 'Queue filtered: mine (an assignee)', 5, [['/api/tickets?assignee=anna%40gh_bench&limit=200', rowsIn('tickets')]]],
+  ['ticket', 'A ticket (its timeline, order, complaints)', 10,
+    [[`/api/tickets/${openTicket.id}`, rowsIn('ticket', 'timeline', 'order', 'complaints')]]],
+  ['complaints', 'Complaints', 15, [['/api/complaints?limit=200', rowsIn('complaints')]]],
+  ['deliveries', 'Deliveries and dead letters', 15,
+    [['/api/deliveries?limit=100', rowsIn('deliveries')], ['/api/dead-letters?limit=100', rowsIn('dead_letters')]]],
+  ['orders', 'Orders', 30, [['/api/orders?limit=200', rowsIn('orders')]]],
+  ['order', 'An order (its tickets, complaints, events)', 30,
+    [[`/api/orders/${encodeURIComponent(viewedOrder)}`, rowsIn('order', 'tickets', 'complaints', 'events')]]],
+  ['stats', 'Stats', 60, [['/api/stats', rowsIn('response_times', 'tickets_by_status', 'deliveries_by_state',
+    'by_channel_and_category', 'opened_by_hour', 'complaints_by_status')]]],
+];
+// The log is quiet once it has not grown for a second: every line of the requests before is in.
+async function quiet() {
+  for (let seen = -1; seen !== worker.log.length;) { seen = worker.log.length; await sleep(1000); }
+}
+const dashboards = [];
+for (const [key, label, everySecs, polls] of views) {
+  await quiet();
+  const from = worker.log.length;
+  let shown = 0;
+  for (let i = 0; i < N; i++) {
+    for (const [p, rowsShown] of polls) shown += rowsShown(await adminJson(p));
+  }
+  // Every poll reads D1, so each leaves a line with its usage.
+  await waitFor(() => linesSince(from).filter(isBench).length >= N * polls.length, `the log lines of ${label}`, 30_000);
+  await quiet();
+  const lines = linesSince(from).filter(isBench);
+  if (lines.length !== N * polls.length) throw new Error(`${label}: ${lines.length} log lines for ${N * polls.length} polls`);
+  const read = lines.reduce((sum, l) => sum + l.usage.d1_rows_read, 0);
+  say(`dashboard, ${label}: ${N} polls, ${read / N} rows read and ${shown / N} shown a poll`);
+  dashboards.push({ key, label, every_secs: everySecs, polls: N, rows_shown: shown, lines });
+}
+
 // The typical mix: what a month with a million customer messages on the Official Account
 // brings. A conversation averages ten messages (so 100k open one), one in twenty is answered by
 // an FAQ rule; each conversation has an agent take and close it (two kf events); 100k other
@@ -228,6 +285,6 @@ const mix = {
   ],
 };
 fs.mkdirSync(path.dirname(OUT), { recursive: true });
-fs.writeFileSync(OUT, JSON.stringify({ measured_at: new Date().toISOString(), per_scenario: N, history: HISTORY, scenarios, mix }, null, 1) + '\n');
+fs.writeFileSync(OUT, JSON.stringify({ measured_at: new Date().toISOString(), per_scenario: N, history: HISTORY, scenarios, mix, dashboards }, null, 1) + '\n');
 say(`wrote ${path.relative(ROOT, OUT)}`);
 await stopAll();

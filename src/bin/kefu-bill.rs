@@ -1,5 +1,6 @@
 //! `kefu-bill`: prices what `bench/cost.mjs` counted. Reads its `usage.json` (each scenario's
-//! callbacks and the log lines they caused, each with its `usage`), optionally the CPU time per
+//! callbacks and the log lines they caused, each with its `usage`; each dashboard view's polls
+//! and theirs), optionally the CPU time per
 //! call that `bench/v8.sh` measured and a `usage.json` from before a change, and prints the
 //! tables of `bench/README.md` ("The bill") as Markdown.
 //!
@@ -8,7 +9,9 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use kefu_edge::bill::{per_million_callbacks, Bill, Measured, Month, LIST_PRICES, WORKERS_PAID};
+use kefu_edge::bill::{
+    per_million_callbacks, Bill, Measured, Month, Polling, LIST_PRICES, WORKERS_PAID,
+};
 use kefu_edge::usage::Usage;
 use serde_json::Value;
 
@@ -74,6 +77,55 @@ impl Scenario {
 
     fn per(&self, n: u64) -> f64 {
         n as f64 / self.callbacks.max(1) as f64
+    }
+}
+
+/// The usage of every line in `lines` added up.
+fn usage_of(lines: &Value, key: &str) -> Result<Usage, String> {
+    let mut usage = Usage::default();
+    for line in lines.as_array().ok_or_else(|| format!("{key}: no lines"))? {
+        if let Some(value) = line.get("usage") {
+            usage.add(&Usage::from_json(value).map_err(|e| format!("{key}: {e}"))?);
+        }
+    }
+    Ok(usage)
+}
+
+/// A dashboard view as polled: its label and what its polls read and showed.
+struct View {
+    key: String,
+    label: String,
+    polling: Polling,
+}
+
+impl View {
+    fn read(value: &Value) -> Result<View, String> {
+        let key = value["key"]
+            .as_str()
+            .ok_or("a dashboard view without a key")?;
+        let count = |name: &str| {
+            value[name]
+                .as_u64()
+                .ok_or_else(|| format!("{key}: no {name}"))
+        };
+        Ok(View {
+            key: key.to_owned(),
+            label: value["label"].as_str().unwrap_or(key).to_owned(),
+            polling: Polling {
+                every_secs: count("every_secs")?,
+                polls: count("polls")?,
+                requests: value["lines"].as_array().map_or(0, |l| l.len() as u64),
+                rows_shown: count("rows_shown")?,
+                usage: usage_of(&value["lines"], key)?,
+            },
+        })
+    }
+}
+
+fn views(value: &Value) -> Result<Vec<View>, String> {
+    match value["dashboards"].as_array() {
+        Some(views) => views.iter().map(View::read).collect(),
+        None => Ok(Vec::new()),
     }
 }
 
@@ -384,6 +436,49 @@ fn run(args: &[String]) -> Result<String, String> {
             month.d1_rows_written / 1e6,
             month.kv_reads / 1e6,
         ));
+    }
+    let dashboard = views(&input)?;
+    if !dashboard.is_empty() {
+        let before: BTreeMap<String, View> = match &before_path {
+            Some(path) => views(&read_json(path)?)?
+                .into_iter()
+                .map(|v| (v.key.clone(), v))
+                .collect(),
+            None => BTreeMap::new(),
+        };
+        line(String::new());
+        line(format!(
+            "An agent's dashboard open for an hour, each view polling as dashboard/src does ({} polls of each counted):",
+            input["per_scenario"]
+        ));
+        line(String::new());
+        line("| view | polls an hour | D1 statements a poll | rows shown a poll | D1 rows read a poll | D1 rows read an hour | read an hour per row shown (≤ 1,000) | KV reads an hour | USD an hour |".into());
+        line("|---|---:|---:|---:|---:|---:|---:|---:|---:|".into());
+        for view in &dashboard {
+            let p = &view.polling;
+            let b = before.get(&view.key).map(|b| b.polling);
+            let col = |f: fn(&Polling) -> f64| compared(b.as_ref().map(f), f(p), number);
+            let ratio = |p: &Polling| p.rows_read_per_hour_per_row_shown();
+            line(format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                view.label,
+                number(p.polls_per_hour()),
+                col(|p| p.per_poll(p.usage.d1_statements)),
+                col(|p| p.per_poll(p.rows_shown)),
+                col(|p| p.per_poll(p.usage.d1_rows_read)),
+                col(|p| p.per_hour(p.usage.d1_rows_read)),
+                match ratio(p) {
+                    Some(after) => compared(b.as_ref().and_then(ratio), after, number),
+                    None => "–".into(),
+                },
+                col(|p| p.per_hour(p.usage.kv_reads)),
+                compared(
+                    b.map(|b| b.usd_per_hour(&LIST_PRICES)),
+                    p.usd_per_hour(&LIST_PRICES),
+                    fine_money
+                ),
+            ));
+        }
     }
     Ok(out)
 }
