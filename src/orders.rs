@@ -449,8 +449,11 @@ pub const ORDER_SQL: &str = "SELECT * FROM orders WHERE id = ?";
 pub const ORDER_TICKETS_SQL: &str = "SELECT * FROM tickets WHERE order_id = ? ORDER BY id";
 /// The complaints about the transaction that paid the order (and perhaps others with it).
 pub const ORDER_COMPLAINTS_SQL: &str = "SELECT * FROM complaints WHERE trans_id = (SELECT trans_id FROM orders WHERE id = ?) ORDER BY opened_at";
-/// The card-shop events about the order, by the column the consumer fills.
-pub const ORDER_EVENTS_SQL: &str = "SELECT * FROM events WHERE order_id = ? ORDER BY id";
+/// The card-shop events about the order, by the column the consumer fills: each one's type and
+/// the customer's message, not the whole payload (its phone, e-mail and OpenID are for leads, who
+/// read raw events with `GET /api/events`; this read is an agent's).
+pub const ORDER_EVENTS_SQL: &str = "SELECT id, kind, received_at, json_extract(payload, '$.type') AS type, \
+     json_extract(payload, '$.message') AS message FROM events WHERE order_id = ? ORDER BY id";
 
 /// `PUT /api/orders/{id}`: what the merchant tells about an order, for complaint deadlines
 /// (goods kind, delivery) and for linking tickets. Absent fields keep their stored value; an

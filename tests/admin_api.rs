@@ -360,3 +360,30 @@ fn dead_letters_and_parked_messages_are_replayed_through_their_flows() {
         .to_string()
         .starts_with("cannot replay: unreadable queue message"));
 }
+
+#[test]
+fn an_orders_events_say_what_happened_without_the_customers_details() {
+    let mut world = World::new();
+    let settings = settings();
+    let event = json!({
+        "id": "evt_1", "type": "order.delivery_failed", "created_at": NOW,
+        "order": {"id": "O7", "amount": 1990, "currency": "CNY"},
+        "customer": {"openid": "oSecret", "phone": "0983123148", "email": "a@b.c"},
+        "message": "no key"
+    });
+    world
+        .run(support::inbound(&settings, support::order_event(&event, NOW), NOW))
+        .unwrap();
+    let (_, detail) = json_of(call(&mut world, AdminMethod::Get, "/api/orders/O7", "").unwrap());
+    assert_eq!(
+        detail["events"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["id", "kind", "message", "received_at", "type"]
+    );
+    assert_eq!(detail["events"][0]["type"], "order.delivery_failed");
+    assert_eq!(detail["events"][0]["message"], "no key");
+    assert!(!detail["events"].to_string().contains("0983123148"));
+}

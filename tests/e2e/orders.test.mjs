@@ -91,6 +91,9 @@ describe('accepted events', () => {
       assert.equal(tickets[0].assignee, assignee, type);
       assert.equal(tickets[0].customer_phone, '0983123148');
       assert.equal(events.length, 1);
+      // The order's events say what happened, not the whole payload (phone, e-mail, OpenID).
+      assert.equal(events[0].type, type);
+      assert.equal(events[0].payload, undefined);
       assert.ok(order);
     }
     const delivered = orderEvent('order.delivered', { order: { delivered_at: now() } });
