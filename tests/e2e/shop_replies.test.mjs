@@ -2,7 +2,10 @@
 // messages pushed as the Shop pushes them, and a mock WeChat API that hands out a token per AppID
 // (stable_token) and records every commkf/sendmsg with its request_id.
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { SECRETS, sleep, startMock, startWorker, waitFor } from './harness.mjs';
 import { jsonWithBigInts, msgId, nonce, now, plainQuery } from './wechat-client.mjs';
 
@@ -139,6 +142,32 @@ describe('WeChat Shop replies', () => {
     // Bad cards are 400s, and an OA-only customer cannot get a card.
     assert.equal((await reply(ticket.id, { order_id: '12ab' })).status, 400);
     assert.equal((await reply(ticket.id, { text: 'x', order_id: '1' })).status, 400);
+  });
+});
+
+describe('kefu-check --send-test', () => {
+  const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  before(() => {
+    execFileSync('cargo', ['build', '--release', '--bin', 'kefu-check'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  });
+
+  test('checks a safe-mode Shop message and replies one text to the named buyer', async () => {
+    const buyer = `oBuyerCheck_${nonce()}`;
+    await buyerWrites(buyer, '在吗');
+    const run = spawnSync('cargo', ['run', '--quiet', '--release', '--bin', 'kefu-check', '--',
+      '--url', worker.url, '--vars', path.join(worker.dir, '.dev.vars'), '--send-test', buyer],
+    { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const line = (name) => run.stdout.split('\n').find((l) => l.includes(` ${name}: `)) ?? run.stdout + run.stderr;
+    assert.match(line('shop: safe-mode message'), /^✓ .*answered success/);
+    assert.match(line('shop: send-test reply'), /^✓ .*queued as delivery reply:\S+ by wechat_shop/);
+    await waitFor(() => sends(buyer).length === 1, 'the test reply');
+    assert.deepEqual(sends(buyer)[0].json.text, { content: 'kefu-check: a test reply from kefu-edge' });
+    // A buyer without an open ticket: nothing sent, and the line says why.
+    const stranger = spawnSync('cargo', ['run', '--quiet', '--release', '--bin', 'kefu-check', '--',
+      '--url', worker.url, '--vars', path.join(worker.dir, '.dev.vars'), '--send-test', 'oNobody'],
+    { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.match(stranger.stdout, /✗ shop: send-test reply: no open Shop ticket for oNobody/);
+    assert.equal(stranger.status, 1);
   });
 });
 
