@@ -34,6 +34,9 @@ pub struct TicketRow {
     /// The customer's active ticket on the channel, when this one is not it.
     #[serde(default)]
     pub other_active: Option<i64>,
+    /// The phone of the card-shop order the ticket is linked to (a Shop buyer's, say).
+    #[serde(default)]
+    pub order_phone: Option<String>,
 }
 
 impl TicketRow {
@@ -88,7 +91,10 @@ impl TicketRow {
         }
         let to = Recipient {
             on,
-            phone: self.customer_phone.as_deref(),
+            phone: self
+                .customer_phone
+                .as_deref()
+                .or(self.order_phone.as_deref()),
         };
         reach(
             message,
@@ -426,6 +432,7 @@ mod tests {
             customer_phone: Some("0983123148".into()),
             customer_openid: None,
             other_active: None,
+            order_phone: None,
         }
     }
 
@@ -483,9 +490,17 @@ mod tests {
         assert_eq!(sixth["channel"], "none");
         assert_eq!(sixth["reason"], "sends_used_without_fallback");
         assert_eq!(sixth["window"]["sends_left"], 0);
-        // A Shop buyer with a phone from a linked order: ZNS once the window closed.
-        let zns = reach(&shop, &fallback_rules(), wrote(0, 0));
+        // A Shop buyer with a phone from a linked card-shop order: ZNS once the window closed.
+        let mut linked = ticket("shop", "open");
+        linked.customer_phone = None;
+        assert_eq!(
+            reach(&linked, &fallback_rules(), wrote(0, 0))["channel"],
+            "none"
+        );
+        linked.order_phone = Some("0983123148".into());
+        let zns = reach(&linked, &fallback_rules(), wrote(0, 0));
         assert_eq!(zns["channel"], "zns");
+        assert_eq!(zns["reason"], "window_closed");
         let nothing = Settings::from_lookup(|_| None);
         let unset =
             describe_reach(&shop.reach(hi, "d", &Rules::default(), &nothing, &wrote(NOW, 0), NOW));

@@ -16,11 +16,13 @@ use crate::sql::{follow_ups, Statement, StoreError};
 use crate::staff::{describe_reach, plan_action, plan_reply, StaffReply, TicketAction, TicketRow};
 
 /// A ticket with its next due time: the first response until there was one, then resolution;
-/// none once resolved or closed.
+/// none once resolved or closed. `order_phone`: the phone of the card-shop order it is linked
+/// to, which the ZNS fallback may use.
 pub const TICKET_SQL: &str = "SELECT t.*, \
        CASE WHEN t.status IN ('resolved', 'closed') THEN NULL WHEN t.first_response_at IS NULL THEN t.first_response_due ELSE t.resolution_due END AS due_at, \
        CASE WHEN t.status IN ('resolved', 'closed') THEN NULL WHEN t.first_response_at IS NULL THEN 'first_response' ELSE 'resolution' END AS due_kind, \
-       (SELECT o.id FROM tickets o WHERE o.channel = t.channel AND o.customer_id = t.customer_id AND o.status != 'closed' AND o.id != t.id) AS other_active \
+       (SELECT o.id FROM tickets o WHERE o.channel = t.channel AND o.customer_id = t.customer_id AND o.status != 'closed' AND o.id != t.id) AS other_active, \
+       (SELECT o.customer_phone FROM orders o WHERE o.id = t.order_id) AS order_phone \
      FROM tickets t WHERE t.id = ?";
 
 /// The queue: filtered, most urgent first (the nearest due time; resolved and closed last).
