@@ -60,7 +60,14 @@ fn buyer_wrote(
     world.run(support::inbound(settings, push, at)).unwrap();
 }
 
-fn reply(world: &mut World, ticket: i64, body: &str, unique: &str) -> (u16, Value) {
+/// An admin API call as agent anna, answered as status and JSON.
+fn call(
+    world: &mut World,
+    method: AdminMethod,
+    path: &str,
+    body: &str,
+    unique: &str,
+) -> (u16, Value) {
     let settings = settings();
     let cx = Context {
         settings: &settings,
@@ -68,10 +75,9 @@ fn reply(world: &mut World, ticket: i64, body: &str, unique: &str) -> (u16, Valu
         random: 0,
         unique: unique.into(),
     };
-    let path = format!("/api/tickets/{ticket}/reply");
     let request = AdminRequest {
-        method: AdminMethod::Post,
-        path: &path,
+        method,
+        path,
         query: "",
         authorization: Some("Bearer anna-token"),
         idempotency_key: None,
@@ -82,6 +88,16 @@ fn reply(world: &mut World, ticket: i64, body: &str, unique: &str) -> (u16, Valu
         Ok(reply) => (reply.status, serde_json::from_str(&reply.body).unwrap()),
         Err(refusal) => (refusal.status(), json!({ "error": refusal.to_string() })),
     }
+}
+
+fn reply(world: &mut World, ticket: i64, body: &str, unique: &str) -> (u16, Value) {
+    let path = format!("/api/tickets/{ticket}/reply");
+    call(world, AdminMethod::Post, &path, body, unique)
+}
+
+fn view(world: &mut World, ticket: i64) -> Value {
+    let path = format!("/api/tickets/{ticket}");
+    call(world, AdminMethod::Get, &path, "", "v").1
 }
 
 fn deliver(world: &mut World, settings: &Settings, id: &str) {
@@ -237,29 +253,6 @@ fn five_sends_per_buyer_message_counting_queued_ones_and_the_auto_reply() {
     let seen = view(&mut world, ticket);
     assert_eq!(seen["reach"]["window"]["sends_left"], 5);
     assert_eq!(seen["reach"]["channel"], "wechat_shop");
-}
-
-fn view(world: &mut World, ticket: i64) -> Value {
-    let settings = settings();
-    let cx = Context {
-        settings: &settings,
-        now: NOW,
-        random: 0,
-        unique: "v".into(),
-    };
-    let path = format!("/api/tickets/{ticket}");
-    let request = AdminRequest {
-        method: AdminMethod::Get,
-        path: &path,
-        query: "",
-        authorization: Some("Bearer anna-token"),
-        idempotency_key: None,
-        body: "",
-    };
-    let reply = handle(&request, &cx)
-        .and_then(|flow| world.run(flow))
-        .unwrap();
-    serde_json::from_str(&reply.body).unwrap()
 }
 
 #[test]
