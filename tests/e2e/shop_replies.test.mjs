@@ -139,7 +139,7 @@ describe('WeChat Shop replies', () => {
     await buyerWrites(buyer, '好的');
     assert.equal((await api(`/api/tickets/${ticket.id}`)).reach.window.sends_left, 5);
     assert.equal((await reply(ticket.id, { text: 'again' })).status, 202);
-    // Bad cards are 400s, and an OA-only customer cannot get a card.
+    // A malformed card, or a text and a card at once, is a 400.
     assert.equal((await reply(ticket.id, { order_id: '12ab' })).status, 400);
     assert.equal((await reply(ticket.id, { text: 'x', order_id: '1' })).status, 400);
   });
