@@ -7,13 +7,15 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SECRETS, sleep, startMock, startWorker, waitFor } from './harness.mjs';
-import { jsonWithBigInts, msgId, nonce, now, plainQuery } from './wechat-client.mjs';
+import { cdata, jsonWithBigInts, msgId, nonce, now, plainQuery } from './wechat-client.mjs';
 
 const SHOP_SECRET = 'e2e-shop-appsecret';
 const TOKENS = { [SECRETS.SHOP_APPID]: 'SHOP-TOKEN', [SECRETS.WECHAT_APPID]: 'OA-TOKEN' };
 let worker; let wechat;
 // Buyers whose first sendmsg the mock leaves unanswered (the Worker's fetch times out).
 const hangFirstSend = new Set();
+// A customer's picture as WeChat keeps it (a 1x1 PNG), by its MediaId.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
 
 before(async () => {
   wechat = await startMock('wechat', (req) => {
@@ -21,6 +23,10 @@ before(async () => {
       const token = TOKENS[req.json?.appid];
       const secretOk = req.json?.secret === (req.json?.appid === SECRETS.SHOP_APPID ? SHOP_SECRET : SECRETS.WECHAT_APPSECRET);
       return token && secretOk ? { json: { access_token: token, expires_in: 7200 } } : { json: { errcode: 40125, errmsg: 'invalid appsecret' } };
+    }
+    if (req.path === '/cgi-bin/media/get') {
+      if (req.query.access_token === 'OA-TOKEN' && req.query.media_id === 'MEDIA_PNG') return { body: PNG, headers: { 'content-type': 'image/png' } };
+      return { json: { errcode: 40007, errmsg: 'invalid media_id' } };
     }
     if (req.path === '/channels/ec/commkf/sendmsg') {
       if (req.query.access_token !== 'SHOP-TOKEN') return { json: { errcode: 40001, errmsg: 'invalid credential' } };
@@ -142,6 +148,39 @@ describe('WeChat Shop replies', () => {
     // A malformed card, or a text and a card at once, is a 400.
     assert.equal((await reply(ticket.id, { order_id: '12ab' })).status, 400);
     assert.equal((await reply(ticket.id, { text: 'x', order_id: '1' })).status, 400);
+  });
+});
+
+describe('customer media through GET /api/tickets/{id}/media/{entry}', () => {
+  test('an OA customer\'s image is streamed from media/get with its content type; bad entries are 4xx', async () => {
+    const openid = `oPicture_${nonce()}`;
+    const push = (fields) => fetch(`${worker.url}/wechat/oa?${plainQuery(SECRETS.WECHAT_TOKEN)}`, {
+      method: 'POST', body: cdata({ ToUserName: 'gh_oa', FromUserName: openid, CreateTime: now(), MsgId: msgId(), ...fields }),
+    });
+    assert.equal((await push({ MsgType: 'image', PicUrl: 'http://mmbiz.qpic.cn/x', MediaId: 'MEDIA_PNG' })).status, 200);
+    assert.equal((await push({ MsgType: 'text', Content: 'that is my card' })).status, 200);
+    assert.equal((await push({ MsgType: 'image', PicUrl: 'http://mmbiz.qpic.cn/y', MediaId: 'MEDIA_GONE' })).status, 200);
+    const ticket = await waitFor(async () => {
+      const found = (await api('/api/tickets?channel=oa&limit=1000')).tickets.find((t) => t.customer_id === openid);
+      const view = found && await api(`/api/tickets/${found.id}`);
+      return view?.timeline.filter((e) => e.kind === 'inbound').length === 3 && view;
+    }, 'three messages on the ticket');
+    const [picture, text, gone] = ticket.timeline.filter((e) => e.kind === 'inbound');
+    const media = (entry, init) => worker.admin(`/api/tickets/${ticket.ticket.id}/media/${entry}`, init);
+    const r = await media(picture.id);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'image/png');
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+    assert.deepEqual(Buffer.from(await r.arrayBuffer()), PNG);
+    assert.ok(wechat.calls('/cgi-bin/media/get').some((c) => c.query.media_id === 'MEDIA_PNG' && c.query.access_token === 'OA-TOKEN'));
+    // A text carries no media; an unknown entry is not found; WeChat's error is no picture.
+    assert.equal((await media(text.id)).status, 400);
+    assert.equal((await media(999999)).status, 404);
+    const expired = await media(gone.id);
+    assert.equal(expired.status, 503);
+    assert.match((await expired.json()).error, /instead of the media/);
+    const anonymous = await fetch(`${worker.url}/api/tickets/${ticket.ticket.id}/media/${picture.id}`);
+    assert.equal(anonymous.status, 401);
   });
 });
 
