@@ -104,6 +104,25 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       await page.context().close();
     });
 
+    test('a customer\'s picture is shown on request, fetched through the media route (no other image source)', async () => {
+      const openid = `oPicture${size}`;
+      await env.customerWrites(openid, '', { MsgType: 'image', PicUrl: 'http://mmbiz.qpic.cn/mmbiz/x', MediaId: 'MEDIA_PNG' });
+      const ticket = await env.ticketOf(openid);
+      const page = await env.newPage(viewport);
+      await signIn(page, env.worker.url);
+      await page.waitForSelector('#nav-queue');
+      await page.goto(`${env.worker.url}/#/ticket/${ticket.id}`);
+      await page.click('.timeline .entry.kind-inbound .show-picture');
+      const picture = page.locator('.timeline img.customer-picture');
+      await picture.waitFor();
+      assert.match(await picture.getAttribute('src'), /^data:image\/png;base64,/);
+      assert.equal(await picture.getAttribute('alt'), 'The customer\'s picture');
+      assert.equal(await picture.evaluate((img) => img.naturalWidth), 1);
+      await shot(page, `${size}-customer-picture`);
+      assertClean(page);
+      await page.context().close();
+    });
+
     test('a Shop buyer gets a text and the order card they shared by sendmsg; the window counts down', async () => {
       const openid = `oShopBuyer${size}`;
       const orderId = '3721712203692901632';

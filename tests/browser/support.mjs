@@ -17,6 +17,8 @@ export const STAFF = { name: 'anna', token: 'anna-dashboard-token' };
 export const TIME_ZONE = 'Asia/Ho_Chi_Minh';
 export const VIEWPORTS = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 860 } };
 export const XSS = '<img src=x onerror=alert(1)>';
+// A customer's picture as WeChat keeps it under the MediaId `MEDIA_PNG`: a 1x1 PNG.
+export const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // The Worker, its mock upstreams and a browser. WeChat refuses custom/send to `oDead…` OpenIDs
@@ -25,6 +27,9 @@ export async function startDashboard() {
   fs.mkdirSync(SHOTS, { recursive: true });
   const wechat = await startMock('wechat', (req) => {
     if (req.path === '/cgi-bin/stable_token') return { json: { access_token: 'T', expires_in: 7200 } };
+    if (req.path === '/cgi-bin/media/get') {
+      return req.query.media_id === 'MEDIA_PNG' ? { body: PNG, headers: { 'content-type': 'image/png' } } : { json: { errcode: 40007, errmsg: 'invalid media_id' } };
+    }
     if (req.path === '/cgi-bin/message/custom/send' && wechat.refuseDead && String(req.json?.touser).startsWith('oDead')) {
       return { json: { errcode: 40003, errmsg: 'invalid openid' } };
     }

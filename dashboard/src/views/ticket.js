@@ -2,7 +2,7 @@
 // actions, every message sent and its outcome), the linked order and complaints, and the
 // actions: reply (the page says which channel it takes and why), assign, resolve, close, reopen.
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { api, apiBlob } from '../api.js';
 import { failedOutbound, inboundParts, timelineText } from '../i18n.js';
 import { Badge, Countdown, ErrorLine, Loading, Note, SafeLink, Time, formatMoney, href, html, useApi, usePage } from '../lib.js';
 import { windowOf } from './queue.js';
@@ -10,7 +10,33 @@ import { windowOf } from './queue.js';
 const MAX_REPLY_BYTES = 2048;
 const bytes = (s) => new TextEncoder().encode(s.trim()).length;
 
-function Entry({ e }) {
+// A customer's picture, fetched with the staff token and shown as a data: URL (the page's CSP
+// allows no other image source, and no third-party host ever sees it).
+function Picture({ ticketId, entryId }) {
+  const { t } = usePage();
+  const [src, setSrc] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const show = async () => {
+    setBusy(true); setError(null);
+    try {
+      const blob = await apiBlob(`/api/tickets/${ticketId}/media/${entryId}`);
+      if (!/^image\/(jpeg|png|gif|webp)$/.test(blob.type)) throw Object.assign(new Error(), { text: t('pictureNotImage') });
+      setSrc(await new Promise((resolve, reject) => {
+        const reader = new FileReader();
+        reader.onload = () => resolve(reader.result);
+        reader.onerror = () => reject(reader.error);
+        reader.readAsDataURL(blob);
+      }));
+    } catch (err) { setError(err); }
+    setBusy(false);
+  };
+  if (src) return html`<img class="customer-picture" src=${src} alt=${t('customerPicture')} />`;
+  return html`<button type="button" class="show-picture" onClick=${show} disabled=${busy}>${busy ? t('loading') : t('showPicture')}</button>
+    <${ErrorLine} error=${error} />`;
+}
+
+function Entry({ e, ticketId }) {
   const { t } = usePage();
   // A system's name is translated; a person's (a customer's, an agent's) is kept as it is.
   const actor = !e.actor ? '' : e.kind !== 'inbound' || e.actor === 'card_shop' ? t.maybe('actor_', e.actor) : e.actor;
@@ -27,6 +53,7 @@ function Entry({ e }) {
       <${Time} at=${e.at} />
     </div>
     <p class="body">${type && html`<span class="msg-type">${type}</span> `}${url ? html`<${SafeLink} url=${url} />` : text}</p>
+    ${e.kind === 'inbound' && e.body.startsWith('[image]') && html`<${Picture} ticketId=${ticketId} entryId=${e.id} />`}
   </li>`;
 }
 
@@ -188,7 +215,7 @@ export function TicketView({ id }) {
       <div class="conversation">
         <h3>${t('timeline')}</h3>
         ${data.timeline.length === 0 && html`<p class="empty">${t('noTimeline')}</p>`}
-        <ol class="timeline">${data.timeline.map((e) => html`<${Entry} key=${e.id} e=${e} />`)}</ol>
+        <ol class="timeline">${data.timeline.map((e) => html`<${Entry} key=${e.id} e=${e} ticketId=${tk.id} />`)}</ol>
         ${tk.status !== 'closed' && html`<${Reply} ticket=${tk} reach=${data.reach} onSent=${changed} />`}
       </div>
       <div class="details">
