@@ -100,6 +100,8 @@ pub fn required_role(method: AdminMethod, segments: &[&str]) -> Option<Role> {
         (Get, ["rules"]) => Agent,
         (Put, ["rules"]) => Owner,
         (Get, ["tickets"] | ["tickets", _]) => Agent,
+        // Streamed by `crate::media` outside `handle`, admitted here all the same.
+        (Get, ["tickets", _, "media", _]) => Agent,
         (Post, ["tickets", _, "reply" | "assign" | "resolve" | "close" | "reopen" | "zns"]) => {
             Agent
         }

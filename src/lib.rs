@@ -15,6 +15,7 @@ pub mod inline;
 pub mod kv;
 pub mod log;
 pub mod mask;
+pub mod media;
 pub mod orders;
 pub mod outbound;
 pub mod pipeline;

@@ -27,6 +27,8 @@ pub enum Deferred {
     /// Zalo OA's webhook.
     ZaloOa,
     Admin,
+    /// `GET /api/tickets/{id}/media/{entry}`: a customer's media, streamed (`crate::media`).
+    Media,
 }
 
 pub fn route(method: &str, path: &str) -> Route {
@@ -41,6 +43,7 @@ pub fn route(method: &str, path: &str) -> Route {
         ("POST", "/wechat/payfeedback") => Route::Deferred(PayFeedback),
         ("POST", "/hooks/orders") => Route::Deferred(Orders),
         ("POST", "/zalo/oa") => Route::Deferred(ZaloOa),
+        ("GET", p) if crate::media::media_path(p).is_some() => Route::Deferred(Media),
         (_, p) if p == "/api" || p.starts_with("/api/") => Route::Deferred(Admin),
         _ => Route::Immediate(NotFound),
     }
@@ -72,6 +75,16 @@ mod tests {
             ("GET", "/api", Route::Deferred(Deferred::Admin)),
             ("PUT", "/api/rules", Route::Deferred(Deferred::Admin)),
             ("DELETE", "/api/tickets/1", Route::Deferred(Deferred::Admin)),
+            (
+                "GET",
+                "/api/tickets/1/media/7",
+                Route::Deferred(Deferred::Media),
+            ),
+            (
+                "POST",
+                "/api/tickets/1/media/7",
+                Route::Deferred(Deferred::Admin),
+            ),
         ];
         for (method, path, expected) in cases {
             assert_eq!(route(method, path), expected, "{method} {path}");

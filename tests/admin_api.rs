@@ -372,7 +372,11 @@ fn an_orders_events_say_what_happened_without_the_customers_details() {
         "message": "no key"
     });
     world
-        .run(support::inbound(&settings, support::order_event(&event, NOW), NOW))
+        .run(support::inbound(
+            &settings,
+            support::order_event(&event, NOW),
+            NOW,
+        ))
         .unwrap();
     let (_, detail) = json_of(call(&mut world, AdminMethod::Get, "/api/orders/O7", "").unwrap());
     assert_eq!(

@@ -6,6 +6,7 @@ mod support;
 
 use kefu_edge::admin::{admit, handle, rules_version, AdminMethod, AdminRequest};
 use kefu_edge::inline::{Rejection, Reply};
+use kefu_edge::media::{media_path, MediaFlow};
 use kefu_edge::pipeline::Context;
 use kefu_edge::role::Role;
 use kefu_edge::settings::Settings;
@@ -60,6 +61,13 @@ impl<'a> Call<'a> {
         };
         let authorization = self.token.map(|t| format!("Bearer {t}"));
         let (path, query) = self.path.split_once('?').unwrap_or((self.path, ""));
+        if media_path(path).is_some() {
+            // Streamed by the shell, not answered by `handle`: admitted by the flow itself.
+            let flow = MediaFlow::new(settings, authorization.as_deref(), path, NOW)?;
+            return world
+                .run(flow)
+                .map(|_request| Reply::json(200, "{}".into()));
+        }
         let actor = admit(self.method, path, authorization.as_deref(), settings)?;
         let request = AdminRequest {
             method: self.method,
@@ -96,6 +104,7 @@ const ROUTES: &[(AdminMethod, &str, &str, Role)] = &[
     (AdminMethod::Put, "/api/rules", "{}", Role::Owner),
     (AdminMethod::Get, "/api/tickets", "", Role::Agent),
     (AdminMethod::Get, "/api/tickets/1", "", Role::Agent),
+    (AdminMethod::Get, "/api/tickets/1/media/1", "", Role::Agent),
     (
         AdminMethod::Post,
         "/api/tickets/1/reply",

@@ -437,9 +437,12 @@ fn a_reply_goes_once_as_a_consultation_message_and_its_receipts_mark_it() {
     let ticket = world.db.count("SELECT MAX(id) FROM tickets");
     let seen = view(&mut world, ticket);
     assert_eq!(seen["reach"]["channel"], "zalo");
-    assert_eq!(seen["reach"]["reason"], "zalo_window_open");
-    assert_eq!(seen["zalo_window"]["free_replies_left"], FREE_REPLIES);
-    assert_eq!(seen["zalo_window"]["open_until"], NOW - 60 + 7 * 86_400);
+    assert_eq!(seen["reach"]["reason"], "window_open");
+    // Zalo counts no sends: the window shows the free replies left instead.
+    assert_eq!(
+        seen["reach"]["window"],
+        json!({"open_until": NOW - 60 + 7 * 86_400, "sends_left": null, "free_replies_left": FREE_REPLIES})
+    );
 
     let answer = reply(&mut world, ticket, "Chào bạn, chúng tôi kiểm tra ngay");
     assert_eq!(answer["channel"], "zalo");
@@ -488,7 +491,7 @@ fn a_reply_goes_once_as_a_consultation_message_and_its_receipts_mark_it() {
         [json!({"message_id": "zmsg-1", "user_id": USER, "ticket_id": ticket})]
     );
     assert_eq!(
-        view(&mut world, ticket)["zalo_window"]["free_replies_left"],
+        view(&mut world, ticket)["reach"]["window"]["free_replies_left"],
         FREE_REPLIES - 1
     );
 
@@ -554,7 +557,7 @@ fn outside_the_window_a_reply_falls_to_zns_when_the_phone_is_known_else_none() {
         .unwrap();
     let seen = view(&mut world, ticket);
     assert_eq!(seen["reach"]["channel"], "zns");
-    assert_eq!(seen["reach"]["reason"], "zalo_window_closed");
+    assert_eq!(seen["reach"]["reason"], "window_closed");
     let answer = reply(&mut world, ticket, "Đơn của bạn đã giao");
     assert_eq!(answer["channel"], "zns");
 }

@@ -27,6 +27,23 @@ const ROLES = ['agent', 'lead', 'owner'];
 export const roleOf = (me) => me?.role ?? (me?.owner ? 'owner' : 'agent');
 export const may = (me, needs) => ROLES.indexOf(roleOf(me)) >= ROLES.indexOf(needs);
 
+// A customer's media (`GET /api/tickets/{id}/media/{entry}`) as a Blob, or the API's refusal.
+export async function apiBlob(path) {
+  let r;
+  try {
+    r = await fetch(path, { headers: { authorization: `Bearer ${token.get()}` }, cache: 'no-store', credentials: 'omit' });
+  } catch (e) {
+    throw new ApiError(0, { error: String(e?.message ?? e), code: 'network' });
+  }
+  if (!r.ok) {
+    let json = {};
+    try { json = await r.json(); } catch { /* not JSON */ }
+    if (r.status === 401) unauthorized();
+    throw new ApiError(r.status, json);
+  }
+  return r.blob();
+}
+
 export async function api(path, options = {}) {
   return (await request(path, options)).json;
 }

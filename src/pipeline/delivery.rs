@@ -13,14 +13,15 @@ use crate::mask::mask_quoted;
 use crate::outbound::{record_attempt, Attempted, OutboundCall};
 use crate::settings::Settings;
 use crate::sql::{follow_ups, FollowUp, Statement, StoreError};
+use crate::wechat::api::App;
 
 /// What a consumer flow did, for the log; `Err` means a dependency failed and the queue
 /// message should be retried later.
 pub type Handled = Result<String, StoreError>;
 
 impl BuildRequest for OutboundCall {
-    fn needs_access_token(&self) -> bool {
-        OutboundCall::needs_access_token(self)
+    fn access_token_of(&self) -> Option<App> {
+        OutboundCall::access_token_of(self)
     }
 
     fn needs_zalo_token(&self) -> bool {

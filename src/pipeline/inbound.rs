@@ -11,13 +11,15 @@ use super::outage::ParkFlow;
 use crate::complaints::{self, ComplaintState, OrderFacts};
 use crate::event::{Inbound, QueueMessage, QueuedEvent, QueuedPush};
 use crate::inline::Rejection;
-use crate::outbound::OutboundCall;
+use crate::outbound::record_customer_delivery;
 use crate::platforms::payfeedback::{GoodsKind, Notification};
-use crate::platforms::zalo::{CsMessage, ZaloPush};
-use crate::reach::{LastMessage, LAST_WECHAT_MESSAGE_SQL};
+use crate::platforms::shop::ShopBody;
+use crate::platforms::zalo::ZaloPush;
+use crate::reach::{Channel, Contact, Outgoing};
 use crate::rules::{CustomerText, Rules};
 use crate::settings::Settings;
 use crate::sql::{follow_ups, Statement, StoreError};
+use crate::tickets::Customer;
 use crate::{kv, orders, tickets};
 
 pub struct InboundFlow<'a> {
@@ -32,8 +34,8 @@ pub struct InboundFlow<'a> {
 enum InboundState<'a> {
     Start,
     ReadingRules,
-    /// For a card-shop customer with an OpenID: when they last wrote on WeChat.
-    ReadingLastMessage(Rules),
+    /// For a card-shop customer with an OpenID: what the timeline says of them on the OA.
+    ReadingContact(Rules),
     ReadingComplaint,
     ReadingOrder(Option<ComplaintState>),
     Storing(Vec<Statement>),
@@ -75,23 +77,22 @@ impl<'a> InboundFlow<'a> {
         self.step(None)
     }
 
-    fn plan_order(&mut self, rules: &Rules, last_wechat_message_at: Option<i64>) -> Step<Handled> {
+    fn plan_with_rules(&mut self, rules: &Rules, contact: Contact) -> Step<Handled> {
         let plan = match &self.event.inbound {
             Inbound::Order(order) => {
                 let planning = orders::Planning {
                     rules,
                     settings: self.settings,
-                    last_wechat_message_at,
+                    contact,
                     now: self.now,
                 };
                 orders::plan(&self.event, order, &planning)
             }
-            Inbound::ZaloMessage(push) => {
+            _ => {
                 let mut plan = tickets::plan(&self.event, self.now);
-                plan.extend(zalo_faq_reply(push, rules, &self.event.dedup_key, self.now));
+                plan.extend(faq_auto_reply(&self.event, rules, self.settings, self.now));
                 plan
             }
-            _ => tickets::plan(&self.event, self.now),
         };
         self.store(plan)
     }
@@ -102,31 +103,56 @@ impl<'a> InboundFlow<'a> {
     }
 }
 
-/// The FAQ's answer to a Zalo customer's text, as a consultation message on their (active)
-/// ticket: they just wrote, so the window is open.
-fn zalo_faq_reply(push: &ZaloPush, rules: &Rules, key: &str, now: i64) -> Option<Statement> {
-    let reply = rules.faq_reply(&CustomerText::new(push.text.as_deref()?))?;
-    let call = OutboundCall::ZaloCs {
-        user_id: push.user_id.clone(),
-        message: CsMessage::Text {
-            text: reply.to_owned(),
+/// Events planned with the merchant's rules: card-shop orders (routing, FAQ, ZNS) and the
+/// texts of Shop buyers and Zalo customers (the FAQ's auto-reply).
+fn reads_rules(inbound: &Inbound) -> bool {
+    match inbound {
+        Inbound::Order(_) => true,
+        Inbound::ShopMessage(m) => matches!(m.body, ShopBody::Text { .. }),
+        Inbound::ZaloMessage(push) => push.text.is_some(),
+        _ => false,
+    }
+}
+
+/// A customer's text on a channel the FAQ answers through (the Shop, Zalo OA): the channel,
+/// the customer's id there and the text.
+fn customer_text(inbound: &Inbound) -> Option<(Channel, &str, &str)> {
+    match inbound {
+        Inbound::ShopMessage(m) => match &m.body {
+            ShopBody::Text { content } => Some((Channel::Shop, &m.openid, content)),
+            _ => None,
         },
-        fallback: None,
+        Inbound::ZaloMessage(ZaloPush {
+            user_id,
+            text: Some(text),
+            ..
+        }) => Some((Channel::Zalo, user_id, text)),
+        _ => None,
+    }
+}
+
+/// The FAQ's answer to a customer's text, through their channel, once per message (the
+/// delivery is named after the message's dedup key, in the transaction that stores it, on
+/// their active ticket). The customer has just written, so the channel's window is open with
+/// every send left. Nothing without the channel's settings: the reply could not be sent.
+pub fn faq_auto_reply(
+    event: &QueuedEvent,
+    rules: &Rules,
+    settings: &Settings,
+    now: i64,
+) -> Option<Statement> {
+    let (channel, customer_id, text) = customer_text(&event.inbound)?;
+    if channel.missing_setting(settings).is_some() {
+        return None;
+    }
+    let reply = rules.faq_reply(&CustomerText::new(text))?;
+    let id = format!("{}:faq", event.dedup_key);
+    let call = channel.send(customer_id, Outgoing::Text(reply), &id, None)?;
+    let customer = Customer {
+        channel: channel.ticket_channel(),
+        customer_id,
     };
-    let id = format!("{key}:faq");
-    Some(Statement::delivery(
-        "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
-         SELECT ?1, ?2, ?3, id, 'pending', 0, ?4, ?4, ?4 FROM tickets WHERE channel = ?5 AND customer_id = ?6 AND status != 'closed'",
-        vec![
-            id.as_str().into(),
-            call.target().into(),
-            call.payload().into(),
-            now.into(),
-            tickets::ZALO.into(),
-            push.user_id.as_str().into(),
-        ],
-        id,
-    ))
+    Some(record_customer_delivery(&id, &call, &customer, now))
 }
 
 impl Flow for InboundFlow<'_> {
@@ -134,12 +160,7 @@ impl Flow for InboundFlow<'_> {
 
     fn step(&mut self, answer: Option<Answered>) -> Step<Handled> {
         match std::mem::replace(&mut self.state, InboundState::Finished) {
-            InboundState::Start
-                if matches!(
-                    self.event.inbound,
-                    Inbound::Order(_) | Inbound::ZaloMessage(_)
-                ) =>
-            {
+            InboundState::Start if reads_rules(&self.event.inbound) => {
                 self.state = InboundState::ReadingRules;
                 Step::Do(Effect::KvGet(kv::RULES.into()))
             }
@@ -154,19 +175,16 @@ impl Flow for InboundFlow<'_> {
                 };
                 match openid {
                     Some(openid) => {
-                        self.state = InboundState::ReadingLastMessage(rules);
-                        Step::Do(Effect::Query(Statement::new(
-                            LAST_WECHAT_MESSAGE_SQL,
-                            vec![openid.into()],
-                        )))
+                        self.state = InboundState::ReadingContact(rules);
+                        Step::Do(Effect::Query(Channel::Oa.contact_query(&openid)))
                     }
-                    None => self.plan_order(&rules, None),
+                    None => self.plan_with_rules(&rules, Contact::default()),
                 }
             }
-            InboundState::ReadingLastMessage(rules) => match effect::rows::<LastMessage>(answer) {
+            InboundState::ReadingContact(rules) => match effect::rows::<Contact>(answer) {
                 Ok(rows) => {
-                    let last = rows.first().and_then(|r| r.at);
-                    self.plan_order(&rules, last)
+                    let contact = rows.first().copied().unwrap_or_default();
+                    self.plan_with_rules(&rules, contact)
                 }
                 Err(e) => self.park(e),
             },
@@ -246,5 +264,83 @@ impl Flow for InboundFlow<'_> {
             },
             InboundState::Finished => Step::Done(Ok("inbound finished".into())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbound::OutboundCall;
+    use crate::platforms::shop::send::ShopOutgoing;
+    use crate::platforms::shop::ShopMessage;
+
+    fn shop_text(content: &str) -> QueuedEvent {
+        shop(ShopBody::Text {
+            content: content.into(),
+        })
+    }
+
+    fn shop(body: ShopBody) -> QueuedEvent {
+        QueuedEvent {
+            dedup_key: "shop:msg:42".into(),
+            received_at: 1,
+            inbound: Inbound::ShopMessage(ShopMessage {
+                shop: "gh_shop".into(),
+                openid: "oBuyer".into(),
+                create_time: 1,
+                msg_id: "42".into(),
+                body,
+            }),
+        }
+    }
+
+    fn rules() -> Rules {
+        Rules::parse(r#"{"faq":[{"keywords":["发货"],"reply":"24 小时内发货"}]}"#).unwrap()
+    }
+
+    fn configured() -> Settings {
+        Settings::from_lookup(|name| {
+            matches!(name, "SHOP_APPID" | "SHOP_APPSECRET").then(|| "x".into())
+        })
+    }
+
+    #[test]
+    fn a_shop_text_with_an_faq_keyword_is_answered_by_sendmsg_once() {
+        let statement =
+            faq_auto_reply(&shop_text("什么时候发货?"), &rules(), &configured(), 9).unwrap();
+        let call = OutboundCall::ShopSend {
+            request_id: "shop:msg:42:faq".into(),
+            open_id: "oBuyer".into(),
+            message: ShopOutgoing::Text {
+                content: "24 小时内发货".into(),
+            },
+        };
+        assert_eq!(statement.params[0], "shop:msg:42:faq".into());
+        assert_eq!(statement.params[2], call.payload().into());
+        assert_eq!(statement.params[8], "shop:oBuyer".into());
+        assert!(statement
+            .sql
+            .starts_with("INSERT OR IGNORE INTO deliveries"));
+        assert_eq!(statement.sql.matches('?').count(), statement.params.len());
+    }
+
+    #[test]
+    fn no_auto_reply_without_a_match_a_text_or_the_shops_secret() {
+        let settings = configured();
+        assert_eq!(
+            faq_auto_reply(&shop_text("你好"), &rules(), &settings, 9),
+            None
+        );
+        let image = shop(ShopBody::Image {
+            cos_url: "https://c/1".into(),
+        });
+        assert!(!reads_rules(&image.inbound));
+        assert_eq!(faq_auto_reply(&image, &rules(), &settings, 9), None);
+        let unset = Settings::from_lookup(|_| None);
+        assert_eq!(
+            faq_auto_reply(&shop_text("发货"), &rules(), &unset, 9),
+            None
+        );
+        assert!(reads_rules(&shop_text("x").inbound));
     }
 }

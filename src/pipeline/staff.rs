@@ -10,19 +10,20 @@ use super::idempotency::IdempotencyKey;
 use super::reads::{Part, ReadFlow};
 use crate::inline::Rejection;
 use crate::kv;
-use crate::platforms::zalo::Window;
-use crate::reach::{LastMessage, ZaloActivity, LAST_WECHAT_MESSAGE_SQL, ZALO_WINDOW_SQL};
+use crate::reach::{Contact, Outgoing};
 use crate::rules::Rules;
 use crate::settings::Settings;
 use crate::sql::{follow_ups, Param, Statement, StoreError};
-use crate::staff::{describe_reach, plan_action, plan_reply, Activity, TicketAction, TicketRow};
+use crate::staff::{describe_reach, plan_action, plan_reply, StaffReply, TicketAction, TicketRow};
 
 /// A ticket with its next due time: the first response until there was one, then resolution;
-/// none once resolved or closed.
+/// none once resolved or closed. `order_phone`: the phone of the card-shop order it is linked
+/// to, which the ZNS fallback may use.
 pub const TICKET_SQL: &str = "SELECT t.*, \
        CASE WHEN t.status IN ('resolved', 'closed') THEN NULL WHEN t.first_response_at IS NULL THEN t.first_response_due ELSE t.resolution_due END AS due_at, \
        CASE WHEN t.status IN ('resolved', 'closed') THEN NULL WHEN t.first_response_at IS NULL THEN 'first_response' ELSE 'resolution' END AS due_kind, \
-       (SELECT o.id FROM tickets o WHERE o.channel = t.channel AND o.customer_id = t.customer_id AND o.status != 'closed' AND o.id != t.id) AS other_active \
+       (SELECT o.id FROM tickets o WHERE o.channel = t.channel AND o.customer_id = t.customer_id AND o.status != 'closed' AND o.id != t.id) AS other_active, \
+       (SELECT o.customer_phone FROM orders o WHERE o.id = t.order_id) AS order_phone \
      FROM tickets t WHERE t.id = ?";
 
 /// The queue's filters (`GET /api/tickets?status=&channel=&category=&priority=&assignee=`),
@@ -96,8 +97,9 @@ const DUE: &str = "CASE WHEN status IN ('resolved', 'closed') THEN NULL WHEN fir
 pub enum Ask {
     View,
     Act(TicketAction),
-    /// A reply's text, under its Idempotency-Key (the flow runs under `Idempotent`).
-    Reply(String, Option<IdempotencyKey>),
+    /// A reply (a text or a Shop card), under its Idempotency-Key (the flow runs under
+    /// `Idempotent`).
+    Reply(StaffReply, Option<IdempotencyKey>),
 }
 
 /// The answer: a status and a JSON body, or a refusal.
@@ -117,17 +119,15 @@ struct Read {
     row: Value,
     ticket: TicketRow,
     rules: Rules,
-    last_message_at: Option<i64>,
-    /// A Zalo ticket's consultation window.
-    zalo_window: Option<Window>,
+    /// What the timeline says of the customer on their channel.
+    contact: Contact,
 }
 
 enum State {
     Start,
     ReadingTicket,
     ReadingRules(Value, TicketRow),
-    ReadingLastMessage(Box<Read>),
-    ReadingZaloWindow(Box<Read>),
+    ReadingContact(Box<Read>),
     Viewing(Box<Read>, ReadFlow),
     Writing(Vec<Statement>, Value),
     Dispatching(Dispatch, Value),
@@ -174,14 +174,8 @@ impl<'a> TicketFlow<'a> {
             row,
             ticket,
             rules,
-            last_message_at,
-            zalo_window,
+            contact,
         } = read;
-        let activity = match zalo_window {
-            Some(window) => Activity::Zalo(window),
-            None => Activity::Wechat { last_message_at },
-        };
-        let reach = |text: &str| ticket.reach(text, &rules, self.settings, activity, self.now);
         match &self.ask {
             Ask::View => {
                 let by_ticket = |sql| Statement::new(sql, vec![self.id.into()]);
@@ -198,22 +192,22 @@ impl<'a> TicketFlow<'a> {
                         ),
                     ),
                 ];
-                let reached = reach("");
-                let mut head = json!({ "ticket": row, "reach": describe_reach(reached.as_ref()) });
-                head["last_wechat_message_at"] = json!(last_message_at);
-                if let Some(window) = zalo_window {
-                    head["zalo_window"] = json!({
-                        "open_until": window.open_until,
-                        "free_replies_left": window.free_replies_left,
-                    });
-                }
+                let reach = ticket.reach(
+                    Outgoing::Text(""),
+                    "",
+                    &rules,
+                    self.settings,
+                    &contact,
+                    self.now,
+                );
+                let mut head = json!({ "ticket": row, "reach": describe_reach(&reach) });
+                head["last_wechat_message_at"] = json!(contact.last_message_at);
                 self.state = State::Viewing(
                     Box::new(Read {
                         row: head,
                         ticket,
                         rules,
-                        last_message_at,
-                        zalo_window,
+                        contact,
                     }),
                     ReadFlow::new(parts),
                 );
@@ -233,20 +227,31 @@ impl<'a> TicketFlow<'a> {
                     Err(refusal) => Step::Done(Err(refusal)),
                 }
             }
-            Ask::Reply(text, key) => {
-                let Some(reached) = reach(text) else {
-                    return Step::Done(Err(Rejection::Conflict(
-                        "no channel reaches this customer: no WeChat OpenID, and no phone with a zns_fallback template".into(),
-                    )));
-                };
+            Ask::Reply(reply, key) => {
                 // With a key, a repeat racing this one names the same delivery.
                 let delivery = match key {
                     Some(key) => format!("reply:key:{}", key.name()),
                     None => format!("reply:{}", self.unique),
                 };
+                let reached = match ticket.reach(
+                    reply.outgoing(),
+                    &delivery,
+                    &rules,
+                    self.settings,
+                    &contact,
+                    self.now,
+                ) {
+                    Ok(reached) => reached,
+                    Err(unreachable) => {
+                        return Step::Done(Err(Rejection::Conflict(format!(
+                            "no channel reaches this customer: {}",
+                            unreachable.why
+                        ))))
+                    }
+                };
                 let mut statements =
-                    plan_reply(&ticket, text, &reached, &self.actor, &delivery, self.now);
-                let channel = describe_reach(Some(&reached));
+                    plan_reply(&ticket, reply, &reached, &self.actor, &delivery, self.now);
+                let channel = describe_reach(&Ok(reached));
                 let answer = json!({ "delivery": delivery, "channel": channel["channel"], "why": channel["why"], "reason": channel["reason"], "repeated": false });
                 if let Some(key) = key {
                     statements.insert(0, key.record(202, &answer, self.now));
@@ -292,44 +297,27 @@ impl Flow for TicketFlow<'_> {
                 let rules = effect::value(answer)
                     .and_then(|doc| Rules::parse(&doc).ok())
                     .unwrap_or_default();
+                let query = ticket
+                    .channel()
+                    .map(|(channel, id)| channel.contact_query(id));
                 let read = Read {
                     row,
                     ticket,
                     rules,
-                    last_message_at: None,
-                    zalo_window: None,
+                    contact: Contact::default(),
                 };
-                if read.ticket.channel == crate::tickets::ZALO {
-                    let user_id = read.ticket.customer_id.clone();
-                    self.state = State::ReadingZaloWindow(Box::new(read));
-                    return Step::Do(Effect::Query(Statement::new(
-                        ZALO_WINDOW_SQL,
-                        vec![user_id.into()],
-                    )));
-                }
-                match read.ticket.openid().map(str::to_owned) {
-                    Some(openid) => {
-                        self.state = State::ReadingLastMessage(Box::new(read));
-                        Step::Do(Effect::Query(Statement::new(
-                            LAST_WECHAT_MESSAGE_SQL,
-                            vec![openid.into()],
-                        )))
+                match query {
+                    Some(query) => {
+                        self.state = State::ReadingContact(Box::new(read));
+                        Step::Do(Effect::Query(query))
                     }
                     None => self.act(read),
                 }
             }
-            State::ReadingLastMessage(mut read) => match effect::rows::<LastMessage>(answer) {
+            State::ReadingContact(mut read) => match effect::rows::<Contact>(answer) {
                 Err(e) => Step::Done(Err(unavailable(e))),
                 Ok(rows) => {
-                    read.last_message_at = rows.first().and_then(|r| r.at);
-                    self.act(*read)
-                }
-            },
-            State::ReadingZaloWindow(mut read) => match effect::rows::<ZaloActivity>(answer) {
-                Err(e) => Step::Done(Err(unavailable(e))),
-                Ok(rows) => {
-                    let window = rows.first().map(|r| r.window(self.now));
-                    read.zalo_window = Some(window.unwrap_or(Window::of(None, 0, self.now)));
+                    read.contact = rows.first().copied().unwrap_or_default();
                     self.act(*read)
                 }
             },

@@ -1,18 +1,19 @@
-//! Calls that need the WeChat access_token: the token is read from KV, fetched anew when
-//! missing or near expiry, and refreshed once (with one retry of the call) when WeChat refuses
-//! it with 40001, 40014 or 42001.
+//! Calls that need a WeChat access_token (the Official Account's or the Shop's, each cached under
+//! its own KV key): the token is read from KV, fetched anew when missing or near expiry, and
+//! refreshed once (with one retry of the call) when WeChat refuses it with 40001, 40014 or 42001.
 
 use super::effect::{self, Answered, Effect, Flow, Step};
 use super::zalo_token::ZaloTokenFlow;
 use crate::http::{classify, HttpRequest, HttpResult, Outcome};
 use crate::kv;
 use crate::settings::Settings;
-use crate::wechat::api::{self, CachedToken};
+use crate::wechat::api::{self, App, CachedToken, TokenEndpoint};
 
 /// Gets an access_token: from the KV cache unless `force`d, else from WeChat (and cached).
 /// Fails with the outcome of the token call.
 pub struct TokenFlow<'a> {
     settings: &'a Settings,
+    app: App,
     now: i64,
     /// A refused token is being replaced: ask for a new one, not the cached one.
     force: bool,
@@ -28,34 +29,41 @@ enum TokenState {
 }
 
 impl<'a> TokenFlow<'a> {
-    pub fn new(settings: &'a Settings, now: i64, force: bool) -> Self {
+    pub fn new(settings: &'a Settings, app: App, now: i64, force: bool) -> Self {
         TokenFlow {
             settings,
+            app,
             now,
             force,
             state: TokenState::Start { force },
         }
     }
 
+    fn cache_key(&self) -> &'static str {
+        match self.app {
+            App::OfficialAccount => kv::ACCESS_TOKEN,
+            App::Shop => kv::SHOP_ACCESS_TOKEN,
+        }
+    }
+
     fn fetch(&mut self) -> Step<Result<String, Outcome>> {
-        let credentials = (
-            self.settings.wechat_appid.as_deref(),
-            self.settings.wechat_appsecret.as_deref(),
-        );
-        let (Some(appid), Some(secret)) = credentials else {
-            let missing = if credentials.0.is_none() {
-                "WECHAT_APPID"
-            } else {
-                "WECHAT_APPSECRET"
-            };
-            return Step::Done(Err(Outcome::Permanent(format!(
-                "missing setting {missing}"
-            ))));
+        let (appid, secret) = match self.settings.app_credentials(self.app) {
+            Ok(credentials) => credentials,
+            Err(missing) => {
+                return Step::Done(Err(Outcome::Permanent(format!(
+                    "missing setting {missing}"
+                ))))
+            }
+        };
+        // The Shop's token comes only from stable_token: the shop's other services keep theirs.
+        let endpoint = match self.app {
+            App::OfficialAccount => self.settings.wechat_token_endpoint,
+            App::Shop => TokenEndpoint::Stable,
         };
         self.state = TokenState::Fetching;
         Step::Do(Effect::Fetch(api::token_request(
             &self.settings.wechat_api_base,
-            self.settings.wechat_token_endpoint,
+            endpoint,
             appid,
             secret,
             self.force,
@@ -70,7 +78,7 @@ impl Flow for TokenFlow<'_> {
         match std::mem::replace(&mut self.state, TokenState::Finished) {
             TokenState::Start { force: false } => {
                 self.state = TokenState::ReadingCache;
-                Step::Do(Effect::KvGet(kv::ACCESS_TOKEN.into()))
+                Step::Do(Effect::KvGet(self.cache_key().into()))
             }
             TokenState::Start { force: true } => self.fetch(),
             TokenState::ReadingCache => {
@@ -100,7 +108,7 @@ impl Flow for TokenFlow<'_> {
                 let value = serde_json::to_string(&token).unwrap_or_default();
                 self.state = TokenState::Caching(token.access_token);
                 Step::Do(Effect::KvPut {
-                    key: kv::ACCESS_TOKEN.into(),
+                    key: self.cache_key().into(),
                     value,
                     ttl_secs: Some(ttl),
                 })
@@ -114,8 +122,9 @@ impl Flow for TokenFlow<'_> {
 
 /// Builds a call's request, given the access_token when the call needs one.
 pub trait BuildRequest {
-    fn needs_access_token(&self) -> bool;
-    /// The call needs the Zalo OA's access token rather than WeChat's.
+    /// Whose WeChat access_token the call needs, if any.
+    fn access_token_of(&self) -> Option<App>;
+    /// The call needs the Zalo OA's access token (its own lease flow) rather than WeChat's.
     fn needs_zalo_token(&self) -> bool {
         false
     }
@@ -145,6 +154,13 @@ enum CallState<'a> {
     Token { flow: Tokens<'a>, forced: bool },
     Calling { forced: bool },
     Finished,
+}
+
+/// Who issues the token a call needs.
+#[derive(Clone, Copy)]
+enum Issuer {
+    Wechat(App),
+    Zalo,
 }
 
 /// Whose access token a call carries.
@@ -188,17 +204,28 @@ impl<'a, B: BuildRequest> CallFlow<'a, B> {
         &self.call
     }
 
-    fn token(&mut self, forced: bool) -> Step<CallResult> {
-        let flow = if self.call.needs_zalo_token() {
-            let refused = forced.then(|| self.used_token.clone()).flatten();
-            Tokens::Zalo(Box::new(ZaloTokenFlow::new(
-                self.settings,
-                self.now,
-                self.holder.clone(),
-                refused,
-            )))
-        } else {
-            Tokens::Wechat(TokenFlow::new(self.settings, self.now, forced))
+    /// Who issues the token the call needs, if it needs one.
+    fn issuer(&self) -> Option<Issuer> {
+        if self.call.needs_zalo_token() {
+            return Some(Issuer::Zalo);
+        }
+        self.call.access_token_of().map(Issuer::Wechat)
+    }
+
+    fn token(&mut self, issuer: Issuer, forced: bool) -> Step<CallResult> {
+        let flow = match issuer {
+            Issuer::Zalo => {
+                let refused = forced.then(|| self.used_token.clone()).flatten();
+                Tokens::Zalo(Box::new(ZaloTokenFlow::new(
+                    self.settings,
+                    self.now,
+                    self.holder.clone(),
+                    refused,
+                )))
+            }
+            Issuer::Wechat(app) => {
+                Tokens::Wechat(TokenFlow::new(self.settings, app, self.now, forced))
+            }
         };
         self.state = CallState::Token { flow, forced };
         self.step(None)
@@ -221,10 +248,10 @@ impl<B: BuildRequest> Flow for CallFlow<'_, B> {
 
     fn step(&mut self, answer: Option<Answered>) -> Step<CallResult> {
         match std::mem::replace(&mut self.state, CallState::Finished) {
-            CallState::Start if self.call.needs_access_token() || self.call.needs_zalo_token() => {
-                self.token(false)
-            }
-            CallState::Start => self.request(None, false),
+            CallState::Start => match self.issuer() {
+                Some(issuer) => self.token(issuer, false),
+                None => self.request(None, false),
+            },
             CallState::Token { mut flow, forced } => match flow.step(answer) {
                 Step::Do(effect) => {
                     self.state = CallState::Token { flow, forced };
@@ -235,9 +262,9 @@ impl<B: BuildRequest> Flow for CallFlow<'_, B> {
             },
             CallState::Calling { forced } => {
                 let result = effect::http(answer);
-                match self.call.classify(&result) {
-                    Outcome::TokenExpired(_) if !forced => self.token(true),
-                    outcome => Step::Done((outcome, Some(result))),
+                match (self.call.classify(&result), self.issuer()) {
+                    (Outcome::TokenExpired(_), Some(issuer)) if !forced => self.token(issuer, true),
+                    (outcome, _) => Step::Done((outcome, Some(result))),
                 }
             }
             CallState::Finished => Step::Done((Outcome::Permanent("flow finished".into()), None)),

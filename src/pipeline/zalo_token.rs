@@ -97,20 +97,14 @@ impl<'a> ZaloTokenFlow<'a> {
     }
 
     fn refresh(&mut self, row: TokenRow) -> Step<Result<String, Outcome>> {
-        let credentials = (
-            self.settings.zalo_app_id.as_deref(),
-            self.settings.zalo_app_secret.as_deref(),
-        );
-        let (Some(app_id), Some(secret)) = credentials else {
-            let missing = if credentials.0.is_none() {
-                "ZALO_APP_ID"
-            } else {
-                "ZALO_APP_SECRET"
-            };
-            return self.release(
-                Outcome::Permanent(format!("missing setting {missing}")),
-                None,
-            );
+        let (app_id, secret) = match self.settings.zalo_credentials() {
+            Ok(credentials) => credentials,
+            Err(missing) => {
+                return self.release(
+                    Outcome::Permanent(format!("missing setting {missing}")),
+                    None,
+                )
+            }
         };
         let request = refresh_request(
             &self.settings.zalo_oauth_base,

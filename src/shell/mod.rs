@@ -7,6 +7,7 @@ mod cron;
 mod incoming;
 mod io;
 mod js;
+mod media;
 mod oa;
 mod orders;
 mod payfeedback;
@@ -55,13 +56,21 @@ pub fn fetch(
         Route::Deferred(route) => {
             let answered = async move {
                 let meter = Meter::default();
+                if let Deferred::Media = route {
+                    let streamed = media::handle(&req, &env, &meter).await;
+                    let usage = *meter.borrow();
+                    return match streamed {
+                        Ok(response) => Ok(response.into()),
+                        Err(reply) => answer(&req.method, req.path(), reply, started, &usage),
+                    };
+                }
                 let reply = match route {
                     Deferred::OaPush => oa::handle(&req, &env, &meter).await,
                     Deferred::ShopPush => shop::handle(&req, &env, &meter).await,
                     Deferred::PayFeedback => payfeedback::handle(&req, &env, &meter).await,
                     Deferred::Orders => orders::handle(&req, &env, &meter).await,
                     Deferred::ZaloOa => zalo::handle(&req, &env, &meter).await,
-                    Deferred::Admin => admin::handle(&req, &env, &meter).await,
+                    Deferred::Admin | Deferred::Media => admin::handle(&req, &env, &meter).await,
                 };
                 let usage = *meter.borrow();
                 answer(&req.method, req.path(), reply, started, &usage)

@@ -191,6 +191,44 @@ pub async fn fetch(request: &HttpRequest) -> HttpResult {
 /// image and cache options, converted through serde at every call (code the wasm would carry
 /// only for this).
 async fn fetch_with(request: &HttpRequest, signal: &AbortSignal) -> Result<HttpResult, JsValue> {
+    let response = fetch_response(request, signal).await?;
+    let retry_after = response
+        .headers()
+        .get("retry-after")?
+        .and_then(|v| parse_retry_after(&v));
+    let body = match response.text() {
+        Ok(text) => JsFuture::from(text).await.ok().and_then(|t| t.as_string()),
+        Err(_) => None,
+    };
+    Ok(HttpResult::Response {
+        status: response.status(),
+        body: body.unwrap_or_default(),
+        retry_after,
+    })
+}
+
+/// The upstream's response to `request` once its headers arrived (within the timeout), its
+/// body unread: for streaming it on as it is (`media`).
+pub async fn fetch_streamed(request: &HttpRequest) -> Result<web_sys::Response, String> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let call = Box::pin(fetch_response(request, &signal));
+    let timeout = Delay::from(Duration::from_secs(TIMEOUT_SECS));
+    let answered = match select(call, timeout).await {
+        Either::Left((Ok(response), _)) => Ok(response),
+        Either::Left((Err(e), _)) => Err(js::error_text(e)),
+        Either::Right(((), _)) => {
+            controller.abort();
+            Err(format!("no answer within {TIMEOUT_SECS} s"))
+        }
+    };
+    answered
+}
+
+async fn fetch_response(
+    request: &HttpRequest,
+    signal: &AbortSignal,
+) -> Result<web_sys::Response, JsValue> {
     let headers = web_sys::Headers::new()?;
     for (name, value) in &request.headers {
         headers.set(name, value)?;
@@ -206,21 +244,7 @@ async fn fetch_with(request: &HttpRequest, signal: &AbortSignal) -> Result<HttpR
     }
     init.set_signal(Some(signal));
     let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let response: web_sys::Response =
-        JsFuture::from(global.fetch_with_str_and_init(&request.url, &init))
-            .await?
-            .dyn_into()?;
-    let retry_after = response
-        .headers()
-        .get("retry-after")?
-        .and_then(|v| parse_retry_after(&v));
-    let body = match response.text() {
-        Ok(text) => JsFuture::from(text).await.ok().and_then(|t| t.as_string()),
-        Err(_) => None,
-    };
-    Ok(HttpResult::Response {
-        status: response.status(),
-        body: body.unwrap_or_default(),
-        retry_after,
-    })
+    JsFuture::from(global.fetch_with_str_and_init(&request.url, &init))
+        .await?
+        .dyn_into()
 }

@@ -21,6 +21,14 @@ impl CachedToken {
     }
 }
 
+/// Whose access_token a call needs. The Official Account and the WeChat Shop each have their own
+/// AppID, secret and cached token: a Shop token sent to the OA's API (or the reverse) is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum App {
+    OfficialAccount,
+    Shop,
+}
+
 /// Which endpoint hands out the access_token.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum TokenEndpoint {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { SECRETS, startMock, startWorker, waitFor } from '../e2e/harness.mjs';
-import { cdata, msgId, now, safePush } from '../e2e/wechat-client.mjs';
+import { cdata, jsonWithBigInts, msgId, now, safePush } from '../e2e/wechat-client.mjs';
 
 export { SECRETS, waitFor, now };
 export const SHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'screenshots');
@@ -20,6 +20,8 @@ export const TIME_ZONE = 'Asia/Ho_Chi_Minh';
 export const VIEWPORTS = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 860 } };
 export const ZALO = { appId: '3620184551288361477', oaSecretKey: 'zalo-oa-secret-key' };
 export const XSS = '<img src=x onerror=alert(1)>';
+// A customer's picture as WeChat keeps it under the MediaId `MEDIA_PNG`: a 1x1 PNG.
+export const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // The Worker, its mock upstreams and a browser. WeChat refuses custom/send to `oDead…` OpenIDs
@@ -28,6 +30,9 @@ export async function startDashboard() {
   fs.mkdirSync(SHOTS, { recursive: true });
   const wechat = await startMock('wechat', (req) => {
     if (req.path === '/cgi-bin/stable_token') return { json: { access_token: 'T', expires_in: 7200 } };
+    if (req.path === '/cgi-bin/media/get') {
+      return req.query.media_id === 'MEDIA_PNG' ? { body: PNG, headers: { 'content-type': 'image/png' } } : { json: { errcode: 40007, errmsg: 'invalid media_id' } };
+    }
     if (req.path === '/cgi-bin/message/custom/send' && wechat.refuseDead && String(req.json?.touser).startsWith('oDead')) {
       return { json: { errcode: 40003, errmsg: 'invalid openid' } };
     }
@@ -44,6 +49,7 @@ export async function startDashboard() {
   const worker = await startWorker({
     WECHAT_API_BASE: wechat.url, WECOM_API_BASE: robot.url, CARESOFT_BASE_URL: `${caresoft.url}/demo`,
     STAFF_TOKENS: `${STAFF.name}:${STAFF.token},bob:bob-dashboard-token,${LEAD.name}:${LEAD.token}:lead`, TIME_ZONE,
+    SHOP_APPSECRET: 'dashboard-shop-secret',
     ZALO_APP_ID: ZALO.appId, ZALO_APP_SECRET: 'zalo-app-secret', ZALO_OA_SECRET_KEY: ZALO.oaSecretKey,
     ZALO_API_BASE: zalo.url, ZALO_OAUTH_BASE: zalo.url,
   });
@@ -72,6 +78,14 @@ export async function startDashboard() {
       const xml = cdata({ ToUserName: 'gh_shop', FromUserName: openid, CreateTime: now(), MsgType: 'text', Content: content, MsgId: msgId(), ...fields });
       const { query, body } = safePush(SECRETS.WECHAT_TOKEN, SECRETS.WECHAT_AES_KEY, SECRETS.WECHAT_APPID, xml);
       const r = await fetch(`${worker.url}/wechat/oa?${query}`, { method: 'POST', body });
+      assert.equal(r.status, 200, await r.text());
+    },
+
+    // A WeChat Shop buyer's message (`msg_type` and its object), as the Shop pushes it in safe mode.
+    async buyerWrites(openid, fields) {
+      const json = jsonWithBigInts({ ToUserName: 'gh_shop', FromUserName: openid, CreateTime: now(), MsgType: 'event', Event: 'commkf_send_msg_to_kf', msg_id: msgId(), ...fields });
+      const { query, body } = safePush(SECRETS.SHOP_TOKEN, SECRETS.SHOP_AES_KEY, SECRETS.SHOP_APPID, json, { envelope: 'json' });
+      const r = await fetch(`${worker.url}/wechat/shop?${query}`, { method: 'POST', body });
       assert.equal(r.status, 200, await r.text());
     },
 

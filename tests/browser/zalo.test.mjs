@@ -31,8 +31,8 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       await row.locator('a').click();
       await page.waitForSelector('.timeline .entry.kind-inbound');
       assert.equal(await page.locator('.timeline .entry.kind-inbound .body').first().textContent(), 'Tôi chưa nhận được mã thẻ');
-      assert.match(await page.textContent('#reach'), /Zalo OA: khách đã nhắn qua Zalo trong 7 ngày qua/);
-      assert.match(await page.textContent('#reach .zalo-window'), /còn 8 tin phản hồi miễn phí/);
+      assert.match(await page.textContent('#reach'), /Zalo OA: cửa sổ trả lời của khách đang mở/);
+      assert.match(await page.textContent('#reach-window.zalo-window'), /còn 8 tin phản hồi miễn phí/);
       await shot(page, `${size}-zalo-ticket`);
 
       const text = `Chào bạn, mã thẻ đã được gửi lại ${Date.now()}`;
@@ -43,7 +43,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       assert.deepEqual(sends()[0].json.message, { text });
       const sent = page.locator('.timeline .entry.kind-outbound', { hasText: `Đã gửi cho khách qua Zalo: ${text}` });
       await sent.waitFor({ timeout: 30_000 });
-      await page.locator('#reach .zalo-window', { hasText: 'còn 7 tin' }).waitFor({ timeout: 30_000 });
+      await page.locator('#reach-window.zalo-window', { hasText: 'còn 7 tin' }).waitFor({ timeout: 30_000 });
       assert.equal(sends().length, 1, 'exactly one send');
       assertClean(page);
       await page.context().close();

@@ -52,6 +52,7 @@ test('every admin route answers each role as the table says, and refuses before 
     ['PUT', '/api/rules', { faq: [], routes: [] }, 'owner'],
     ['GET', '/api/tickets', undefined, 'agent'],
     ['GET', `/api/tickets/${ticket.id}`, undefined, 'agent'],
+    ['GET', `/api/tickets/${ticket.id}/media/1`, undefined, 'agent'],
     ['POST', `/api/tickets/${ticket.id}/assign`, { assignee: 'anna' }, 'agent'],
     ['POST', `/api/tickets/${ticket.id}/reply`, { text: 'hi' }, 'agent'],
     ['POST', `/api/tickets/${ticket.id}/zns`, { template_id: 7 }, 'agent'],

@@ -43,6 +43,18 @@ impl Db {
         // As D1 does.
         conn.pragma_update(None, "foreign_keys", true)
             .expect("foreign keys");
+        let db = Db { conn };
+        db.migrate(|name| name < first_left_out);
+        db
+    }
+
+    /// Applies the migrations whose file name sorts from `first` on, in order: the schema
+    /// today's code runs on, after the migration under test.
+    pub fn migrate_from(&self, first: &str) {
+        self.migrate(|name| name >= first);
+    }
+
+    fn migrate(&self, wanted: impl Fn(&str) -> bool) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .expect("migrations/")
@@ -50,16 +62,16 @@ impl Db {
             .filter(|p| p.extension().is_some_and(|x| x == "sql"))
             .filter(|p| {
                 p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().as_ref() < first_left_out)
+                    .is_some_and(|n| wanted(n.to_string_lossy().as_ref()))
             })
             .collect();
         files.sort();
         for file in files {
             let sql = std::fs::read_to_string(&file).expect("migration text");
-            conn.execute_batch(&sql)
+            self.conn
+                .execute_batch(&sql)
                 .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         }
-        Db { conn }
     }
 
     /// Runs statements as one transaction, as a D1 batch does: all or nothing. Returns the rows

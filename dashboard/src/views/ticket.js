@@ -2,7 +2,7 @@
 // actions, every message sent and its outcome), the linked order and complaints, and the
 // actions: reply (the page says which channel it takes and why), assign, resolve, close, reopen.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, idempotencyKey } from '../api.js';
+import { api, apiBlob, idempotencyKey } from '../api.js';
 import { failedOutbound, inboundParts, timelineText } from '../i18n.js';
 import { Badge, Channel, Countdown, ErrorLine, Loading, Note, SafeLink, Time, formatMoney, formatTime, href, html, useApi, usePage } from '../lib.js';
 import { windowOf } from './queue.js';
@@ -10,7 +10,33 @@ import { windowOf } from './queue.js';
 const MAX_REPLY_BYTES = 2048;
 const bytes = (s) => new TextEncoder().encode(s.trim()).length;
 
-function Entry({ e }) {
+// A customer's picture, fetched with the staff token and shown as a data: URL (the page's CSP
+// allows no other image source, and no third-party host ever sees it).
+function Picture({ ticketId, entryId }) {
+  const { t } = usePage();
+  const [src, setSrc] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const show = async () => {
+    setBusy(true); setError(null);
+    try {
+      const blob = await apiBlob(`/api/tickets/${ticketId}/media/${entryId}`);
+      if (!/^image\/(jpeg|png|gif|webp)$/.test(blob.type)) throw Object.assign(new Error(), { text: t('pictureNotImage') });
+      setSrc(await new Promise((resolve, reject) => {
+        const reader = new FileReader();
+        reader.onload = () => resolve(reader.result);
+        reader.onerror = () => reject(reader.error);
+        reader.readAsDataURL(blob);
+      }));
+    } catch (err) { setError(err); }
+    setBusy(false);
+  };
+  if (src) return html`<img class="customer-picture" src=${src} alt=${t('customerPicture')} />`;
+  return html`<button type="button" class="show-picture" onClick=${show} disabled=${busy}>${busy ? t('loading') : t('showPicture')}</button>
+    <${ErrorLine} error=${error} />`;
+}
+
+function Entry({ e, ticketId }) {
   const { t } = usePage();
   // A system's name is translated; a person's (a customer's, an agent's) is kept as it is.
   const actor = !e.actor ? '' : e.kind !== 'inbound' || e.actor === 'card_shop' ? t.maybe('actor_', e.actor) : e.actor;
@@ -27,13 +53,29 @@ function Entry({ e }) {
       <${Time} at=${e.at} />
     </div>
     <p class="body">${type && html`<span class="msg-type">${type}</span> `}${url ? html`<${SafeLink} url=${url} />` : text}</p>
+    ${e.kind === 'inbound' && e.body.startsWith('[image]') && html`<${Picture} ticketId=${ticketId} entryId=${e.id} />`}
   </li>`;
 }
 
-function Reply({ ticket, reach, zaloWindow, onSent }) {
+// What the customer's channel still allows: the window's end and the messages left (Zalo counts
+// none: its free replies left instead).
+function WindowLine({ window }) {
   const page = usePage();
   const { t } = page;
+  if (!window) return null;
+  if (window.free_replies_left != null) {
+    return html`<p class="muted zalo-window" id="reach-window">${t('zaloWindow', formatTime(window.open_until, page), window.free_replies_left)}</p>`;
+  }
+  if (window.open_until === null) return html`<p class="muted" id="reach-window">${t('windowUnknown', window.sends_left)}</p>`;
+  return html`<p class="muted" id="reach-window">${t('windowUntil')} <${Time} at=${window.open_until} long /> · ${t('sendsLeft', window.sends_left)}</p>`;
+}
+
+function Reply({ ticket, reach, onSent }) {
+  const { t } = usePage();
   const [text, setText] = useState('');
+  // A Shop buyer can also get a product or order card; the order they shared is offered.
+  const [kind, setKind] = useState('text');
+  const [cardId, setCardId] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const [note, setNote] = useState(null);
@@ -42,18 +84,24 @@ function Reply({ ticket, reach, zaloWindow, onSent }) {
   const composed = useRef({ text: null, key: null });
   const size = bytes(text);
   const unreachable = reach.channel === 'none';
+  const shop = ticket.channel === 'shop';
+  const card = kind !== 'text';
+  const ready = card ? /^\d{1,32}$/.test(cardId.trim()) : text.trim() && size <= MAX_REPLY_BYTES;
+  const pick = (k) => { setKind(k); setCardId(k === 'order' && ticket.order_id ? ticket.order_id : ''); };
   const send = async (e) => {
     e?.preventDefault();
-    if (busy || !text.trim() || size > MAX_REPLY_BYTES || unreachable) return;
-    const message = text.trim();
+    if (busy || !ready || unreachable) return;
+    const body = kind === 'product' ? { product_id: cardId.trim() } : kind === 'order' ? { order_id: cardId.trim() } : { text: text.trim() };
+    // The same key while the same message is retried; its hash covers the body, cards too.
+    const message = JSON.stringify(body);
     if (composed.current.text !== message) composed.current = { text: message, key: idempotencyKey() };
     setBusy(true); setError(null); setNote(null);
     try {
       const answer = await api(`/api/tickets/${ticket.id}/reply`, {
-        method: 'POST', body: { text: message }, headers: { 'idempotency-key': composed.current.key },
+        method: 'POST', body, headers: { 'idempotency-key': composed.current.key },
       });
       composed.current = { text: null, key: null };
-      setText('');
+      setText(''); if (card) setCardId('');
       setNote(t('replyQueued', t.maybe('channel_', answer.channel)));
       onSent();
     } catch (err) { setError(err); }
@@ -61,17 +109,25 @@ function Reply({ ticket, reach, zaloWindow, onSent }) {
   };
   const channel = t.maybe('channel_', reach.channel);
   return html`<form class="reply card" onSubmit=${send}>
-    <label for="reply-text">${t('reply')}</label>
+    <label for=${card ? 'reply-card-id' : 'reply-text'}>${t('reply')}</label>
     <p class=${`reach reach-${reach.channel}`} id="reach">
       <strong>${t('replyVia', channel)}</strong>: ${reach.reason ? t.maybe('reason_', reach.reason) : reach.why}
-      ${zaloWindow && html`<br /><span class="zalo-window">${t('zaloWindow', formatTime(zaloWindow.open_until, page), zaloWindow.free_replies_left)}</span>`}
     </p>
-    <textarea id="reply-text" rows="3" placeholder=${t('replyPlaceholder')} value=${text} disabled=${unreachable}
+    <${WindowLine} window=${reach.window} />
+    ${shop && html`<fieldset class="reply-kind" disabled=${unreachable}>
+      <legend>${t('replyKind')}</legend>
+      ${['text', 'product', 'order'].map((k) => html`<label><input type="radio" name="reply-kind" value=${k} checked=${kind === k} onChange=${() => pick(k)} /> ${t(`replyKind_${k}`)}</label>`)}
+    </fieldset>`}
+    ${card
+      ? html`<input id="reply-card-id" inputmode="numeric" autocomplete="off" value=${cardId} disabled=${unreachable}
+          placeholder=${t(kind === 'order' ? 'orderIdPlaceholder' : 'productIdPlaceholder')} aria-describedby="reach"
+          onInput=${(e) => setCardId(e.currentTarget.value)} />`
+      : html`<textarea id="reply-text" rows="3" placeholder=${t('replyPlaceholder')} value=${text} disabled=${unreachable}
       aria-describedby="reach" onInput=${(e) => setText(e.currentTarget.value)}
-      onKeyDown=${(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) send(e); }}></textarea>
+      onKeyDown=${(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) send(e); }}></textarea>`}
     <div class="reply-foot">
-      <span class=${`muted ${size > MAX_REPLY_BYTES ? 'too-long' : ''}`}>${size > MAX_REPLY_BYTES ? t('replyTooLong', MAX_REPLY_BYTES) : t('replyBytes', size, MAX_REPLY_BYTES)} · ${t('sendHint')}</span>
-      <button id="send-reply" type="submit" disabled=${busy || unreachable || !text.trim() || size > MAX_REPLY_BYTES}>${busy ? t('sending') : t('send')}</button>
+      ${!card && html`<span class=${`muted ${size > MAX_REPLY_BYTES ? 'too-long' : ''}`}>${size > MAX_REPLY_BYTES ? t('replyTooLong', MAX_REPLY_BYTES) : t('replyBytes', size, MAX_REPLY_BYTES)} · ${t('sendHint')}</span>`}
+      <button id="send-reply" type="submit" disabled=${busy || unreachable || !ready}>${busy ? t('sending') : t('send')}</button>
     </div>
     ${unreachable && html`<p class="muted">${t('replyNoChannel')}</p>`}
     <${Note} text=${note} />
@@ -173,8 +229,8 @@ export function TicketView({ id }) {
       <div class="conversation">
         <h3>${t('timeline')}</h3>
         ${data.timeline.length === 0 && html`<p class="empty">${t('noTimeline')}</p>`}
-        <ol class="timeline">${data.timeline.map((e) => html`<${Entry} key=${e.id} e=${e} />`)}</ol>
-        ${tk.status !== 'closed' && html`<${Reply} ticket=${tk} reach=${data.reach} zaloWindow=${data.zalo_window?.open_until ? data.zalo_window : null} onSent=${changed} />`}
+        <ol class="timeline">${data.timeline.map((e) => html`<${Entry} key=${e.id} e=${e} ticketId=${tk.id} />`)}</ol>
+        ${tk.status !== 'closed' && html`<${Reply} ticket=${tk} reach=${data.reach} onSent=${changed} />`}
       </div>
       <div class="details">
         <div class="card">
