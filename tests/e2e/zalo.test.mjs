@@ -111,7 +111,7 @@ describe('Zalo OA webhook', () => {
     const view = await api(`/api/tickets/${(await ticketOf('u-storm')).id}`);
     assert.deepEqual(view.timeline.map((l) => l.body), ['Đơn hàng của tôi chưa tới']);
     assert.equal(view.reach.channel, 'zalo');
-    assert.equal(view.zalo_window.free_replies_left, 8);
+    assert.equal(view.reach.window.free_replies_left, 8);
   });
 });
 
@@ -147,7 +147,7 @@ describe('Zalo OA replies', () => {
     const sends = csCalls().filter((c) => c.json?.recipient?.user_id === 'u-expired');
     assert.deepEqual(sends.map((c) => c.headers.access_token), [`AT-${before}`, `AT-${before + 1}`]);
     const view = await api(`/api/tickets/${ticket.id}`);
-    assert.equal(view.zalo_window.free_replies_left, 7);
+    assert.equal(view.reach.window.free_replies_left, 7);
   });
 
   test('a closed window gives the ZNS fallback to the phone the customer shared', async () => {
