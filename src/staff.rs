@@ -538,6 +538,50 @@ mod tests {
         );
         assert_eq!(ticket("oa", "open").channel(), Some((Channel::Oa, "oU")));
         assert_eq!(ticket("orders", "open").channel(), None);
+        assert_eq!(
+            ticket("zalo", "open").channel(),
+            Some((Channel::Zalo, "oU"))
+        );
+    }
+
+    #[test]
+    fn a_zalo_customer_is_reached_on_zalo_with_the_free_replies_shown() {
+        let settings = Settings::from_lookup(|name| {
+            matches!(name, "ZALO_APP_ID" | "ZALO_APP_SECRET").then(|| "x".into())
+        });
+        let t = ticket("zalo", "open");
+        let reach = |contact: Contact| {
+            let hi = Outgoing::Text("hi");
+            describe_reach(&t.reach(hi, "d", &fallback_rules(), &settings, &contact, NOW))
+        };
+        let open = reach(wrote(NOW - 60, 2));
+        assert_eq!(
+            (open["channel"].as_str(), open["reason"].as_str()),
+            (Some("zalo"), Some("window_open"))
+        );
+        assert_eq!(
+            open["window"],
+            serde_json::json!({
+                "open_until": NOW - 60 + crate::platforms::zalo::WINDOW_SECS,
+                "sends_left": null,
+                "free_replies_left": 6,
+            })
+        );
+        let closed = reach(wrote(NOW - crate::platforms::zalo::WINDOW_SECS, 0));
+        assert_eq!(
+            (closed["channel"].as_str(), closed["reason"].as_str()),
+            (Some("zns"), Some("window_closed"))
+        );
+        let nothing = Settings::from_lookup(|_| None);
+        let unset = describe_reach(&t.reach(
+            Outgoing::Text("hi"),
+            "d",
+            &Rules::default(),
+            &nothing,
+            &wrote(NOW, 0),
+            NOW,
+        ));
+        assert_eq!(unset["setting"], "ZALO_APP_ID");
     }
 
     #[test]
