@@ -9,6 +9,7 @@ use crate::platforms::oa::{OaEvent, OaMessage, Push as OaPush};
 use crate::platforms::orders::{self, OrderEvent};
 use crate::platforms::payfeedback::Notification;
 use crate::platforms::shop::{ShopEvent, ShopMessage, ShopPush};
+use crate::platforms::wecom_kf::{KfMessage, KfSync};
 
 /// One queue message, named by its variant (`{"inbound": {…}}`, `"flush_alerts"`) so a consumer
 /// can refuse what it does not understand. Externally tagged: serde reads that without first
@@ -22,6 +23,8 @@ pub enum QueueMessage {
     Deliver { delivery_id: String },
     /// Send pending staff alerts to the WeCom robot, coalesced, within its rate limit.
     FlushAlerts,
+    /// Pull a 微信客服 account's new messages (`kf/sync_msg`) and store them.
+    KfSync(KfSync),
 }
 
 /// An accepted callback as the queue carries it: the platform's authenticated text (decrypted
@@ -70,6 +73,8 @@ pub enum Inbound {
     PayFeedback(Notification),
     /// A card-shop order event (`POST /hooks/orders`).
     Order(OrderEvent),
+    /// A 微信客服 message or event, as `kf/sync_msg` returned it.
+    KfMessage(KfMessage),
 }
 
 impl Inbound {
@@ -82,6 +87,7 @@ impl Inbound {
             Inbound::ShopEvent(_) => "shop_event",
             Inbound::PayFeedback(_) => "pay_feedback",
             Inbound::Order(_) => "order",
+            Inbound::KfMessage(_) => "kf_message",
         }
     }
 }
@@ -260,6 +266,7 @@ impl QueuedEvent {
             Inbound::ShopEvent(e) => describe_shop_event(e),
             Inbound::PayFeedback(n) => describe_notification(n),
             Inbound::Order(o) => describe_order(o),
+            Inbound::KfMessage(m) => describe_kf_message(m),
         }
     }
 }
@@ -288,6 +295,10 @@ fn describe_notification(n: &Notification) -> String {
 
 fn describe_order(o: &OrderEvent) -> String {
     description("order", o.kind.as_str(), &o.order.id)
+}
+
+fn describe_kf_message(m: &KfMessage) -> String {
+    description("kf_message", &m.msgtype, &m.external_userid)
 }
 
 fn description(kind: &str, detail: &str, who: &str) -> String {

@@ -7,6 +7,8 @@ pub const RULES: &str = "rules";
 pub const ONLINE_AGENTS: &str = "kf_online";
 /// The WeChat access_token and its expiry.
 pub const ACCESS_TOKEN: &str = "wechat_access_token";
+/// The 微信客服 (WeCom) access_token and its expiry.
+pub const WECOM_KF_ACCESS_TOKEN: &str = "wecom_kf_access_token";
 /// Queue messages kept here while D1 is unusable (`parked:` + a hash of the message), until
 /// `POST /api/parked/replay` puts them back on the queue.
 pub const PARKED_PREFIX: &str = "parked:";
@@ -41,7 +43,13 @@ mod tests {
     #[test]
     fn only_the_rules_are_read_from_an_isolates_memory() {
         assert_eq!(isolate_cache_secs(RULES), Some(10));
-        for key in [ONLINE_AGENTS, ACCESS_TOKEN, OUTAGE_ALERTED, "parked:x"] {
+        for key in [
+            ONLINE_AGENTS,
+            ACCESS_TOKEN,
+            WECOM_KF_ACCESS_TOKEN,
+            OUTAGE_ALERTED,
+            "parked:x",
+        ] {
             assert_eq!(isolate_cache_secs(key), None, "{key}");
         }
     }

@@ -11,11 +11,12 @@ use crate::mask::mask;
 use crate::platforms::caresoft::{classify_zns, mask_phones, zns_request, ZnsSend};
 use crate::platforms::payfeedback::payfeedback_update_url;
 use crate::platforms::wecom;
+use crate::platforms::wecom_kf::{self, KfCustomer, KfOutMessage, ServiceState};
 use crate::rate::{RateLimit, CARESOFT_ZNS, WECOM_ROBOT};
 use crate::settings::{required, Settings};
 use crate::sql::Statement;
 use crate::tickets::{timeline_by_id, TimelineEntry};
-use crate::wechat::api::token_query;
+use crate::wechat::api::{token_query, TokenSource};
 use crate::wechat::custom_send::{
     build_custom_send, custom_send_path, CustomMessage, CustomSendLimits,
 };
@@ -57,6 +58,26 @@ pub enum OutboundCall {
         #[serde(default)]
         caresoft_ticket_id: Option<i64>,
     },
+    /// A 微信客服 message to a customer in their session (`kf/send_msg`). `msgid` is made from
+    /// the delivery id once, so every attempt carries the same one.
+    KfSend {
+        to: KfCustomer,
+        msgid: String,
+        message: KfOutMessage,
+    },
+    /// The welcome of an `enter_session` event (`kf/send_msg_on_event`): its code is one-time.
+    KfWelcome {
+        code: String,
+        msgid: String,
+        message: KfOutMessage,
+    },
+    /// Hand a 微信客服 session to a human in WeCom (3) or end it (4) (`kf/service_state/trans`).
+    KfSessionState {
+        to: KfCustomer,
+        state: ServiceState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        servicer_userid: Option<String>,
+    },
 }
 
 impl OutboundCall {
@@ -67,6 +88,9 @@ impl OutboundCall {
             OutboundCall::CustomSend { .. } => "wechat_custom_send",
             OutboundCall::PayfeedbackUpdate { .. } => "payfeedback_update",
             OutboundCall::Zns { .. } => CARESOFT_ZNS.target,
+            OutboundCall::KfSend { .. } => "wecom_kf_send",
+            OutboundCall::KfWelcome { .. } => "wecom_kf_welcome",
+            OutboundCall::KfSessionState { .. } => "wecom_kf_session",
         }
     }
 
@@ -97,6 +121,15 @@ impl OutboundCall {
                 send.template_id,
                 mask(&send.phone)
             ),
+            OutboundCall::KfSend { message, .. } => {
+                format!("sent to the customer: {}", message.summary())
+            }
+            OutboundCall::KfWelcome { message, .. } => {
+                format!("welcome sent: {}", message.summary())
+            }
+            OutboundCall::KfSessionState { state, .. } => {
+                format!("微信客服 session set to state {}", *state as i64)
+            }
         }
     }
 
@@ -105,15 +138,21 @@ impl OutboundCall {
         match self {
             OutboundCall::WecomRobot { .. } => Some(WECOM_ROBOT),
             OutboundCall::Zns { .. } => Some(CARESOFT_ZNS),
-            OutboundCall::CustomSend { .. } | OutboundCall::PayfeedbackUpdate { .. } => None,
+            _ => None,
         }
     }
 
-    pub fn needs_access_token(&self) -> bool {
-        matches!(
-            self,
-            OutboundCall::CustomSend { .. } | OutboundCall::PayfeedbackUpdate { .. }
-        )
+    /// Whose access_token the call carries, if any.
+    pub fn access_token(&self) -> Option<TokenSource> {
+        match self {
+            OutboundCall::CustomSend { .. } | OutboundCall::PayfeedbackUpdate { .. } => {
+                Some(TokenSource::WeChat)
+            }
+            OutboundCall::KfSend { .. }
+            | OutboundCall::KfWelcome { .. }
+            | OutboundCall::KfSessionState { .. } => Some(TokenSource::WeComKf),
+            OutboundCall::WecomRobot { .. } | OutboundCall::Zns { .. } => None,
+        }
     }
 
     /// What an answer means for this call: CareSoft reports by status and `status: "OK"`,
@@ -121,6 +160,9 @@ impl OutboundCall {
     pub fn classify(&self, result: &HttpResult) -> Outcome {
         match self {
             OutboundCall::Zns { .. } => classify_zns(result).outcome,
+            OutboundCall::KfSend { .. }
+            | OutboundCall::KfWelcome { .. }
+            | OutboundCall::KfSessionState { .. } => wecom_kf::classify(result),
             _ => classify(result),
         }
     }
@@ -183,6 +225,35 @@ impl OutboundCall {
                     *caresoft_ticket_id,
                 ))
             }
+            OutboundCall::KfSend { to, msgid, message } => Ok(wecom_kf::send_request(
+                &settings.wecom_api_base,
+                token()?,
+                to,
+                msgid,
+                message,
+            )),
+            OutboundCall::KfWelcome {
+                code,
+                msgid,
+                message,
+            } => Ok(wecom_kf::welcome_request(
+                &settings.wecom_api_base,
+                token()?,
+                code,
+                msgid,
+                message,
+            )),
+            OutboundCall::KfSessionState {
+                to,
+                state,
+                servicer_userid,
+            } => Ok(wecom_kf::trans_request(
+                &settings.wecom_api_base,
+                token()?,
+                to,
+                *state,
+                servicer_userid.as_deref(),
+            )),
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::event::{Inbound, QueuedEvent};
 use crate::mask::mask;
 use crate::platforms::oa::{EventBody, MessageBody};
 use crate::platforms::wecom::neutralize_markdown;
+use crate::platforms::wecom_kf::{self, KfMessage};
 use crate::sql::{Param, Statement};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +58,20 @@ pub enum TicketEffect {
         order_id: Option<String>,
         category: &'static str,
         priority: Priority,
+    },
+    /// An agent answered outside kefu-edge (the WeCom app): on the timeline, and a first
+    /// response.
+    AgentMessage {
+        channel: &'static str,
+        customer_id: String,
+        agent: String,
+        text: String,
+    },
+    /// Something the platform reports about the conversation: on the active ticket's timeline.
+    Note {
+        channel: &'static str,
+        customer_id: String,
+        text: String,
     },
     /// An agent took, handed over or closed the customer's session.
     AgentSession {
@@ -125,6 +140,39 @@ pub fn effect_of(inbound: &Inbound) -> TicketEffect {
         // Complaints and card-shop orders have their own planners (crate::complaints,
         // crate::orders), which file them on tickets.
         Inbound::PayFeedback(_) | Inbound::Order(_) => TicketEffect::None,
+        Inbound::KfMessage(m) => kf_effect(m),
+    }
+}
+
+/// A 微信客服 message by its origin: the customer's opens or continues their ticket, an agent's
+/// from the WeCom app is a reply, an event is noted.
+fn kf_effect(m: &KfMessage) -> TicketEffect {
+    let Some(customer) = m.customer("") else {
+        return TicketEffect::None;
+    };
+    let customer_id = customer.customer_id();
+    let text = m.timeline_text();
+    match m.origin {
+        wecom_kf::ORIGIN_CUSTOMER => TicketEffect::CustomerMessage {
+            channel: wecom_kf::CHANNEL,
+            customer_id,
+            text,
+            order_id: None,
+            category: "general",
+            priority: Priority::Normal,
+        },
+        wecom_kf::ORIGIN_SERVICER => TicketEffect::AgentMessage {
+            channel: wecom_kf::CHANNEL,
+            customer_id,
+            agent: m.servicer_userid.clone().unwrap_or_else(|| "agent".into()),
+            text,
+        },
+        wecom_kf::ORIGIN_EVENT => TicketEffect::Note {
+            channel: wecom_kf::CHANNEL,
+            customer_id,
+            text,
+        },
+        _ => TicketEffect::None,
     }
 }
 
@@ -200,6 +248,46 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
                  WHERE opened_by = ? AND channel = ? AND customer_id = ? AND status != 'closed'",
                 who.params(vec![format!("ticket:{key}").into(), alert.into(), now.into(), key.into()]),
             ));
+        }
+        TicketEffect::AgentMessage {
+            channel,
+            customer_id,
+            agent,
+            text,
+        } => {
+            let who = Customer {
+                channel,
+                customer_id: &customer_id,
+            };
+            statements.push(who.timeline(TimelineEntry {
+                event_key: key,
+                at: now,
+                kind: "agent",
+                actor: &agent,
+                text: &text,
+            }));
+            statements.push(Statement::new(
+                "UPDATE tickets SET first_response_at = COALESCE(first_response_at, ?), assignee = COALESCE(assignee, ?), updated_at = ? \
+                 WHERE channel = ? AND customer_id = ? AND status != 'closed'",
+                who.params(vec![now.into(), agent.as_str().into(), now.into()]),
+            ));
+        }
+        TicketEffect::Note {
+            channel,
+            customer_id,
+            text,
+        } => {
+            let who = Customer {
+                channel,
+                customer_id: &customer_id,
+            };
+            statements.push(who.timeline(TimelineEntry {
+                event_key: key,
+                at: now,
+                kind: "status",
+                actor: channel,
+                text: &text,
+            }));
         }
         TicketEffect::AgentSession {
             channel,

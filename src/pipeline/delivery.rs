@@ -12,14 +12,15 @@ use crate::http::{HttpRequest, HttpResult, Outcome};
 use crate::outbound::{record_attempt, Attempted, OutboundCall};
 use crate::settings::Settings;
 use crate::sql::{follow_ups, FollowUp, Statement, StoreError};
+use crate::wechat::api::TokenSource;
 
 /// What a consumer flow did, for the log; `Err` means a dependency failed and the queue
 /// message should be retried later.
 pub type Handled = Result<String, StoreError>;
 
 impl BuildRequest for OutboundCall {
-    fn needs_access_token(&self) -> bool {
-        OutboundCall::needs_access_token(self)
+    fn access_token(&self) -> Option<TokenSource> {
+        OutboundCall::access_token(self)
     }
 
     fn build(&self, settings: &Settings, token: Option<&str>) -> Result<HttpRequest, String> {

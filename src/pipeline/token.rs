@@ -1,18 +1,21 @@
-//! Calls that need the WeChat access_token: the token is read from KV, fetched anew when
-//! missing or near expiry, and refreshed once (with one retry of the call) when WeChat refuses
-//! it with 40001, 40014 or 42001.
+//! Calls that need an access_token (the Official Account's, or the 微信客服 secret's from
+//! WeCom): the token is read from KV, fetched anew when missing or near expiry, and refreshed
+//! once (with one retry of the call) when the call's classification says it was refused
+//! (WeChat's 40001, 40014, 42001; WeCom's 40014, 42001, 41001).
 
 use super::effect::{self, Answered, Effect, Flow, Step};
 use crate::http::{classify, HttpRequest, HttpResult, Outcome};
 use crate::kv;
+use crate::platforms::wecom_kf;
 use crate::settings::Settings;
-use crate::wechat::api::{self, CachedToken};
+use crate::wechat::api::{self, CachedToken, TokenSource};
 
 /// Gets an access_token: from the KV cache unless `force`d, else from WeChat (and cached).
 /// Fails with the outcome of the token call.
 pub struct TokenFlow<'a> {
     settings: &'a Settings,
     now: i64,
+    source: TokenSource,
     /// A refused token is being replaced: ask for a new one, not the cached one.
     force: bool,
     state: TokenState,
@@ -27,38 +30,56 @@ enum TokenState {
 }
 
 impl<'a> TokenFlow<'a> {
-    pub fn new(settings: &'a Settings, now: i64, force: bool) -> Self {
+    pub fn new(settings: &'a Settings, now: i64, force: bool, source: TokenSource) -> Self {
         TokenFlow {
             settings,
             now,
+            source,
             force,
             state: TokenState::Start { force },
         }
     }
 
+    fn cache_key(&self) -> &'static str {
+        match self.source {
+            TokenSource::WeChat => kv::ACCESS_TOKEN,
+            TokenSource::WeComKf => kv::WECOM_KF_ACCESS_TOKEN,
+        }
+    }
+
     fn fetch(&mut self) -> Step<Result<String, Outcome>> {
-        let credentials = (
-            self.settings.wechat_appid.as_deref(),
-            self.settings.wechat_appsecret.as_deref(),
-        );
-        let (Some(appid), Some(secret)) = credentials else {
+        let s = self.settings;
+        let (credentials, names) = match self.source {
+            TokenSource::WeChat => (
+                (s.wechat_appid.as_deref(), s.wechat_appsecret.as_deref()),
+                ("WECHAT_APPID", "WECHAT_APPSECRET"),
+            ),
+            TokenSource::WeComKf => (
+                (s.wecom_corp_id.as_deref(), s.wecom_kf_secret.as_deref()),
+                ("WECOM_CORP_ID", "WECOM_KF_SECRET"),
+            ),
+        };
+        let (Some(id), Some(secret)) = credentials else {
             let missing = if credentials.0.is_none() {
-                "WECHAT_APPID"
+                names.0
             } else {
-                "WECHAT_APPSECRET"
+                names.1
             };
             return Step::Done(Err(Outcome::Permanent(format!(
                 "missing setting {missing}"
             ))));
         };
         self.state = TokenState::Fetching;
-        Step::Do(Effect::Fetch(api::token_request(
-            &self.settings.wechat_api_base,
-            self.settings.wechat_token_endpoint,
-            appid,
-            secret,
-            self.force,
-        )))
+        Step::Do(Effect::Fetch(match self.source {
+            TokenSource::WeChat => api::token_request(
+                &s.wechat_api_base,
+                s.wechat_token_endpoint,
+                id,
+                secret,
+                self.force,
+            ),
+            TokenSource::WeComKf => wecom_kf::token_request(&s.wecom_api_base, id, secret),
+        }))
     }
 }
 
@@ -69,7 +90,7 @@ impl Flow for TokenFlow<'_> {
         match std::mem::replace(&mut self.state, TokenState::Finished) {
             TokenState::Start { force: false } => {
                 self.state = TokenState::ReadingCache;
-                Step::Do(Effect::KvGet(kv::ACCESS_TOKEN.into()))
+                Step::Do(Effect::KvGet(self.cache_key().into()))
             }
             TokenState::Start { force: true } => self.fetch(),
             TokenState::ReadingCache => {
@@ -99,7 +120,7 @@ impl Flow for TokenFlow<'_> {
                 let value = serde_json::to_string(&token).unwrap_or_default();
                 self.state = TokenState::Caching(token.access_token);
                 Step::Do(Effect::KvPut {
-                    key: kv::ACCESS_TOKEN.into(),
+                    key: self.cache_key().into(),
                     value,
                     ttl_secs: Some(ttl),
                 })
@@ -113,7 +134,8 @@ impl Flow for TokenFlow<'_> {
 
 /// Builds a call's request, given the access_token when the call needs one.
 pub trait BuildRequest {
-    fn needs_access_token(&self) -> bool;
+    /// Whose access_token the request carries, if any.
+    fn access_token(&self) -> Option<TokenSource>;
     fn build(&self, settings: &Settings, access_token: Option<&str>)
         -> Result<HttpRequest, String>;
     /// What an answer means for this call: by default, WeChat's `errcode`.
@@ -133,8 +155,13 @@ pub struct CallFlow<'a, B> {
 
 enum CallState<'a> {
     Start,
-    Token { flow: TokenFlow<'a>, forced: bool },
-    Calling { forced: bool },
+    Token {
+        flow: Box<TokenFlow<'a>>,
+        forced: bool,
+    },
+    Calling {
+        forced: bool,
+    },
     Finished,
 }
 
@@ -154,9 +181,9 @@ impl<'a, B: BuildRequest> CallFlow<'a, B> {
         &self.call
     }
 
-    fn token(&mut self, forced: bool) -> Step<CallResult> {
+    fn token(&mut self, source: TokenSource, forced: bool) -> Step<CallResult> {
         self.state = CallState::Token {
-            flow: TokenFlow::new(self.settings, self.now, forced),
+            flow: Box::new(TokenFlow::new(self.settings, self.now, forced, source)),
             forced,
         };
         self.step(None)
@@ -178,8 +205,10 @@ impl<B: BuildRequest> Flow for CallFlow<'_, B> {
 
     fn step(&mut self, answer: Option<Answered>) -> Step<CallResult> {
         match std::mem::replace(&mut self.state, CallState::Finished) {
-            CallState::Start if self.call.needs_access_token() => self.token(false),
-            CallState::Start => self.request(None, false),
+            CallState::Start => match self.call.access_token() {
+                Some(source) => self.token(source, false),
+                None => self.request(None, false),
+            },
             CallState::Token { mut flow, forced } => match flow.step(answer) {
                 Step::Do(effect) => {
                     self.state = CallState::Token { flow, forced };
@@ -190,9 +219,9 @@ impl<B: BuildRequest> Flow for CallFlow<'_, B> {
             },
             CallState::Calling { forced } => {
                 let result = effect::http(answer);
-                match self.call.classify(&result) {
-                    Outcome::TokenExpired(_) if !forced => self.token(true),
-                    outcome => Step::Done((outcome, Some(result))),
+                match (self.call.classify(&result), self.call.access_token()) {
+                    (Outcome::TokenExpired(_), Some(source)) if !forced => self.token(source, true),
+                    (outcome, _) => Step::Done((outcome, Some(result))),
                 }
             }
             CallState::Finished => Step::Done((Outcome::Permanent("flow finished".into()), None)),

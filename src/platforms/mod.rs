@@ -6,3 +6,4 @@ pub mod orders;
 pub mod payfeedback;
 pub mod shop;
 pub mod wecom;
+pub mod wecom_kf;

@@ -20,6 +20,15 @@ impl CachedToken {
     }
 }
 
+/// Whose access_token a call needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// The Official Account's (`WECHAT_APPID`, `WECHAT_APPSECRET`).
+    WeChat,
+    /// The 微信客服 secret's (`WECOM_CORP_ID`, `WECOM_KF_SECRET`), from WeCom's `gettoken`.
+    WeComKf,
+}
+
 /// Which endpoint hands out the access_token.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum TokenEndpoint {
