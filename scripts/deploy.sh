@@ -225,6 +225,7 @@ PAY_SIGN_KEY|secret||paySignKey that signs WeChat Pay complaint (维权) notific
 SHOP_APPID|var||the WeChat Shop's AppID
 SHOP_TOKEN|secret|gen|Token of the WeChat Shop's message push, 3-32 letters/digits you choose
 SHOP_AES_KEY|secret|gen|EncodingAESKey of the WeChat Shop's message push, 43 letters/digits you choose
+SHOP_APPSECRET|secret||the WeChat Shop's own AppSecret (its access_token, to answer buyers)
 ORDER_WEBHOOK_SECRET|secret|gen|HMAC key your card shop signs /hooks/orders calls with
 CARESOFT_BASE_URL|var||CareSoft API base URL (https://…), if you use CareSoft
 CARESOFT_API_TOKEN|secret||CareSoft API token, if you use CareSoft

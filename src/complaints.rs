@@ -462,8 +462,8 @@ pub fn plan_resolve(
     let mut delivery_ids = Vec::new();
     for (id, call) in calls {
         statements.push(Statement::delivery(
-            "INSERT INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
-             SELECT ?, ?, ?, (SELECT id FROM tickets WHERE channel = ? AND customer_id = ? AND status != 'closed'), 'pending', 0, ?, ?, ?",
+            "INSERT INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at, recipient) \
+             SELECT ?, ?, ?, (SELECT id FROM tickets WHERE channel = ? AND customer_id = ? AND status != 'closed'), 'pending', 0, ?, ?, ?, ?",
             vec![
                 id.as_str().into(),
                 call.target().into(),
@@ -473,6 +473,8 @@ pub fn plan_resolve(
                 now.into(),
                 now.into(),
                 now.into(),
+                // A message to the customer counts against their Official Account window.
+                call.recipient().into(),
             ],
             id.clone(),
         ));

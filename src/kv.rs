@@ -7,6 +7,8 @@ pub const RULES: &str = "rules";
 pub const ONLINE_AGENTS: &str = "kf_online";
 /// The WeChat access_token and its expiry.
 pub const ACCESS_TOKEN: &str = "wechat_access_token";
+/// The WeChat Shop's own access_token (SHOP_APPID) and its expiry: never the OA's.
+pub const SHOP_ACCESS_TOKEN: &str = "wechat_shop_access_token";
 /// The 微信客服 (WeCom) access_token and its expiry.
 pub const WECOM_KF_ACCESS_TOKEN: &str = "wecom_kf_access_token";
 /// Queue messages kept here while D1 is unusable (`parked:` + a hash of the message), until
@@ -46,6 +48,7 @@ mod tests {
         for key in [
             ONLINE_AGENTS,
             ACCESS_TOKEN,
+            SHOP_ACCESS_TOKEN,
             WECOM_KF_ACCESS_TOKEN,
             OUTAGE_ALERTED,
             "parked:x",

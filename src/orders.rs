@@ -10,7 +10,7 @@ use crate::outbound::OutboundCall;
 use crate::platforms::caresoft::{normalize_phone, ZnsSend};
 use crate::platforms::orders::{EventType, OrderEvent};
 use crate::platforms::payfeedback::GoodsKind;
-use crate::reach::{reach, zns_call, Recipient};
+use crate::reach::{reach, zns_call, Addressed, Channel, Contact, Outgoing, Recipient};
 use crate::rules::{render_params, Rules};
 use crate::settings::Settings;
 use crate::sql::Statement;
@@ -73,9 +73,9 @@ pub fn refund_notice(e: &OrderEvent) -> String {
 pub struct Planning<'a> {
     pub rules: &'a Rules,
     pub settings: &'a Settings,
-    /// When the customer last wrote to the Official Account, if the timeline knows: it opened
-    /// the 48-hour window for customer-service messages.
-    pub last_wechat_message_at: Option<i64>,
+    /// What the timeline says of the customer on the Official Account (when they last wrote,
+    /// the sends since): their window for customer-service messages.
+    pub contact: Contact,
     pub now: i64,
 }
 
@@ -95,8 +95,8 @@ pub fn plan(event: &QueuedEvent, e: &OrderEvent, p: &Planning) -> Vec<Statement>
         }
         EventType::Delivered => {}
         EventType::RefundSucceeded => {
-            if let Some(reached) = reach_customer(&refund_notice(e), e, p) {
-                let id = format!("{key}:refund_notice");
+            let id = format!("{key}:refund_notice");
+            if let Some(reached) = reach_customer(&refund_notice(e), &id, e, p) {
                 statements.push(record_delivery(
                     &id,
                     &reached,
@@ -134,22 +134,27 @@ pub fn plan(event: &QueuedEvent, e: &OrderEvent, p: &Planning) -> Vec<Statement>
     statements
 }
 
-/// A message to the order's customer, on the channel that can reach them.
-fn reach_customer(text: &str, e: &OrderEvent, p: &Planning) -> Option<OutboundCall> {
+/// A message to the order's customer (as delivery `id`), on the channel that can reach them.
+fn reach_customer(text: &str, id: &str, e: &OrderEvent, p: &Planning) -> Option<OutboundCall> {
     let to = Recipient {
-        openid: e.customer.openid.as_deref(),
+        on: e.customer.openid.as_deref().map(|openid| Addressed {
+            channel: Channel::Oa,
+            id: openid,
+            window: Channel::Oa.window(&p.contact, p.now),
+        }),
         phone: e.customer.phone.as_deref(),
-        last_wechat_message_at: p.last_wechat_message_at,
     };
     let fallback = p.rules.zns_fallback.as_ref();
     reach(
-        text,
+        Outgoing::Text(text),
+        id,
         &to,
         fallback,
         |field| placeholder(e, field),
         p.settings.zns_phone_format,
         p.now,
     )
+    .ok()
     .map(|reached| reached.call)
 }
 
@@ -286,17 +291,17 @@ fn record_delivery(
 ) -> Statement {
     let sql = match ticket {
         ForTicket::Active => {
-            "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
-             SELECT ?1, ?2, ?3, id, 'pending', 0, ?4, ?5, ?6 FROM tickets WHERE channel = ?7 AND customer_id = ?8 AND status != 'closed'"
+            "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at, recipient) \
+             SELECT ?1, ?2, ?3, id, 'pending', 0, ?4, ?5, ?6, ?9 FROM tickets WHERE channel = ?7 AND customer_id = ?8 AND status != 'closed'"
         }
         ForTicket::Refund => {
-            "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
-             SELECT ?1, ?2, ?3, id, 'pending', 0, ?4, ?5, ?6 FROM tickets \
+            "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at, recipient) \
+             SELECT ?1, ?2, ?3, id, 'pending', 0, ?4, ?5, ?6, ?9 FROM tickets \
              WHERE channel = ?7 AND customer_id = ?8 AND status IN ('open', 'pending') AND category = 'refund'"
         }
         ForTicket::IfAny => {
-            "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
-             VALUES (?1, ?2, ?3, (SELECT id FROM tickets WHERE channel = ?7 AND customer_id = ?8 AND status != 'closed'), 'pending', 0, ?4, ?5, ?6)"
+            "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at, recipient) \
+             VALUES (?1, ?2, ?3, (SELECT id FROM tickets WHERE channel = ?7 AND customer_id = ?8 AND status != 'closed'), 'pending', 0, ?4, ?5, ?6, ?9)"
         }
     };
     Statement::delivery(
@@ -310,6 +315,7 @@ fn record_delivery(
             now.into(),
             CHANNEL.into(),
             order_id.into(),
+            call.recipient().into(),
         ],
         id.to_owned(),
     )
@@ -367,11 +373,11 @@ fn problem(key: &str, e: &OrderEvent, category: &'static str, p: &Planning) -> V
          WHERE opened_by = ? AND channel = ? AND customer_id = ? AND status != 'closed'",
         order.params(vec![format!("ticket:{key}").into(), alert_text(e, category).into(), now.into(), key.into()]),
     ));
+    let id = format!("{key}:faq");
     let auto_reply = rules
         .faq_reply_for_problem(category, message)
-        .and_then(|reply| reach_customer(reply, e, p));
+        .and_then(|reply| reach_customer(reply, &id, e, p));
     if let Some(call) = auto_reply {
-        let id = format!("{key}:faq");
         statements.push(record_delivery(
             &id,
             &call,

@@ -10,13 +10,14 @@ use crate::http::{
 use crate::mask::mask;
 use crate::platforms::caresoft::{classify_zns, mask_phones, zns_request, ZnsSend};
 use crate::platforms::payfeedback::payfeedback_update_url;
+use crate::platforms::shop::send::{sendmsg_request, ShopOutgoing};
 use crate::platforms::wecom;
 use crate::platforms::wecom_kf::{self, KfCustomer, KfOutMessage, ServiceState};
 use crate::rate::{RateLimit, CARESOFT_ZNS, WECOM_ROBOT};
 use crate::settings::{required, Settings};
 use crate::sql::Statement;
-use crate::tickets::{timeline_by_id, TimelineEntry};
-use crate::wechat::api::{token_query, TokenSource};
+use crate::tickets::{recipient_key, timeline_by_id, Customer, TimelineEntry};
+use crate::wechat::api::{token_query, App};
 use crate::wechat::custom_send::{
     build_custom_send, custom_send_path, CustomMessage, CustomSendLimits,
 };
@@ -45,6 +46,13 @@ pub enum OutboundCall {
         message: CustomMessage,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fallback: Option<ZnsSend>,
+    },
+    /// A message to a WeChat Shop buyer (`commkf/sendmsg`, with the Shop's own access_token).
+    /// `request_id` is the delivery id: the platform drops a retry it already carried.
+    ShopSend {
+        request_id: String,
+        open_id: String,
+        message: ShopOutgoing,
     },
     /// Tell WeChat Pay a complaint was handled.
     PayfeedbackUpdate {
@@ -86,6 +94,7 @@ impl OutboundCall {
         match self {
             OutboundCall::WecomRobot { .. } => WECOM_ROBOT.target,
             OutboundCall::CustomSend { .. } => "wechat_custom_send",
+            OutboundCall::ShopSend { .. } => "wechat_shop_sendmsg",
             OutboundCall::PayfeedbackUpdate { .. } => "payfeedback_update",
             OutboundCall::Zns { .. } => CARESOFT_ZNS.target,
             OutboundCall::KfSend { .. } => "wecom_kf_send",
@@ -113,6 +122,7 @@ impl OutboundCall {
             OutboundCall::CustomSend { message, .. } => {
                 format!("sent to the customer: a {} message", message.type_name())
             }
+            OutboundCall::ShopSend { message, .. } => message.summary(),
             OutboundCall::PayfeedbackUpdate { feedback_id, .. } => {
                 format!("WeChat Pay told complaint {feedback_id} was handled")
             }
@@ -138,20 +148,47 @@ impl OutboundCall {
         match self {
             OutboundCall::WecomRobot { .. } => Some(WECOM_ROBOT),
             OutboundCall::Zns { .. } => Some(CARESOFT_ZNS),
-            _ => None,
+            OutboundCall::CustomSend { .. }
+            | OutboundCall::ShopSend { .. }
+            | OutboundCall::PayfeedbackUpdate { .. }
+            | OutboundCall::KfSend { .. }
+            | OutboundCall::KfWelcome { .. }
+            | OutboundCall::KfSessionState { .. } => None,
         }
     }
 
-    /// Whose access_token the call carries, if any.
-    pub fn access_token(&self) -> Option<TokenSource> {
+    /// Whose access_token the call needs, if any.
+    pub fn access_token_of(&self) -> Option<App> {
         match self {
             OutboundCall::CustomSend { .. } | OutboundCall::PayfeedbackUpdate { .. } => {
-                Some(TokenSource::WeChat)
+                Some(App::OfficialAccount)
             }
+            OutboundCall::ShopSend { .. } => Some(App::Shop),
             OutboundCall::KfSend { .. }
             | OutboundCall::KfWelcome { .. }
-            | OutboundCall::KfSessionState { .. } => Some(TokenSource::WeComKf),
+            | OutboundCall::KfSessionState { .. } => Some(App::WeComKf),
             OutboundCall::WecomRobot { .. } | OutboundCall::Zns { .. } => None,
+        }
+    }
+
+    /// The customer a message goes to on a channel with a send window (`deliveries.recipient`,
+    /// where the window's sends are counted); none for other calls and the typing indicator.
+    pub fn recipient(&self) -> Option<String> {
+        match self {
+            OutboundCall::CustomSend {
+                message: CustomMessage::Typing { .. },
+                ..
+            } => None,
+            OutboundCall::CustomSend { touser, .. } => Some(recipient_key("oa", touser)),
+            OutboundCall::ShopSend { open_id, .. } => Some(recipient_key("shop", open_id)),
+            OutboundCall::KfSend { to, .. } => {
+                Some(recipient_key(wecom_kf::CHANNEL, &to.customer_id()))
+            }
+            OutboundCall::WecomRobot { .. }
+            | OutboundCall::PayfeedbackUpdate { .. }
+            | OutboundCall::Zns { .. }
+            | OutboundCall::KfWelcome { .. }
+            | OutboundCall::KfSessionState { .. } => None,
         }
     }
 
@@ -200,6 +237,17 @@ impl OutboundCall {
                 );
                 Ok(HttpRequest::post_json(url, body))
             }
+            OutboundCall::ShopSend {
+                request_id,
+                open_id,
+                message,
+            } => sendmsg_request(
+                &settings.wechat_api_base,
+                token()?,
+                request_id,
+                open_id,
+                message,
+            ),
             OutboundCall::PayfeedbackUpdate {
                 openid,
                 feedback_id,
@@ -267,8 +315,8 @@ pub fn record_delivery(
     now: i64,
 ) -> Statement {
     Statement::delivery(
-        "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at) \
-         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+        "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at, recipient) \
+         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
         vec![
             id.into(),
             call.target().into(),
@@ -277,6 +325,33 @@ pub fn record_delivery(
             now.into(),
             now.into(),
             now.into(),
+            call.recipient().into(),
+        ],
+        id.to_owned(),
+    )
+}
+
+/// Records a call for the customer's active ticket on its channel (or for no ticket when they
+/// have none), once, like `record_delivery`.
+pub fn record_customer_delivery(
+    id: &str,
+    call: &OutboundCall,
+    customer: &Customer,
+    now: i64,
+) -> Statement {
+    Statement::delivery(
+        "INSERT OR IGNORE INTO deliveries (id, target, payload, ticket_id, state, attempts, created_at, updated_at, next_attempt_at, recipient) \
+         VALUES (?, ?, ?, (SELECT id FROM tickets WHERE channel = ? AND customer_id = ? AND status != 'closed'), 'pending', 0, ?, ?, ?, ?)",
+        vec![
+            id.into(),
+            call.target().into(),
+            call.payload().into(),
+            customer.channel.into(),
+            customer.customer_id.into(),
+            now.into(),
+            now.into(),
+            now.into(),
+            call.recipient().into(),
         ],
         id.to_owned(),
     )

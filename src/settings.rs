@@ -2,7 +2,7 @@
 //! isolate and version), so the core never touches the environment.
 
 use crate::inline::Rejection;
-use crate::wechat::api::TokenEndpoint;
+use crate::wechat::api::{App, TokenEndpoint};
 use crate::wechat::callback::Endpoint;
 use crate::wechat::crypto::{AesKey, CryptoError};
 
@@ -43,6 +43,8 @@ pub struct Settings {
     /// SHOP_AES_KEY, decoded once.
     pub shop_aes_key: Option<Result<AesKey, CryptoError>>,
     pub shop_appid: Option<String>,
+    /// SHOP_APPSECRET: the Shop's own access_token, for replies through `commkf/sendmsg`.
+    pub shop_appsecret: Option<String>,
     pub pay_sign_key: Option<String>,
     pub order_webhook_secret: Option<String>,
     pub caresoft_base_url: Option<String>,
@@ -93,6 +95,7 @@ impl Settings {
             shop_token: get("SHOP_TOKEN"),
             shop_aes_key: get("SHOP_AES_KEY").map(|k| AesKey::from_encoding_aes_key(&k)),
             shop_appid: get("SHOP_APPID"),
+            shop_appsecret: get("SHOP_APPSECRET"),
             pay_sign_key: get("PAY_SIGN_KEY"),
             order_webhook_secret: get("ORDER_WEBHOOK_SECRET"),
             caresoft_base_url: get("CARESOFT_BASE_URL"),
@@ -140,6 +143,32 @@ impl Settings {
 }
 
 impl Settings {
+    /// The AppID and secret of `app`'s access_token, or the name of the setting that is missing.
+    pub fn app_credentials(&self, app: App) -> Result<(&str, &str), &'static str> {
+        let (appid, secret, names) = match app {
+            App::OfficialAccount => (
+                &self.wechat_appid,
+                &self.wechat_appsecret,
+                ["WECHAT_APPID", "WECHAT_APPSECRET"],
+            ),
+            App::Shop => (
+                &self.shop_appid,
+                &self.shop_appsecret,
+                ["SHOP_APPID", "SHOP_APPSECRET"],
+            ),
+            App::WeComKf => (
+                &self.wecom_corp_id,
+                &self.wecom_kf_secret,
+                ["WECOM_CORP_ID", "WECOM_KF_SECRET"],
+            ),
+        };
+        match (appid.as_deref(), secret.as_deref()) {
+            (Some(appid), Some(secret)) => Ok((appid, secret)),
+            (None, _) => Err(names[0]),
+            (_, None) => Err(names[1]),
+        }
+    }
+
     /// The Official Account's push endpoint: `WECHAT_TOKEN`, and `WECHAT_AES_KEY` with
     /// `WECHAT_APPID` when safe mode is configured.
     pub fn oa_endpoint(&self) -> Result<Endpoint<'_>, Rejection> {
@@ -322,5 +351,35 @@ mod tests {
             reason(bad_key.oa_endpoint()),
             "missing setting WECHAT_AES_KEY (valid, 43 characters)"
         );
+    }
+
+    #[test]
+    fn the_oa_and_the_shop_have_their_own_credentials() {
+        let s = Settings::from_lookup(|name| match name {
+            "WECHAT_APPID" => Some("wxoa".into()),
+            "WECHAT_APPSECRET" => Some("oa-secret".into()),
+            "SHOP_APPID" => Some("wxshop".into()),
+            _ => None,
+        });
+        assert_eq!(
+            s.app_credentials(App::OfficialAccount),
+            Ok(("wxoa", "oa-secret"))
+        );
+        assert_eq!(s.app_credentials(App::Shop), Err("SHOP_APPSECRET"));
+        let shop = Settings::from_lookup(|name| match name {
+            "SHOP_APPID" => Some("wxshop".into()),
+            "SHOP_APPSECRET" => Some(" shop-secret ".into()),
+            _ => None,
+        });
+        assert_eq!(
+            shop.app_credentials(App::Shop),
+            Ok(("wxshop", "shop-secret"))
+        );
+        assert_eq!(
+            shop.app_credentials(App::OfficialAccount),
+            Err("WECHAT_APPID")
+        );
+        let none = Settings::from_lookup(|_| None);
+        assert_eq!(none.app_credentials(App::Shop), Err("SHOP_APPID"));
     }
 }

@@ -8,7 +8,9 @@ use serde::Deserialize;
 use crate::inline::Rejection;
 use crate::outbound::{record_delivery, OutboundCall};
 use crate::platforms::caresoft::{normalize_phone, ZnsSend};
-use crate::reach::{reach, zns_call, Reach, Recipient};
+use crate::reach::{
+    reach, zns_call, Addressed, Channel, Contact, Outgoing, Reach, Recipient, Unreachable, Why,
+};
 use crate::rules::{render_params, Rules};
 use crate::settings::Settings;
 use crate::sql::Statement;
@@ -32,6 +34,9 @@ pub struct TicketRow {
     /// The customer's active ticket on the channel, when this one is not it.
     #[serde(default)]
     pub other_active: Option<i64>,
+    /// The phone of the card-shop order the ticket is linked to (a Shop buyer's, say).
+    #[serde(default)]
+    pub order_phone: Option<String>,
 }
 
 impl TicketRow {
@@ -44,6 +49,15 @@ impl TicketRow {
         }
     }
 
+    /// The channel that reaches the customer, and their id there: a Shop buyer through the
+    /// Shop, everyone with an OpenID through the Official Account.
+    pub fn channel(&self) -> Option<(Channel, &str)> {
+        match self.channel.as_str() {
+            "shop" => Some((Channel::Shop, &self.customer_id)),
+            _ => self.openid().map(|openid| (Channel::Oa, openid)),
+        }
+    }
+
     fn placeholder(&self, field: &str) -> Option<String> {
         match field {
             "order.id" => self.order_id.clone(),
@@ -53,22 +67,38 @@ impl TicketRow {
         }
     }
 
-    /// The channel a message of `text` to this customer would take now, and why.
+    /// The channel `message` to this customer would take now (as delivery `delivery_id`), and
+    /// why; or why none would. `contact` is what the timeline says of them on their channel.
     pub fn reach(
         &self,
-        text: &str,
+        message: Outgoing,
+        delivery_id: &str,
         rules: &Rules,
         settings: &Settings,
-        last_wechat_message_at: Option<i64>,
+        contact: &Contact,
         now: i64,
-    ) -> Option<Reach> {
+    ) -> Result<Reach, Unreachable> {
+        let on = self.channel().map(|(channel, id)| Addressed {
+            channel,
+            id,
+            window: channel.window(contact, now),
+        });
+        if let Some(missing) = on.and_then(|on| on.channel.missing_setting(settings)) {
+            return Err(Unreachable {
+                why: Why::MissingSetting(missing),
+                window: on.map(|on| on.window),
+            });
+        }
         let to = Recipient {
-            openid: self.openid(),
-            phone: self.customer_phone.as_deref(),
-            last_wechat_message_at,
+            on,
+            phone: self
+                .customer_phone
+                .as_deref()
+                .or(self.order_phone.as_deref()),
         };
         reach(
-            text,
+            message,
+            delivery_id,
             &to,
             rules.zns_fallback.as_ref(),
             |field| self.placeholder(field),
@@ -78,26 +108,36 @@ impl TicketRow {
     }
 }
 
-/// What the dashboard shows about reaching the customer.
-pub fn describe_reach(reach: Option<&Reach>) -> serde_json::Value {
-    match reach {
-        Some(r) => serde_json::json!({
-            "channel": channel_name(&r.call),
-            "why": r.why.to_string(),
-            "reason": r.why.code(),
-        }),
-        None => serde_json::json!({
-            "channel": "none",
-            "why": "no WeChat OpenID, and no phone with a zns_fallback template",
-            "reason": "unreachable",
-        }),
+/// What the dashboard shows about reaching the customer: the channel (`none` when no channel
+/// does), why (a code it translates, and the English text), and the window's end and the
+/// messages left when the customer's channel has a window.
+pub fn describe_reach(reach: &Result<Reach, Unreachable>) -> serde_json::Value {
+    let (channel, why, window) = match reach {
+        Ok(r) => (channel_name(&r.call), r.why, r.window),
+        Err(u) => ("none", u.why, u.window),
+    };
+    let mut described = serde_json::json!({
+        "channel": channel,
+        "why": why.to_string(),
+        "reason": why.code(),
+    });
+    if let Why::MissingSetting(name) = why {
+        described["setting"] = name.into();
     }
+    if let Some(w) = window {
+        described["window"] = serde_json::json!({
+            "open_until": w.open_until,
+            "sends_left": w.sends_left,
+        });
+    }
+    described
 }
 
 fn channel_name(call: &OutboundCall) -> &'static str {
     match call {
         OutboundCall::Zns { .. } => "zns",
-        _ => "wechat",
+        OutboundCall::ShopSend { .. } => Channel::Shop.name(),
+        _ => Channel::Oa.name(),
     }
 }
 
@@ -267,53 +307,108 @@ fn resolved_zns(
         .collect()
 }
 
-#[derive(Deserialize)]
+/// A staff reply: a text, or (to a Shop buyer) a product or order card.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyBody {
-    pub text: String,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub product_id: Option<String>,
+    #[serde(default)]
+    pub order_id: Option<String>,
 }
 
-/// Checks a reply's text: 1..=2048 bytes, not only spaces.
-pub fn parse_reply(body: &str) -> Result<String, Rejection> {
+/// A checked staff reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaffReply {
+    Text(String),
+    ProductCard(String),
+    OrderCard(String),
+}
+
+impl StaffReply {
+    pub fn outgoing(&self) -> Outgoing<'_> {
+        match self {
+            StaffReply::Text(text) => Outgoing::Text(text),
+            StaffReply::ProductCard(id) => Outgoing::ProductCard(id),
+            StaffReply::OrderCard(id) => Outgoing::OrderCard(id),
+        }
+    }
+
+    /// The agent's line on the timeline.
+    fn describe(&self) -> String {
+        match self {
+            StaffReply::Text(text) => text.clone(),
+            StaffReply::ProductCard(id) => format!("[product card] {id}"),
+            StaffReply::OrderCard(id) => format!("[order card] {id}"),
+        }
+    }
+}
+
+/// Checks a reply: exactly one of `text` (1..=2048 bytes, not only spaces), `product_id` or
+/// `order_id` (digits, as the Shop numbers them).
+pub fn parse_reply(body: &str) -> Result<StaffReply, Rejection> {
     let reply: ReplyBody = serde_json::from_str(body)
         .map_err(|e| Rejection::Malformed(format!("invalid reply: {e}")))?;
-    let text = reply.text.trim();
-    if text.is_empty() || text.len() > MAX_REPLY_BYTES {
-        return Err(Rejection::Malformed(format!(
-            "text must be 1..={MAX_REPLY_BYTES} bytes"
-        )));
+    let card = |id: String, what: &str| {
+        let id = id.trim();
+        if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Rejection::Malformed(format!(
+                "{what} must be 1 to 32 digits"
+            )));
+        }
+        Ok(id.to_owned())
+    };
+    match (reply.text, reply.product_id, reply.order_id) {
+        (Some(text), None, None) => {
+            let text = text.trim();
+            if text.is_empty() || text.len() > MAX_REPLY_BYTES {
+                return Err(Rejection::Malformed(format!(
+                    "text must be 1..={MAX_REPLY_BYTES} bytes"
+                )));
+            }
+            Ok(StaffReply::Text(text.to_owned()))
+        }
+        (None, Some(id), None) => card(id, "product_id").map(StaffReply::ProductCard),
+        (None, None, Some(id)) => card(id, "order_id").map(StaffReply::OrderCard),
+        _ => Err(Rejection::Malformed(
+            "a reply is one of text, product_id or order_id".into(),
+        )),
     }
-    Ok(text.to_owned())
 }
 
-/// The transaction for a reply on the channel `reached`: the delivery, the agent's line on the
-/// timeline, and the ticket's first response when this is it.
+/// The transaction for a reply on the channel `reached`: the window's check, the delivery, the
+/// agent's line on the timeline, and the ticket's first response when this is it.
 pub fn plan_reply(
     t: &TicketRow,
-    text: &str,
+    reply: &StaffReply,
     reached: &Reach,
     actor: &str,
     delivery_id: &str,
     now: i64,
 ) -> Vec<Statement> {
-    let via = match channel_name(&reached.call) {
-        "zns" => "Zalo ZNS",
+    let via = match reached.call {
+        OutboundCall::Zns { .. } => "Zalo ZNS",
+        OutboundCall::ShopSend { .. } => "WeChat Shop",
         _ => "WeChat",
     };
-    vec![
+    let mut statements: Vec<Statement> = reached.guard.iter().cloned().collect();
+    statements.extend([
         record_delivery(delivery_id, &reached.call, Some(t.id), now),
         note(
             t,
             format!("reply:{delivery_id}"),
             actor,
-            &format!("reply via {via}: {text}"),
+            &format!("reply via {via}: {}", reply.describe()),
             now,
         ),
         Statement::new(
             "UPDATE tickets SET first_response_at = COALESCE(first_response_at, ?), assignee = COALESCE(assignee, ?), updated_at = ? WHERE id = ?",
             vec![now.into(), actor.into(), now.into(), t.id.into()],
         ),
-    ]
+    ]);
+    statements
 }
 
 #[cfg(test)]
@@ -337,6 +432,7 @@ mod tests {
             customer_phone: Some("0983123148".into()),
             customer_openid: None,
             other_active: None,
+            order_phone: None,
         }
     }
 
@@ -361,22 +457,107 @@ mod tests {
         assert_eq!(order.openid(), Some("oBuyer"));
     }
 
+    fn wrote(at: i64, sent: u32) -> Contact {
+        Contact {
+            last_message_at: Some(at),
+            sent_since_message: sent,
+            ..Contact::default()
+        }
+    }
+
     #[test]
     fn the_reach_is_described_for_the_page() {
-        let settings = Settings::from_lookup(|_| None);
+        let settings = Settings::from_lookup(|name| {
+            matches!(name, "SHOP_APPID" | "SHOP_APPSECRET").then(|| "x".into())
+        });
+        let hi = Outgoing::Text("hi");
+        let reach = |t: &TicketRow, rules: &Rules, contact: Contact| {
+            describe_reach(&t.reach(hi, "d", rules, &settings, &contact, NOW))
+        };
         let t = ticket("oa", "open");
-        let open = t.reach("", &fallback_rules(), &settings, Some(NOW - 60), NOW);
-        assert_eq!(describe_reach(open.as_ref())["channel"], "wechat");
-        let closed = t.reach(
-            "",
-            &fallback_rules(),
-            &settings,
-            Some(NOW - WECHAT_WINDOW_SECS),
-            NOW,
+        let open = reach(&t, &fallback_rules(), wrote(NOW - 60, 1));
+        assert_eq!(open["channel"], "wechat");
+        assert_eq!(open["reason"], "window_open");
+        assert_eq!(open["window"]["sends_left"], 4);
+        assert_eq!(open["window"]["open_until"], NOW - 60 + WECHAT_WINDOW_SECS);
+        let closed = reach(&t, &fallback_rules(), wrote(NOW - WECHAT_WINDOW_SECS, 0));
+        assert_eq!(closed["channel"], "zns");
+        let shop = ticket("shop", "open");
+        let buyer = reach(&shop, &Rules::default(), wrote(NOW - 60, 0));
+        assert_eq!(buyer["channel"], "wechat_shop");
+        assert_eq!(buyer["window"]["sends_left"], 5);
+        let sixth = reach(&shop, &Rules::default(), wrote(NOW - 60, 5));
+        assert_eq!(sixth["channel"], "none");
+        assert_eq!(sixth["reason"], "sends_used_without_fallback");
+        assert_eq!(sixth["window"]["sends_left"], 0);
+        // A Shop buyer with a phone from a linked card-shop order: ZNS once the window closed.
+        let mut linked = ticket("shop", "open");
+        linked.customer_phone = None;
+        assert_eq!(
+            reach(&linked, &fallback_rules(), wrote(0, 0))["channel"],
+            "none"
         );
-        assert_eq!(describe_reach(closed.as_ref())["channel"], "zns");
-        let shop = ticket("shop", "open").reach("", &Rules::default(), &settings, None, NOW);
-        assert_eq!(describe_reach(shop.as_ref())["channel"], "none");
+        linked.order_phone = Some("0983123148".into());
+        let zns = reach(&linked, &fallback_rules(), wrote(0, 0));
+        assert_eq!(zns["channel"], "zns");
+        assert_eq!(zns["reason"], "window_closed");
+        let nothing = Settings::from_lookup(|_| None);
+        let unset =
+            describe_reach(&shop.reach(hi, "d", &Rules::default(), &nothing, &wrote(NOW, 0), NOW));
+        assert_eq!(
+            (
+                unset["channel"].as_str(),
+                unset["reason"].as_str(),
+                unset["setting"].as_str()
+            ),
+            (Some("none"), Some("missing_setting"), Some("SHOP_APPID"))
+        );
+        let mut stranger = ticket("orders", "open");
+        stranger.customer_phone = None;
+        let none = reach(&stranger, &Rules::default(), Contact::default());
+        assert_eq!(
+            (none["channel"].as_str(), none["reason"].as_str()),
+            (Some("none"), Some("unreachable"))
+        );
+        assert!(none.get("window").is_none());
+    }
+
+    #[test]
+    fn the_channel_is_the_tickets() {
+        assert_eq!(
+            ticket("shop", "open").channel(),
+            Some((Channel::Shop, "oU"))
+        );
+        assert_eq!(ticket("oa", "open").channel(), Some((Channel::Oa, "oU")));
+        assert_eq!(ticket("orders", "open").channel(), None);
+    }
+
+    #[test]
+    fn a_reply_records_its_guard_delivery_and_line() {
+        let settings = Settings::from_lookup(|name| {
+            matches!(name, "SHOP_APPID" | "SHOP_APPSECRET").then(|| "x".into())
+        });
+        let t = ticket("shop", "open");
+        let reply = StaffReply::OrderCard("372".into());
+        let reached = t
+            .reach(
+                reply.outgoing(),
+                "reply:u",
+                &Rules::default(),
+                &settings,
+                &wrote(NOW - 60, 2),
+                NOW,
+            )
+            .unwrap();
+        let statements = plan_reply(&t, &reply, &reached, "anna", "reply:u", NOW);
+        assert!(statements[0].sql.contains("expectations"));
+        assert!(statements[1]
+            .sql
+            .contains("INSERT OR IGNORE INTO deliveries"));
+        assert!(statements[1].params.contains(&"shop:oU".into()));
+        assert!(statements[2]
+            .params
+            .contains(&"reply via WeChat Shop: [order card] 372".into()));
     }
 
     #[test]
@@ -470,12 +651,26 @@ mod tests {
 
     #[test]
     fn replies_are_checked() {
-        assert_eq!(parse_reply(r#"{"text": " hi "}"#), Ok("hi".into()));
+        assert_eq!(
+            parse_reply(r#"{"text": " hi "}"#),
+            Ok(StaffReply::Text("hi".into()))
+        );
+        assert_eq!(
+            parse_reply(r#"{"product_id": "10000141308512"}"#),
+            Ok(StaffReply::ProductCard("10000141308512".into()))
+        );
+        assert_eq!(
+            parse_reply(r#"{"order_id": " 3721712203692901632 "}"#),
+            Ok(StaffReply::OrderCard("3721712203692901632".into()))
+        );
         for bad in [
             r#"{"text": "  "}"#,
             r#"{}"#,
             "nope",
             r#"{"text": "a", "x": 1}"#,
+            r#"{"text": "a", "order_id": "1"}"#,
+            r#"{"order_id": "12a"}"#,
+            r#"{"product_id": ""}"#,
         ] {
             assert_eq!(parse_reply(bad).unwrap_err().status(), 400, "{bad}");
         }

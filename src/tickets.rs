@@ -208,6 +208,7 @@ fn oa_timeline_text(body: &MessageBody) -> String {
 pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
     let key = event.dedup_key.as_str();
     let mut statements = vec![store_event(event, now)];
+    statements.extend(interaction(&event.inbound, now));
     match effect_of(&event.inbound) {
         TicketEffect::None => {}
         TicketEffect::CustomerMessage {
@@ -335,6 +336,24 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
     statements
 }
 
+/// A menu click, follow or QR scan on the Official Account opens a short window for
+/// customer-service messages (`reach::Channel::grants`): when it happened is kept.
+fn interaction(inbound: &Inbound, now: i64) -> Option<Statement> {
+    let Inbound::OaEvent(e) = inbound else {
+        return None;
+    };
+    match e.event {
+        EventBody::Subscribe { .. } | EventBody::Scan { .. } | EventBody::Click { .. } => {
+            Some(Statement::new(
+                "INSERT INTO channel_interactions (recipient, at) VALUES (?, ?) \
+                 ON CONFLICT (recipient) DO UPDATE SET at = MAX(at, excluded.at)",
+                vec![recipient_key("oa", &e.envelope.openid).into(), now.into()],
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// The first statement of every inbound transaction: it fails on a duplicate, rolling back
 /// the rest.
 pub fn store_event(event: &QueuedEvent, now: i64) -> Statement {
@@ -343,6 +362,12 @@ pub fn store_event(event: &QueuedEvent, now: i64) -> Statement {
         "INSERT INTO events (dedup_key, kind, payload, received_at, stored_at) VALUES (?, ?, ?, ?, ?)",
         vec![event.dedup_key.as_str().into(), event.inbound.kind().into(), payload.into(), event.received_at.into(), now.into()],
     )
+}
+
+/// The key of a customer on a channel (`deliveries.recipient`, `channel_interactions`): the
+/// ticket channel and the customer's id there.
+pub fn recipient_key(channel: &str, id: &str) -> String {
+    format!("{channel}:{id}")
 }
 
 /// A customer on a channel: the key of their one active (not closed) ticket.
@@ -570,6 +595,27 @@ mod tests {
         assert_eq!(snippet("a\nb"), "a b");
         let long = "字".repeat(300);
         assert_eq!(snippet(&long).chars().count(), 201);
+    }
+
+    #[test]
+    fn clicks_follows_and_scans_are_kept_as_interactions() {
+        let kept = |event| {
+            plan(&session(event), 5).iter().any(|s| {
+                s.sql.contains("channel_interactions")
+                    && s.params == vec!["oa:oCustomer12345".into(), 5i64.into()]
+            })
+        };
+        assert!(kept(EventBody::Click { event_key: None }));
+        assert!(kept(EventBody::Subscribe {
+            event_key: None,
+            ticket: None
+        }));
+        assert!(kept(EventBody::Scan {
+            event_key: None,
+            ticket: None
+        }));
+        assert!(!kept(EventBody::View { event_key: None }));
+        assert!(!kept(EventBody::KfCloseSession { kf_account: None }));
     }
 
     #[test]

@@ -168,7 +168,7 @@ fn a_reply_goes_by_wechat_in_the_window_and_is_on_the_timeline_with_the_agents_n
     assert_eq!(status, 202);
     assert_eq!(
         sent,
-        json!({"delivery": "reply:r1", "channel": "wechat", "why": "WeChat: the customer's 48-hour window may be open", "reason": "window_may_be_open"})
+        json!({"delivery": "reply:r1", "channel": "wechat", "why": "the customer's window is open", "reason": "window_open"})
     );
     let payload: Value = serde_json::from_str(
         world.db.rows("SELECT payload FROM deliveries")[0]["payload"]
@@ -217,12 +217,9 @@ fn with_the_window_closed_a_reply_goes_as_zns_or_is_refused() {
         "anna-token",
         "r1",
     );
-    assert_eq!(
-        status, 202,
-        "no fallback: WeChat is tried, and its 45015 will show on the ticket"
-    );
-    assert_eq!(tried["channel"], "wechat");
-    assert!(tried["why"].as_str().unwrap().contains("no ZNS fallback"));
+    assert_eq!(status, 409, "no fallback: refused before anything is sent");
+    assert!(tried["error"].as_str().unwrap().contains("no ZNS fallback"));
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM deliveries"), 0);
     world.kv.insert(
         kv::RULES.into(),
         json!({"zns_fallback": {"template_id": 5, "params": {"m": "{text}"}}}).to_string(),
@@ -257,7 +254,7 @@ fn with_the_window_closed_a_reply_goes_as_zns_or_is_refused() {
         payload["zns"]["send"],
         json!({"phone": "0983123148", "template_id": 5, "params": {"m": "hi again"}})
     );
-    // A shop customer has no OA OpenID; without a phone nothing reaches them.
+    // A shop customer is reached only through the Shop, which needs its own credentials.
     world.db.transaction(&[Statement::new(
         "INSERT INTO tickets (channel, customer_id, opened_by, created_at, updated_at, first_response_due, resolution_due) VALUES ('shop', 'sX', 'k', 0, 0, 0, 0)",
         vec![],

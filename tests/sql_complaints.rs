@@ -326,6 +326,19 @@ fn two_resolves_planned_from_the_same_read_send_once() {
         2,
         "only the winner's two calls"
     );
+    // The message counts against the customer's Official Account window; the update does not.
+    assert_eq!(
+        world.db.count(
+            "SELECT COUNT(*) FROM deliveries WHERE target = 'wechat_custom_send' AND recipient LIKE 'oa:%'"
+        ),
+        1
+    );
+    assert_eq!(
+        world.db.count(
+            "SELECT COUNT(*) FROM deliveries WHERE target = 'payfeedback_update' AND recipient IS NULL"
+        ),
+        1
+    );
 }
 
 #[test]

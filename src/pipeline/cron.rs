@@ -15,7 +15,7 @@ use crate::platforms::oa::OnlineAgents;
 use crate::rate::forget_old_sends;
 use crate::settings::Settings;
 use crate::sql::Statement;
-use crate::wechat::api::{self, TokenSource};
+use crate::wechat::api::{self, App};
 use crate::{complaints, orders};
 
 /// A due delivery is re-sent when it is this late: its queue message was lost.
@@ -27,8 +27,8 @@ const SWEEP_AT_MOST: i64 = 100;
 pub struct OnlineAgentsCall;
 
 impl BuildRequest for OnlineAgentsCall {
-    fn access_token(&self) -> Option<TokenSource> {
-        Some(TokenSource::WeChat)
+    fn access_token_of(&self) -> Option<App> {
+        Some(App::OfficialAccount)
     }
 
     fn build(&self, settings: &Settings, token: Option<&str>) -> Result<HttpRequest, String> {

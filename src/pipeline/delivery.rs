@@ -12,15 +12,15 @@ use crate::http::{HttpRequest, HttpResult, Outcome};
 use crate::outbound::{record_attempt, Attempted, OutboundCall};
 use crate::settings::Settings;
 use crate::sql::{follow_ups, FollowUp, Statement, StoreError};
-use crate::wechat::api::TokenSource;
+use crate::wechat::api::App;
 
 /// What a consumer flow did, for the log; `Err` means a dependency failed and the queue
 /// message should be retried later.
 pub type Handled = Result<String, StoreError>;
 
 impl BuildRequest for OutboundCall {
-    fn access_token(&self) -> Option<TokenSource> {
-        OutboundCall::access_token(self)
+    fn access_token_of(&self) -> Option<App> {
+        OutboundCall::access_token_of(self)
     }
 
     fn build(&self, settings: &Settings, token: Option<&str>) -> Result<HttpRequest, String> {

@@ -11,11 +11,14 @@ use super::outage::ParkFlow;
 use crate::complaints::{self, ComplaintState, OrderFacts};
 use crate::event::{Inbound, QueueMessage, QueuedEvent, QueuedPush};
 use crate::inline::Rejection;
+use crate::outbound::record_customer_delivery;
 use crate::platforms::payfeedback::{GoodsKind, Notification};
-use crate::reach::{LastMessage, LAST_WECHAT_MESSAGE_SQL};
-use crate::rules::Rules;
+use crate::platforms::shop::ShopBody;
+use crate::reach::{Channel, Contact, Outgoing};
+use crate::rules::{CustomerText, Rules};
 use crate::settings::Settings;
 use crate::sql::{follow_ups, Statement, StoreError};
+use crate::tickets::Customer;
 use crate::{kv, orders, tickets};
 
 pub struct InboundFlow<'a> {
@@ -30,8 +33,8 @@ pub struct InboundFlow<'a> {
 enum InboundState<'a> {
     Start,
     ReadingRules,
-    /// For a card-shop customer with an OpenID: when they last wrote on WeChat.
-    ReadingLastMessage(Rules),
+    /// For a card-shop customer with an OpenID: what the timeline says of them on the OA.
+    ReadingContact(Rules),
     ReadingComplaint,
     ReadingOrder(Option<ComplaintState>),
     Storing(Vec<Statement>),
@@ -73,18 +76,22 @@ impl<'a> InboundFlow<'a> {
         self.step(None)
     }
 
-    fn plan_order(&mut self, rules: &Rules, last_wechat_message_at: Option<i64>) -> Step<Handled> {
+    fn plan_with_rules(&mut self, rules: &Rules, contact: Contact) -> Step<Handled> {
         let plan = match &self.event.inbound {
             Inbound::Order(order) => {
                 let planning = orders::Planning {
                     rules,
                     settings: self.settings,
-                    last_wechat_message_at,
+                    contact,
                     now: self.now,
                 };
                 orders::plan(&self.event, order, &planning)
             }
-            _ => tickets::plan(&self.event, self.now),
+            _ => {
+                let mut plan = tickets::plan(&self.event, self.now);
+                plan.extend(shop_auto_reply(&self.event, rules, self.settings, self.now));
+                plan
+            }
         };
         self.store(plan)
     }
@@ -95,12 +102,51 @@ impl<'a> InboundFlow<'a> {
     }
 }
 
+/// Events planned with the merchant's rules: card-shop orders (routing, FAQ, ZNS) and Shop
+/// buyers' texts (the FAQ's auto-reply).
+fn reads_rules(inbound: &Inbound) -> bool {
+    match inbound {
+        Inbound::Order(_) => true,
+        Inbound::ShopMessage(m) => matches!(m.body, ShopBody::Text { .. }),
+        _ => false,
+    }
+}
+
+/// The FAQ's answer to a Shop buyer's text, through the Shop's channel, once per message (the
+/// delivery is named after the message's dedup key, in the transaction that stores it). The
+/// buyer has just written, so the Shop's window is open with every send left. Nothing without
+/// the Shop's credentials: the reply could not be sent.
+pub fn shop_auto_reply(
+    event: &QueuedEvent,
+    rules: &Rules,
+    settings: &Settings,
+    now: i64,
+) -> Option<Statement> {
+    let Inbound::ShopMessage(m) = &event.inbound else {
+        return None;
+    };
+    let ShopBody::Text { content } = &m.body else {
+        return None;
+    };
+    if Channel::Shop.missing_setting(settings).is_some() {
+        return None;
+    }
+    let reply = rules.faq_reply(&CustomerText::new(content))?;
+    let id = format!("{}:faq", event.dedup_key);
+    let call = Channel::Shop.send(&m.openid, Outgoing::Text(reply), &id, None)?;
+    let buyer = Customer {
+        channel: Channel::Shop.ticket_channel(),
+        customer_id: &m.openid,
+    };
+    Some(record_customer_delivery(&id, &call, &buyer, now))
+}
+
 impl Flow for InboundFlow<'_> {
     type Output = Handled;
 
     fn step(&mut self, answer: Option<Answered>) -> Step<Handled> {
         match std::mem::replace(&mut self.state, InboundState::Finished) {
-            InboundState::Start if matches!(self.event.inbound, Inbound::Order(_)) => {
+            InboundState::Start if reads_rules(&self.event.inbound) => {
                 self.state = InboundState::ReadingRules;
                 Step::Do(Effect::KvGet(kv::RULES.into()))
             }
@@ -115,19 +161,16 @@ impl Flow for InboundFlow<'_> {
                 };
                 match openid {
                     Some(openid) => {
-                        self.state = InboundState::ReadingLastMessage(rules);
-                        Step::Do(Effect::Query(Statement::new(
-                            LAST_WECHAT_MESSAGE_SQL,
-                            vec![openid.into()],
-                        )))
+                        self.state = InboundState::ReadingContact(rules);
+                        Step::Do(Effect::Query(Channel::Oa.contact_query(&openid)))
                     }
-                    None => self.plan_order(&rules, None),
+                    None => self.plan_with_rules(&rules, Contact::default()),
                 }
             }
-            InboundState::ReadingLastMessage(rules) => match effect::rows::<LastMessage>(answer) {
+            InboundState::ReadingContact(rules) => match effect::rows::<Contact>(answer) {
                 Ok(rows) => {
-                    let last = rows.first().and_then(|r| r.at);
-                    self.plan_order(&rules, last)
+                    let contact = rows.first().copied().unwrap_or_default();
+                    self.plan_with_rules(&rules, contact)
                 }
                 Err(e) => self.park(e),
             },
@@ -204,5 +247,83 @@ impl Flow for InboundFlow<'_> {
             },
             InboundState::Finished => Step::Done(Ok("inbound finished".into())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbound::OutboundCall;
+    use crate::platforms::shop::send::ShopOutgoing;
+    use crate::platforms::shop::ShopMessage;
+
+    fn shop_text(content: &str) -> QueuedEvent {
+        shop(ShopBody::Text {
+            content: content.into(),
+        })
+    }
+
+    fn shop(body: ShopBody) -> QueuedEvent {
+        QueuedEvent {
+            dedup_key: "shop:msg:42".into(),
+            received_at: 1,
+            inbound: Inbound::ShopMessage(ShopMessage {
+                shop: "gh_shop".into(),
+                openid: "oBuyer".into(),
+                create_time: 1,
+                msg_id: "42".into(),
+                body,
+            }),
+        }
+    }
+
+    fn rules() -> Rules {
+        Rules::parse(r#"{"faq":[{"keywords":["发货"],"reply":"24 小时内发货"}]}"#).unwrap()
+    }
+
+    fn configured() -> Settings {
+        Settings::from_lookup(|name| {
+            matches!(name, "SHOP_APPID" | "SHOP_APPSECRET").then(|| "x".into())
+        })
+    }
+
+    #[test]
+    fn a_shop_text_with_an_faq_keyword_is_answered_by_sendmsg_once() {
+        let statement =
+            shop_auto_reply(&shop_text("什么时候发货?"), &rules(), &configured(), 9).unwrap();
+        let call = OutboundCall::ShopSend {
+            request_id: "shop:msg:42:faq".into(),
+            open_id: "oBuyer".into(),
+            message: ShopOutgoing::Text {
+                content: "24 小时内发货".into(),
+            },
+        };
+        assert_eq!(statement.params[0], "shop:msg:42:faq".into());
+        assert_eq!(statement.params[2], call.payload().into());
+        assert_eq!(statement.params[8], "shop:oBuyer".into());
+        assert!(statement
+            .sql
+            .starts_with("INSERT OR IGNORE INTO deliveries"));
+        assert_eq!(statement.sql.matches('?').count(), statement.params.len());
+    }
+
+    #[test]
+    fn no_auto_reply_without_a_match_a_text_or_the_shops_secret() {
+        let settings = configured();
+        assert_eq!(
+            shop_auto_reply(&shop_text("你好"), &rules(), &settings, 9),
+            None
+        );
+        let image = shop(ShopBody::Image {
+            cos_url: "https://c/1".into(),
+        });
+        assert!(!reads_rules(&image.inbound));
+        assert_eq!(shop_auto_reply(&image, &rules(), &settings, 9), None);
+        let unset = Settings::from_lookup(|_| None);
+        assert_eq!(
+            shop_auto_reply(&shop_text("发货"), &rules(), &unset, 9),
+            None
+        );
+        assert!(reads_rules(&shop_text("x").inbound));
     }
 }

@@ -32,7 +32,7 @@ use crate::platforms::wecom_kf::{self, KfMessage, KfOutMessage, KfSync, Profile,
 use crate::rules::Rules;
 use crate::settings::Settings;
 use crate::sql::{follow_ups, Param, Statement, StoreError};
-use crate::wechat::api::TokenSource;
+use crate::wechat::api::App;
 use crate::{kv, tickets};
 
 /// How long a sync run holds an account before another may take it over.
@@ -51,8 +51,8 @@ struct SyncCall {
 }
 
 impl BuildRequest for SyncCall {
-    fn access_token(&self) -> Option<TokenSource> {
-        Some(TokenSource::WeComKf)
+    fn access_token_of(&self) -> Option<App> {
+        Some(App::WeComKf)
     }
 
     fn build(&self, settings: &Settings, token: Option<&str>) -> Result<HttpRequest, String> {
@@ -74,8 +74,8 @@ impl BuildRequest for SyncCall {
 struct ProfilesCall(Vec<String>);
 
 impl BuildRequest for ProfilesCall {
-    fn access_token(&self) -> Option<TokenSource> {
-        Some(TokenSource::WeComKf)
+    fn access_token_of(&self) -> Option<App> {
+        Some(App::WeComKf)
     }
 
     fn build(&self, settings: &Settings, token: Option<&str>) -> Result<HttpRequest, String> {

@@ -9,18 +9,20 @@ use super::effect::{self, Answered, Effect, Flow, Step};
 use super::reads::{Part, ReadFlow};
 use crate::inline::Rejection;
 use crate::kv;
-use crate::reach::{LastMessage, LAST_WECHAT_MESSAGE_SQL};
+use crate::reach::{Contact, Outgoing};
 use crate::rules::Rules;
 use crate::settings::Settings;
 use crate::sql::{follow_ups, Statement, StoreError};
-use crate::staff::{describe_reach, plan_action, plan_reply, TicketAction, TicketRow};
+use crate::staff::{describe_reach, plan_action, plan_reply, StaffReply, TicketAction, TicketRow};
 
 /// A ticket with its next due time: the first response until there was one, then resolution;
-/// none once resolved or closed.
+/// none once resolved or closed. `order_phone`: the phone of the card-shop order it is linked
+/// to, which the ZNS fallback may use.
 pub const TICKET_SQL: &str = "SELECT t.*, \
        CASE WHEN t.status IN ('resolved', 'closed') THEN NULL WHEN t.first_response_at IS NULL THEN t.first_response_due ELSE t.resolution_due END AS due_at, \
        CASE WHEN t.status IN ('resolved', 'closed') THEN NULL WHEN t.first_response_at IS NULL THEN 'first_response' ELSE 'resolution' END AS due_kind, \
-       (SELECT o.id FROM tickets o WHERE o.channel = t.channel AND o.customer_id = t.customer_id AND o.status != 'closed' AND o.id != t.id) AS other_active \
+       (SELECT o.id FROM tickets o WHERE o.channel = t.channel AND o.customer_id = t.customer_id AND o.status != 'closed' AND o.id != t.id) AS other_active, \
+       (SELECT o.customer_phone FROM orders o WHERE o.id = t.order_id) AS order_phone \
      FROM tickets t WHERE t.id = ?";
 
 /// The queue: filtered, most urgent first (the nearest due time; resolved and closed last).
@@ -36,7 +38,7 @@ pub const QUEUE_SQL: &str = "SELECT *, \
 pub enum Ask {
     View,
     Act(TicketAction),
-    Reply(String),
+    Reply(StaffReply),
 }
 
 /// The answer: a status and a JSON body, or a refusal.
@@ -56,14 +58,15 @@ struct Read {
     row: Value,
     ticket: TicketRow,
     rules: Rules,
-    last_message_at: Option<i64>,
+    /// What the timeline says of the customer on their channel.
+    contact: Contact,
 }
 
 enum State {
     Start,
     ReadingTicket,
     ReadingRules(Value, TicketRow),
-    ReadingLastMessage(Box<Read>),
+    ReadingContact(Box<Read>),
     Viewing(Box<Read>, ReadFlow),
     Writing(Vec<Statement>, Value),
     Dispatching(Dispatch, Value),
@@ -110,7 +113,7 @@ impl<'a> TicketFlow<'a> {
             row,
             ticket,
             rules,
-            last_message_at,
+            contact,
         } = read;
         match &self.ask {
             Ask::View => {
@@ -128,15 +131,22 @@ impl<'a> TicketFlow<'a> {
                         ),
                     ),
                 ];
-                let reach = ticket.reach("", &rules, self.settings, last_message_at, self.now);
-                let mut head = json!({ "ticket": row, "reach": describe_reach(reach.as_ref()) });
-                head["last_wechat_message_at"] = json!(last_message_at);
+                let reach = ticket.reach(
+                    Outgoing::Text(""),
+                    "",
+                    &rules,
+                    self.settings,
+                    &contact,
+                    self.now,
+                );
+                let mut head = json!({ "ticket": row, "reach": describe_reach(&reach) });
+                head["last_wechat_message_at"] = json!(contact.last_message_at);
                 self.state = State::Viewing(
                     Box::new(Read {
                         row: head,
                         ticket,
                         rules,
-                        last_message_at,
+                        contact,
                     }),
                     ReadFlow::new(parts),
                 );
@@ -156,18 +166,27 @@ impl<'a> TicketFlow<'a> {
                     Err(refusal) => Step::Done(Err(refusal)),
                 }
             }
-            Ask::Reply(text) => {
-                let Some(reached) =
-                    ticket.reach(text, &rules, self.settings, last_message_at, self.now)
-                else {
-                    return Step::Done(Err(Rejection::Conflict(
-                        "no channel reaches this customer: no WeChat OpenID, and no phone with a zns_fallback template".into(),
-                    )));
-                };
+            Ask::Reply(reply) => {
                 let delivery = format!("reply:{}", self.unique);
+                let reached = match ticket.reach(
+                    reply.outgoing(),
+                    &delivery,
+                    &rules,
+                    self.settings,
+                    &contact,
+                    self.now,
+                ) {
+                    Ok(reached) => reached,
+                    Err(unreachable) => {
+                        return Step::Done(Err(Rejection::Conflict(format!(
+                            "no channel reaches this customer: {}",
+                            unreachable.why
+                        ))))
+                    }
+                };
                 let statements =
-                    plan_reply(&ticket, text, &reached, &self.actor, &delivery, self.now);
-                let channel = describe_reach(Some(&reached));
+                    plan_reply(&ticket, reply, &reached, &self.actor, &delivery, self.now);
+                let channel = describe_reach(&Ok(reached));
                 let answer = json!({ "delivery": delivery, "channel": channel["channel"], "why": channel["why"], "reason": channel["reason"] });
                 self.write(statements, answer)
             }
@@ -210,27 +229,27 @@ impl Flow for TicketFlow<'_> {
                 let rules = effect::value(answer)
                     .and_then(|doc| Rules::parse(&doc).ok())
                     .unwrap_or_default();
+                let query = ticket
+                    .channel()
+                    .map(|(channel, id)| channel.contact_query(id));
                 let read = Read {
                     row,
                     ticket,
                     rules,
-                    last_message_at: None,
+                    contact: Contact::default(),
                 };
-                match read.ticket.openid().map(str::to_owned) {
-                    Some(openid) => {
-                        self.state = State::ReadingLastMessage(Box::new(read));
-                        Step::Do(Effect::Query(Statement::new(
-                            LAST_WECHAT_MESSAGE_SQL,
-                            vec![openid.into()],
-                        )))
+                match query {
+                    Some(query) => {
+                        self.state = State::ReadingContact(Box::new(read));
+                        Step::Do(Effect::Query(query))
                     }
                     None => self.act(read),
                 }
             }
-            State::ReadingLastMessage(mut read) => match effect::rows::<LastMessage>(answer) {
+            State::ReadingContact(mut read) => match effect::rows::<Contact>(answer) {
                 Err(e) => Step::Done(Err(unavailable(e))),
                 Ok(rows) => {
-                    read.last_message_at = rows.first().and_then(|r| r.at);
+                    read.contact = rows.first().copied().unwrap_or_default();
                     self.act(*read)
                 }
             },

@@ -1,21 +1,21 @@
-//! Calls that need an access_token (the Official Account's, or the 微信客服 secret's from
-//! WeCom): the token is read from KV, fetched anew when missing or near expiry, and refreshed
-//! once (with one retry of the call) when the call's classification says it was refused
-//! (WeChat's 40001, 40014, 42001; WeCom's 40014, 42001, 41001).
+//! Calls that need an access_token (the Official Account's, the Shop's or WeCom 微信客服's, each
+//! cached under its own KV key): the token is read from KV, fetched anew when missing or near
+//! expiry, and refreshed once (with one retry of the call) when the call's classification says it
+//! was refused (WeChat's 40001, 40014, 42001; WeCom's 40014, 42001, 41001).
 
 use super::effect::{self, Answered, Effect, Flow, Step};
 use crate::http::{classify, HttpRequest, HttpResult, Outcome};
 use crate::kv;
 use crate::platforms::wecom_kf;
 use crate::settings::Settings;
-use crate::wechat::api::{self, CachedToken, TokenSource};
+use crate::wechat::api::{self, App, CachedToken, TokenEndpoint};
 
 /// Gets an access_token: from the KV cache unless `force`d, else from WeChat (and cached).
 /// Fails with the outcome of the token call.
 pub struct TokenFlow<'a> {
     settings: &'a Settings,
+    app: App,
     now: i64,
-    source: TokenSource,
     /// A refused token is being replaced: ask for a new one, not the cached one.
     force: bool,
     state: TokenState,
@@ -30,56 +30,51 @@ enum TokenState {
 }
 
 impl<'a> TokenFlow<'a> {
-    pub fn new(settings: &'a Settings, now: i64, force: bool, source: TokenSource) -> Self {
+    pub fn new(settings: &'a Settings, app: App, now: i64, force: bool) -> Self {
         TokenFlow {
             settings,
+            app,
             now,
-            source,
             force,
             state: TokenState::Start { force },
         }
     }
 
     fn cache_key(&self) -> &'static str {
-        match self.source {
-            TokenSource::WeChat => kv::ACCESS_TOKEN,
-            TokenSource::WeComKf => kv::WECOM_KF_ACCESS_TOKEN,
+        match self.app {
+            App::OfficialAccount => kv::ACCESS_TOKEN,
+            App::Shop => kv::SHOP_ACCESS_TOKEN,
+            App::WeComKf => kv::WECOM_KF_ACCESS_TOKEN,
         }
     }
 
     fn fetch(&mut self) -> Step<Result<String, Outcome>> {
-        let s = self.settings;
-        let (credentials, names) = match self.source {
-            TokenSource::WeChat => (
-                (s.wechat_appid.as_deref(), s.wechat_appsecret.as_deref()),
-                ("WECHAT_APPID", "WECHAT_APPSECRET"),
-            ),
-            TokenSource::WeComKf => (
-                (s.wecom_corp_id.as_deref(), s.wecom_kf_secret.as_deref()),
-                ("WECOM_CORP_ID", "WECOM_KF_SECRET"),
-            ),
+        let (appid, secret) = match self.settings.app_credentials(self.app) {
+            Ok(credentials) => credentials,
+            Err(missing) => {
+                return Step::Done(Err(Outcome::Permanent(format!(
+                    "missing setting {missing}"
+                ))))
+            }
         };
-        let (Some(id), Some(secret)) = credentials else {
-            let missing = if credentials.0.is_none() {
-                names.0
-            } else {
-                names.1
-            };
-            return Step::Done(Err(Outcome::Permanent(format!(
-                "missing setting {missing}"
-            ))));
+        // The Shop's token comes only from stable_token: the shop's other services keep theirs.
+        let endpoint = match self.app {
+            App::OfficialAccount => self.settings.wechat_token_endpoint,
+            App::Shop => TokenEndpoint::Stable,
+            App::WeComKf => {
+                self.state = TokenState::Fetching;
+                let request = wecom_kf::token_request(&self.settings.wecom_api_base, appid, secret);
+                return Step::Do(Effect::Fetch(request));
+            }
         };
         self.state = TokenState::Fetching;
-        Step::Do(Effect::Fetch(match self.source {
-            TokenSource::WeChat => api::token_request(
-                &s.wechat_api_base,
-                s.wechat_token_endpoint,
-                id,
-                secret,
-                self.force,
-            ),
-            TokenSource::WeComKf => wecom_kf::token_request(&s.wecom_api_base, id, secret),
-        }))
+        Step::Do(Effect::Fetch(api::token_request(
+            &self.settings.wechat_api_base,
+            endpoint,
+            appid,
+            secret,
+            self.force,
+        )))
     }
 }
 
@@ -134,8 +129,8 @@ impl Flow for TokenFlow<'_> {
 
 /// Builds a call's request, given the access_token when the call needs one.
 pub trait BuildRequest {
-    /// Whose access_token the request carries, if any.
-    fn access_token(&self) -> Option<TokenSource>;
+    /// Whose access_token the call needs, if any.
+    fn access_token_of(&self) -> Option<App>;
     fn build(&self, settings: &Settings, access_token: Option<&str>)
         -> Result<HttpRequest, String>;
     /// What an answer means for this call: by default, WeChat's `errcode`.
@@ -155,13 +150,8 @@ pub struct CallFlow<'a, B> {
 
 enum CallState<'a> {
     Start,
-    Token {
-        flow: Box<TokenFlow<'a>>,
-        forced: bool,
-    },
-    Calling {
-        forced: bool,
-    },
+    Token { flow: TokenFlow<'a>, forced: bool },
+    Calling { forced: bool },
     Finished,
 }
 
@@ -181,9 +171,9 @@ impl<'a, B: BuildRequest> CallFlow<'a, B> {
         &self.call
     }
 
-    fn token(&mut self, source: TokenSource, forced: bool) -> Step<CallResult> {
+    fn token(&mut self, app: App, forced: bool) -> Step<CallResult> {
         self.state = CallState::Token {
-            flow: Box::new(TokenFlow::new(self.settings, self.now, forced, source)),
+            flow: TokenFlow::new(self.settings, app, self.now, forced),
             forced,
         };
         self.step(None)
@@ -205,8 +195,8 @@ impl<B: BuildRequest> Flow for CallFlow<'_, B> {
 
     fn step(&mut self, answer: Option<Answered>) -> Step<CallResult> {
         match std::mem::replace(&mut self.state, CallState::Finished) {
-            CallState::Start => match self.call.access_token() {
-                Some(source) => self.token(source, false),
+            CallState::Start => match self.call.access_token_of() {
+                Some(app) => self.token(app, false),
                 None => self.request(None, false),
             },
             CallState::Token { mut flow, forced } => match flow.step(answer) {
@@ -219,8 +209,8 @@ impl<B: BuildRequest> Flow for CallFlow<'_, B> {
             },
             CallState::Calling { forced } => {
                 let result = effect::http(answer);
-                match (self.call.classify(&result), self.call.access_token()) {
-                    (Outcome::TokenExpired(_), Some(source)) if !forced => self.token(source, true),
+                match (self.call.classify(&result), self.call.access_token_of()) {
+                    (Outcome::TokenExpired(_), Some(app)) if !forced => self.token(app, true),
                     (outcome, _) => Step::Done((outcome, Some(result))),
                 }
             }

@@ -19,6 +19,8 @@ use crate::inline::{Answer, Rejection, Reply};
 use crate::wechat::callback::Opened;
 use crate::xml::{self, XmlDoc};
 
+pub mod send;
+
 /// The only event this module types; every other event is acknowledged and kept raw.
 pub const KF_MESSAGE_EVENT: &str = "commkf_send_msg_to_kf";
 

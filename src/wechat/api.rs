@@ -20,12 +20,13 @@ impl CachedToken {
     }
 }
 
-/// Whose access_token a call needs.
+/// Whose access_token a call needs. The Official Account and the WeChat Shop each have their own
+/// AppID, secret and cached token: a Shop token sent to the OA's API (or the reverse) is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenSource {
-    /// The Official Account's (`WECHAT_APPID`, `WECHAT_APPSECRET`).
-    WeChat,
-    /// The 微信客服 secret's (`WECOM_CORP_ID`, `WECOM_KF_SECRET`), from WeCom's `gettoken`.
+pub enum App {
+    OfficialAccount,
+    Shop,
+    /// WeCom 微信客服: the CorpID and the 微信客服 secret, from WeCom's `gettoken`.
     WeComKf,
 }
 

@@ -76,7 +76,8 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       const inbound = page.locator('.timeline .entry.kind-inbound').first();
       assert.equal(await inbound.locator('.body').textContent(), `我的卡密呢？ ${XSS}`, 'the markup is shown as its characters');
       assert.equal(await page.locator('.timeline img, img[src="x"]').count(), 0, 'no element was made of it');
-      assert.match(await page.textContent('#reach'), /Goes by WeChat: the customer's 48-hour WeChat window may be open/);
+      assert.match(await page.textContent('#reach'), /Goes by WeChat: the customer's window is open/);
+      assert.match(await page.textContent('#reach-window'), /Window open until .* · 5 messages left/);
 
       const text = `您好，卡密已补发 <b>${size}</b> ${Date.now()}`;
       await page.fill('#reply-text', text);
@@ -99,6 +100,38 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       const stored = await env.admin(`/api/tickets/${ticket.id}`);
       assert.ok(stored.ticket.first_response_at, 'the reply is the first response');
       assert.equal(stored.ticket.assignee, STAFF.name);
+      assertClean(page);
+      await page.context().close();
+    });
+
+    test('a Shop buyer gets a text and the order card they shared by sendmsg; the window counts down', async () => {
+      const openid = `oShopBuyer${size}`;
+      const orderId = '3721712203692901632';
+      await env.buyerWrites(openid, { msg_type: 'order_share', order_share: { order_id: BigInt(orderId) } });
+      const ticket = await env.ticketOf(openid);
+      const page = await env.newPage(viewport);
+      await signIn(page, env.worker.url);
+      await page.waitForSelector('#nav-queue');
+      await page.goto(`${env.worker.url}/#/ticket/${ticket.id}`);
+      await page.waitForSelector('#reach');
+      assert.match(await page.textContent('#reach'), /Goes by WeChat Shop: the customer's window is open/);
+      assert.match(await page.textContent('#reach-window'), /5 messages left/);
+      const sends = () => env.wechat.calls('/channels/ec/commkf/sendmsg').filter((c) => c.json?.open_id === openid);
+      await page.fill('#reply-text', '您好，马上为您查询');
+      await page.click('#send-reply');
+      await waitFor(() => sends().length === 1, 'the text sendmsg');
+      assert.deepEqual(sends()[0].json.text, { content: '您好，马上为您查询' });
+      await page.waitForSelector('#reach-window:has-text("4 messages left")');
+      // The order card offers the order the buyer shared.
+      await page.check('input[name="reply-kind"][value="order"]');
+      assert.equal(await page.inputValue('#reply-card-id'), orderId);
+      await shot(page, `${size}-shop-reply`);
+      await page.click('#send-reply');
+      await waitFor(() => sends().length === 2, 'the order card sendmsg');
+      assert.equal(sends()[1].json.msg_type, 'order_share');
+      assert.deepEqual(sends()[1].json.order_share, { order_id: orderId });
+      await page.waitForSelector(`.timeline .entry.kind-agent:has-text("Reply via WeChat Shop: [order card] ${orderId}")`);
+      await page.waitForSelector('#reach-window:has-text("3 messages left")');
       assertClean(page);
       await page.context().close();
     });
@@ -303,7 +336,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       }
       await page.goto(`${env.worker.url}/#/ticket/${ticket.id}`);
       await page.waitForSelector('.timeline .entry.kind-inbound .kind:has-text("Khách hàng")');
-      assert.match(await page.textContent('#reach'), /Gửi qua WeChat: cửa sổ 48 giờ/);
+      assert.match(await page.textContent('#reach'), /Gửi qua WeChat: cửa sổ trả lời của khách đang mở/);
       assert.equal(await page.textContent('#send-reply'), 'Gửi');
       // Times are the merchant's (Asia/Ho_Chi_Minh), not the browser's (America/New_York).
       const time = page.locator('.timeline .entry time').first();

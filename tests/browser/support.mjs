@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { SECRETS, startMock, startWorker, waitFor } from '../e2e/harness.mjs';
-import { cdata, msgId, now, safePush } from '../e2e/wechat-client.mjs';
+import { cdata, jsonWithBigInts, msgId, now, safePush } from '../e2e/wechat-client.mjs';
 
 export { SECRETS, waitFor, now };
 export const SHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'screenshots');
@@ -36,7 +36,7 @@ export async function startDashboard() {
   const caresoft = await startMock('caresoft', () => ({ json: { status: 'OK', ticket: { ticketId: ++caresoftTicket } } }));
   const worker = await startWorker({
     WECHAT_API_BASE: wechat.url, WECOM_API_BASE: robot.url, CARESOFT_BASE_URL: `${caresoft.url}/demo`,
-    STAFF_TOKENS: `${STAFF.name}:${STAFF.token},bob:bob-dashboard-token`, TIME_ZONE,
+    STAFF_TOKENS: `${STAFF.name}:${STAFF.token},bob:bob-dashboard-token`, TIME_ZONE, SHOP_APPSECRET: 'dashboard-shop-secret',
   });
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
   const admin = async (p, init) => {
@@ -54,6 +54,14 @@ export async function startDashboard() {
       const xml = cdata({ ToUserName: 'gh_shop', FromUserName: openid, CreateTime: now(), MsgType: 'text', Content: content, MsgId: msgId(), ...fields });
       const { query, body } = safePush(SECRETS.WECHAT_TOKEN, SECRETS.WECHAT_AES_KEY, SECRETS.WECHAT_APPID, xml);
       const r = await fetch(`${worker.url}/wechat/oa?${query}`, { method: 'POST', body });
+      assert.equal(r.status, 200, await r.text());
+    },
+
+    // A WeChat Shop buyer's message (`msg_type` and its object), as the Shop pushes it in safe mode.
+    async buyerWrites(openid, fields) {
+      const json = jsonWithBigInts({ ToUserName: 'gh_shop', FromUserName: openid, CreateTime: now(), MsgType: 'event', Event: 'commkf_send_msg_to_kf', msg_id: msgId(), ...fields });
+      const { query, body } = safePush(SECRETS.SHOP_TOKEN, SECRETS.SHOP_AES_KEY, SECRETS.SHOP_APPID, json, { envelope: 'json' });
+      const r = await fetch(`${worker.url}/wechat/shop?${query}`, { method: 'POST', body });
       assert.equal(r.status, 200, await r.text());
     },
 

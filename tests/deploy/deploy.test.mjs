@@ -15,7 +15,7 @@ const FAKE = path.join(HERE, "fake-wrangler.mjs");
 
 const SECRETS = [
   "WECHAT_TOKEN", "WECHAT_AES_KEY", "WECHAT_APPSECRET", "PAY_SIGN_KEY", "SHOP_TOKEN",
-  "SHOP_AES_KEY", "ORDER_WEBHOOK_SECRET", "CARESOFT_API_TOKEN", "WECOM_ROBOT_KEY", "ADMIN_TOKEN",
+  "SHOP_AES_KEY", "SHOP_APPSECRET", "ORDER_WEBHOOK_SECRET", "CARESOFT_API_TOKEN", "WECOM_ROBOT_KEY", "ADMIN_TOKEN",
 ];
 const GENERATED = ["WECHAT_TOKEN", "WECHAT_AES_KEY", "SHOP_TOKEN", "SHOP_AES_KEY", "ORDER_WEBHOOK_SECRET", "ADMIN_TOKEN"];
 
@@ -25,6 +25,7 @@ const TYPED = {
   WECHAT_APPSECRET: "typed-appsecret-9f8e7d",
   PAY_SIGN_KEY: "typed-paysignkey-1a2b3c",
   SHOP_APPID: "wxfedcba0987654321",
+  SHOP_APPSECRET: "typed-shop-appsecret-7c8d9e",
   CARESOFT_BASE_URL: "", // skipped: this merchant has no CareSoft
   CARESOFT_API_TOKEN: "",
   WECOM_ROBOT_KEY: "typed-robot-key-4d5e6f",
@@ -239,7 +240,7 @@ test("a partly existing setup gets only what is missing", (t) => {
     "d1 create kefu-db",
     "queues create kefu-events-dlq",
     "d1 migrations apply KEFU_DB --remote",
-    ...["WECHAT_AES_KEY", "WECHAT_APPSECRET", "PAY_SIGN_KEY", "SHOP_TOKEN", "SHOP_AES_KEY", "ORDER_WEBHOOK_SECRET", "WECOM_ROBOT_KEY"].map((n) => `secret put ${n}`),
+    ...["WECHAT_AES_KEY", "WECHAT_APPSECRET", "PAY_SIGN_KEY", "SHOP_TOKEN", "SHOP_AES_KEY", "SHOP_APPSECRET", "ORDER_WEBHOOK_SECRET", "WECOM_ROBOT_KEY"].map((n) => `secret put ${n}`),
     "deploy",
   ]);
   const s = p.state();
@@ -312,6 +313,7 @@ test("without --yes: the merchant may type a Token and AES key, checked, or gene
     "", "", // WECHAT_APPSECRET, PAY_SIGN_KEY: skip
     "", // SHOP_APPID
     "y", "", // SHOP_TOKEN, SHOP_AES_KEY: generated (Enter is yes)
+    "", // SHOP_APPSECRET: skip
     "n", "", // ORDER_WEBHOOK_SECRET: not generated, then skipped
     "", "", "", // CARESOFT_BASE_URL, CARESOFT_API_TOKEN, WECOM_ROBOT_KEY
   ].map((a) => `${a}\n`).join(""); // ADMIN_TOKEN's question meets the end of input: left unset

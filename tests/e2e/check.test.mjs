@@ -33,19 +33,21 @@ describe('kefu-check', () => {
     const run = check('--url', worker.url, '--vars', vars());
     assert.equal(run.status, 0, run.output);
     for (const name of ['oa: URL check (echostr)', 'oa: plain message', 'oa: safe-mode message', 'oa: event', 'oa: retried MsgId',
-      'shop: URL check (echostr)', 'payfeedback: signed 维权 notification', 'orders: signed card-shop event',
+      'shop: URL check (echostr)', 'shop: safe-mode message', 'payfeedback: signed 维权 notification', 'orders: signed card-shop event',
       'refused: bad signature', 'refused: stale timestamp', 'refused: card-shop event with a bad signature']) {
       assert.match(run.line(name) ?? '', /^✓ /, `${name} passes:\n${run.output}`);
     }
     assert.match(run.line('oa: safe-mode message'), /MsgSignature verified, decrypted, AppID matches/);
     assert.match(run.line('oa: plain message'), /refused \(403 unencrypted_push\)/);
-    assert.match(run.lines.at(-1), /^12 passed, 0 failed, 0 skipped$/);
+    assert.match(run.line('shop: safe-mode message'), /answered success: sealed with SHOP_AES_KEY/);
+    assert.match(run.lines.at(-1), /^13 passed, 0 failed, 0 skipped$/);
     // The retried MsgId is one event; the complaint and card-shop event are stored.
     const events = await waitFor(async () => {
       const all = await worker.events();
-      return all.filter((e) => /^oa:msg:|^payfeedback:kefu-check-|^orders:kefu-check-/.test(e.dedup_key)).length >= 3 && all;
+      return all.filter((e) => /^oa:msg:|^shop:msg:|^payfeedback:kefu-check-|^orders:kefu-check-/.test(e.dedup_key)).length >= 4 && all;
     }, 'the checker\'s pushes stored');
     assert.equal(events.filter((e) => e.dedup_key.startsWith('oa:msg:')).length, 1, 'one message for the retried MsgId');
+    assert.equal(events.filter((e) => e.dedup_key.startsWith('shop:msg:')).length, 1, 'the Shop message');
     assert.equal(events.filter((e) => e.dedup_key.startsWith('payfeedback:kefu-check-')).length, 1);
     assert.equal(events.filter((e) => e.dedup_key.startsWith('orders:kefu-check-')).length, 1);
   });

@@ -30,21 +30,37 @@ function Entry({ e }) {
   </li>`;
 }
 
+// What the customer's channel still allows: the window's end and the messages left.
+function WindowLine({ window }) {
+  const { t } = usePage();
+  if (!window) return null;
+  if (window.open_until === null) return html`<p class="muted" id="reach-window">${t('windowUnknown', window.sends_left)}</p>`;
+  return html`<p class="muted" id="reach-window">${t('windowUntil')} <${Time} at=${window.open_until} long /> · ${t('sendsLeft', window.sends_left)}</p>`;
+}
+
 function Reply({ ticket, reach, onSent }) {
   const { t } = usePage();
   const [text, setText] = useState('');
+  // A Shop buyer can also get a product or order card; the order they shared is offered.
+  const [kind, setKind] = useState('text');
+  const [cardId, setCardId] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const [note, setNote] = useState(null);
   const size = bytes(text);
   const unreachable = reach.channel === 'none';
+  const shop = ticket.channel === 'shop';
+  const card = kind !== 'text';
+  const ready = card ? /^\d{1,32}$/.test(cardId.trim()) : text.trim() && size <= MAX_REPLY_BYTES;
+  const pick = (k) => { setKind(k); setCardId(k === 'order' && ticket.order_id ? ticket.order_id : ''); };
   const send = async (e) => {
     e?.preventDefault();
-    if (busy || !text.trim() || size > MAX_REPLY_BYTES || unreachable) return;
+    if (busy || !ready || unreachable) return;
     setBusy(true); setError(null); setNote(null);
+    const body = kind === 'product' ? { product_id: cardId.trim() } : kind === 'order' ? { order_id: cardId.trim() } : { text: text.trim() };
     try {
-      const answer = await api(`/api/tickets/${ticket.id}/reply`, { method: 'POST', body: { text: text.trim() } });
-      setText('');
+      const answer = await api(`/api/tickets/${ticket.id}/reply`, { method: 'POST', body });
+      setText(''); if (card) setCardId('');
       setNote(t('replyQueued', t.maybe('channel_', answer.channel)));
       onSent();
     } catch (err) { setError(err); }
@@ -52,16 +68,25 @@ function Reply({ ticket, reach, onSent }) {
   };
   const channel = t.maybe('channel_', reach.channel);
   return html`<form class="reply card" onSubmit=${send}>
-    <label for="reply-text">${t('reply')}</label>
+    <label for=${card ? 'reply-card-id' : 'reply-text'}>${t('reply')}</label>
     <p class=${`reach reach-${reach.channel}`} id="reach">
       <strong>${t('replyVia', channel)}</strong>: ${reach.reason ? t.maybe('reason_', reach.reason) : reach.why}
     </p>
-    <textarea id="reply-text" rows="3" placeholder=${t('replyPlaceholder')} value=${text} disabled=${unreachable}
+    <${WindowLine} window=${reach.window} />
+    ${shop && html`<fieldset class="reply-kind" disabled=${unreachable}>
+      <legend>${t('replyKind')}</legend>
+      ${['text', 'product', 'order'].map((k) => html`<label><input type="radio" name="reply-kind" value=${k} checked=${kind === k} onChange=${() => pick(k)} /> ${t(`replyKind_${k}`)}</label>`)}
+    </fieldset>`}
+    ${card
+      ? html`<input id="reply-card-id" inputmode="numeric" autocomplete="off" value=${cardId} disabled=${unreachable}
+          placeholder=${t(kind === 'order' ? 'orderIdPlaceholder' : 'productIdPlaceholder')} aria-describedby="reach"
+          onInput=${(e) => setCardId(e.currentTarget.value)} />`
+      : html`<textarea id="reply-text" rows="3" placeholder=${t('replyPlaceholder')} value=${text} disabled=${unreachable}
       aria-describedby="reach" onInput=${(e) => setText(e.currentTarget.value)}
-      onKeyDown=${(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) send(e); }}></textarea>
+      onKeyDown=${(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) send(e); }}></textarea>`}
     <div class="reply-foot">
-      <span class=${`muted ${size > MAX_REPLY_BYTES ? 'too-long' : ''}`}>${size > MAX_REPLY_BYTES ? t('replyTooLong', MAX_REPLY_BYTES) : t('replyBytes', size, MAX_REPLY_BYTES)} · ${t('sendHint')}</span>
-      <button id="send-reply" type="submit" disabled=${busy || unreachable || !text.trim() || size > MAX_REPLY_BYTES}>${busy ? t('sending') : t('send')}</button>
+      ${!card && html`<span class=${`muted ${size > MAX_REPLY_BYTES ? 'too-long' : ''}`}>${size > MAX_REPLY_BYTES ? t('replyTooLong', MAX_REPLY_BYTES) : t('replyBytes', size, MAX_REPLY_BYTES)} · ${t('sendHint')}</span>`}
+      <button id="send-reply" type="submit" disabled=${busy || unreachable || !ready}>${busy ? t('sending') : t('send')}</button>
     </div>
     ${unreachable && html`<p class="muted">${t('replyNoChannel')}</p>`}
     <${Note} text=${note} />

@@ -3,10 +3,14 @@
 
 use std::collections::HashMap;
 
-pub const USAGE: &str = "usage: kefu-check --url <base URL> [--vars FILE] [--NAME value ...]
+pub const USAGE: &str =
+    "usage: kefu-check --url <base URL> [--vars FILE] [--send-test OPENID] [--NAME value ...]
 
   --url URL      the Worker, e.g. http://127.0.0.1:8787 or https://kefu-edge.example.workers.dev
   --vars FILE    settings as in .dev.vars (NAME=value lines)
+  --send-test OPENID
+                 also reply one text to this WeChat Shop buyer through the Worker (their ticket,
+                 commkf/sendmsg); needs ADMIN_TOKEN, and the buyer must have written lately
   --NAME value   one setting, e.g. --wechat-token T --wechat-aes-key K --wechat-appid wx…
                  (--pay-sign-key, --order-webhook-secret, --shop-token, …)
 Settings not given as flags come from FILE, then from the environment.";
@@ -15,6 +19,8 @@ Settings not given as flags come from FILE, then from the environment.";
 pub struct Invocation {
     pub url: String,
     pub settings: HashMap<String, String>,
+    /// A Shop buyer's OpenID to send one test reply to.
+    pub send_test: Option<String>,
 }
 
 impl Invocation {
@@ -33,6 +39,7 @@ impl Invocation {
     ) -> Result<Self, String> {
         let mut url = None;
         let mut vars_file = None;
+        let mut send_test = None;
         let mut flags = HashMap::new();
         let mut args = args.peekable();
         while let Some(arg) = args.next() {
@@ -51,6 +58,7 @@ impl Invocation {
             match name.as_str() {
                 "url" => url = Some(value.trim_end_matches('/').to_owned()),
                 "vars" => vars_file = Some(value),
+                "send-test" => send_test = Some(value.trim().to_owned()),
                 _ => {
                     flags.insert(setting_name(&name)?, value);
                 }
@@ -76,7 +84,11 @@ impl Invocation {
                 }
             }
         }
-        Ok(Invocation { url, settings })
+        Ok(Invocation {
+            url,
+            settings,
+            send_test,
+        })
     }
 }
 
@@ -95,6 +107,7 @@ const KNOWN_SETTINGS: &[&str] = &[
     "ORDER_WEBHOOK_SECRET",
     "CALLBACK_MAX_SKEW_SECS",
     "ALLOW_UNENCRYPTED_PUSH",
+    "ADMIN_TOKEN",
 ];
 
 /// `--wechat-token` names `WECHAT_TOKEN`.
@@ -159,11 +172,37 @@ mod tests {
         )
         .unwrap();
         assert_eq!(invocation.url, "http://127.0.0.1:8787");
+        assert_eq!(invocation.send_test, None);
         let get = |n: &str| invocation.settings.get(n).map(String::as_str);
         assert_eq!(get("WECHAT_TOKEN"), Some("flag"));
         assert_eq!(get("PAY_SIGN_KEY"), Some("quoted"));
         assert_eq!(get("SHOP_TOKEN"), Some("single"));
         assert_eq!(get("ORDER_WEBHOOK_SECRET"), Some("from-env"));
+    }
+
+    #[test]
+    fn send_test_names_a_buyer() {
+        let invocation = parse(
+            &[
+                "--url",
+                "http://x",
+                "--send-test",
+                " oBuyer ",
+                "--admin-token",
+                "T",
+            ],
+            "",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(invocation.send_test.as_deref(), Some("oBuyer"));
+        assert_eq!(
+            invocation.settings.get("ADMIN_TOKEN").map(String::as_str),
+            Some("T")
+        );
+        assert!(parse(&["--url", "http://x", "--send-test"], "", &[])
+            .unwrap_err()
+            .contains("needs a value"));
     }
 
     #[test]

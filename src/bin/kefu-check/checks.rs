@@ -24,10 +24,12 @@ pub enum Verdict {
     Skip(String),
 }
 
-/// Runs every check in order; a check whose settings are absent is skipped.
+/// Runs every check in order; a check whose settings are absent is skipped. `send_test` names a
+/// WeChat Shop buyer to send one test reply to.
 pub fn run_all(
     transport: &dyn Transport,
     settings: &Settings,
+    send_test: Option<&str>,
     now: i64,
 ) -> Vec<(&'static str, Verdict)> {
     let run = Run {
@@ -40,7 +42,7 @@ pub fn run_all(
         return vec![("reach: GET /healthz", reachable)];
     }
     let msg_id = now * 1000 + i64::from(random_bytes::<2>()[0]);
-    vec![
+    let mut checks = vec![
         ("reach: GET /healthz", reachable),
         (
             "oa: URL check (echostr)",
@@ -58,6 +60,7 @@ pub fn run_all(
             "shop: URL check (echostr)",
             run.url_check("/wechat/shop", settings.shop_token.as_deref(), "SHOP_TOKEN"),
         ),
+        ("shop: safe-mode message", run.shop_safe_message(msg_id)),
         ("kf: URL check (echostr)", run.kf_url_check()),
         ("kf: signed kf_msg_or_event", run.kf_callback()),
         ("payfeedback: signed 维权 notification", run.payfeedback()),
@@ -68,7 +71,11 @@ pub fn run_all(
             "refused: card-shop event with a bad signature",
             run.card_shop_event(false),
         ),
-    ]
+    ];
+    if let Some(openid) = send_test {
+        checks.push(("shop: send-test reply", run.send_test(openid)));
+    }
+    checks
 }
 
 struct Run<'a> {
@@ -218,6 +225,79 @@ impl Run<'_> {
                 shorten(&answer.body)
             )),
             Ok(answer) => Verdict::Fail(explain_push_refusal(&answer)),
+            Err(verdict) => verdict,
+        }
+    }
+
+    /// A buyer's text as the WeChat Shop pushes it in safe mode: JSON, sealed with
+    /// SHOP_AES_KEY for SHOP_APPID, in a JSON envelope. The Shop wants the plain `success`.
+    fn shop_safe_message(&self, msg_id: i64) -> Verdict {
+        let Some(token) = self.settings.shop_token.as_deref() else {
+            return Verdict::Skip("SHOP_TOKEN is not given".into());
+        };
+        let key = match &self.settings.shop_aes_key {
+            None => return Verdict::Skip("SHOP_AES_KEY is not given (plain mode)".into()),
+            Some(Err(e)) => return Verdict::Fail(format!("SHOP_AES_KEY given here: {e}")),
+            Some(Ok(key)) => key,
+        };
+        let Some(appid) = self.settings.shop_appid.as_deref() else {
+            return Verdict::Fail("SHOP_AES_KEY needs SHOP_APPID".into());
+        };
+        let plaintext = serde_json::json!({
+            "ToUserName": ACCOUNT, "FromUserName": OPENID, "CreateTime": self.now,
+            "MsgType": "event", "Event": "commkf_send_msg_to_kf",
+            "msg_id": msg_id.to_string(), "msg_type": "text",
+            "text": {"content": "kefu-check: a test message, ignore"},
+        })
+        .to_string();
+        let (ts, nonce) = (self.now.to_string(), hex_random());
+        let sealed = key.encrypt(&random_bytes::<16>(), &plaintext, appid);
+        let query = format!(
+            "/wechat/shop?signature={}&timestamp={ts}&nonce={nonce}&encrypt_type=aes&msg_signature={}",
+            signature(&[token, &ts, &nonce]),
+            signature(&[token, &ts, &nonce, &sealed])
+        );
+        let body = serde_json::json!({ "ToUserName": ACCOUNT, "Encrypt": sealed }).to_string();
+        let answer = match self.send(
+            "POST",
+            &query,
+            &[("Content-Type", "application/json")],
+            Some(&body),
+        ) {
+            Ok(answer) => answer,
+            Err(verdict) => return verdict,
+        };
+        judge_shop_answer(&answer)
+    }
+
+    /// One text to a WeChat Shop buyer through the Worker's admin API: their open ticket, then a
+    /// reply, which the Worker sends by commkf/sendmsg with the Shop's own token.
+    fn send_test(&self, openid: &str) -> Verdict {
+        let Some(admin) = self.settings.admin_token.as_deref() else {
+            return Verdict::Skip("ADMIN_TOKEN is not given".into());
+        };
+        let bearer = format!("Bearer {admin}");
+        let auth = [("Authorization", bearer.as_str())];
+        let list = match self.send("GET", "/api/tickets?channel=shop&limit=500", &auth, None) {
+            Ok(answer) if answer.status == 200 => answer,
+            Ok(answer) => return Verdict::Fail(format!("listing tickets: {}", refusal(&answer))),
+            Err(verdict) => return verdict,
+        };
+        let Some(ticket) = open_ticket_of(&list.body, openid) else {
+            return Verdict::Fail(format!(
+                "no open Shop ticket for {openid}: the buyer must write to the shop first (replies are allowed for 48 hours after)"
+            ));
+        };
+        let key = format!("kefu-check-send-test-{}", self.now);
+        let headers = [
+            ("Authorization", bearer.as_str()),
+            ("Content-Type", "application/json"),
+            ("Idempotency-Key", key.as_str()),
+        ];
+        let body = r#"{"text":"kefu-check: a test reply from kefu-edge"}"#;
+        let path = format!("/api/tickets/{ticket}/reply");
+        match self.send("POST", &path, &headers, Some(body)) {
+            Ok(answer) => judge_send_test(&answer, ticket),
             Err(verdict) => verdict,
         }
     }
@@ -481,6 +561,53 @@ fn judge_reply(answer: &Answer, aes: Option<(&AesKey, &str)>, token: &str) -> Ve
     }
 }
 
+/// The Shop retries a push until it gets `success` (or an empty body).
+fn judge_shop_answer(answer: &Answer) -> Verdict {
+    match answer.status {
+        200 if answer.body == "success" => Verdict::Pass(
+            "answered success: sealed with SHOP_AES_KEY, MsgSignature and AppID accepted".into(),
+        ),
+        200 => Verdict::Fail(format!(
+            "the Shop wants success, got {:?}",
+            shorten(&answer.body)
+        )),
+        _ => {
+            let hint = match refusal_code(answer).as_deref() {
+                Some("bad_signature") => ": SHOP_TOKEN differs from the Worker's",
+                Some("foreign_appid") | Some("crypto") => {
+                    ": SHOP_AES_KEY or SHOP_APPID differs from the Worker's"
+                }
+                _ => "",
+            };
+            Verdict::Fail(format!("{}{hint}", refusal(answer)))
+        }
+    }
+}
+
+/// The id of the buyer's ticket that is not closed, from `GET /api/tickets`.
+fn open_ticket_of(list: &str, openid: &str) -> Option<i64> {
+    let list: serde_json::Value = serde_json::from_str(list).ok()?;
+    list.get("tickets")?
+        .as_array()?
+        .iter()
+        .find(|t| t["customer_id"] == openid && t["status"] != "closed")?
+        .get("id")?
+        .as_i64()
+}
+
+fn judge_send_test(answer: &Answer, ticket: i64) -> Verdict {
+    let field = |name| refusal_field(answer, name).unwrap_or_default();
+    match answer.status {
+        202 => Verdict::Pass(format!(
+            "queued as delivery {} by {}: its outcome shows on ticket #{ticket}",
+            field("delivery"),
+            field("channel")
+        )),
+        409 => Verdict::Fail(format!("{}: not sent", refusal(answer))),
+        _ => Verdict::Fail(refusal(answer)),
+    }
+}
+
 /// Checks a sealed reply's MsgSignature and decrypts it with the AppID check WeChat makes.
 fn open_sealed_reply(
     reply: &XmlDoc,
@@ -653,5 +780,50 @@ mod tests {
             explain_push_refusal(&answer(502, "Bad gateway")),
             "502 Bad gateway"
         );
+    }
+
+    #[test]
+    fn the_shop_wants_success() {
+        assert!(matches!(
+            judge_shop_answer(&answer(200, "success")),
+            Verdict::Pass(_)
+        ));
+        assert!(matches!(
+            judge_shop_answer(&answer(200, "ok")),
+            Verdict::Fail(_)
+        ));
+        let Verdict::Fail(why) = judge_shop_answer(&answer(
+            403,
+            r#"{"error":"signature mismatch","code":"bad_signature"}"#,
+        )) else {
+            panic!("a refusal fails")
+        };
+        assert!(why.contains("SHOP_TOKEN differs"), "{why}");
+    }
+
+    #[test]
+    fn send_test_finds_the_buyers_open_ticket_and_judges_the_reply() {
+        let list = r#"{"tickets":[{"id":3,"customer_id":"oB","status":"closed"},{"id":4,"customer_id":"oB","status":"open"},{"id":5,"customer_id":"oC","status":"open"}]}"#;
+        assert_eq!(open_ticket_of(list, "oB"), Some(4));
+        assert_eq!(open_ticket_of(list, "oX"), None);
+        assert_eq!(open_ticket_of("not json", "oB"), None);
+        let queued = judge_send_test(
+            &answer(202, r#"{"delivery":"reply:1","channel":"wechat_shop"}"#),
+            4,
+        );
+        assert_eq!(
+            queued,
+            Verdict::Pass(
+                "queued as delivery reply:1 by wechat_shop: its outcome shows on ticket #4".into()
+            )
+        );
+        let refused = judge_send_test(
+            &answer(
+                409,
+                r#"{"error":"no channel reaches this customer: replies on this channel need SHOP_APPSECRET, which is not set"}"#,
+            ),
+            4,
+        );
+        assert!(matches!(refused, Verdict::Fail(why) if why.contains("SHOP_APPSECRET")));
     }
 }

@@ -34,7 +34,8 @@ fn main() -> ExitCode {
     let client = client::Client::new(&invocation.url);
     println!("kefu-check {}", invocation.url);
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    for (name, verdict) in checks::run_all(&client, &settings, unix_now()) {
+    let send_test = invocation.send_test.as_deref();
+    for (name, verdict) in checks::run_all(&client, &settings, send_test, unix_now()) {
         let (mark, reason) = match &verdict {
             Verdict::Pass(reason) => {
                 passed += 1;
