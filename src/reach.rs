@@ -24,6 +24,7 @@
 use crate::outbound::OutboundCall;
 use crate::platforms::caresoft::{normalize_phone, ZnsSend};
 use crate::platforms::shop::send::ShopOutgoing;
+use crate::platforms::wecom_kf::{self, KfCustomer, KfOutMessage};
 use crate::rules::{render_params, ZnsTemplate, FALLBACK_TEXT};
 use crate::settings::{PhoneFormat, Settings};
 use crate::sql::Statement;
@@ -67,6 +68,8 @@ pub enum Channel {
     Oa,
     /// WeChat Shop customer service (`channels/ec/commkf/sendmsg`).
     Shop,
+    /// WeCom 微信客服 (`kf/send_msg`); the customer's id is `open_kfid/external_userid`.
+    Kf,
 }
 
 /// What opens a window.
@@ -150,6 +153,7 @@ impl Channel {
         match self {
             Channel::Oa => "oa",
             Channel::Shop => "shop",
+            Channel::Kf => wecom_kf::CHANNEL,
         }
     }
 
@@ -158,6 +162,7 @@ impl Channel {
         match self {
             Channel::Oa => "wechat",
             Channel::Shop => "wechat_shop",
+            Channel::Kf => "wecom_kf",
         }
     }
 
@@ -179,7 +184,9 @@ impl Channel {
                     sends: 3,
                 },
             ],
-            Channel::Shop => &[MESSAGE],
+            // 微信客服: 5 messages within 48 hours of the customer's message; the session must
+            // also be in state 0 or 1, which WeCom checks (95018, on the timeline).
+            Channel::Shop | Channel::Kf => &[MESSAGE],
         }
     }
 
@@ -244,6 +251,7 @@ impl Channel {
         match self {
             Channel::Oa => None,
             Channel::Shop => settings.app_credentials(App::Shop).err(),
+            Channel::Kf => settings.app_credentials(App::WeComKf).err(),
         }
     }
 
@@ -286,6 +294,17 @@ impl Channel {
                     message,
                 })
             }
+            Channel::Kf => match message {
+                // The delivery's msgid: WeCom takes a retried send as the same message.
+                Outgoing::Text(text) => Some(OutboundCall::KfSend {
+                    to: KfCustomer::from_customer_id(to)?,
+                    msgid: wecom_kf::send_msgid(delivery_id),
+                    message: KfOutMessage::Text {
+                        content: text.to_owned(),
+                    },
+                }),
+                Outgoing::ProductCard(_) | Outgoing::OrderCard(_) => None,
+            },
         }
     }
 }
@@ -673,6 +692,49 @@ mod tests {
         );
         assert_eq!(Channel::Oa.recipient("oU"), "oa:oU");
         assert_eq!(Channel::Shop.name(), "wechat_shop");
+    }
+
+    #[test]
+    fn wecom_kf_sends_texts_to_open_kfid_and_external_userid_with_the_deliverys_msgid() {
+        let call = Channel::Kf.send("wk1/wm1", Outgoing::Text("hi"), "reply:r1", None);
+        assert_eq!(
+            call,
+            Some(OutboundCall::KfSend {
+                to: KfCustomer {
+                    open_kfid: "wk1".into(),
+                    external_userid: "wm1".into(),
+                },
+                msgid: wecom_kf::send_msgid("reply:r1"),
+                message: KfOutMessage::Text {
+                    content: "hi".into()
+                },
+            })
+        );
+        assert_eq!(
+            Channel::Kf.send("wk1", Outgoing::Text("hi"), "r", None),
+            None
+        );
+        assert_eq!(
+            Channel::Kf.send("wk1/wm1", Outgoing::OrderCard("1"), "r", None),
+            None
+        );
+        assert_eq!(Channel::Kf.recipient("wk1/wm1"), "kf:wk1/wm1");
+        assert_eq!(
+            (Channel::Kf.name(), Channel::Kf.ticket_channel()),
+            ("wecom_kf", "kf")
+        );
+        let none = Settings::from_lookup(|_| None);
+        assert_eq!(Channel::Kf.missing_setting(&none), Some("WECOM_CORP_ID"));
+        let contact = Contact {
+            last_message_at: Some(NOW - HOUR),
+            sent_since_message: 4,
+            ..Contact::default()
+        };
+        let window = Channel::Kf.window(&contact, NOW);
+        assert_eq!(
+            (window.open_until, window.sends_left),
+            (Some(NOW + 47 * HOUR), 1)
+        );
     }
 
     #[test]

@@ -54,6 +54,7 @@ impl TicketRow {
     pub fn channel(&self) -> Option<(Channel, &str)> {
         match self.channel.as_str() {
             "shop" => Some((Channel::Shop, &self.customer_id)),
+            "kf" => Some((Channel::Kf, &self.customer_id)),
             _ => self.openid().map(|openid| (Channel::Oa, openid)),
         }
     }
@@ -137,6 +138,7 @@ fn channel_name(call: &OutboundCall) -> &'static str {
     match call {
         OutboundCall::Zns { .. } => "zns",
         OutboundCall::ShopSend { .. } => Channel::Shop.name(),
+        OutboundCall::KfSend { .. } => Channel::Kf.name(),
         _ => Channel::Oa.name(),
     }
 }

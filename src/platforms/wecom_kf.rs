@@ -1,8 +1,8 @@
 //! WeCom 微信客服 (WeChat Customer Service run through WeCom; not the group robot of
 //! `platforms::wecom`): the callback that says "there is something new for account X", the
 //! `kf/sync_msg` pages that carry it, the sends (`kf/send_msg`, `send_msg_on_event`,
-//! `service_state`), their classification, and the send window. Pure: requests as data, answers
-//! read from text.
+//! `service_state`) and their classification. Pure: requests as data, answers read from text.
+//! The send window (48 hours, 5 messages) is `reach::Channel::Kf`'s, like every channel's.
 //!
 //! The callback is WeCom's crypto, which is WeChat's (`wechat::crypto`, `wechat::callback`) with
 //! the CorpID as the receive id and no `encrypt_type` in the query: every callback is sealed.
@@ -31,10 +31,6 @@ pub const ORIGIN_SERVICER: i64 = 5;
 pub const HISTORY_SECS: i64 = 3 * 24 * 3600;
 /// `limit` of a `sync_msg` page: the most WeCom gives.
 pub const PAGE_LIMIT: u32 = 1000;
-
-/// Sends are allowed for 48 hours after the customer's last message, and at most 5 in that time.
-pub const WINDOW_SECS: i64 = 48 * 3600;
-pub const WINDOW_SENDS: i64 = 5;
 
 /// `msgid` of a send: at most 32 characters of `[0-9a-zA-Z_-]`.
 pub const MAX_MSGID_LEN: usize = 32;
@@ -251,19 +247,6 @@ impl TryFrom<i64> for ServiceState {
             _ => return Err(format!("unknown service_state {v}")),
         })
     }
-}
-
-impl ServiceState {
-    /// The API may send only in states 0 and 1; otherwise WeCom answers 95018.
-    pub fn allows_api_sends(self) -> bool {
-        matches!(self, ServiceState::New | ServiceState::Bot)
-    }
-}
-
-/// `kf/service_state/get`.
-pub fn state_request(api_base: &str, access_token: &str, to: &KfCustomer) -> HttpRequest {
-    let body = json!({ "open_kfid": to.open_kfid, "external_userid": to.external_userid });
-    post(api_base, "service_state/get", access_token, body)
 }
 
 /// `kf/service_state/trans`: hand the customer to a human (3, with `servicer_userid`) or end
@@ -500,76 +483,6 @@ pub fn parse_profiles(body: &str) -> Result<Vec<Profile>, String> {
     serde_json::from_str::<Answer>(body)
         .map(|a| a.customer_list)
         .map_err(|e| format!("unexpected customer/batchget answer: {e}"))
-}
-
-/// The state a `kf/service_state/get` answer gives.
-pub fn parse_state(body: &str) -> Result<ServiceState, String> {
-    #[derive(Deserialize)]
-    struct Answer {
-        service_state: ServiceState,
-    }
-    serde_json::from_str::<Answer>(body)
-        .map(|a| a.service_state)
-        .map_err(|e| format!("unexpected service_state answer: {e}"))
-}
-
-// ---------------------------------------------------------------------------------------------
-// The send window
-
-/// What a customer's 微信客服 session allows now: sends until `open_until`, `sends_left` of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    pub open_until: Option<i64>,
-    pub sends_left: i64,
-}
-
-/// Why a send may not go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Closed {
-    /// The customer has not written, or wrote more than 48 hours ago.
-    Expired,
-    /// 5 sends since the customer's last message.
-    CountUsedUp,
-    /// The session is queued, with a human in WeCom, or ended (not 0 or 1).
-    SessionState(ServiceState),
-}
-
-impl std::fmt::Display for Closed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Closed::Expired => f.write_str("the customer has not written in the last 48 hours"),
-            Closed::CountUsedUp => f.write_str("5 messages were sent since the customer's last"),
-            Closed::SessionState(s) => write!(
-                f,
-                "the 微信客服 session is in state {}, where only WeCom agents may send",
-                *s as i64
-            ),
-        }
-    }
-}
-
-/// The window the customer's last message opened (`last_customer_message_at`) with `sends` sent
-/// since, and the session's `state` when known (unknown: ask `service_state/get` first).
-pub fn window(
-    last_customer_message_at: Option<i64>,
-    sends: i64,
-    state: Option<ServiceState>,
-    now: i64,
-) -> Result<Window, Closed> {
-    let open_until = last_customer_message_at
-        .map(|at| at + WINDOW_SECS)
-        .filter(|until| now < *until)
-        .ok_or(Closed::Expired)?;
-    if sends >= WINDOW_SENDS {
-        return Err(Closed::CountUsedUp);
-    }
-    if let Some(state) = state.filter(|s| !s.allows_api_sends()) {
-        return Err(Closed::SessionState(state));
-    }
-    Ok(Window {
-        open_until: Some(open_until),
-        sends_left: WINDOW_SENDS - sends,
-    })
 }
 
 #[cfg(test)]

@@ -236,11 +236,6 @@ fn requests_carry_what_the_documentation_names() {
     );
     let end = trans_request("http://h", "AT", &to, ServiceState::Ended, None);
     assert!(!end.body.unwrap().contains("servicer_userid"));
-    let state = state_request("http://h", "AT", &to);
-    assert_eq!(
-        state.url,
-        "http://h/cgi-bin/kf/service_state/get?access_token=AT"
-    );
     let batch = customers_request("http://h", "AT", &["wm1".into()]);
     assert_eq!(
         serde_json::from_str::<Value>(batch.body.as_deref().unwrap()).unwrap(),
@@ -356,50 +351,15 @@ fn a_page_is_read_with_each_message_and_its_customer() {
 }
 
 #[test]
-fn profiles_and_states_are_read_from_their_answers() {
+fn profiles_are_read_from_their_answers() {
     let profiles = parse_profiles(r#"{"errcode":0,"customer_list":[{"external_userid":"wm1","nickname":"张三","avatar":"http://a","gender":0,"unionid":"u1","enter_session_context":{"scene":"s"}}],"invalid_external_userid":[]}"#).unwrap();
     assert_eq!(profiles[0].nickname.as_deref(), Some("张三"));
     assert_eq!(profiles[0].unionid.as_deref(), Some("u1"));
+    // Session states travel in deliveries as their numbers; an unknown one is refused.
+    assert_eq!(serde_json::to_value(ServiceState::Ended).unwrap(), json!(4));
     assert_eq!(
-        parse_state(r#"{"errcode":0,"service_state":3,"servicer_userid":"z"}"#),
-        Ok(ServiceState::Human)
+        serde_json::from_value::<ServiceState>(json!(3)).unwrap(),
+        ServiceState::Human
     );
-    assert!(parse_state(r#"{"errcode":0,"service_state":9}"#).is_err());
-}
-
-#[test]
-fn the_window_is_48_hours_and_5_sends_in_states_0_and_1() {
-    const NOW: i64 = 1_800_000_000;
-    let recent = Some(NOW - 60);
-    assert_eq!(
-        window(recent, 0, None, NOW),
-        Ok(Window {
-            open_until: Some(NOW - 60 + WINDOW_SECS),
-            sends_left: 5
-        })
-    );
-    assert_eq!(
-        window(recent, 4, Some(ServiceState::Bot), NOW)
-            .unwrap()
-            .sends_left,
-        1
-    );
-    assert_eq!(window(recent, 5, None, NOW), Err(Closed::CountUsedUp));
-    assert_eq!(window(None, 0, None, NOW), Err(Closed::Expired));
-    assert_eq!(
-        window(Some(NOW - WINDOW_SECS), 0, None, NOW),
-        Err(Closed::Expired)
-    );
-    assert!(window(Some(NOW - WINDOW_SECS + 1), 0, Some(ServiceState::New), NOW).is_ok());
-    for state in [
-        ServiceState::Queued,
-        ServiceState::Human,
-        ServiceState::Ended,
-    ] {
-        let closed = window(recent, 0, Some(state), NOW).unwrap_err();
-        assert_eq!(closed, Closed::SessionState(state));
-        assert!(closed
-            .to_string()
-            .contains(&format!("state {}", state as i64)));
-    }
+    assert!(serde_json::from_value::<ServiceState>(json!(9)).is_err());
 }

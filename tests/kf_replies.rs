@@ -1,0 +1,192 @@
+//! Answering 微信客服 customers (issue 29) on SQLite with the real migrations: staff replies go
+//! by `kf/send_msg` with the 微信客服 token and the delivery's msgid (the same at every attempt),
+//! within the channel's window (48 hours, 5 sends, counted from the timeline), and WeCom's
+//! refusals (95018: the session's state) land on the timeline.
+
+mod support;
+
+use kefu_edge::admin::{handle, AdminMethod, AdminRequest};
+use kefu_edge::http::HttpResult;
+use kefu_edge::inline::{Rejection, Reply};
+use kefu_edge::pipeline::delivery::DeliverFlow;
+use kefu_edge::pipeline::kf::KfSyncFlow;
+use kefu_edge::pipeline::Context;
+use kefu_edge::platforms::wecom_kf::{send_msgid, KfSync};
+use kefu_edge::settings::Settings;
+use serde_json::{json, Value};
+use support::{ok, World};
+
+const NOW: i64 = 1_700_000_000;
+const HOUR: i64 = 3600;
+const KFID: &str = "wkAcct1";
+
+fn settings() -> Settings {
+    support::settings_with(&[
+        ("ADMIN_TOKEN", "owner-token"),
+        ("STAFF_TOKENS", "anna:anna-token"),
+        ("WECOM_CORP_ID", "ww0001"),
+        ("WECOM_KF_SECRET", "kf-secret"),
+        ("WECOM_API_BASE", "http://wecom.test"),
+    ])
+}
+
+/// The customer `user` wrote `content` (msgid `msgid`), pulled by a sync at `at`.
+fn customer_wrote(world: &mut World, user: &str, msgid: &str, content: &str, at: i64) {
+    let settings = settings();
+    let page = json!({"errcode": 0, "next_cursor": format!("c-{msgid}"), "has_more": 0, "msg_list": [
+        {"msgid": msgid, "open_kfid": KFID, "external_userid": user, "send_time": at, "origin": 3,
+         "msgtype": "text", "text": {"content": content}}]});
+    world.answer([
+        ok(r#"{"errcode":0,"access_token":"KF-T","expires_in":7200}"#),
+        ok(&page.to_string()),
+        ok(r#"{"errcode":0,"customer_list":[]}"#),
+    ]);
+    let sync = KfSync {
+        open_kfid: KFID.into(),
+        token: None,
+        received_at: at,
+    };
+    world
+        .run(KfSyncFlow::new(&settings, sync, at, format!("run-{msgid}")))
+        .unwrap();
+    world.answers.clear();
+    world.kv.clear();
+}
+
+fn reply(world: &mut World, ticket: i64, text: &str, unique: &str) -> (u16, Value) {
+    let settings = settings();
+    let cx = Context {
+        settings: &settings,
+        now: NOW,
+        random: 0,
+        unique: unique.into(),
+    };
+    let path = format!("/api/tickets/{ticket}/reply");
+    let body = json!({ "text": text }).to_string();
+    let request = AdminRequest {
+        method: AdminMethod::Post,
+        path: &path,
+        query: "",
+        authorization: Some("Bearer anna-token"),
+        idempotency_key: None,
+        body: &body,
+    };
+    let answer: Result<Reply, Rejection> = handle(&request, &cx).and_then(|flow| world.run(flow));
+    match answer {
+        Ok(reply) => (reply.status, serde_json::from_str(&reply.body).unwrap()),
+        Err(refusal) => (refusal.status(), json!({ "error": refusal.to_string() })),
+    }
+}
+
+fn deliver(world: &mut World, id: &str) {
+    let settings = settings();
+    world.run(DeliverFlow::new(&settings, NOW, 0, id)).unwrap();
+}
+
+fn sends(world: &World) -> Vec<Value> {
+    world
+        .requests_to("/cgi-bin/kf/send_msg")
+        .iter()
+        .map(|r| serde_json::from_str(r.body.as_deref().unwrap()).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_reply_goes_by_send_msg_with_the_same_msgid_at_every_attempt() {
+    let mut world = World::new();
+    customer_wrote(&mut world, "wmA", "m1", "在吗", NOW - HOUR);
+    let ticket = world.db.count("SELECT MAX(id) FROM tickets");
+    let (status, sent) = reply(&mut world, ticket, "在的，请讲", "r1");
+    assert_eq!(status, 202, "{sent}");
+    assert_eq!(sent["channel"], "wecom_kf");
+    assert_eq!(
+        world.db.rows("SELECT target, recipient FROM deliveries"),
+        [json!({"target": "wecom_kf_send", "recipient": "kf:wkAcct1/wmA"})]
+    );
+    assert_eq!(
+        world.db.rows("SELECT first_response_at FROM tickets"),
+        [json!({"first_response_at": NOW})]
+    );
+    // The first attempt times out; the retry carries the same msgid.
+    world.answer([
+        ok(r#"{"errcode":0,"access_token":"KF-T","expires_in":7200}"#),
+        HttpResult::NetworkError("no answer within 15 s".into()),
+    ]);
+    deliver(&mut world, "reply:r1");
+    world
+        .db
+        .execute_batch(&format!("UPDATE deliveries SET next_attempt_at = {NOW}"));
+    world.answer([ok(r#"{"errcode":0,"errmsg":"ok","msgid":"x"}"#)]);
+    deliver(&mut world, "reply:r1");
+    let msgid = send_msgid("reply:r1");
+    assert_eq!(
+        sends(&world),
+        [
+            json!({"touser": "wmA", "open_kfid": KFID, "msgid": msgid, "msgtype": "text", "text": {"content": "在的，请讲"}}),
+            json!({"touser": "wmA", "open_kfid": KFID, "msgid": msgid, "msgtype": "text", "text": {"content": "在的，请讲"}}),
+        ]
+    );
+    assert!(world.requests_to("/cgi-bin/kf/send_msg")[0]
+        .url
+        .ends_with("access_token=KF-T"));
+    assert_eq!(
+        world.db.rows("SELECT state FROM deliveries"),
+        [json!({"state": "delivered"})]
+    );
+}
+
+#[test]
+fn a_session_in_the_wrong_state_is_on_the_timeline() {
+    let mut world = World::new();
+    customer_wrote(&mut world, "wmB", "m2", "人工", NOW - HOUR);
+    let ticket = world.db.count("SELECT MAX(id) FROM tickets");
+    assert_eq!(reply(&mut world, ticket, "稍等", "r2").0, 202);
+    world.answer([
+        ok(r#"{"errcode":0,"access_token":"KF-T","expires_in":7200}"#),
+        ok(r#"{"errcode":95018,"errmsg":"send msg session status invalid"}"#),
+    ]);
+    deliver(&mut world, "reply:r2");
+    assert_eq!(
+        world.db.rows("SELECT state FROM deliveries"),
+        [json!({"state": "dead"})]
+    );
+    let line = world
+        .db
+        .rows("SELECT body FROM ticket_timeline WHERE kind = 'outbound'");
+    let line = line[0]["body"].as_str().unwrap();
+    assert!(
+        line.starts_with(
+            "not delivered: the customer's session does not take API sends now (95018)"
+        ),
+        "{line}"
+    );
+}
+
+#[test]
+fn five_replies_per_customer_message_within_48_hours() {
+    let mut world = World::new();
+    customer_wrote(&mut world, "wmC", "m3", "hello", NOW - HOUR);
+    let ticket = world.db.count("SELECT MAX(id) FROM tickets");
+    for n in 1..=5 {
+        assert_eq!(
+            reply(&mut world, ticket, &format!("reply {n}"), &format!("r{n}")).0,
+            202
+        );
+    }
+    let (status, refused) = reply(&mut world, ticket, "one too many", "r6");
+    assert_eq!(status, 409);
+    assert!(
+        refused["error"].as_str().unwrap().contains("used"),
+        "{refused}"
+    );
+    // A customer who last wrote more than 48 hours ago cannot be answered on 微信客服.
+    customer_wrote(&mut world, "wmD", "m4", "old", NOW - 49 * HOUR);
+    let old = world.db.count("SELECT MAX(id) FROM tickets");
+    let (status, refused) = reply(&mut world, old, "too late", "r7");
+    assert_eq!(status, 409);
+    assert!(
+        refused["error"].as_str().unwrap().contains("closed"),
+        "{refused}"
+    );
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM deliveries"), 5);
+}
