@@ -211,3 +211,41 @@ describe('callbacks', () => {
     assert.match(welcomes[0].json.msgid, /^[0-9a-zA-Z_-]{1,32}$/);
   });
 });
+
+describe('replies', () => {
+  const reply = (ticket, text) => worker.admin(`/api/tickets/${ticket}/reply`, { method: 'POST', body: JSON.stringify({ text }) });
+  const deliveryState = async (id) => (await api('/api/deliveries?limit=1000')).deliveries.find((d) => d.id === id)?.state;
+
+  async function customerTicket(kfid, user) {
+    pages.set(kfid, [[text(kfid, user, '请问在吗')]]);
+    await drained(kfid);
+    return (await ticketsOf(`${kfid}/${user}`))[0].ticket;
+  }
+
+  test('one send_msg per reply under a timeout and its retry', async () => {
+    const ticket = await customerTicket('wkReply00001', 'wmReplied001');
+    wecom.hangNext();
+    const r = await reply(ticket.id, '您好，在的');
+    assert.equal(r.status, 202);
+    const { delivery, channel } = await r.json();
+    assert.equal(channel, 'wecom_kf');
+    await waitFor(async () => (await deliveryState(delivery)) === 'delivered', 'the reply delivered', 120_000);
+    const sends = wecom.calls('/cgi-bin/kf/send_msg').filter((s) => s.json.touser === 'wmReplied001');
+    assert.ok(sends.length >= 2, 'the timed-out send was retried');
+    // Every attempt is the same message to WeCom: one msgid, which WeCom de-duplicates.
+    assert.equal(new Set(sends.map((s) => s.json.msgid)).size, 1);
+    assert.match(sends[0].json.msgid, /^[0-9a-zA-Z_-]{1,32}$/);
+    assert.deepEqual({ ...sends[0].json, msgid: undefined }, { touser: 'wmReplied001', open_kfid: 'wkReply00001', msgid: undefined, msgtype: 'text', text: { content: '您好，在的' } });
+  });
+
+  test('a 95018 (the session is not in state 0 or 1) is on the timeline', async () => {
+    const ticket = await customerTicket('wkReply00002', 'wmHuman00001');
+    wecom.failNext(1, 200, { errcode: 95018, errmsg: 'send msg session status invalid' });
+    const r = await reply(ticket.id, '稍等');
+    assert.equal(r.status, 202);
+    const { delivery } = await r.json();
+    await waitFor(async () => (await deliveryState(delivery)) === 'dead', 'the refusal recorded');
+    const { timeline } = await api(`/api/tickets/${ticket.id}`);
+    assert.ok(timeline.some((e) => e.kind === 'outbound' && /95018/.test(e.body)), JSON.stringify(timeline));
+  });
+});
