@@ -54,6 +54,13 @@ fn customer_wrote(world: &mut World, user: &str, msgid: &str, content: &str, at:
 }
 
 fn reply(world: &mut World, ticket: i64, text: &str, unique: &str) -> (u16, Value) {
+    let path = format!("/api/tickets/{ticket}/reply");
+    let body = json!({ "text": text }).to_string();
+    call(world, &path, &body, unique)
+}
+
+/// A `POST` of the admin API as agent anna.
+fn call(world: &mut World, path: &str, body: &str, unique: &str) -> (u16, Value) {
     let settings = settings();
     let cx = Context {
         settings: &settings,
@@ -61,15 +68,13 @@ fn reply(world: &mut World, ticket: i64, text: &str, unique: &str) -> (u16, Valu
         random: 0,
         unique: unique.into(),
     };
-    let path = format!("/api/tickets/{ticket}/reply");
-    let body = json!({ "text": text }).to_string();
     let request = AdminRequest {
         method: AdminMethod::Post,
-        path: &path,
+        path,
         query: "",
         authorization: Some("Bearer anna-token"),
         idempotency_key: None,
-        body: &body,
+        body,
     };
     let answer: Result<Reply, Rejection> = handle(&request, &cx).and_then(|flow| world.run(flow));
     match answer {
@@ -189,4 +194,63 @@ fn five_replies_per_customer_message_within_48_hours() {
         "{refused}"
     );
     assert_eq!(world.db.count("SELECT COUNT(*) FROM deliveries"), 5);
+}
+
+#[test]
+fn staff_hand_the_session_to_a_human_or_end_it_from_the_ticket() {
+    let mut world = World::new();
+    customer_wrote(&mut world, "wmE", "m5", "转人工", NOW - HOUR);
+    let ticket = world.db.count("SELECT MAX(id) FROM tickets");
+    let handover = format!("/api/tickets/{ticket}/kf-handover");
+    assert_eq!(
+        call(&mut world, &handover, r#"{"servicer_userid": "a b"}"#, "h0").0,
+        400
+    );
+    let (status, _) = call(
+        &mut world,
+        &handover,
+        r#"{"servicer_userid": "zhangsan"}"#,
+        "h1",
+    );
+    assert_eq!(status, 200);
+    world.answer([ok(
+        r#"{"errcode":0,"access_token":"KF-T","expires_in":7200}"#,
+    )]);
+    deliver(&mut world, "staff:h1:kf-session");
+    let trans = &world.requests_to("/cgi-bin/kf/service_state/trans")[0];
+    assert_eq!(
+        serde_json::from_str::<Value>(trans.body.as_deref().unwrap()).unwrap(),
+        json!({"open_kfid": KFID, "external_userid": "wmE", "service_state": 3, "servicer_userid": "zhangsan"})
+    );
+    // Resolving ends the session when the rules say so; a second ticket action changes nothing more.
+    world.kv.insert(
+        "rules".into(),
+        r#"{"kf_end_session_on_resolve": true}"#.into(),
+    );
+    let resolve = format!("/api/tickets/{ticket}/resolve");
+    assert_eq!(call(&mut world, &resolve, "", "res1").0, 200);
+    deliver(&mut world, "staff:res1:kf-session");
+    let ended = &world.requests_to("/cgi-bin/kf/service_state/trans")[1];
+    assert_eq!(
+        serde_json::from_str::<Value>(ended.body.as_deref().unwrap()).unwrap(),
+        json!({"open_kfid": KFID, "external_userid": "wmE", "service_state": 4})
+    );
+    let notes = world
+        .db
+        .rows("SELECT body FROM ticket_timeline WHERE kind = 'agent' ORDER BY id");
+    assert_eq!(
+        notes,
+        [
+            json!({"body": "微信客服 session handed to zhangsan"}),
+            json!({"body": "resolved"}),
+        ]
+    );
+    let end = format!("/api/tickets/{ticket}/kf-end");
+    assert_eq!(call(&mut world, &end, "", "e1").0, 200);
+    assert_eq!(
+        world
+            .db
+            .count("SELECT COUNT(*) FROM deliveries WHERE target = 'wecom_kf_session'"),
+        3
+    );
 }
