@@ -382,3 +382,45 @@ fn a_refused_token_is_refreshed_once_and_an_old_callback_token_is_not_sent() {
     assert!(bare.requests.is_empty());
     assert_eq!(cursor(&bare)["lease_id"], Value::Null);
 }
+
+#[test]
+fn a_faq_keyword_is_answered_once_on_the_customers_channel() {
+    let settings = settings();
+    let mut world = World::new();
+    world.kv.insert(
+        "rules".into(),
+        r#"{"faq":[{"keywords":["发货"],"reply":"24 小时内发货"}]}"#.into(),
+    );
+    world.answer([
+        token_answer(),
+        page(
+            "C1",
+            false,
+            &[text("m1", "wmA", "什么时候发货"), text("m2", "wmA", "谢谢")],
+        ),
+        profiles(&["wmA"]),
+    ]);
+    run(&mut world, &settings, sync(None), "run1").unwrap();
+    // Read again (a replayed page): no second answer.
+    world.answer([page("C2", false, &[text("m1", "wmA", "什么时候发货")])]);
+    run(&mut world, &settings, sync(None), "run2").unwrap();
+    let deliveries = world
+        .db
+        .rows("SELECT id, target, recipient, ticket_id IS NOT NULL AS on_ticket FROM deliveries");
+    assert_eq!(
+        deliveries,
+        [
+            json!({"id": "kf:msg:m1:faq", "target": "wecom_kf_send", "recipient": "kf:wkAcct1/wmA", "on_ticket": 1})
+        ]
+    );
+    let payload: Value = serde_json::from_str(
+        world.db.rows("SELECT payload FROM deliveries")[0]["payload"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        payload["kf_send"]["message"],
+        json!({"text": {"content": "24 小时内发货"}})
+    );
+}

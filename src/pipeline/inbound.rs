@@ -14,6 +14,7 @@ use crate::inline::Rejection;
 use crate::outbound::record_customer_delivery;
 use crate::platforms::payfeedback::{GoodsKind, Notification};
 use crate::platforms::shop::ShopBody;
+use crate::platforms::wecom_kf;
 use crate::reach::{Channel, Contact, Outgoing};
 use crate::rules::{CustomerText, Rules};
 use crate::settings::Settings;
@@ -89,7 +90,7 @@ impl<'a> InboundFlow<'a> {
             }
             _ => {
                 let mut plan = tickets::plan(&self.event, self.now);
-                plan.extend(shop_auto_reply(&self.event, rules, self.settings, self.now));
+                plan.extend(faq_auto_reply(&self.event, rules, self.settings, self.now));
                 plan
             }
         };
@@ -112,33 +113,40 @@ fn reads_rules(inbound: &Inbound) -> bool {
     }
 }
 
-/// The FAQ's answer to a Shop buyer's text, through the Shop's channel, once per message (the
-/// delivery is named after the message's dedup key, in the transaction that stores it). The
-/// buyer has just written, so the Shop's window is open with every send left. Nothing without
-/// the Shop's credentials: the reply could not be sent.
-pub fn shop_auto_reply(
+/// The FAQ's answer to a customer's text on their own channel (a Shop buyer's, a 微信客服
+/// customer's), once per message (the delivery is named after the message's dedup key, in the
+/// transaction that stores it). The customer has just written, so the channel's window is open
+/// with every send left. Nothing without the channel's credentials: the reply could not be sent.
+pub fn faq_auto_reply(
     event: &QueuedEvent,
     rules: &Rules,
     settings: &Settings,
     now: i64,
 ) -> Option<Statement> {
-    let Inbound::ShopMessage(m) = &event.inbound else {
-        return None;
+    let kf_customer;
+    let (channel, customer_id, content) = match &event.inbound {
+        Inbound::ShopMessage(m) => match &m.body {
+            ShopBody::Text { content } => (Channel::Shop, m.openid.as_str(), content.as_str()),
+            _ => return None,
+        },
+        Inbound::KfMessage(m) if m.origin == wecom_kf::ORIGIN_CUSTOMER && m.msgtype == "text" => {
+            kf_customer = m.customer("")?.customer_id();
+            let content = m.content.get("text")?.get("content")?.as_str()?;
+            (Channel::Kf, kf_customer.as_str(), content)
+        }
+        _ => return None,
     };
-    let ShopBody::Text { content } = &m.body else {
-        return None;
-    };
-    if Channel::Shop.missing_setting(settings).is_some() {
+    if channel.missing_setting(settings).is_some() {
         return None;
     }
     let reply = rules.faq_reply(&CustomerText::new(content))?;
     let id = format!("{}:faq", event.dedup_key);
-    let call = Channel::Shop.send(&m.openid, Outgoing::Text(reply), &id, None)?;
-    let buyer = Customer {
-        channel: Channel::Shop.ticket_channel(),
-        customer_id: &m.openid,
+    let call = channel.send(customer_id, Outgoing::Text(reply), &id, None)?;
+    let customer = Customer {
+        channel: channel.ticket_channel(),
+        customer_id,
     };
-    Some(record_customer_delivery(&id, &call, &buyer, now))
+    Some(record_customer_delivery(&id, &call, &customer, now))
 }
 
 impl Flow for InboundFlow<'_> {
@@ -290,7 +298,7 @@ mod tests {
     #[test]
     fn a_shop_text_with_an_faq_keyword_is_answered_by_sendmsg_once() {
         let statement =
-            shop_auto_reply(&shop_text("什么时候发货?"), &rules(), &configured(), 9).unwrap();
+            faq_auto_reply(&shop_text("什么时候发货?"), &rules(), &configured(), 9).unwrap();
         let call = OutboundCall::ShopSend {
             request_id: "shop:msg:42:faq".into(),
             open_id: "oBuyer".into(),
@@ -311,17 +319,17 @@ mod tests {
     fn no_auto_reply_without_a_match_a_text_or_the_shops_secret() {
         let settings = configured();
         assert_eq!(
-            shop_auto_reply(&shop_text("你好"), &rules(), &settings, 9),
+            faq_auto_reply(&shop_text("你好"), &rules(), &settings, 9),
             None
         );
         let image = shop(ShopBody::Image {
             cos_url: "https://c/1".into(),
         });
         assert!(!reads_rules(&image.inbound));
-        assert_eq!(shop_auto_reply(&image, &rules(), &settings, 9), None);
+        assert_eq!(faq_auto_reply(&image, &rules(), &settings, 9), None);
         let unset = Settings::from_lookup(|_| None);
         assert_eq!(
-            shop_auto_reply(&shop_text("发货"), &rules(), &unset, 9),
+            faq_auto_reply(&shop_text("发货"), &rules(), &unset, 9),
             None
         );
         assert!(reads_rules(&shop_text("x").inbound));

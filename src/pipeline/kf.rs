@@ -15,7 +15,7 @@
 //!
 //! Within a page, messages already stored (a page read again after a crash, or replayed by
 //! WeCom) are left out by their `kf:msg:<msgid>` event key; each new one is stored as
-//! `tickets::plan` stores any event. Then the customers not yet known get their profile from
+//! `tickets::plan` stores any event, with the FAQ's auto-reply to a text. Then the customers not yet known get their profile from
 //! `kf/customer/batchget`, once.
 
 use std::collections::BTreeSet;
@@ -24,6 +24,7 @@ use serde::Deserialize;
 
 use super::delivery::{Dispatch, Handled};
 use super::effect::{self, Answered, Effect, Flow, Step};
+use super::inbound::faq_auto_reply;
 use super::token::{BuildRequest, CallFlow};
 use crate::event::{Inbound, QueueMessage, QueuedEvent};
 use crate::http::{HttpRequest, HttpResult, Outcome};
@@ -262,6 +263,7 @@ impl<'a> KfSyncFlow<'a> {
                 inbound: Inbound::KfMessage(message.clone()),
             };
             statements.extend(tickets::plan(&event, self.now));
+            statements.extend(faq_auto_reply(&event, &self.rules, self.settings, self.now));
             statements.extend(self.welcome(message));
         }
         let cursor = Some(page.next_cursor.as_str())
