@@ -176,6 +176,16 @@ fn kf_effect(m: &KfMessage) -> TicketEffect {
     }
 }
 
+/// When the customer wrote: 微信客服's `send_time` (pulled later than it was sent, and the
+/// 48-hour window runs from the customer's message), never later than now; for pushed messages,
+/// when they arrived.
+fn written_at(inbound: &Inbound, now: i64) -> i64 {
+    match inbound {
+        Inbound::KfMessage(m) if m.send_time > 0 => m.send_time.min(now),
+        _ => now,
+    }
+}
+
 /// An event's optional text, for a ticket that outlives the event.
 fn owned(text: &Option<Cow<str>>) -> Option<String> {
     text.as_deref().map(str::to_owned)
@@ -233,7 +243,7 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
             }
             statements.push(who.timeline(TimelineEntry {
                 event_key: key,
-                at: now,
+                at: written_at(&event.inbound, now),
                 kind: "inbound",
                 actor: &customer_id,
                 text: &text,

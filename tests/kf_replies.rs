@@ -30,8 +30,20 @@ fn settings() -> Settings {
     ])
 }
 
-/// The customer `user` wrote `content` (msgid `msgid`), pulled by a sync at `at`.
+/// The customer `user` wrote `content` (msgid `msgid`) at `at`, pulled by a sync then.
 fn customer_wrote(world: &mut World, user: &str, msgid: &str, content: &str, at: i64) {
+    customer_wrote_pulled(world, user, msgid, content, at, at);
+}
+
+/// The customer `user` wrote `content` (msgid `msgid`) at `at`, pulled by a sync at `pulled`.
+fn customer_wrote_pulled(
+    world: &mut World,
+    user: &str,
+    msgid: &str,
+    content: &str,
+    at: i64,
+    pulled: i64,
+) {
     let settings = settings();
     let page = json!({"errcode": 0, "next_cursor": format!("c-{msgid}"), "has_more": 0, "msg_list": [
         {"msgid": msgid, "open_kfid": KFID, "external_userid": user, "send_time": at, "origin": 3,
@@ -44,10 +56,15 @@ fn customer_wrote(world: &mut World, user: &str, msgid: &str, content: &str, at:
     let sync = KfSync {
         open_kfid: KFID.into(),
         token: None,
-        received_at: at,
+        received_at: pulled,
     };
     world
-        .run(KfSyncFlow::new(&settings, sync, at, format!("run-{msgid}")))
+        .run(KfSyncFlow::new(
+            &settings,
+            sync,
+            pulled,
+            format!("run-{msgid}"),
+        ))
         .unwrap();
     world.answers.clear();
     world.kv.clear();
@@ -252,5 +269,34 @@ fn staff_hand_the_session_to_a_human_or_end_it_from_the_ticket() {
             .db
             .count("SELECT COUNT(*) FROM deliveries WHERE target = 'wecom_kf_session'"),
         3
+    );
+}
+
+#[test]
+fn the_window_runs_from_when_the_customer_wrote_not_from_the_sync() {
+    let mut world = World::new();
+    // Written 49 hours ago, pulled only now: the window closed an hour ago.
+    customer_wrote_pulled(&mut world, "wmF", "m6", "late", NOW - 49 * HOUR, NOW);
+    assert_eq!(
+        world
+            .db
+            .rows("SELECT at FROM ticket_timeline WHERE kind = 'inbound'"),
+        [json!({"at": NOW - 49 * HOUR})]
+    );
+    let ticket = world.db.count("SELECT MAX(id) FROM tickets");
+    let (status, refused) = reply(&mut world, ticket, "too late", "r8");
+    assert_eq!(status, 409);
+    assert!(
+        refused["error"].as_str().unwrap().contains("closed"),
+        "{refused}"
+    );
+    // A send_time ahead of the clock counts as now.
+    customer_wrote_pulled(&mut world, "wmG", "m7", "ahead", NOW + HOUR, NOW);
+    assert_eq!(
+        world.db.rows(
+            "SELECT tl.at FROM ticket_timeline tl JOIN tickets t ON t.id = tl.ticket_id \
+             WHERE t.customer_id = 'wkAcct1/wmG'"
+        ),
+        [json!({"at": NOW})]
     );
 }
