@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::http::{
     classify, describe, retry_after, wechat_errcode, HttpRequest, HttpResult, Outcome,
 };
+use crate::kf_sessions;
 use crate::mask::mask;
 use crate::platforms::caresoft::{classify_zns, mask_phones, zns_request, ZnsSend};
 use crate::platforms::payfeedback::payfeedback_update_url;
@@ -444,6 +445,20 @@ pub fn record_attempt(attempted: &Attempted, now: i64, random: u32) -> AttemptRe
                 ));
             }
             record.statements.extend(on_ticket(summary));
+            // kefu-edge moved the session itself: its state is known from now.
+            if let OutboundCall::KfSessionState {
+                to,
+                state,
+                servicer_userid,
+            } = call
+            {
+                record.statements.push(kf_sessions::remember(
+                    to,
+                    *state,
+                    servicer_userid.as_deref(),
+                    now,
+                ));
+            }
         }
         NextStep::RetryAfter(delay) => {
             record.statements.push(Statement::new(
@@ -457,6 +472,12 @@ pub fn record_attempt(attempted: &Attempted, now: i64, random: u32) -> AttemptRe
                 "UPDATE deliveries SET state = 'dead', attempts = ?, last_result = ?, updated_at = ? WHERE id = ?",
                 vec![n.into(), last_result.into(), now.into(), id.into()],
             ));
+            // WeCom refused the session's state: whatever kefu-edge knew of it is wrong.
+            if let (OutboundCall::KfSend { to, .. }, Some(wecom_kf::SESSION_STATE_INVALID)) =
+                (call, result.and_then(wechat_errcode))
+            {
+                record.statements.push(kf_sessions::forget(to));
+            }
             let payload = call.payload();
             record.statements.push(Statement::new(
                 "INSERT INTO dead_letters (source, delivery_id, body, reason, created_at) VALUES ('delivery', ?, ?, ?, ?) \

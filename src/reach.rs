@@ -21,10 +21,11 @@
 //! with the Zalo ZNS fallback: the customer's channel while its window allows, else a ZNS
 //! template to their phone, else nothing, with the reason.
 
+use crate::kf_sessions;
 use crate::outbound::OutboundCall;
 use crate::platforms::caresoft::{normalize_phone, ZnsSend};
 use crate::platforms::shop::send::ShopOutgoing;
-use crate::platforms::wecom_kf::{self, KfCustomer, KfOutMessage};
+use crate::platforms::wecom_kf::{self, KfCustomer, KfOutMessage, ServiceState};
 use crate::rules::{render_params, ZnsTemplate, FALLBACK_TEXT};
 use crate::settings::{PhoneFormat, Settings};
 use crate::sql::Statement;
@@ -37,7 +38,8 @@ pub const WECHAT_WINDOW_SECS: i64 = 48 * 3600;
 
 /// What the timeline says of a customer on a channel (`?1` the ticket channel, `?2` the
 /// customer's id there, `?3` their recipient key): when they last wrote and last interacted,
-/// and the sends recorded since each (queued, sending or delivered: all but dead ones).
+/// and the sends recorded since each (queued, sending or delivered: all but dead ones); on
+/// 微信客服, the session state last known and when.
 pub const CONTACT_SQL: &str = "SELECT \
        (SELECT MAX(tl.at) FROM ticket_timeline tl JOIN tickets t ON t.id = tl.ticket_id \
          WHERE t.channel = ?1 AND t.customer_id = ?2 AND tl.kind = 'inbound') AS last_message_at, \
@@ -46,7 +48,9 @@ pub const CONTACT_SQL: &str = "SELECT \
          (SELECT MAX(tl.at) FROM ticket_timeline tl JOIN tickets t ON t.id = tl.ticket_id \
            WHERE t.channel = ?1 AND t.customer_id = ?2 AND tl.kind = 'inbound')) AS sent_since_message, \
        (SELECT COUNT(*) FROM deliveries d WHERE d.recipient = ?3 AND d.state != 'dead' AND d.created_at >= \
-         (SELECT at FROM channel_interactions WHERE recipient = ?3)) AS sent_since_interaction";
+         (SELECT at FROM channel_interactions WHERE recipient = ?3)) AS sent_since_interaction, \
+       (SELECT service_state FROM kf_sessions WHERE recipient = ?3) AS session_state, \
+       (SELECT known_at FROM kf_sessions WHERE recipient = ?3) AS session_known_at";
 
 /// The facts a window is computed from: the row [`CONTACT_SQL`] answers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
@@ -59,6 +63,9 @@ pub struct Contact {
     pub sent_since_message: u32,
     #[serde(default)]
     pub sent_since_interaction: u32,
+    /// The 微信客服 session state last known (`kf_sessions`), and when it was learnt.
+    pub session_state: Option<i64>,
+    pub session_known_at: Option<i64>,
 }
 
 /// A customer channel with a send window.
@@ -246,6 +253,17 @@ impl Channel {
         }
     }
 
+    /// The customer's session state, where the channel has sessions (微信客服) and it is
+    /// known and fresh; None: unknown, and a send asks the platform first.
+    pub fn session(self, contact: &Contact, now: i64) -> Option<ServiceState> {
+        match self {
+            Channel::Kf => {
+                kf_sessions::fresh(contact.session_state.zip(contact.session_known_at), now)
+            }
+            Channel::Oa | Channel::Shop => None,
+        }
+    }
+
     /// The setting missing for this channel to send, if one is.
     pub fn missing_setting(self, settings: &Settings) -> Option<&'static str> {
         match self {
@@ -315,6 +333,8 @@ pub struct Addressed<'a> {
     pub channel: Channel,
     pub id: &'a str,
     pub window: Window,
+    /// The session state, where the channel has one and it is known (`Channel::session`).
+    pub session: Option<ServiceState>,
 }
 
 /// Who the message is for, as far as the channels go.
@@ -354,6 +374,8 @@ pub enum Why {
     NotOnThisChannel,
     MissingSetting(&'static str),
     NoChannel,
+    /// 微信客服: the customer's session is in a state that takes no API sends.
+    SessionState(ServiceState),
 }
 
 impl Why {
@@ -370,6 +392,7 @@ impl Why {
             Why::NotOnThisChannel => "not_on_this_channel",
             Why::MissingSetting(_) => "missing_setting",
             Why::NoChannel => "unreachable",
+            Why::SessionState(_) => "session_state",
         }
     }
 }
@@ -391,6 +414,11 @@ impl std::fmt::Display for Why {
             Why::NotOnThisChannel => f.write_str("the customer's channel cannot carry this message"),
             Why::MissingSetting(name) => write!(f, "replies on this channel need {name}, which is not set"),
             Why::NoChannel => f.write_str("no WeChat OpenID, and no phone with a zns_fallback template"),
+            Why::SessionState(state) => write!(
+                f,
+                "微信客服: the customer's session is {}; WeCom takes replies by API only while it is new (0) or with the bot (1)",
+                state.describe()
+            ),
         }
     }
 }
@@ -441,6 +469,15 @@ pub fn reach(
             zns => zns,
         };
     };
+    // An open window in a session state that takes no API sends: WeCom would answer 95018,
+    // so the reply is refused here, not sent.
+    let refusing = on.session.filter(|state| !state.takes_api_sends());
+    if let (Ok(()), Some(state)) = (on.window.check(now), refusing) {
+        return Err(Unreachable {
+            why: Why::SessionState(state),
+            window,
+        });
+    }
     match on.window.check(now) {
         Ok(()) => {
             let why = match on.window.open_until {
@@ -514,6 +551,7 @@ mod tests {
             channel,
             id: "oU",
             window: channel.window(&contact, NOW),
+            session: channel.session(&contact, NOW),
         })
     }
 
@@ -613,6 +651,7 @@ mod tests {
             last_interaction_at: Some(NOW - 5),
             sent_since_message: 1,
             sent_since_interaction: 0,
+            ..Contact::default()
         };
         assert_eq!(oa.window(&both, NOW).sends_left, 4);
         // The message's sends used, the click still allows its own.
@@ -735,6 +774,66 @@ mod tests {
             (window.open_until, window.sends_left),
             (Some(NOW + 47 * HOUR), 1)
         );
+    }
+
+    #[test]
+    fn a_kf_reply_goes_only_in_session_state_0_or_1_or_while_unknown() {
+        let kf_at = |state: Option<i64>, known_at: i64| {
+            let contact = Contact {
+                last_message_at: Some(NOW - HOUR),
+                session_state: state,
+                session_known_at: state.map(|_| known_at),
+                ..Contact::default()
+            };
+            let to = Recipient {
+                on: Some(Addressed {
+                    channel: Channel::Kf,
+                    id: "wk1/wm1",
+                    window: Channel::Kf.window(&contact, NOW),
+                    session: Channel::Kf.session(&contact, NOW),
+                }),
+                phone: Some("0983123148"),
+            };
+            reach(
+                Outgoing::Text("hi"),
+                "reply:1",
+                &to,
+                Some(&fallback()),
+                |_| None,
+                PhoneFormat::Local,
+                NOW,
+            )
+        };
+        let kf = |state: Option<i64>| kf_at(state, NOW - 60);
+        for open in [Some(0), Some(1), None] {
+            let reached = kf(open).unwrap();
+            assert!(
+                matches!(reached.call, OutboundCall::KfSend { .. }),
+                "{open:?}"
+            );
+            assert_eq!(reached.why, Why::WindowOpen);
+        }
+        for (state, shut) in [
+            (2, ServiceState::Queued),
+            (3, ServiceState::Human),
+            (4, ServiceState::Ended),
+        ] {
+            let refused = kf(Some(state)).unwrap_err();
+            assert_eq!(refused.why, Why::SessionState(shut));
+            assert_eq!(refused.why.code(), "session_state");
+            assert!(refused.why.to_string().contains(shut.describe()));
+        }
+        // A state older than kf_sessions::FRESH_SECS is not trusted: the send asks WeCom first.
+        let stale = kf_at(Some(3), NOW - kf_sessions::FRESH_SECS - 1).unwrap();
+        assert!(matches!(stale.call, OutboundCall::KfSend { .. }));
+        // Other channels have no session.
+        let oa = Contact {
+            session_state: Some(3),
+            session_known_at: Some(NOW),
+            ..Contact::default()
+        };
+        assert_eq!(Channel::Oa.session(&oa, NOW), None);
+        assert_eq!(Channel::Shop.session(&oa, NOW), None);
     }
 
     #[test]

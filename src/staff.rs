@@ -84,6 +84,7 @@ impl TicketRow {
             channel,
             id,
             window: channel.window(contact, now),
+            session: channel.session(contact, now),
         });
         if let Some(missing) = on.and_then(|on| on.channel.missing_setting(settings)) {
             return Err(Unreachable {

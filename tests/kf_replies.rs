@@ -129,9 +129,11 @@ fn a_reply_goes_by_send_msg_with_the_same_msgid_at_every_attempt() {
         world.db.rows("SELECT first_response_at FROM tickets"),
         [json!({"first_response_at": NOW})]
     );
-    // The first attempt times out; the retry carries the same msgid.
+    // The session state is unknown: WeCom is asked first (0, new). The first attempt times
+    // out; the retry knows the state and carries the same msgid.
     world.answer([
         ok(r#"{"errcode":0,"access_token":"KF-T","expires_in":7200}"#),
+        ok(r#"{"errcode":0,"errmsg":"ok","service_state":0}"#),
         HttpResult::NetworkError("no answer within 15 s".into()),
     ]);
     deliver(&mut world, "reply:r1");
@@ -151,6 +153,12 @@ fn a_reply_goes_by_send_msg_with_the_same_msgid_at_every_attempt() {
     assert!(world.requests_to("/cgi-bin/kf/send_msg")[0]
         .url
         .ends_with("access_token=KF-T"));
+    let asked = world.requests_to("/cgi-bin/kf/service_state/get");
+    assert_eq!(asked.len(), 1);
+    assert_eq!(
+        serde_json::from_str::<Value>(asked[0].body.as_deref().unwrap()).unwrap(),
+        json!({"open_kfid": KFID, "external_userid": "wmA"})
+    );
     assert_eq!(
         world.db.rows("SELECT state FROM deliveries"),
         [json!({"state": "delivered"})]
@@ -165,9 +173,12 @@ fn a_session_in_the_wrong_state_is_on_the_timeline() {
     assert_eq!(reply(&mut world, ticket, "稍等", "r2").0, 202);
     world.answer([
         ok(r#"{"errcode":0,"access_token":"KF-T","expires_in":7200}"#),
+        ok(r#"{"errcode":0,"errmsg":"ok","service_state":1}"#),
         ok(r#"{"errcode":95018,"errmsg":"send msg session status invalid"}"#),
     ]);
     deliver(&mut world, "reply:r2");
+    // What kefu-edge knew of the session was wrong: forgotten, the next send asks again.
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM kf_sessions"), 0);
     assert_eq!(
         world.db.rows("SELECT state FROM deliveries"),
         [json!({"state": "dead"})]
@@ -234,6 +245,15 @@ fn staff_hand_the_session_to_a_human_or_end_it_from_the_ticket() {
         r#"{"errcode":0,"access_token":"KF-T","expires_in":7200}"#,
     )]);
     deliver(&mut world, "staff:h1:kf-session");
+    // kefu-edge moved the session itself: 3 is known, so a reply by API is refused.
+    assert_eq!(
+        session(&world),
+        [
+            json!({"recipient": "kf:wkAcct1/wmE", "service_state": 3, "servicer_userid": "zhangsan", "known_at": NOW})
+        ]
+    );
+    let (status, refused) = reply(&mut world, ticket, "hi", "h2");
+    assert_eq!((status, refused["error"].as_str().is_some()), (409, true));
     let trans = &world.requests_to("/cgi-bin/kf/service_state/trans")[0];
     assert_eq!(
         serde_json::from_str::<Value>(trans.body.as_deref().unwrap()).unwrap(),
@@ -299,4 +319,146 @@ fn the_window_runs_from_when_the_customer_wrote_not_from_the_sync() {
         ),
         [json!({"at": NOW})]
     );
+}
+
+/// A sync at `at` that pulls `messages`.
+fn pulled(world: &mut World, messages: Value, at: i64, run: &str) {
+    let settings = settings();
+    let page = json!({"errcode": 0, "next_cursor": format!("c-{run}"), "has_more": 0, "msg_list": messages});
+    world.answer([
+        ok(r#"{"errcode":0,"access_token":"KF-T","expires_in":7200}"#),
+        ok(&page.to_string()),
+        ok(r#"{"errcode":0,"customer_list":[]}"#),
+    ]);
+    let sync = KfSync {
+        open_kfid: KFID.into(),
+        token: None,
+        received_at: at,
+    };
+    world
+        .run(KfSyncFlow::new(&settings, sync, at, run.into()))
+        .unwrap();
+    world.answers.clear();
+    world.kv.clear();
+}
+
+fn session(world: &World) -> Vec<Value> {
+    world
+        .db
+        .rows("SELECT recipient, service_state, servicer_userid, known_at FROM kf_sessions")
+}
+
+#[test]
+fn a_session_with_an_agent_in_wecom_is_not_answered_by_api() {
+    let mut world = World::new();
+    customer_wrote(&mut world, "wmH", "m8", "转人工", NOW - HOUR);
+    let ticket = world.db.count("SELECT MAX(id) FROM tickets");
+    // Unknown state: the reply is accepted, and its delivery asks WeCom first: 3, with an agent.
+    assert_eq!(reply(&mut world, ticket, "稍等", "r9").0, 202);
+    world.answer([
+        ok(r#"{"errcode":0,"access_token":"KF-T","expires_in":7200}"#),
+        ok(r#"{"errcode":0,"errmsg":"ok","service_state":3,"servicer_userid":"zhangsan"}"#),
+    ]);
+    deliver(&mut world, "reply:r9");
+    assert!(sends(&world).is_empty());
+    assert_eq!(
+        world.db.rows("SELECT state FROM deliveries"),
+        [json!({"state": "dead"})]
+    );
+    let line = world
+        .db
+        .rows("SELECT body FROM ticket_timeline WHERE kind = 'outbound'");
+    assert_eq!(
+        line[0]["body"],
+        "not delivered: 微信客服: the customer's session is with an agent in the WeCom app (3); WeCom takes replies by API only while it is new (0) or with the bot (1)"
+    );
+    assert_eq!(
+        session(&world),
+        [
+            json!({"recipient": "kf:wkAcct1/wmH", "service_state": 3, "servicer_userid": "zhangsan", "known_at": NOW})
+        ]
+    );
+    // Now known: the next reply is refused at once, nothing recorded.
+    let (status, refused) = reply(&mut world, ticket, "还在吗", "r10");
+    assert_eq!(status, 409);
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("with an agent in the WeCom app (3)"),
+        "{refused}"
+    );
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM deliveries"), 1);
+    // Stale (older than kf_sessions::FRESH_SECS), the state is asked again: 1, with the bot.
+    world.db.execute_batch(&format!(
+        "UPDATE kf_sessions SET known_at = {}",
+        NOW - kefu_edge::kf_sessions::FRESH_SECS - 1
+    ));
+    assert_eq!(reply(&mut world, ticket, "您好", "r11").0, 202);
+    // The access_token is cached in KV by now.
+    world.answer([
+        ok(r#"{"errcode":0,"errmsg":"ok","service_state":1}"#),
+        ok(r#"{"errcode":0,"errmsg":"ok","msgid":"x"}"#),
+    ]);
+    deliver(&mut world, "reply:r11");
+    assert_eq!(sends(&world).len(), 1);
+    assert_eq!(session(&world)[0]["service_state"], 1);
+}
+
+#[test]
+fn session_status_change_events_and_the_customers_message_keep_the_state() {
+    let mut world = World::new();
+    customer_wrote(&mut world, "wmJ", "m9", "hello", NOW - 3 * HOUR);
+    let ticket = world.db.count("SELECT MAX(id) FROM tickets");
+    let change = |msgid: &str, change_type: i64, at: i64| {
+        json!({"msgid": msgid, "send_time": at, "origin": 4, "msgtype": "event",
+               "event": {"event_type": "session_status_change", "open_kfid": KFID, "external_userid": "wmJ",
+                         "change_type": change_type, "new_servicer_userid": "lisi"}})
+    };
+    // Taken from the pool by lisi (change_type 1): 3, as of the event's send_time.
+    pulled(
+        &mut world,
+        json!([change("ev1", 1, NOW - 2 * HOUR)]),
+        NOW - 2 * HOUR,
+        "s1",
+    );
+    assert_eq!(
+        session(&world),
+        [
+            json!({"recipient": "kf:wkAcct1/wmJ", "service_state": 3, "servicer_userid": "lisi", "known_at": NOW - 2 * HOUR})
+        ]
+    );
+    // Ended (change_type 3): 4. A customer's message then makes it new (0) again.
+    pulled(
+        &mut world,
+        json!([change("ev2", 3, NOW - 120), {"msgid": "m10", "open_kfid": KFID, "external_userid": "wmJ",
+            "send_time": NOW - 60, "origin": 3, "msgtype": "text", "text": {"content": "again"}}]),
+        NOW - 30,
+        "s2",
+    );
+    assert_eq!(
+        session(&world),
+        [
+            json!({"recipient": "kf:wkAcct1/wmJ", "service_state": 0, "servicer_userid": null, "known_at": NOW - 60})
+        ]
+    );
+    // Known and fresh: the reply goes without asking.
+    assert_eq!(reply(&mut world, ticket, "hi", "r12").0, 202);
+    world.answer([
+        ok(r#"{"errcode":0,"access_token":"KF-T","expires_in":7200}"#),
+        ok(r#"{"errcode":0,"errmsg":"ok","msgid":"x"}"#),
+    ]);
+    deliver(&mut world, "reply:r12");
+    assert_eq!(sends(&world).len(), 1);
+    assert!(world
+        .requests_to("/cgi-bin/kf/service_state/get")
+        .is_empty());
+    // An older event read late does not overwrite what is newer.
+    pulled(
+        &mut world,
+        json!([change("ev0", 2, NOW - 5 * HOUR)]),
+        NOW,
+        "s3",
+    );
+    assert_eq!(session(&world)[0]["service_state"], 0);
 }

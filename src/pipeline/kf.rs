@@ -34,7 +34,7 @@ use crate::rules::Rules;
 use crate::settings::Settings;
 use crate::sql::{follow_ups, Param, Statement, StoreError};
 use crate::wechat::api::App;
-use crate::{kv, tickets};
+use crate::{kf_sessions, kv, tickets};
 
 /// How long a sync run holds an account before another may take it over.
 pub const LEASE_SECS: i64 = 120;
@@ -265,6 +265,9 @@ impl<'a> KfSyncFlow<'a> {
             statements.extend(tickets::plan(&event, self.now));
             statements.extend(faq_auto_reply(&event, &self.rules, self.settings, self.now));
             statements.extend(self.welcome(message));
+            statements.extend(message.customer("").and_then(|customer| {
+                kf_sessions::learnt_from(message, &customer, message.send_time.min(self.now))
+            }));
         }
         let cursor = Some(page.next_cursor.as_str())
             .filter(|c| !c.is_empty())

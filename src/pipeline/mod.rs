@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod effect;
 pub mod inbound;
 pub mod kf;
+pub mod kf_session;
 pub mod outage;
 pub mod reads;
 pub mod resolve;

@@ -32,6 +32,9 @@ pub const HISTORY_SECS: i64 = 3 * 24 * 3600;
 /// `limit` of a `sync_msg` page: the most WeCom gives.
 pub const PAGE_LIMIT: u32 = 1000;
 
+/// WeCom's answer to a send the customer's session state does not allow.
+pub const SESSION_STATE_INVALID: i64 = 95018;
+
 /// `msgid` of a send: at most 32 characters of `[0-9a-zA-Z_-]`.
 pub const MAX_MSGID_LEN: usize = 32;
 
@@ -249,6 +252,48 @@ impl TryFrom<i64> for ServiceState {
     }
 }
 
+impl ServiceState {
+    /// Whether `kf/send_msg` may answer the customer in this state: only while the session is
+    /// new (0 未处理) or with the bot (1 由智能助手接待). WeCom's send_msg document (path 94677):
+    /// "当微信客户处于“新接入待处理”或“由智能助手接待”状态下，可调用该接口给用户发送消息"; in 3
+    /// (由人工接待) the servicer answers from the WeCom app, in 2 the customer waits in the pool,
+    /// in 4 there is no session (分配客服会话, path 94669). Anything else answers 95018.
+    pub fn takes_api_sends(self) -> bool {
+        matches!(self, ServiceState::New | ServiceState::Bot)
+    }
+
+    /// What the state means, for staff.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ServiceState::New => "new (0)",
+            ServiceState::Bot => "with the bot (1)",
+            ServiceState::Queued => "queued for an agent in WeCom (2)",
+            ServiceState::Human => "with an agent in the WeCom app (3)",
+            ServiceState::Ended => "ended or not started (4)",
+        }
+    }
+}
+
+/// `kf/service_state/get`: the customer's session state now.
+pub fn state_request(api_base: &str, access_token: &str, to: &KfCustomer) -> HttpRequest {
+    let body = json!({ "open_kfid": to.open_kfid, "external_userid": to.external_userid });
+    post(api_base, "service_state/get", access_token, body)
+}
+
+/// A `kf/service_state/get` answer: the state, and the servicer when a human has it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StateAnswer {
+    pub service_state: ServiceState,
+    #[serde(default)]
+    pub servicer_userid: Option<String>,
+}
+
+impl StateAnswer {
+    pub fn parse(body: &str) -> Result<StateAnswer, String> {
+        serde_json::from_str(body).map_err(|e| format!("unexpected service_state/get answer: {e}"))
+    }
+}
+
 /// `kf/service_state/trans`: hand the customer to a human (3, with `servicer_userid`) or end
 /// the session (4).
 pub fn trans_request(
@@ -284,7 +329,7 @@ pub fn classify(result: &HttpResult) -> Outcome {
     match wechat_errcode(result) {
         Some(40014 | 42001 | 41001) => Outcome::TokenExpired(reason()),
         Some(40001) => Outcome::Permanent(reason()),
-        Some(95018) => Outcome::Permanent(format!(
+        Some(SESSION_STATE_INVALID) => Outcome::Permanent(format!(
             "the customer's session does not take API sends now (95018): {}",
             reason()
         )),
@@ -396,6 +441,20 @@ impl KfMessage {
             open_kfid,
             external_userid,
         })
+    }
+
+    /// The session state a `session_status_change` event leaves (WeCom's 接收消息和事件, path
+    /// 94670): taken from the pool (1), transferred (2) or taken back up (4) by a servicer is 3,
+    /// ended (3) is 4.
+    pub fn session_state_after(&self) -> Option<ServiceState> {
+        if self.origin != ORIGIN_EVENT || self.event_type() != Some("session_status_change") {
+            return None;
+        }
+        match self.event()?.get("change_type")?.as_i64()? {
+            1 | 2 | 4 => Some(ServiceState::Human),
+            3 => Some(ServiceState::Ended),
+            _ => None,
+        }
     }
 
     /// The key its retries (and a re-read page) share.

@@ -363,3 +363,62 @@ fn profiles_are_read_from_their_answers() {
     );
     assert!(serde_json::from_value::<ServiceState>(json!(9)).is_err());
 }
+
+#[test]
+fn only_new_and_bot_sessions_take_api_sends() {
+    use ServiceState::*;
+    let allowed: Vec<bool> = [New, Bot, Queued, Human, Ended]
+        .iter()
+        .map(|s| s.takes_api_sends())
+        .collect();
+    assert_eq!(allowed, [true, true, false, false, false]);
+}
+
+#[test]
+fn the_session_state_is_asked_with_service_state_get_and_read_from_its_answer() {
+    let to = KfCustomer {
+        open_kfid: "wk1".into(),
+        external_userid: "wm1".into(),
+    };
+    let asked = state_request("http://h", "AT", &to);
+    assert_eq!(
+        asked.url,
+        "http://h/cgi-bin/kf/service_state/get?access_token=AT"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(asked.body.as_deref().unwrap()).unwrap(),
+        json!({"open_kfid": "wk1", "external_userid": "wm1"})
+    );
+    assert_eq!(
+        StateAnswer::parse(
+            r#"{"errcode":0,"errmsg":"ok","service_state":3,"servicer_userid":"zhangsan"}"#
+        )
+        .unwrap(),
+        StateAnswer {
+            service_state: ServiceState::Human,
+            servicer_userid: Some("zhangsan".into()),
+        }
+    );
+    assert!(StateAnswer::parse(r#"{"errcode":0,"service_state":7}"#).is_err());
+    assert!(StateAnswer::parse(r#"{"errcode":0}"#).is_err());
+}
+
+#[test]
+fn session_status_change_events_say_what_state_they_leave() {
+    let event = |origin: i64, event_type: &str, change_type: i64| -> KfMessage {
+        serde_json::from_value(json!({"msgid": "e", "origin": origin, "msgtype": "event",
+            "event": {"event_type": event_type, "change_type": change_type}}))
+        .unwrap()
+    };
+    let after = |change_type| event(4, "session_status_change", change_type).session_state_after();
+    assert_eq!(after(1), Some(ServiceState::Human));
+    assert_eq!(after(2), Some(ServiceState::Human));
+    assert_eq!(after(3), Some(ServiceState::Ended));
+    assert_eq!(after(4), Some(ServiceState::Human));
+    assert_eq!(after(9), None);
+    assert_eq!(event(4, "enter_session", 3).session_state_after(), None);
+    assert_eq!(
+        event(3, "session_status_change", 3).session_state_after(),
+        None
+    );
+}
