@@ -1,6 +1,8 @@
 // /wechat/kf end to end: the Worker in wrangler dev, driven as WeCom's 微信客服 callback would
 // drive it, against a mock WeCom on 127.0.0.1 serving gettoken, kf/sync_msg in pages (the last
 // page replayed once), send_msg, send_msg_on_event, service_state and customer/batchget.
+// service_state/get answers each customer's state from `sessionStates` (0 unless set);
+// `sendFailures` are answers (or hangs) for the next kf/send_msg calls only.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startMock, startWorker, waitFor } from './harness.mjs';
@@ -19,7 +21,8 @@ let wecom;
 // a second time (a replay) to the first sync that asks from the cursor after it.
 const pages = new Map();
 const replayed = new Set();
-let servicerState = 0;
+const sessionStates = new Map();
+const sendFailures = [];
 
 function syncAnswer({ open_kfid: kfid, cursor }) {
   const list = pages.get(kfid) ?? [];
@@ -42,8 +45,12 @@ function respond(req) {
       return { json: syncAnswer(req.json) };
     case '/cgi-bin/kf/customer/batchget':
       return { json: { errcode: 0, errmsg: 'ok', customer_list: req.json.external_userid_list.map((id) => ({ external_userid: id, nickname: `客户${id.slice(-3)}`, avatar: 'http://127.0.0.1/a.png', unionid: `u-${id}` })), invalid_external_userid: [] } };
-    case '/cgi-bin/kf/service_state/get':
-      return { json: { errcode: 0, errmsg: 'ok', service_state: servicerState } };
+    case '/cgi-bin/kf/service_state/get': {
+      const [state, servicer] = sessionStates.get(req.json.external_userid) ?? [0];
+      return { json: { errcode: 0, errmsg: 'ok', service_state: state, ...(servicer ? { servicer_userid: servicer } : {}) } };
+    }
+    case '/cgi-bin/kf/send_msg':
+      return sendFailures.shift() ?? { json: { errcode: 0, errmsg: 'ok', msgid: req.json?.msgid } };
     default:
       return { json: { errcode: 0, errmsg: 'ok', msgid: req.json?.msgid } };
   }
@@ -216,15 +223,15 @@ describe('replies', () => {
   const reply = (ticket, text) => worker.admin(`/api/tickets/${ticket}/reply`, { method: 'POST', body: JSON.stringify({ text }) });
   const deliveryState = async (id) => (await api('/api/deliveries?limit=1000')).deliveries.find((d) => d.id === id)?.state;
 
-  async function customerTicket(kfid, user) {
-    pages.set(kfid, [[text(kfid, user, '请问在吗')]]);
+  async function customerTicket(kfid, user, message = text(kfid, user, '请问在吗')) {
+    pages.set(kfid, [[message]]);
     await drained(kfid);
     return (await ticketsOf(`${kfid}/${user}`))[0].ticket;
   }
 
   test('one send_msg per reply under a timeout and its retry', async () => {
     const ticket = await customerTicket('wkReply00001', 'wmReplied001');
-    wecom.hangNext();
+    sendFailures.push({ hang: true });
     const r = await reply(ticket.id, '您好，在的');
     assert.equal(r.status, 202);
     const { delivery, channel } = await r.json();
@@ -236,16 +243,50 @@ describe('replies', () => {
     assert.equal(new Set(sends.map((s) => s.json.msgid)).size, 1);
     assert.match(sends[0].json.msgid, /^[0-9a-zA-Z_-]{1,32}$/);
     assert.deepEqual({ ...sends[0].json, msgid: undefined }, { touser: 'wmReplied001', open_kfid: 'wkReply00001', msgid: undefined, msgtype: 'text', text: { content: '您好，在的' } });
+    // The session state was unknown: asked once before the first attempt, then known (0).
+    const asked = wecom.calls('/cgi-bin/kf/service_state/get').filter((c) => c.json.external_userid === 'wmReplied001');
+    assert.deepEqual(asked.map((c) => c.json), [{ open_kfid: 'wkReply00001', external_userid: 'wmReplied001' }]);
+    assert.ok(asked[0].at < sends[0].at, 'asked before the send');
   });
 
   test('a 95018 (the session is not in state 0 or 1) is on the timeline', async () => {
     const ticket = await customerTicket('wkReply00002', 'wmHuman00001');
-    wecom.failNext(1, 200, { errcode: 95018, errmsg: 'send msg session status invalid' });
+    sendFailures.push({ json: { errcode: 95018, errmsg: 'send msg session status invalid' } });
     const r = await reply(ticket.id, '稍等');
     assert.equal(r.status, 202);
     const { delivery } = await r.json();
     await waitFor(async () => (await deliveryState(delivery)) === 'dead', 'the refusal recorded');
     const { timeline } = await api(`/api/tickets/${ticket.id}`);
     assert.ok(timeline.some((e) => e.kind === 'outbound' && /95018/.test(e.body)), JSON.stringify(timeline));
+  });
+
+  test('a session with an agent in the WeCom app (state 3) is not sent to: dead with the reason, then 409', async () => {
+    sessionStates.set('wmWithAgent01', [3, 'zhangsan']);
+    const ticket = await customerTicket('wkReply00003', 'wmWithAgent01');
+    const r = await reply(ticket.id, '您好');
+    assert.equal(r.status, 202, 'the state was unknown when the reply was written');
+    const { delivery } = await r.json();
+    await waitFor(async () => (await deliveryState(delivery)) === 'dead', 'the refusal recorded');
+    assert.equal(wecom.calls('/cgi-bin/kf/send_msg').filter((c) => c.json.touser === 'wmWithAgent01').length, 0);
+    const { timeline } = await api(`/api/tickets/${ticket.id}`);
+    const line = timeline.find((e) => e.kind === 'outbound');
+    assert.match(line.body, /^not delivered: 微信客服: the customer's session is with an agent in the WeCom app \(3\)/);
+    // Known now: the next reply is refused at once, nothing recorded.
+    const again = await reply(ticket.id, '还在吗');
+    assert.equal(again.status, 409);
+    assert.match((await again.json()).error, /with an agent in the WeCom app \(3\)/);
+    assert.equal(wecom.calls('/cgi-bin/kf/service_state/get').filter((c) => c.json.external_userid === 'wmWithAgent01').length, 1);
+  });
+
+  test("the 48-hour window runs from the customer's send_time, not from the sync", async () => {
+    const kfid = 'wkReply00004';
+    const user = 'wmLateSync001';
+    const wrote = now() - 49 * 3600;
+    const ticket = await customerTicket(kfid, user, { ...text(kfid, user, '两天前的消息'), send_time: wrote });
+    const { timeline } = await api(`/api/tickets/${ticket.id}`);
+    assert.deepEqual(timeline.filter((e) => e.kind === 'inbound').map((e) => e.at), [wrote]);
+    const r = await reply(ticket.id, '抱歉久等');
+    assert.equal(r.status, 409);
+    assert.match((await r.json()).error, /closed/);
   });
 });
