@@ -462,3 +462,30 @@ fn session_status_change_events_and_the_customers_message_keep_the_state() {
     );
     assert_eq!(session(&world)[0]["service_state"], 0);
 }
+
+#[test]
+fn when_wecom_cannot_tell_the_state_the_send_goes_and_wecom_decides() {
+    let mut world = World::new();
+    customer_wrote(&mut world, "wmK", "m11", "hi", NOW - HOUR);
+    let ticket = world.db.count("SELECT MAX(id) FROM tickets");
+    for (unique, asked) in [
+        ("r13", ok(r#"{"errcode":-1,"errmsg":"system busy"}"#)),
+        ("r14", ok(r#"{"errcode":0,"errmsg":"ok"}"#)),
+    ] {
+        assert_eq!(reply(&mut world, ticket, "hello", unique).0, 202);
+        world.kv.clear();
+        world.answer([
+            ok(r#"{"errcode":0,"access_token":"KF-T","expires_in":7200}"#),
+            asked,
+            ok(r#"{"errcode":0,"errmsg":"ok","msgid":"x"}"#),
+        ]);
+        deliver(&mut world, &format!("reply:{unique}"));
+    }
+    assert_eq!(world.requests_to("/cgi-bin/kf/service_state/get").len(), 2);
+    assert_eq!(sends(&world).len(), 2);
+    assert_eq!(world.db.count("SELECT COUNT(*) FROM kf_sessions"), 0);
+    assert_eq!(
+        world.db.rows("SELECT state FROM deliveries ORDER BY id"),
+        [json!({"state": "delivered"}), json!({"state": "delivered"})]
+    );
+}
