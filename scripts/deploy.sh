@@ -481,7 +481,7 @@ cat <<EOF
 
   Zalo OA: your app on developers.zalo.me → Webhook
     Webhook URL: $BASE_URL/zalo/oa
-    then turn on the user_send_* events, follow and unfollow (README "What to paste in each console")
+    and subscribe it to the user_send_* events, follow and unfollow
 EOF
 cat <<EOF
 
