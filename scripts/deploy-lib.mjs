@@ -14,6 +14,9 @@
 //   gen alnum N | gen aes-key     a random value (crypto.randomBytes)
 //   hash PATH...                  sha256 over the files (directories walked, sorted) and names
 //   base-url TEXT                 the first https://….workers.dev URL in stdin, or nothing
+//   put-zalo-token BASE           stdin: the ADMIN_TOKEN line, then the refresh token line;
+//                                 PUT BASE/api/zalo/token; exit 0 when stored, 1 when refused,
+//                                 3 when BASE cannot be reached (never prints either value)
 import { randomBytes, createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -223,6 +226,31 @@ function hashPaths(paths) {
   return hash.digest("hex");
 }
 
+// The Worker keeps Zalo's refresh token in its own storage (it rotates with each use), so it
+// goes in through the admin API, not as a wrangler secret. Both values come on stdin (not argv).
+async function putZaloToken(base) {
+  const [adminToken, refreshToken] = readStdin().split("\n");
+  if (!adminToken || !refreshToken) fail("put-zalo-token: stdin wants the ADMIN_TOKEN line, then the refresh token line");
+  const url = `${base.replace(/\/+$/, "")}/api/zalo/token`;
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ refresh_token: refreshToken }),
+      redirect: "manual",
+      signal: AbortSignal.timeout(20_000),
+    });
+  } catch (e) {
+    process.stderr.write(`deploy-lib: PUT ${url}: cannot reach it (${e.cause?.code ?? e.cause?.message ?? e.message})\n`);
+    process.exit(3);
+  }
+  if (!response.ok) {
+    process.stderr.write(`deploy-lib: PUT ${url} answered ${response.status}\n`);
+    process.exit(1);
+  }
+}
+
 const [command, ...args] = process.argv.slice(2);
 const print = (text) => text && process.stdout.write(`${text}\n`);
 switch (command) {
@@ -257,6 +285,9 @@ switch (command) {
     print(m ? m[0] : "");
     break;
   }
+  case "put-zalo-token":
+    await putZaloToken(args[0]);
+    break;
   default:
     fail(`unknown command ${command ?? ""}`);
 }

@@ -11,7 +11,8 @@
 #   bash scripts/deploy.sh [--yes] [--force] [--url BASE] [--ask-skipped]
 #
 # Answers come from the terminal or, one a line, from stdin. Secrets are read without echo,
-# handed to `wrangler secret put` on its stdin (never in argv) and written to no file.
+# handed to `wrangler secret put` on its stdin (never in argv) and written to no file. The first
+# Zalo refresh token is no Worker secret: after the deploy it goes to PUT /api/zalo/token.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +20,7 @@ usage() {
   cat <<'EOF'
 usage: bash scripts/deploy.sh [--yes] [--force] [--url BASE] [--ask-skipped]
   --yes          generate ADMIN_TOKEN, ORDER_WEBHOOK_SECRET and the Token / EncodingAESKey
-                 pairs without asking, when they are not set yet
+                 pairs (WECHAT_*, SHOP_*, WECOM_KF_*) without asking, when they are not set yet
   --force        run `wrangler deploy` even when the Worker did not change
   --url BASE     the Worker's public base URL for the printed callback URLs (a custom domain);
                  default: the workers.dev URL wrangler deploy printed
@@ -153,9 +154,11 @@ forget_skip() { grep -vx "$1" "$STATE/skipped" >"$TMP/skipped" || true; cat "$TM
 # valid NAME VALUE: is VALUE of the form NAME needs? (prints why not)
 valid() {
   case $1 in
-    WECHAT_TOKEN | SHOP_TOKEN) [[ $2 =~ ^[A-Za-z0-9]{3,32}$ ]] || { echo "  a Token is 3 to 32 letters and digits" >&2; return 1; } ;;
-    WECHAT_AES_KEY | SHOP_AES_KEY) [[ $2 =~ ^[A-Za-z0-9]{43}$ ]] || { echo "  an EncodingAESKey is exactly 43 letters and digits" >&2; return 1; } ;;
+    WECHAT_TOKEN | SHOP_TOKEN | WECOM_KF_TOKEN) [[ $2 =~ ^[A-Za-z0-9]{3,32}$ ]] || { echo "  a Token is 3 to 32 letters and digits" >&2; return 1; } ;;
+    WECHAT_AES_KEY | SHOP_AES_KEY | WECOM_KF_AES_KEY) [[ $2 =~ ^[A-Za-z0-9]{43}$ ]] || { echo "  an EncodingAESKey is exactly 43 letters and digits" >&2; return 1; } ;;
     WECHAT_APPID | SHOP_APPID) [[ $2 =~ ^wx[A-Za-z0-9]{16}$ ]] || { echo "  an AppID is wx and 16 letters or digits" >&2; return 1; } ;;
+    WECOM_CORP_ID) [[ $2 =~ ^[A-Za-z0-9]{8,32}$ ]] || { echo "  a CorpID (企业ID, ww…) is letters and digits" >&2; return 1; } ;;
+    ZALO_APP_ID) [[ $2 =~ ^[0-9]{5,32}$ ]] || { echo "  a Zalo App ID is digits" >&2; return 1; } ;;
     CARESOFT_BASE_URL) [[ $2 =~ ^https?://[^[:space:]\"]+$ ]] || { echo "  a URL starting with https://" >&2; return 1; } ;;
     *) [[ $2 != *[[:cntrl:]]* ]] || { echo "  no control characters" >&2; return 1; } ;;
   esac
@@ -164,8 +167,8 @@ valid() {
 # generate NAME: a strong random value of the shape NAME needs.
 generate() {
   case $1 in
-    WECHAT_TOKEN | SHOP_TOKEN) lib gen alnum 32 ;; # the longest the consoles accept
-    WECHAT_AES_KEY | SHOP_AES_KEY) lib gen aes-key ;;
+    WECHAT_TOKEN | SHOP_TOKEN | WECOM_KF_TOKEN) lib gen alnum 32 ;; # the longest the consoles accept
+    WECHAT_AES_KEY | SHOP_AES_KEY | WECOM_KF_AES_KEY) lib gen aes-key ;;
     *) lib gen alnum 48 ;; # ADMIN_TOKEN, ORDER_WEBHOOK_SECRET: about 285 bits
   esac
 }
@@ -229,7 +232,14 @@ SHOP_APPSECRET|secret||the WeChat Shop's own AppSecret (its access_token, to ans
 ORDER_WEBHOOK_SECRET|secret|gen|HMAC key your card shop signs /hooks/orders calls with
 CARESOFT_BASE_URL|var||CareSoft API base URL (https://…), if you use CareSoft
 CARESOFT_API_TOKEN|secret||CareSoft API token, if you use CareSoft
+WECOM_CORP_ID|var||企业ID (CorpID) of the WeCom behind 微信客服 (微信客服管理后台 → 企业信息), if you use 微信客服
+WECOM_KF_SECRET|secret||Secret of 微信客服 (管理后台 → 开发配置), or a self-built app's secret with 客服 permission
+WECOM_KF_TOKEN|secret|gen|Token of 微信客服's 回调配置, 3-32 letters/digits you choose
+WECOM_KF_AES_KEY|secret|gen|EncodingAESKey of 微信客服's 回调配置, 43 letters/digits you choose
 WECOM_ROBOT_KEY|secret||key of the WeCom group robot that alerts staff (the key= of its webhook URL)
+ZALO_APP_ID|var||the Zalo app's App ID (developers.zalo.me), if you use a Zalo OA
+ZALO_APP_SECRET|secret||the Zalo app's Secret key (khóa bí mật của ứng dụng)
+ZALO_OA_SECRET_KEY|secret||the OA Secret Key that signs Zalo's webhook calls (X-ZEvent-Signature)
 ADMIN_TOKEN|secret|gen|bearer token of the admin API (/api/*)"
 
 # === 1. What exists (read only)
@@ -320,7 +330,23 @@ while IFS='|' read -r name kind gen what <&3; do
     SECRETS_TO_PUT="$SECRETS_TO_PUT $name"
   fi
 done 3<<<"$SETTINGS"
-[ ${#TOML_EDITS[@]} -gt 0 ] || [ -n "$SECRETS_TO_PUT" ] || echo "Nothing new to set."
+
+# Zalo's first refresh token is single-use and the Worker rotates it, so it is no secret to put:
+# it goes to PUT /api/zalo/token after the deploy, with the owner's ADMIN_TOKEN. Asked once Zalo
+# is set up, until a run stored it (the marker file holds a date, never the token).
+ZALO_TOKEN_STORED=$STATE/zalo-refresh-token-stored
+ZALO_ADMIN_TOKEN=""
+if { has_secret ZALO_APP_SECRET || [ -n "$(value_of ZALO_APP_SECRET)" ]; } && [ ! -f "$ZALO_TOKEN_STORED" ]; then
+  settle ZALO_REFRESH_TOKEN "stored by PUT /api/zalo/token after the deploy" "" \
+    "the Zalo OA's first refresh token (OAuth v4, single-use; the Worker keeps it fresh from then on)"
+  ZALO_ADMIN_TOKEN=$(value_of ADMIN_TOKEN)
+  if [ -n "$(value_of ZALO_REFRESH_TOKEN)" ] && [ -z "$ZALO_ADMIN_TOKEN" ] && has_secret ADMIN_TOKEN; then
+    ask "  ADMIN_TOKEN to store it with (input hidden; nothing to be shown the curl command instead): " hidden &&
+      ZALO_ADMIN_TOKEN=$ANSWER
+  fi
+fi
+[ ${#TOML_EDITS[@]} -gt 0 ] || [ -n "$SECRETS_TO_PUT" ] || [ -n "$(value_of ZALO_REFRESH_TOKEN)" ] ||
+  echo "Nothing new to set."
 
 # === 3. Build first: a Worker that does not build stops us before anything is created.
 echo
@@ -446,6 +472,19 @@ EOF
 show ORDER_WEBHOOK_SECRET "secret (ORDER_WEBHOOK_SECRET)"
 cat <<EOF
 
+  WeCom 微信客服: 微信客服管理后台 → 开发配置 → 回调配置
+    URL: $BASE_URL/wechat/kf
+EOF
+show WECOM_KF_TOKEN "Token"
+show WECOM_KF_AES_KEY "EncodingAESKey"
+cat <<EOF
+
+  Zalo OA: your app on developers.zalo.me → Webhook
+    Webhook URL: $BASE_URL/zalo/oa
+    and subscribe it to the user_send_* events, follow and unfollow
+EOF
+cat <<EOF
+
   Admin API: $BASE_URL/api/… with the header Authorization: Bearer <ADMIN_TOKEN>
 EOF
 show ADMIN_TOKEN "ADMIN_TOKEN"
@@ -454,4 +493,21 @@ echo
 echo "Health check: curl $BASE_URL/healthz"
 if [ -d src/bin/kefu-check ]; then
   echo "Check every callback with your settings: cargo run --release --bin kefu-check -- --url $BASE_URL --vars <file>"
+fi
+
+# === 9. Zalo's first refresh token, to the deployed Worker (both values on the helper's stdin).
+if [ -n "$(value_of ZALO_REFRESH_TOKEN)" ]; then
+  echo
+  rc=1
+  if [ -n "$ZALO_ADMIN_TOKEN" ] && [[ $BASE_URL != *"<"* ]]; then
+    rc=0
+    printf '%s\n%s\n' "$ZALO_ADMIN_TOKEN" "$(value_of ZALO_REFRESH_TOKEN)" | lib put-zalo-token "$BASE_URL" || rc=$?
+  fi
+  if [ "$rc" -eq 0 ]; then
+    date -u +%Y-%m-%dT%H:%M:%SZ >"$ZALO_TOKEN_STORED"
+    echo "Zalo: the first refresh token is stored (PUT $BASE_URL/api/zalo/token)"
+  else
+    echo "Zalo: the refresh token is not stored yet. Run this, with your ADMIN_TOKEN and the refresh token in place of <…>:"
+    echo "  curl -X PUT $BASE_URL/api/zalo/token -H 'Authorization: Bearer <ADMIN_TOKEN>' -H 'Content-Type: application/json' -d '{\"refresh_token\": \"<refresh token>\"}'"
+  fi
 fi

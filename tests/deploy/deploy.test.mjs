@@ -3,8 +3,9 @@
 // Cloudflare account is involved. scripts/setup.sh and scripts/build.sh are stubs in the copy.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,9 +16,13 @@ const FAKE = path.join(HERE, "fake-wrangler.mjs");
 
 const SECRETS = [
   "WECHAT_TOKEN", "WECHAT_AES_KEY", "WECHAT_APPSECRET", "PAY_SIGN_KEY", "SHOP_TOKEN",
-  "SHOP_AES_KEY", "SHOP_APPSECRET", "ORDER_WEBHOOK_SECRET", "CARESOFT_API_TOKEN", "WECOM_ROBOT_KEY", "ADMIN_TOKEN",
+  "SHOP_AES_KEY", "SHOP_APPSECRET", "ORDER_WEBHOOK_SECRET", "CARESOFT_API_TOKEN", "WECOM_KF_SECRET",
+  "WECOM_KF_TOKEN", "WECOM_KF_AES_KEY", "WECOM_ROBOT_KEY", "ZALO_APP_SECRET", "ZALO_OA_SECRET_KEY", "ADMIN_TOKEN",
 ];
-const GENERATED = ["WECHAT_TOKEN", "WECHAT_AES_KEY", "SHOP_TOKEN", "SHOP_AES_KEY", "ORDER_WEBHOOK_SECRET", "ADMIN_TOKEN"];
+const GENERATED = [
+  "WECHAT_TOKEN", "WECHAT_AES_KEY", "SHOP_TOKEN", "SHOP_AES_KEY", "ORDER_WEBHOOK_SECRET",
+  "WECOM_KF_TOKEN", "WECOM_KF_AES_KEY", "ADMIN_TOKEN",
+];
 
 // With --yes the generated ones ask nothing; these are the remaining questions, in order.
 const TYPED = {
@@ -28,7 +33,13 @@ const TYPED = {
   SHOP_APPSECRET: "typed-shop-appsecret-7c8d9e",
   CARESOFT_BASE_URL: "", // skipped: this merchant has no CareSoft
   CARESOFT_API_TOKEN: "",
+  WECOM_CORP_ID: "ww0123456789abcdef",
+  WECOM_KF_SECRET: "typed-kf-secret-5e6f7a",
   WECOM_ROBOT_KEY: "typed-robot-key-4d5e6f",
+  ZALO_APP_ID: "4318871592206370010",
+  ZALO_APP_SECRET: "typed-zalo-app-secret-8b9c0d",
+  ZALO_OA_SECRET_KEY: "typed-zalo-oa-key-1e2f3a",
+  ZALO_REFRESH_TOKEN: "", // skipped here: the tests below store one through a mock Worker
 };
 const answers = (obj) => Object.values(obj).map((v) => `${v}\n`).join("");
 
@@ -58,28 +69,73 @@ function project(t) {
     toml: () => fs.readFileSync(path.join(work, "wrangler.toml"), "utf8"),
     state: () => JSON.parse(fs.readFileSync(p.statePath, "utf8")),
     setState: (s) => fs.writeFileSync(p.statePath, JSON.stringify(s)),
+    env: (env) => ({
+      ...process.env,
+      PATH: `${bin}:${process.env.PATH}`,
+      FAKE_WRANGLER_STATE: p.statePath,
+      FAKE_WRANGLER_LOG: p.logPath,
+      ...env,
+    }),
+    logLength: () => (fs.existsSync(p.logPath) ? fs.readFileSync(p.logPath, "utf8").length : 0),
+    // The wrangler calls made since the log had `before` characters.
+    result(r, before) {
+      const log = fs.existsSync(p.logPath) ? fs.readFileSync(p.logPath, "utf8").slice(before) : "";
+      const calls = log.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+      return { ...r, calls, changes: calls.filter(changes).map((c) => c.argv.join(" ")) };
+    },
     // Runs deploy.sh; returns its output and the wrangler calls this run made.
     run(args = [], { input = "", env = {} } = {}) {
-      const before = fs.existsSync(p.logPath) ? fs.readFileSync(p.logPath, "utf8").length : 0;
+      const before = p.logLength();
       const r = spawnSync("bash", ["scripts/deploy.sh", ...args], {
         cwd: work,
         input,
         encoding: "utf8",
         timeout: 120_000,
-        env: {
-          ...process.env,
-          PATH: `${bin}:${process.env.PATH}`,
-          FAKE_WRANGLER_STATE: p.statePath,
-          FAKE_WRANGLER_LOG: p.logPath,
-          ...env,
-        },
+        env: p.env(env),
       });
-      const log = fs.existsSync(p.logPath) ? fs.readFileSync(p.logPath, "utf8").slice(before) : "";
-      const calls = log.split("\n").filter(Boolean).map((line) => JSON.parse(line));
-      return { ...r, calls, changes: calls.filter(changes).map((c) => c.argv.join(" ")) };
+      return p.result(r, before);
+    },
+    // The same without blocking this process, so a mock Worker in it can answer deploy.sh.
+    runAsync(args = [], { input = "", env = {} } = {}) {
+      const before = p.logLength();
+      const child = spawn("bash", ["scripts/deploy.sh", ...args], { cwd: work, env: p.env(env), timeout: 120_000 });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
+      child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+      child.stdin.end(input);
+      return new Promise((resolve) => child.on("close", (status) => resolve(p.result({ status, stdout, stderr }, before))));
     },
   };
   return p;
+}
+
+// A stand-in for the deployed Worker's PUT /api/zalo/token on 127.0.0.1: records each request
+// (with how many deploys the fake wrangler had made by then) and accepts only admin() as owner.
+async function mockWorker(t, p, admin) {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8").on("data", (d) => (body += d));
+    req.on("end", () => {
+      requests.push({ method: req.method, url: req.url, headers: req.headers, body, deploysBefore: p.state().deploys });
+      const owner = req.headers.authorization === `Bearer ${admin()}`;
+      res.writeHead(owner ? 200 : 403, { "content-type": "application/json" });
+      res.end(owner ? '{"stored":true}' : '{"error":"forbidden"}');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => server.close());
+  return { url: `http://127.0.0.1:${server.address().port}`, requests };
+}
+
+// A loopback URL where nothing listens: a port just given up by a server.
+async function closedUrl() {
+  const server = http.createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
 }
 
 // The calls that change something on the account.
@@ -122,7 +178,12 @@ test("first run creates everything once, records the ids, puts each secret on st
   assert.match(toml, new RegExp(`database_name = "kefu-db"\\ndatabase_id = "${s.d1[0].uuid}"\\n`));
   assert.doesNotMatch(toml, /CARESOFT_BASE_URL/);
   // The vars went into [vars], and apart from them and the two ids nothing changed.
-  const added = ['WECHAT_APPID = "wx1234567890abcdef"', 'SHOP_APPID = "wxfedcba0987654321"'];
+  const added = [
+    'WECHAT_APPID = "wx1234567890abcdef"',
+    'SHOP_APPID = "wxfedcba0987654321"',
+    'WECOM_CORP_ID = "ww0123456789abcdef"',
+    'ZALO_APP_ID = "4318871592206370010"',
+  ];
   const lines = toml.split("\n");
   const varsAt = lines.indexOf("[vars]");
   const nextTable = lines.findIndex((l, i) => i > varsAt && l.startsWith("["));
@@ -146,17 +207,21 @@ test("first run creates everything once, records the ids, puts each secret on st
   assert.equal(s.secrets.WECHAT_APPSECRET, TYPED.WECHAT_APPSECRET);
   assert.equal(s.secrets.PAY_SIGN_KEY, TYPED.PAY_SIGN_KEY);
   assert.equal(s.secrets.WECOM_ROBOT_KEY, TYPED.WECOM_ROBOT_KEY);
+  assert.equal(s.secrets.WECOM_KF_SECRET, TYPED.WECOM_KF_SECRET);
+  assert.equal(s.secrets.ZALO_APP_SECRET, TYPED.ZALO_APP_SECRET);
+  assert.equal(s.secrets.ZALO_OA_SECRET_KEY, TYPED.ZALO_OA_SECRET_KEY);
   assert.ok(!("CARESOFT_API_TOKEN" in s.secrets));
+  assert.ok(!("ZALO_REFRESH_TOKEN" in s.secrets), "the refresh token is no wrangler secret");
 
   // Generated values have the shapes the consoles accept.
-  for (const name of ["WECHAT_AES_KEY", "SHOP_AES_KEY"]) {
+  for (const name of ["WECHAT_AES_KEY", "SHOP_AES_KEY", "WECOM_KF_AES_KEY"]) {
     const key = s.secrets[name];
     assert.match(key, /^[A-Za-z0-9]{43}$/, name);
     const bytes = Buffer.from(`${key}=`, "base64");
     assert.equal(bytes.length, 32, name);
     assert.equal(bytes.toString("base64"), `${key}=`, `${name} is canonical base64`);
   }
-  for (const name of ["WECHAT_TOKEN", "SHOP_TOKEN"]) assert.match(s.secrets[name], /^[A-Za-z0-9]{3,32}$/, name);
+  for (const name of ["WECHAT_TOKEN", "SHOP_TOKEN", "WECOM_KF_TOKEN"]) assert.match(s.secrets[name], /^[A-Za-z0-9]{32}$/, name);
   for (const name of ["ADMIN_TOKEN", "ORDER_WEBHOOK_SECRET"]) assert.match(s.secrets[name], /^[A-Za-z0-9]{48}$/, name);
   assert.equal(new Set(GENERATED.map((n) => s.secrets[n])).size, GENERATED.length, "all different");
 
@@ -166,7 +231,7 @@ test("first run creates everything once, records the ids, puts each secret on st
     assert.equal(said.split(s.secrets[name]).length - 1, 1, `${name} shown once`);
     assert.match(r.stdout, new RegExp(`: ${s.secrets[name]}   <== GENERATED: copy it now`));
   }
-  for (const name of ["WECHAT_APPSECRET", "PAY_SIGN_KEY", "WECOM_ROBOT_KEY"]) {
+  for (const name of ["WECHAT_APPSECRET", "PAY_SIGN_KEY", "WECOM_ROBOT_KEY", "WECOM_KF_SECRET", "ZALO_APP_SECRET", "ZALO_OA_SECRET_KEY"]) {
     assert.ok(!said.includes(s.secrets[name]), `${name} was echoed`);
   }
   // ...and written to no file of the project (.wrangler/ included).
@@ -177,11 +242,17 @@ test("first run creates everything once, records the ids, puts each secret on st
 
   // What to paste where, with the URL wrangler deploy printed.
   const base = "https://kefu-edge.merchant.workers.dev";
-  for (const route of ["/wechat/oa", "/wechat/shop", "/wechat/payfeedback", "/hooks/orders"]) {
+  for (const route of ["/wechat/oa", "/wechat/shop", "/wechat/payfeedback", "/hooks/orders", "/wechat/kf", "/zalo/oa"]) {
     assert.ok(r.stdout.includes(`${base}${route}`), route);
   }
   assert.match(r.stdout, /服务器配置/);
   assert.match(r.stdout, /消息加解密方式: 安全模式/);
+  assert.match(r.stdout, /微信客服管理后台 → 开发配置 → 回调配置\n    URL: \S+\/wechat\/kf\n    Token: \w{32}   <== GENERATED/);
+  assert.match(r.stdout, /\n    EncodingAESKey: \w{43}   <== GENERATED[^\n]*\n\n  Zalo OA: /);
+  assert.match(r.stdout, /Webhook URL: https:\/\/kefu-edge\.merchant\.workers\.dev\/zalo\/oa/);
+  // The skipped refresh token called nothing and printed no curl command.
+  assert.match(r.stdout, /ZALO_REFRESH_TOKEN skipped/);
+  assert.doesNotMatch(r.stdout, /Zalo: the|curl -X PUT/);
 });
 
 test("a second run creates, puts, applies and deploys nothing; a change deploys again", (t) => {
@@ -240,7 +311,7 @@ test("a partly existing setup gets only what is missing", (t) => {
     "d1 create kefu-db",
     "queues create kefu-events-dlq",
     "d1 migrations apply KEFU_DB --remote",
-    ...["WECHAT_AES_KEY", "WECHAT_APPSECRET", "PAY_SIGN_KEY", "SHOP_TOKEN", "SHOP_AES_KEY", "SHOP_APPSECRET", "ORDER_WEBHOOK_SECRET", "WECOM_ROBOT_KEY"].map((n) => `secret put ${n}`),
+    ...SECRETS.filter((n) => !["WECHAT_TOKEN", "CARESOFT_API_TOKEN", "ADMIN_TOKEN"].includes(n)).map((n) => `secret put ${n}`),
     "deploy",
   ]);
   const s = p.state();
@@ -315,7 +386,11 @@ test("without --yes: the merchant may type a Token and AES key, checked, or gene
     "y", "", // SHOP_TOKEN, SHOP_AES_KEY: generated (Enter is yes)
     "", // SHOP_APPSECRET: skip
     "n", "", // ORDER_WEBHOOK_SECRET: not generated, then skipped
-    "", "", "", // CARESOFT_BASE_URL, CARESOFT_API_TOKEN, WECOM_ROBOT_KEY
+    "", "", // CARESOFT_BASE_URL, CARESOFT_API_TOKEN
+    "", "", // WECOM_CORP_ID, WECOM_KF_SECRET: skip
+    "n", "", "n", "", // WECOM_KF_TOKEN, WECOM_KF_AES_KEY: not generated, then skipped
+    "", // WECOM_ROBOT_KEY
+    "", "", "", // ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET_KEY: no Zalo, so no refresh token question
   ].map((a) => `${a}\n`).join(""); // ADMIN_TOKEN's question meets the end of input: left unset
   const r = p.run([], { input });
   ok(r);
@@ -327,13 +402,87 @@ test("without --yes: the merchant may type a Token and AES key, checked, or gene
   assert.match(s.secrets.SHOP_AES_KEY, /^[A-Za-z0-9]{43}$/);
   assert.deepEqual(Object.keys(s.secrets).sort(), ["SHOP_AES_KEY", "SHOP_TOKEN", "WECHAT_AES_KEY", "WECHAT_TOKEN"]);
   assert.match(r.stdout, /ADMIN_TOKEN left unset for now/);
+  assert.doesNotMatch(r.stdout, /ZALO_REFRESH_TOKEN/);
+  assert.match(r.stdout, /URL: https:\/\/\S+\/wechat\/kf\n    Token: \(not set; deploy\.sh --ask-skipped asks for WECOM_KF_TOKEN again\)/);
   // Typed secrets are not echoed; the one typed AES key is not shown either.
   assert.ok(!(r.stdout + r.stderr).includes("my0wn0token"));
   assert.ok(!(r.stdout + r.stderr).includes(aes));
-  // Skips are remembered, the end of input is not: the next run asks only for ADMIN_TOKEN.
+  // Skips are remembered, the end of input is not: the next run asks only for ADMIN_TOKEN (and,
+  // --yes or not, generates no skipped WECOM_KF_* pair).
   const next = p.run(["--yes"], { input: "" });
   ok(next);
   assert.deepEqual(next.changes, ["secret put ADMIN_TOKEN"]);
+});
+
+test("the first Zalo refresh token goes to PUT /api/zalo/token after the deploy, never shown", async (t) => {
+  const p = project(t);
+  const refresh = "zalo-refresh-typed-0a1b2c3d4e5f";
+  // The owner is whoever holds the ADMIN_TOKEN this run generates and puts.
+  const { url, requests } = await mockWorker(t, p, () => p.state().secrets.ADMIN_TOKEN);
+
+  const r = await p.runAsync(["--yes", "--url", url], { input: answers({ ...TYPED, ZALO_REFRESH_TOKEN: refresh }) });
+  ok(r);
+  assert.equal(requests.length, 1);
+  const [put] = requests;
+  assert.equal(put.method, "PUT");
+  assert.equal(put.url, "/api/zalo/token");
+  assert.equal(put.deploysBefore, 1, "stored after the deploy");
+  assert.equal(put.headers.authorization, `Bearer ${p.state().secrets.ADMIN_TOKEN}`);
+  assert.match(put.headers["content-type"], /^application\/json/);
+  assert.deepEqual(JSON.parse(put.body), { refresh_token: refresh });
+  assert.match(r.stdout, new RegExp(`Zalo: the first refresh token is stored \\(PUT ${url}/api/zalo/token\\)`));
+  assert.ok(r.stdout.includes(`Webhook URL: ${url}/zalo/oa`));
+  assert.ok(r.stdout.includes(`URL: ${url}/wechat/kf`));
+
+  // The token was in no output, no wrangler call (argv or secret), no file.
+  assert.ok(!(r.stdout + r.stderr).includes(refresh), "the refresh token was echoed");
+  for (const c of r.calls) assert.ok(!JSON.stringify(c).includes(refresh), c.argv.join(" "));
+  assert.ok(!JSON.stringify(p.state()).includes(refresh));
+  for (const file of allFiles(p.dir)) assert.ok(!fs.readFileSync(file, "utf8").includes(refresh), file);
+
+  // Stored once: a later run asks for it no more and calls the Worker no more.
+  const again = await p.runAsync(["--url", url], { input: "" });
+  ok(again);
+  assert.equal(requests.length, 1);
+  assert.doesNotMatch(again.stderr + again.stdout, /ZALO_REFRESH_TOKEN/);
+});
+
+test("with ADMIN_TOKEN set earlier it is asked for; an unreachable or refusing Worker gets the curl command", async (t) => {
+  const p = project(t);
+  const admin = "existing-admin-token-7f8e9d";
+  const refresh = "zalo-refresh-typed-9z8y7x6w";
+  p.setState({ secrets: { ADMIN_TOKEN: admin }, worker: true });
+  const input = (adminAnswer) => answers({ ...TYPED, ZALO_REFRESH_TOKEN: refresh }) + `${adminAnswer}\n`;
+
+  // Nothing listens at the URL: the exact command to run, with placeholders, and no failure.
+  const down = await closedUrl();
+  const r = await p.runAsync(["--yes", "--url", down], { input: input(admin) });
+  ok(r);
+  assert.match(r.stderr, /ADMIN_TOKEN to store it with \(input hidden/);
+  assert.match(r.stderr, /cannot reach it/);
+  const curl = (base) =>
+    `  curl -X PUT ${base}/api/zalo/token -H 'Authorization: Bearer <ADMIN_TOKEN>' -H 'Content-Type: application/json' -d '{"refresh_token": "<refresh token>"}'`;
+  assert.ok(r.stdout.includes(`Zalo: the refresh token is not stored yet.`), r.stdout);
+  assert.ok(r.stdout.includes(`${curl(down)}\n`), r.stdout);
+  for (const v of [admin, refresh]) assert.ok(!(r.stdout + r.stderr).includes(v), "a value was echoed");
+
+  // Not stored, so the next run asks again; a Worker that refuses the token gets the same advice.
+  const worker = await mockWorker(t, p, () => admin);
+  const refused = await p.runAsync(["--url", worker.url], { input: `${refresh}\nnot-the-admin-token\n` });
+  ok(refused);
+  assert.equal(worker.requests.length, 1);
+  assert.match(refused.stderr, /answered 403/);
+  assert.ok(refused.stdout.includes(curl(worker.url)), refused.stdout);
+
+  // The third time, with the right ADMIN_TOKEN, it is stored.
+  const stored = await p.runAsync(["--url", worker.url], { input: `${refresh}\n${admin}\n` });
+  ok(stored);
+  assert.equal(worker.requests.length, 2);
+  assert.equal(worker.requests[1].headers.authorization, `Bearer ${admin}`);
+  assert.deepEqual(JSON.parse(worker.requests[1].body), { refresh_token: refresh });
+  assert.match(stored.stdout, /Zalo: the first refresh token is stored/);
+  assert.deepEqual(stored.changes, [], "no wrangler change for the refresh token");
+  for (const v of [admin, refresh]) assert.ok(!(stored.stdout + stored.stderr).includes(v), "a value was echoed");
 });
 
 test("deploy-lib generates values of the right shape", () => {
