@@ -102,10 +102,9 @@ pub fn required_role(method: AdminMethod, segments: &[&str]) -> Option<Role> {
         (Get, ["tickets"] | ["tickets", _]) => Agent,
         // Streamed by `crate::media` outside `handle`, admitted here all the same.
         (Get, ["tickets", _, "media", _]) => Agent,
-        (
-            Post,
-            ["tickets", _, "reply" | "assign" | "resolve" | "close" | "reopen" | "zns" | "kf-handover" | "kf-end"],
-        ) => Agent,
+        (Post, ["tickets", _, "reply" | "assign" | "resolve" | "close" | "reopen" | "zns"]) => {
+            Agent
+        }
         (Get, ["orders"] | ["orders", _]) => Agent,
         (Put, ["orders", _]) => Lead,
         (Get, ["complaints"]) => Agent,

@@ -9,7 +9,6 @@ use crate::platforms::oa::{OaEvent, OaMessage, Push as OaPush};
 use crate::platforms::orders::{self, OrderEvent};
 use crate::platforms::payfeedback::Notification;
 use crate::platforms::shop::{ShopEvent, ShopMessage, ShopPush};
-use crate::platforms::wecom_kf::{KfMessage, KfSync};
 use crate::platforms::zalo::ZaloPush;
 
 /// One queue message, named by its variant (`{"inbound": {…}}`, `"flush_alerts"`) so a consumer
@@ -24,8 +23,6 @@ pub enum QueueMessage {
     Deliver { delivery_id: String },
     /// Send pending staff alerts to the WeCom robot, coalesced, within its rate limit.
     FlushAlerts,
-    /// Pull a 微信客服 account's new messages (`kf/sync_msg`) and store them.
-    KfSync(KfSync),
 }
 
 /// An accepted callback as the queue carries it: the platform's authenticated text (decrypted
@@ -79,8 +76,6 @@ pub enum Inbound {
     ZaloMessage(ZaloPush),
     /// Any other Zalo OA webhook event (follow, receipts, …).
     ZaloEvent(ZaloPush),
-    /// A 微信客服 message or event, as `kf/sync_msg` returned it.
-    KfMessage(KfMessage),
 }
 
 impl Inbound {
@@ -95,7 +90,6 @@ impl Inbound {
             Inbound::Order(_) => "order",
             Inbound::ZaloMessage(_) => "zalo_message",
             Inbound::ZaloEvent(_) => "zalo_event",
-            Inbound::KfMessage(_) => "kf_message",
         }
     }
 
@@ -307,7 +301,6 @@ impl QueuedEvent {
             Inbound::PayFeedback(n) => describe_notification(n),
             Inbound::Order(o) => describe_order(o),
             Inbound::ZaloMessage(z) | Inbound::ZaloEvent(z) => describe_zalo(z),
-            Inbound::KfMessage(m) => describe_kf_message(m),
         }
     }
 }
@@ -340,10 +333,6 @@ fn describe_order(o: &OrderEvent) -> String {
 
 fn describe_zalo(z: &ZaloPush) -> String {
     description("zalo", &z.event_name, &z.user_id)
-}
-
-fn describe_kf_message(m: &KfMessage) -> String {
-    description("kf_message", &m.msgtype, &m.external_userid)
 }
 
 fn description(kind: &str, detail: &str, who: &str) -> String {

@@ -9,8 +9,6 @@ pub const ONLINE_AGENTS: &str = "kf_online";
 pub const ACCESS_TOKEN: &str = "wechat_access_token";
 /// The WeChat Shop's own access_token (SHOP_APPID) and its expiry: never the OA's.
 pub const SHOP_ACCESS_TOKEN: &str = "wechat_shop_access_token";
-/// The 微信客服 (WeCom) access_token and its expiry.
-pub const WECOM_KF_ACCESS_TOKEN: &str = "wecom_kf_access_token";
 /// Queue messages kept here while D1 is unusable (`parked:` + a hash of the message), until
 /// `POST /api/parked/replay` puts them back on the queue.
 pub const PARKED_PREFIX: &str = "parked:";
@@ -49,7 +47,6 @@ mod tests {
             ONLINE_AGENTS,
             ACCESS_TOKEN,
             SHOP_ACCESS_TOKEN,
-            WECOM_KF_ACCESS_TOKEN,
             OUTAGE_ALERTED,
             "parked:x",
         ] {

@@ -12,7 +12,6 @@ pub mod complaints;
 pub mod event;
 pub mod http;
 pub mod inline;
-pub mod kf_sessions;
 pub mod kv;
 pub mod log;
 pub mod mask;

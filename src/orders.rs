@@ -158,7 +158,6 @@ fn reach_customer(text: &str, id: &str, e: &OrderEvent, p: &Planning) -> Option<
             channel: Channel::Oa,
             id: openid,
             window: Channel::Oa.window(&p.contact, p.now),
-            session: None,
         }),
         phone: e.customer.phone.as_deref(),
     };

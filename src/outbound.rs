@@ -4,16 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::http::{
-    classify, describe, retry_after, wechat_errcode, HttpRequest, HttpResult, Outcome,
-};
-use crate::kf_sessions;
+use crate::http::{classify, describe, retry_after, HttpRequest, HttpResult, Outcome};
 use crate::mask::mask;
 use crate::platforms::caresoft::{classify_zns, mask_phones, zns_request, ZnsSend};
 use crate::platforms::payfeedback::payfeedback_update_url;
 use crate::platforms::shop::send::{sendmsg_request, ShopOutgoing};
 use crate::platforms::wecom;
-use crate::platforms::wecom_kf::{self, KfCustomer, KfOutMessage, ServiceState};
 use crate::platforms::zalo::{self, CsMessage};
 use crate::rate::{RateLimit, CARESOFT_ZNS, WECOM_ROBOT};
 use crate::settings::{required, Settings};
@@ -73,26 +69,6 @@ pub enum OutboundCall {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fallback: Option<ZnsSend>,
     },
-    /// A 微信客服 message to a customer in their session (`kf/send_msg`). `msgid` is made from
-    /// the delivery id once, so every attempt carries the same one.
-    KfSend {
-        to: KfCustomer,
-        msgid: String,
-        message: KfOutMessage,
-    },
-    /// The welcome of an `enter_session` event (`kf/send_msg_on_event`): its code is one-time.
-    KfWelcome {
-        code: String,
-        msgid: String,
-        message: KfOutMessage,
-    },
-    /// Hand a 微信客服 session to a human in WeCom (3) or end it (4) (`kf/service_state/trans`).
-    KfSessionState {
-        to: KfCustomer,
-        state: ServiceState,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        servicer_userid: Option<String>,
-    },
 }
 
 impl OutboundCall {
@@ -105,9 +81,6 @@ impl OutboundCall {
             OutboundCall::PayfeedbackUpdate { .. } => "payfeedback_update",
             OutboundCall::Zns { .. } => CARESOFT_ZNS.target,
             OutboundCall::ZaloCs { .. } => "zalo_cs",
-            OutboundCall::KfSend { .. } => "wecom_kf_send",
-            OutboundCall::KfWelcome { .. } => "wecom_kf_welcome",
-            OutboundCall::KfSessionState { .. } => "wecom_kf_session",
         }
     }
 
@@ -140,15 +113,6 @@ impl OutboundCall {
                 mask(&send.phone)
             ),
             OutboundCall::ZaloCs { message, .. } => message.summary(),
-            OutboundCall::KfSend { message, .. } => {
-                format!("sent to the customer: {}", message.summary())
-            }
-            OutboundCall::KfWelcome { message, .. } => {
-                format!("welcome sent: {}", message.summary())
-            }
-            OutboundCall::KfSessionState { state, .. } => {
-                format!("微信客服 session set to state {}", *state as i64)
-            }
         }
     }
 
@@ -160,10 +124,7 @@ impl OutboundCall {
             OutboundCall::CustomSend { .. }
             | OutboundCall::ShopSend { .. }
             | OutboundCall::PayfeedbackUpdate { .. }
-            | OutboundCall::ZaloCs { .. }
-            | OutboundCall::KfSend { .. }
-            | OutboundCall::KfWelcome { .. }
-            | OutboundCall::KfSessionState { .. } => None,
+            | OutboundCall::ZaloCs { .. } => None,
         }
     }
 
@@ -174,9 +135,6 @@ impl OutboundCall {
                 Some(App::OfficialAccount)
             }
             OutboundCall::ShopSend { .. } => Some(App::Shop),
-            OutboundCall::KfSend { .. }
-            | OutboundCall::KfWelcome { .. }
-            | OutboundCall::KfSessionState { .. } => Some(App::WeComKf),
             // Zalo's token comes from its own lease flow (`pipeline::zalo_token`).
             OutboundCall::WecomRobot { .. }
             | OutboundCall::Zns { .. }
@@ -195,14 +153,9 @@ impl OutboundCall {
             OutboundCall::CustomSend { touser, .. } => Some(recipient_key("oa", touser)),
             OutboundCall::ShopSend { open_id, .. } => Some(recipient_key("shop", open_id)),
             OutboundCall::ZaloCs { user_id, .. } => Some(recipient_key("zalo", user_id)),
-            OutboundCall::KfSend { to, .. } => {
-                Some(recipient_key(wecom_kf::CHANNEL, &to.customer_id()))
-            }
             OutboundCall::WecomRobot { .. }
             | OutboundCall::PayfeedbackUpdate { .. }
-            | OutboundCall::Zns { .. }
-            | OutboundCall::KfWelcome { .. }
-            | OutboundCall::KfSessionState { .. } => None,
+            | OutboundCall::Zns { .. } => None,
         }
     }
 
@@ -212,9 +165,6 @@ impl OutboundCall {
         match self {
             OutboundCall::Zns { .. } => classify_zns(result).outcome,
             OutboundCall::ZaloCs { .. } => zalo::classify_api(result),
-            OutboundCall::KfSend { .. }
-            | OutboundCall::KfWelcome { .. }
-            | OutboundCall::KfSessionState { .. } => wecom_kf::classify(result),
             _ => classify(result),
         }
     }
@@ -295,35 +245,6 @@ impl OutboundCall {
                 token()?,
                 user_id,
                 message,
-            )),
-            OutboundCall::KfSend { to, msgid, message } => Ok(wecom_kf::send_request(
-                &settings.wecom_api_base,
-                token()?,
-                to,
-                msgid,
-                message,
-            )),
-            OutboundCall::KfWelcome {
-                code,
-                msgid,
-                message,
-            } => Ok(wecom_kf::welcome_request(
-                &settings.wecom_api_base,
-                token()?,
-                code,
-                msgid,
-                message,
-            )),
-            OutboundCall::KfSessionState {
-                to,
-                state,
-                servicer_userid,
-            } => Ok(wecom_kf::trans_request(
-                &settings.wecom_api_base,
-                token()?,
-                to,
-                *state,
-                servicer_userid.as_deref(),
             )),
         }
     }
@@ -486,20 +407,6 @@ pub fn record_attempt(attempted: &Attempted, now: i64, random: u32) -> AttemptRe
                 ));
             }
             record.statements.extend(on_ticket(summary));
-            // kefu-edge moved the session itself: its state is known from now.
-            if let OutboundCall::KfSessionState {
-                to,
-                state,
-                servicer_userid,
-            } = call
-            {
-                record.statements.push(kf_sessions::remember(
-                    to,
-                    *state,
-                    servicer_userid.as_deref(),
-                    now,
-                ));
-            }
         }
         NextStep::RetryAfter(delay) => {
             record.statements.push(Statement::new(
@@ -513,12 +420,6 @@ pub fn record_attempt(attempted: &Attempted, now: i64, random: u32) -> AttemptRe
                 "UPDATE deliveries SET state = 'dead', attempts = ?, last_result = ?, updated_at = ? WHERE id = ?",
                 vec![n.into(), last_result.into(), now.into(), id.into()],
             ));
-            // WeCom refused the session's state: whatever kefu-edge knew of it is wrong.
-            if let (OutboundCall::KfSend { to, .. }, Some(wecom_kf::SESSION_STATE_INVALID)) =
-                (call, result.and_then(wechat_errcode))
-            {
-                record.statements.push(kf_sessions::forget(to));
-            }
             let payload = call.payload();
             record.statements.push(Statement::new(
                 "INSERT INTO dead_letters (source, delivery_id, body, reason, created_at) VALUES ('delivery', ?, ?, ?, ?) \

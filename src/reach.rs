@@ -22,11 +22,9 @@
 //! with the Zalo ZNS fallback: the customer's channel while its window allows, else a ZNS
 //! template to their phone, else nothing, with the reason.
 
-use crate::kf_sessions;
 use crate::outbound::OutboundCall;
 use crate::platforms::caresoft::{normalize_phone, ZnsSend};
 use crate::platforms::shop::send::ShopOutgoing;
-use crate::platforms::wecom_kf::{self, KfCustomer, KfOutMessage, ServiceState};
 use crate::platforms::zalo::{self, CsMessage};
 use crate::rules::{render_params, ZnsTemplate, FALLBACK_TEXT};
 use crate::settings::{PhoneFormat, Settings};
@@ -40,8 +38,7 @@ pub const WECHAT_WINDOW_SECS: i64 = 48 * 3600;
 
 /// What the timeline says of a customer on a channel (`?1` the ticket channel, `?2` the
 /// customer's id there, `?3` their recipient key): when they last wrote and last interacted,
-/// and the sends recorded since each (queued, sending or delivered: all but dead ones); on
-/// 微信客服, the session state last known and when.
+/// and the sends recorded since each (queued, sending or delivered: all but dead ones).
 pub const CONTACT_SQL: &str = "SELECT \
        (SELECT MAX(tl.at) FROM ticket_timeline tl JOIN tickets t ON t.id = tl.ticket_id \
          WHERE t.channel = ?1 AND t.customer_id = ?2 AND tl.kind = 'inbound') AS last_message_at, \
@@ -50,9 +47,7 @@ pub const CONTACT_SQL: &str = "SELECT \
          (SELECT MAX(tl.at) FROM ticket_timeline tl JOIN tickets t ON t.id = tl.ticket_id \
            WHERE t.channel = ?1 AND t.customer_id = ?2 AND tl.kind = 'inbound')) AS sent_since_message, \
        (SELECT COUNT(*) FROM deliveries d WHERE d.recipient = ?3 AND d.state != 'dead' AND d.created_at >= \
-         (SELECT at FROM channel_interactions WHERE recipient = ?3)) AS sent_since_interaction, \
-       (SELECT service_state FROM kf_sessions WHERE recipient = ?3) AS session_state, \
-       (SELECT known_at FROM kf_sessions WHERE recipient = ?3) AS session_known_at";
+         (SELECT at FROM channel_interactions WHERE recipient = ?3)) AS sent_since_interaction";
 
 /// The facts a window is computed from: the row [`CONTACT_SQL`] answers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
@@ -65,9 +60,6 @@ pub struct Contact {
     pub sent_since_message: u32,
     #[serde(default)]
     pub sent_since_interaction: u32,
-    /// The 微信客服 session state last known (`kf_sessions`), and when it was learnt.
-    pub session_state: Option<i64>,
-    pub session_known_at: Option<i64>,
 }
 
 /// A customer channel with a send window.
@@ -77,8 +69,6 @@ pub enum Channel {
     Oa,
     /// WeChat Shop customer service (`channels/ec/commkf/sendmsg`).
     Shop,
-    /// WeCom 微信客服 (`kf/send_msg`); the customer's id is `open_kfid/external_userid`.
-    Kf,
     /// Zalo OA consultation messages (`v3.0/oa/message/cs`).
     Zalo,
 }
@@ -170,7 +160,6 @@ impl Channel {
         match self {
             Channel::Oa => "oa",
             Channel::Shop => "shop",
-            Channel::Kf => wecom_kf::CHANNEL,
             Channel::Zalo => crate::tickets::ZALO,
         }
     }
@@ -180,7 +169,6 @@ impl Channel {
         match self {
             Channel::Oa => "wechat",
             Channel::Shop => "wechat_shop",
-            Channel::Kf => "wecom_kf",
             Channel::Zalo => "zalo",
         }
     }
@@ -203,9 +191,7 @@ impl Channel {
                     sends: 3,
                 },
             ],
-            // 微信客服: 5 messages within 48 hours of the customer's message; the session must
-            // also be in state 0 or 1, which WeCom checks (95018, on the timeline).
-            Channel::Shop | Channel::Kf => &[MESSAGE],
+            Channel::Shop => &[MESSAGE],
             // Zalo does not count sends: its window is `platforms::zalo::Window`.
             Channel::Zalo => &[],
         }
@@ -281,23 +267,11 @@ impl Channel {
         }
     }
 
-    /// The customer's session state, where the channel has sessions (微信客服) and it is
-    /// known and fresh; None: unknown, and a send asks the platform first.
-    pub fn session(self, contact: &Contact, now: i64) -> Option<ServiceState> {
-        match self {
-            Channel::Kf => {
-                kf_sessions::fresh(contact.session_state.zip(contact.session_known_at), now)
-            }
-            Channel::Oa | Channel::Shop | Channel::Zalo => None,
-        }
-    }
-
     /// The setting missing for this channel to send, if one is.
     pub fn missing_setting(self, settings: &Settings) -> Option<&'static str> {
         match self {
             Channel::Oa => None,
             Channel::Shop => settings.app_credentials(App::Shop).err(),
-            Channel::Kf => settings.app_credentials(App::WeComKf).err(),
             Channel::Zalo => settings.zalo_credentials().err(),
         }
     }
@@ -351,17 +325,6 @@ impl Channel {
                 }),
                 Outgoing::ProductCard(_) | Outgoing::OrderCard(_) => None,
             },
-            Channel::Kf => match message {
-                // The delivery's msgid: WeCom takes a retried send as the same message.
-                Outgoing::Text(text) => Some(OutboundCall::KfSend {
-                    to: KfCustomer::from_customer_id(to)?,
-                    msgid: wecom_kf::send_msgid(delivery_id),
-                    message: KfOutMessage::Text {
-                        content: text.to_owned(),
-                    },
-                }),
-                Outgoing::ProductCard(_) | Outgoing::OrderCard(_) => None,
-            },
         }
     }
 }
@@ -372,8 +335,6 @@ pub struct Addressed<'a> {
     pub channel: Channel,
     pub id: &'a str,
     pub window: Window,
-    /// The session state, where the channel has one and it is known (`Channel::session`).
-    pub session: Option<ServiceState>,
 }
 
 /// Who the message is for, as far as the channels go.
@@ -413,8 +374,6 @@ pub enum Why {
     NotOnThisChannel,
     MissingSetting(&'static str),
     NoChannel,
-    /// 微信客服: the customer's session is in a state that takes no API sends.
-    SessionState(ServiceState),
 }
 
 impl Why {
@@ -431,7 +390,6 @@ impl Why {
             Why::NotOnThisChannel => "not_on_this_channel",
             Why::MissingSetting(_) => "missing_setting",
             Why::NoChannel => "unreachable",
-            Why::SessionState(_) => "session_state",
         }
     }
 }
@@ -453,11 +411,6 @@ impl std::fmt::Display for Why {
             Why::NotOnThisChannel => f.write_str("the customer's channel cannot carry this message"),
             Why::MissingSetting(name) => write!(f, "replies on this channel need {name}, which is not set"),
             Why::NoChannel => f.write_str("no WeChat OpenID, and no phone with a zns_fallback template"),
-            Why::SessionState(state) => write!(
-                f,
-                "微信客服: the customer's session is {}; WeCom takes replies by API only while it is new (0) or with the bot (1)",
-                state.describe()
-            ),
         }
     }
 }
@@ -508,15 +461,6 @@ pub fn reach(
             zns => zns,
         };
     };
-    // An open window in a session state that takes no API sends: WeCom would answer 95018,
-    // so the reply is refused here, not sent.
-    let refusing = on.session.filter(|state| !state.takes_api_sends());
-    if let (Ok(()), Some(state)) = (on.window.check(now), refusing) {
-        return Err(Unreachable {
-            why: Why::SessionState(state),
-            window,
-        });
-    }
     match on.window.check(now) {
         Ok(()) => {
             let why = match on.window.open_until {
@@ -590,7 +534,6 @@ mod tests {
             channel,
             id: "oU",
             window: channel.window(&contact, NOW),
-            session: channel.session(&contact, NOW),
         })
     }
 
@@ -692,7 +635,6 @@ mod tests {
             last_interaction_at: Some(NOW - 5),
             sent_since_message: 1,
             sent_since_interaction: 0,
-            ..Contact::default()
         };
         assert_eq!(oa.window(&both, NOW).sends_left, 4);
         // The message's sends used, the click still allows its own.
@@ -773,109 +715,6 @@ mod tests {
         );
         assert_eq!(Channel::Oa.recipient("oU"), "oa:oU");
         assert_eq!(Channel::Shop.name(), "wechat_shop");
-    }
-
-    #[test]
-    fn wecom_kf_sends_texts_to_open_kfid_and_external_userid_with_the_deliverys_msgid() {
-        let call = Channel::Kf.send("wk1/wm1", Outgoing::Text("hi"), "reply:r1", None);
-        assert_eq!(
-            call,
-            Some(OutboundCall::KfSend {
-                to: KfCustomer {
-                    open_kfid: "wk1".into(),
-                    external_userid: "wm1".into(),
-                },
-                msgid: wecom_kf::send_msgid("reply:r1"),
-                message: KfOutMessage::Text {
-                    content: "hi".into()
-                },
-            })
-        );
-        assert_eq!(
-            Channel::Kf.send("wk1", Outgoing::Text("hi"), "r", None),
-            None
-        );
-        assert_eq!(
-            Channel::Kf.send("wk1/wm1", Outgoing::OrderCard("1"), "r", None),
-            None
-        );
-        assert_eq!(Channel::Kf.recipient("wk1/wm1"), "kf:wk1/wm1");
-        assert_eq!(
-            (Channel::Kf.name(), Channel::Kf.ticket_channel()),
-            ("wecom_kf", "kf")
-        );
-        let none = Settings::from_lookup(|_| None);
-        assert_eq!(Channel::Kf.missing_setting(&none), Some("WECOM_CORP_ID"));
-        let contact = Contact {
-            last_message_at: Some(NOW - HOUR),
-            sent_since_message: 4,
-            ..Contact::default()
-        };
-        let window = Channel::Kf.window(&contact, NOW);
-        assert_eq!(
-            (window.open_until, window.sends_left),
-            (Some(NOW + 47 * HOUR), 1)
-        );
-    }
-
-    #[test]
-    fn a_kf_reply_goes_only_in_session_state_0_or_1_or_while_unknown() {
-        let kf_at = |state: Option<i64>, known_at: i64| {
-            let contact = Contact {
-                last_message_at: Some(NOW - HOUR),
-                session_state: state,
-                session_known_at: state.map(|_| known_at),
-                ..Contact::default()
-            };
-            let to = Recipient {
-                on: Some(Addressed {
-                    channel: Channel::Kf,
-                    id: "wk1/wm1",
-                    window: Channel::Kf.window(&contact, NOW),
-                    session: Channel::Kf.session(&contact, NOW),
-                }),
-                phone: Some("0983123148"),
-            };
-            reach(
-                Outgoing::Text("hi"),
-                "reply:1",
-                &to,
-                Some(&fallback()),
-                |_| None,
-                PhoneFormat::Local,
-                NOW,
-            )
-        };
-        let kf = |state: Option<i64>| kf_at(state, NOW - 60);
-        for open in [Some(0), Some(1), None] {
-            let reached = kf(open).unwrap();
-            assert!(
-                matches!(reached.call, OutboundCall::KfSend { .. }),
-                "{open:?}"
-            );
-            assert_eq!(reached.why, Why::WindowOpen);
-        }
-        for (state, shut) in [
-            (2, ServiceState::Queued),
-            (3, ServiceState::Human),
-            (4, ServiceState::Ended),
-        ] {
-            let refused = kf(Some(state)).unwrap_err();
-            assert_eq!(refused.why, Why::SessionState(shut));
-            assert_eq!(refused.why.code(), "session_state");
-            assert!(refused.why.to_string().contains(shut.describe()));
-        }
-        // A state older than kf_sessions::FRESH_SECS is not trusted: the send asks WeCom first.
-        let stale = kf_at(Some(3), NOW - kf_sessions::FRESH_SECS - 1).unwrap();
-        assert!(matches!(stale.call, OutboundCall::KfSend { .. }));
-        // Other channels have no session.
-        let oa = Contact {
-            session_state: Some(3),
-            session_known_at: Some(NOW),
-            ..Contact::default()
-        };
-        assert_eq!(Channel::Oa.session(&oa, NOW), None);
-        assert_eq!(Channel::Shop.session(&oa, NOW), None);
     }
 
     #[test]

@@ -14,8 +14,6 @@ pub enum Immediate {
     /// WeChat's URL check (`echostr`) of `/wechat/oa` and `/wechat/shop`.
     VerifyOa,
     VerifyShop,
-    /// WeCom's URL check of `/wechat/kf` (微信客服).
-    VerifyKf,
     NotFound,
 }
 
@@ -24,7 +22,6 @@ pub enum Immediate {
 pub enum Deferred {
     OaPush,
     ShopPush,
-    KfPush,
     PayFeedback,
     Orders,
     /// Zalo OA's webhook.
@@ -43,8 +40,6 @@ pub fn route(method: &str, path: &str) -> Route {
         ("GET", "/wechat/shop") => Route::Immediate(VerifyShop),
         ("POST", "/wechat/oa") => Route::Deferred(OaPush),
         ("POST", "/wechat/shop") => Route::Deferred(ShopPush),
-        ("GET", "/wechat/kf") => Route::Immediate(VerifyKf),
-        ("POST", "/wechat/kf") => Route::Deferred(KfPush),
         ("POST", "/wechat/payfeedback") => Route::Deferred(PayFeedback),
         ("POST", "/hooks/orders") => Route::Deferred(Orders),
         ("POST", "/zalo/oa") => Route::Deferred(ZaloOa),
@@ -70,8 +65,6 @@ mod tests {
             ),
             ("POST", "/wechat/oa", Route::Deferred(Deferred::OaPush)),
             ("POST", "/wechat/shop", Route::Deferred(Deferred::ShopPush)),
-            ("GET", "/wechat/kf", Route::Immediate(Immediate::VerifyKf)),
-            ("POST", "/wechat/kf", Route::Deferred(Deferred::KfPush)),
             (
                 "POST",
                 "/wechat/payfeedback",
@@ -106,7 +99,6 @@ mod tests {
             ("GET", "/hooks/orders"),
             ("GET", "/zalo/oa"),
             ("PUT", "/wechat/oa"),
-            ("PUT", "/wechat/kf"),
             ("GET", "/apix"),
             ("GET", "/"),
             ("GET", "/wechat/oa/"),

@@ -6,9 +6,7 @@
 //!   "faq":    [{ "keywords": ["卡密", "card key"], "reply": "Your key is in Orders → Details." }],
 //!   "routes": [{ "keywords": ["退款", "refund"], "category": "refund", "kf_accounts": ["anna@gh_abc"] }],
 //!   "zns":    [{ "on": "order.delivery_failed", "template_id": 366, "params": { "order_id": "{order.id}" } }],
-//!   "zns_fallback": { "template_id": 367, "params": { "message": "{text}" } },
-//!   "kf_welcome": "您好，请问有什么可以帮您？",
-//!   "kf_end_session_on_resolve": true
+//!   "zns_fallback": { "template_id": 367, "params": { "message": "{text}" } }
 //! }
 //! ```
 
@@ -42,12 +40,6 @@ pub struct Rules {
     /// The template that carries a message to a customer WeChat cannot reach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zns_fallback: Option<ZnsTemplate>,
-    /// The text a 微信客服 customer gets on entering a session (`send_msg_on_event`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kf_welcome: Option<String>,
-    /// Resolving a 微信客服 ticket also ends the customer's WeCom session (state 4).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub kf_end_session_on_resolve: bool,
 }
 
 /// What triggers a `zns` rule: a card-shop event type, or a ticket resolved.
@@ -248,11 +240,6 @@ impl Rules {
                 &allowed,
                 "zns_fallback",
             )?;
-        }
-        if let Some(welcome) = &rules.kf_welcome {
-            if welcome.trim().is_empty() || welcome.len() > MAX_REPLY_BYTES {
-                return Err(format!("kf_welcome must be 1..={MAX_REPLY_BYTES} bytes"));
-            }
         }
         Ok(rules)
     }

@@ -44,13 +44,6 @@ pub struct Settings {
     /// `ZNS_PHONE_FORMAT`: `local` (`0983123148`, default) or `international` (`84983123148`).
     pub zns_phone_format: PhoneFormat,
     pub wecom_robot_key: Option<String>,
-    /// `WECOM_CORP_ID`: the WeCom CorpID, the receive id of 微信客服 callbacks.
-    pub wecom_corp_id: Option<String>,
-    /// `WECOM_KF_SECRET`: the 微信客服 secret (or a self-built app's secret with 客服 rights).
-    pub wecom_kf_secret: Option<String>,
-    /// `WECOM_KF_TOKEN` and `WECOM_KF_AES_KEY` (decoded once): the 微信客服 callback's.
-    pub wecom_kf_token: Option<String>,
-    pub wecom_kf_aes_key: Option<Result<AesKey, CryptoError>>,
     pub admin_token: Option<String>,
     /// `STAFF_TOKENS`: `name:token[:lead][:wecom=<userid>],…`, so each of the staff signs in
     /// as themselves, with their role.
@@ -105,10 +98,6 @@ impl Settings {
                 _ => PhoneFormat::Local,
             },
             wecom_robot_key: get("WECOM_ROBOT_KEY"),
-            wecom_corp_id: get("WECOM_CORP_ID"),
-            wecom_kf_secret: get("WECOM_KF_SECRET"),
-            wecom_kf_token: get("WECOM_KF_TOKEN"),
-            wecom_kf_aes_key: get("WECOM_KF_AES_KEY").map(|k| AesKey::from_encoding_aes_key(&k)),
             admin_token: get("ADMIN_TOKEN"),
             staff_tokens: StaffTokens(
                 get("STAFF_TOKENS").map_or(Ok(Vec::new()), |v| parse_staff_tokens(&v)),
@@ -175,11 +164,6 @@ impl Settings {
                 &self.shop_appsecret,
                 ["SHOP_APPID", "SHOP_APPSECRET"],
             ),
-            App::WeComKf => (
-                &self.wecom_corp_id,
-                &self.wecom_kf_secret,
-                ["WECOM_CORP_ID", "WECOM_KF_SECRET"],
-            ),
         };
         match (appid.as_deref(), secret.as_deref()) {
             (Some(appid), Some(secret)) => Ok((appid, secret)),
@@ -206,23 +190,6 @@ impl Settings {
             (&self.shop_aes_key, "SHOP_AES_KEY"),
             (&self.shop_appid, "SHOP_APPID"),
         )
-    }
-
-    /// The 微信客服 callback (`/wechat/kf`): `WECOM_KF_TOKEN`, `WECOM_KF_AES_KEY` and
-    /// `WECOM_CORP_ID` (the receive id), all required: WeCom seals every callback.
-    pub fn kf_endpoint(&self) -> Result<Endpoint<'_>, Rejection> {
-        if self.wecom_kf_aes_key.is_none() {
-            return Err(Rejection::MissingSetting("WECOM_KF_AES_KEY".into()));
-        }
-        let endpoint = self.endpoint(
-            (&self.wecom_kf_token, "WECOM_KF_TOKEN"),
-            (&self.wecom_kf_aes_key, "WECOM_KF_AES_KEY"),
-            (&self.wecom_corp_id, "WECOM_CORP_ID"),
-        )?;
-        Ok(Endpoint {
-            allow_unencrypted: false,
-            ..endpoint
-        })
     }
 
     /// One WeChat push endpoint from its (value, name) settings: the token is required; the

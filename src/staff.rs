@@ -8,7 +8,6 @@ use serde::Deserialize;
 use crate::inline::Rejection;
 use crate::outbound::{record_delivery, OutboundCall};
 use crate::platforms::caresoft::{normalize_phone, ZnsSend};
-use crate::platforms::wecom_kf::{self, KfCustomer, ServiceState};
 use crate::reach::{
     reach, zns_call, Addressed, Channel, Contact, Outgoing, Reach, Recipient, Unreachable, Why,
     UNLIMITED,
@@ -57,7 +56,6 @@ impl TicketRow {
         match self.channel.as_str() {
             "shop" => Some((Channel::Shop, &self.customer_id)),
             crate::tickets::ZALO => Some((Channel::Zalo, &self.customer_id)),
-            "kf" => Some((Channel::Kf, &self.customer_id)),
             _ => self.openid().map(|openid| (Channel::Oa, openid)),
         }
     }
@@ -86,7 +84,6 @@ impl TicketRow {
             channel,
             id,
             window: channel.window(contact, now),
-            session: channel.session(contact, now),
         });
         if let Some(missing) = on.and_then(|on| on.channel.missing_setting(settings)) {
             return Err(Unreachable {
@@ -147,7 +144,6 @@ fn channel_name(call: &OutboundCall) -> &'static str {
         OutboundCall::Zns { .. } => "zns",
         OutboundCall::ShopSend { .. } => Channel::Shop.name(),
         OutboundCall::ZaloCs { .. } => Channel::Zalo.name(),
-        OutboundCall::KfSend { .. } => Channel::Kf.name(),
         _ => Channel::Oa.name(),
     }
 }
@@ -159,24 +155,12 @@ pub enum TicketAction {
     Resolve,
     Close,
     Reopen,
-    /// A 微信客服 customer's WeCom session: handed to a human (state 3, `servicer_userid`) or
-    /// ended (state 4).
-    KfSession {
-        state: ServiceState,
-        servicer_userid: Option<String>,
-    },
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AssignBody {
     assignee: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HandOverBody {
-    servicer_userid: String,
 }
 
 impl TicketAction {
@@ -195,25 +179,6 @@ impl TicketAction {
             "resolve" => Ok(TicketAction::Resolve),
             "close" => Ok(TicketAction::Close),
             "reopen" => Ok(TicketAction::Reopen),
-            // Role: agent, like the other ticket actions.
-            "kf-handover" => serde_json::from_str::<HandOverBody>(body)
-                .map_err(|e| Rejection::Malformed(format!("invalid hand-over request: {e}")))
-                .and_then(|b| {
-                    let servicer = b.servicer_userid.trim();
-                    if !wecom_kf::is_id(servicer) {
-                        return Err(Rejection::Malformed(
-                            "servicer_userid must be a WeCom userid".into(),
-                        ));
-                    }
-                    Ok(TicketAction::KfSession {
-                        state: ServiceState::Human,
-                        servicer_userid: Some(servicer.to_owned()),
-                    })
-                }),
-            "kf-end" => Ok(TicketAction::KfSession {
-                state: ServiceState::Ended,
-                servicer_userid: None,
-            }),
             _ => return None,
         })
     }
@@ -284,9 +249,6 @@ pub fn plan_action(
             ));
             statements.push(note(t, key.clone(), actor, "resolved", now));
             statements.extend(resolved_zns(t, &key, rules, settings, now));
-            if rules.kf_end_session_on_resolve {
-                statements.extend(kf_session(t, &key, ServiceState::Ended, None, now));
-            }
         }
         (TicketAction::Resolve, _) => return not_allowed("resolve"),
         (TicketAction::Close, "closed") => return not_allowed("close"),
@@ -312,52 +274,8 @@ pub fn plan_action(
             statements.push(note(t, key, actor, "reopened", now));
         }
         (TicketAction::Reopen, _) => return not_allowed("reopen"),
-        (TicketAction::KfSession { .. }, "closed") => return not_allowed("change the session of"),
-        (
-            TicketAction::KfSession {
-                state,
-                servicer_userid,
-            },
-            _,
-        ) => {
-            let change =
-                kf_session(t, &key, *state, servicer_userid.clone(), now).ok_or_else(|| {
-                    Rejection::Conflict("only 微信客服 tickets have a WeCom session".into())
-                })?;
-            statements.push(change);
-            let text = match servicer_userid {
-                Some(servicer) => format!("微信客服 session handed to {servicer}"),
-                None => "微信客服 session ended".to_owned(),
-            };
-            statements.push(note(t, key, actor, &text, now));
-        }
     }
     Ok(statements)
-}
-
-/// The `kf/service_state/trans` call for a 微信客服 ticket's customer (None on other channels),
-/// recorded once per action.
-fn kf_session(
-    t: &TicketRow,
-    key: &str,
-    state: ServiceState,
-    servicer_userid: Option<String>,
-    now: i64,
-) -> Option<Statement> {
-    if t.channel != wecom_kf::CHANNEL {
-        return None;
-    }
-    let call = OutboundCall::KfSessionState {
-        to: KfCustomer::from_customer_id(&t.customer_id)?,
-        state,
-        servicer_userid,
-    };
-    Some(record_delivery(
-        &format!("{key}:kf-session"),
-        &call,
-        Some(t.id),
-        now,
-    ))
 }
 
 fn priority(name: &str) -> Priority {
@@ -762,39 +680,6 @@ mod tests {
                 assert!(e.to_string().contains(status));
             }
         }
-    }
-
-    #[test]
-    fn only_an_open_kf_ticket_has_a_wecom_session_to_change() {
-        let settings = Settings::from_lookup(|_| None);
-        let end = TicketAction::parse("kf-end", "").unwrap().unwrap();
-        let plan =
-            |t: &TicketRow| plan_action(t, &end, "anna", &Rules::default(), &settings, "u", NOW);
-        let mut kf = ticket("kf", "open");
-        kf.customer_id = "wk1/wm1".into();
-        assert!(plan(&kf).is_ok());
-        let on_oa = plan(&ticket("oa", "open")).unwrap_err();
-        assert_eq!(on_oa.status(), 409);
-        assert!(on_oa.to_string().contains("微信客服"));
-        kf.status = "closed".into();
-        assert_eq!(plan(&kf).unwrap_err().status(), 409);
-        assert!(matches!(
-            TicketAction::parse("kf-handover", "{}"),
-            Some(Err(Rejection::Malformed(_)))
-        ));
-        // Resolving without the rule leaves the session alone.
-        let mut open = ticket("kf", "open");
-        open.customer_id = "wk1/wm1".into();
-        let resolve = plan_action(
-            &open,
-            &TicketAction::Resolve,
-            "a",
-            &Rules::default(),
-            &settings,
-            "u",
-            NOW,
-        );
-        assert!(resolve.unwrap().iter().all(|s| s.follow_up.is_none()));
     }
 
     #[test]

@@ -17,7 +17,6 @@ use crate::platforms::caresoft::normalize_phone;
 use crate::platforms::oa::{EventBody, MessageBody};
 use crate::platforms::text_line;
 use crate::platforms::wecom::neutralize_markdown;
-use crate::platforms::wecom_kf::{self, KfMessage};
 use crate::platforms::zalo::{Kind as ZaloKind, ZaloPush};
 use crate::settings::PhoneFormat;
 use crate::sql::{Param, Statement};
@@ -63,16 +62,7 @@ pub enum TicketEffect {
         category: &'static str,
         priority: Priority,
     },
-    /// An agent answered outside kefu-edge (the WeCom app): on the timeline, and a first
-    /// response.
-    AgentMessage {
-        channel: &'static str,
-        customer_id: String,
-        agent: String,
-        text: String,
-    },
-    /// Something the platform reports about the conversation (a Zalo follow or unfollow, a
-    /// 微信客服 event): on the customer's active ticket's timeline, if they have one.
+    /// A line on the customer's active ticket, if they have one (a Zalo follow or unfollow).
     Note {
         channel: &'static str,
         customer_id: String,
@@ -170,49 +160,6 @@ pub fn effect_of(inbound: &Inbound) -> TicketEffect {
             },
             ZaloKind::Message | ZaloKind::SubmitInfo | ZaloKind::Other => TicketEffect::None,
         },
-        Inbound::KfMessage(m) => kf_effect(m),
-    }
-}
-
-/// A 微信客服 message by its origin: the customer's opens or continues their ticket, an agent's
-/// from the WeCom app is a reply, an event is noted.
-fn kf_effect(m: &KfMessage) -> TicketEffect {
-    let Some(customer) = m.customer("") else {
-        return TicketEffect::None;
-    };
-    let customer_id = customer.customer_id();
-    let text = m.timeline_text();
-    match m.origin {
-        wecom_kf::ORIGIN_CUSTOMER => TicketEffect::CustomerMessage {
-            channel: wecom_kf::CHANNEL,
-            customer_id,
-            text,
-            order_id: None,
-            category: "general",
-            priority: Priority::Normal,
-        },
-        wecom_kf::ORIGIN_SERVICER => TicketEffect::AgentMessage {
-            channel: wecom_kf::CHANNEL,
-            customer_id,
-            agent: m.servicer_userid.clone().unwrap_or_else(|| "agent".into()),
-            text,
-        },
-        wecom_kf::ORIGIN_EVENT => TicketEffect::Note {
-            channel: wecom_kf::CHANNEL,
-            customer_id,
-            text,
-        },
-        _ => TicketEffect::None,
-    }
-}
-
-/// When the customer wrote: 微信客服's `send_time` (pulled later than it was sent, and the
-/// 48-hour window runs from the customer's message), never later than now; for pushed messages,
-/// when they arrived.
-fn written_at(inbound: &Inbound, now: i64) -> i64 {
-    match inbound {
-        Inbound::KfMessage(m) if m.send_time > 0 => m.send_time.min(now),
-        _ => now,
     }
 }
 
@@ -257,6 +204,23 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
     }
     match effect_of(&event.inbound) {
         TicketEffect::None => {}
+        TicketEffect::Note {
+            channel,
+            customer_id,
+            text,
+        } => {
+            let who = Customer {
+                channel,
+                customer_id: &customer_id,
+            };
+            statements.push(who.timeline(TimelineEntry {
+                event_key: key,
+                at: now,
+                kind: "status",
+                actor: &customer_id,
+                text: &text,
+            }));
+        }
         TicketEffect::Receipt { message_ids, seen } => {
             for message_id in message_ids {
                 statements.extend(zalo_receipt(&message_id, seen, key, now));
@@ -284,7 +248,7 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
             }
             statements.push(who.timeline(TimelineEntry {
                 event_key: key,
-                at: written_at(&event.inbound, now),
+                at: now,
                 kind: "inbound",
                 actor: &customer_id,
                 text: &text,
@@ -303,46 +267,6 @@ pub fn plan(event: &QueuedEvent, now: i64) -> Vec<Statement> {
                  WHERE opened_by = ? AND channel = ? AND customer_id = ? AND status != 'closed'",
                 who.params(vec![format!("ticket:{key}").into(), alert.into(), now.into(), key.into()]),
             ));
-        }
-        TicketEffect::AgentMessage {
-            channel,
-            customer_id,
-            agent,
-            text,
-        } => {
-            let who = Customer {
-                channel,
-                customer_id: &customer_id,
-            };
-            statements.push(who.timeline(TimelineEntry {
-                event_key: key,
-                at: now,
-                kind: "agent",
-                actor: &agent,
-                text: &text,
-            }));
-            statements.push(Statement::new(
-                "UPDATE tickets SET first_response_at = COALESCE(first_response_at, ?), assignee = COALESCE(assignee, ?), updated_at = ? \
-                 WHERE channel = ? AND customer_id = ? AND status != 'closed'",
-                who.params(vec![now.into(), agent.as_str().into(), now.into()]),
-            ));
-        }
-        TicketEffect::Note {
-            channel,
-            customer_id,
-            text,
-        } => {
-            let who = Customer {
-                channel,
-                customer_id: &customer_id,
-            };
-            statements.push(who.timeline(TimelineEntry {
-                event_key: key,
-                at: now,
-                kind: "status",
-                actor: channel,
-                text: &text,
-            }));
         }
         TicketEffect::AgentSession {
             channel,

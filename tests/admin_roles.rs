@@ -122,13 +122,6 @@ const ROUTES: &[(AdminMethod, &str, &str, Role)] = &[
     (AdminMethod::Post, "/api/tickets/1/reopen", "", Role::Agent),
     (
         AdminMethod::Post,
-        "/api/tickets/1/kf-handover",
-        r#"{"servicer_userid": "zhangsan"}"#,
-        Role::Agent,
-    ),
-    (AdminMethod::Post, "/api/tickets/1/kf-end", "", Role::Agent),
-    (
-        AdminMethod::Post,
         "/api/tickets/1/zns",
         r#"{"template_id": 7}"#,
         Role::Agent,

@@ -5,14 +5,12 @@
 use serde::Deserialize;
 
 use super::effect::{self, Answered, Effect, Flow, Step};
-use super::kf_session::SessionCheck;
 use super::slot::{Slot, SlotFlow};
 use super::token::{BuildRequest, CallFlow};
 use crate::event::QueueMessage;
 use crate::http::{HttpRequest, HttpResult, Outcome};
 use crate::mask::mask_quoted;
 use crate::outbound::{record_attempt, Attempted, OutboundCall};
-use crate::reach::Why;
 use crate::settings::Settings;
 use crate::sql::{follow_ups, FollowUp, Statement, StoreError};
 use crate::wechat::api::App;
@@ -90,40 +88,6 @@ impl<'a> AttemptFlow<'a> {
         }
     }
 
-    /// Records a fresh attempt as refused instead of made: dead, `reason` on the ticket.
-    pub fn refuse(&mut self, reason: String) -> Step<Handled> {
-        let AttemptState::Calling(call) =
-            std::mem::replace(&mut self.state, AttemptState::Finished)
-        else {
-            return Step::Done(Ok(format!("delivery {}: attempt already made", self.id)));
-        };
-        self.record(call.call(), &Outcome::Permanent(reason), None)
-    }
-
-    fn record(
-        &mut self,
-        call: &OutboundCall,
-        outcome: &Outcome,
-        result: Option<&HttpResult>,
-    ) -> Step<Handled> {
-        let attempted = Attempted {
-            id: &self.id,
-            call,
-            ticket_id: self.ticket_id,
-            attempt: self.attempt,
-            outcome,
-            result,
-        };
-        let record = record_attempt(&attempted, self.now, self.random);
-        let report = format!("delivery {} attempt {}: {outcome:?}", self.id, self.attempt);
-        self.state = AttemptState::Recording {
-            statements: record.statements.clone(),
-            retry_after: record.retry_after,
-            report,
-        };
-        Step::Do(Effect::Transaction(record.statements))
-    }
-
     fn requeue(&mut self, retry_after: Option<u32>, report: String) -> Step<Handled> {
         match retry_after {
             Some(delay_secs) => {
@@ -151,7 +115,23 @@ impl Flow for AttemptFlow<'_> {
                     Step::Do(effect)
                 }
                 Step::Done((outcome, result)) => {
-                    self.record(call.call(), &outcome, result.as_ref())
+                    let attempted = Attempted {
+                        id: &self.id,
+                        call: call.call(),
+                        ticket_id: self.ticket_id,
+                        attempt: self.attempt,
+                        outcome: &outcome,
+                        result: result.as_ref(),
+                    };
+                    let record = record_attempt(&attempted, self.now, self.random);
+                    let report =
+                        format!("delivery {} attempt {}: {outcome:?}", self.id, self.attempt);
+                    self.state = AttemptState::Recording {
+                        statements: record.statements.clone(),
+                        retry_after: record.retry_after,
+                        report,
+                    };
+                    Step::Do(Effect::Transaction(record.statements))
                 }
             },
             AttemptState::Recording {
@@ -223,7 +203,6 @@ enum DeliverState<'a> {
     TakingSlot(Claimed, SlotFlow),
     Deferring(u32),
     Requeueing(u32),
-    CheckingSession(Claimed, SessionCheck<'a>),
     Attempting(AttemptFlow<'a>),
     Finished,
 }
@@ -245,20 +224,8 @@ impl<'a> DeliverFlow<'a> {
         }
     }
 
-    /// The attempt, after the customer's 微信客服 session state for a `kf/send_msg`.
     fn attempt(&mut self, claimed: Claimed) -> Step<Handled> {
-        match &claimed.call {
-            OutboundCall::KfSend { to, .. } => {
-                let check = SessionCheck::new(self.settings, self.now, to.clone());
-                self.state = DeliverState::CheckingSession(claimed, check);
-                self.step(None)
-            }
-            _ => self.call(claimed),
-        }
-    }
-
-    fn attempt_flow(&self, claimed: Claimed) -> AttemptFlow<'a> {
-        AttemptFlow::new(
+        self.state = DeliverState::Attempting(AttemptFlow::new(
             self.settings,
             self.now,
             self.random,
@@ -266,20 +233,8 @@ impl<'a> DeliverFlow<'a> {
             claimed.call,
             claimed.ticket_id,
             claimed.attempt,
-        )
-    }
-
-    fn call(&mut self, claimed: Claimed) -> Step<Handled> {
-        self.state = DeliverState::Attempting(self.attempt_flow(claimed));
+        ));
         self.step(None)
-    }
-
-    /// Refused before the call: dead, with `why` on the ticket.
-    fn refuse(&mut self, claimed: Claimed, why: Why) -> Step<Handled> {
-        let mut attempt = self.attempt_flow(claimed);
-        let step = attempt.refuse(why.to_string());
-        self.state = DeliverState::Attempting(attempt);
-        step
     }
 }
 
@@ -379,16 +334,6 @@ impl Flow for DeliverFlow<'_> {
             DeliverState::Requeueing(wait) => match effect::done(answer) {
                 Err(e) => Step::Done(Err(e)),
                 Ok(()) => Step::Done(Ok(format!("delivery {id}: no rate slot, waiting {wait} s"))),
-            },
-            DeliverState::CheckingSession(claimed, mut check) => match check.step(answer) {
-                Step::Do(effect) => {
-                    self.state = DeliverState::CheckingSession(claimed, check);
-                    Step::Do(effect)
-                }
-                Step::Done(Some(state)) if !state.takes_api_sends() => {
-                    self.refuse(claimed, Why::SessionState(state))
-                }
-                Step::Done(_) => self.call(claimed),
             },
             DeliverState::Attempting(mut attempt) => {
                 let step = attempt.step(answer);

@@ -14,7 +14,6 @@ use crate::inline::Rejection;
 use crate::outbound::record_customer_delivery;
 use crate::platforms::payfeedback::{GoodsKind, Notification};
 use crate::platforms::shop::ShopBody;
-use crate::platforms::wecom_kf;
 use crate::platforms::zalo::ZaloPush;
 use crate::reach::{Channel, Contact, Outgoing};
 use crate::rules::{CustomerText, Rules};
@@ -115,23 +114,19 @@ fn reads_rules(inbound: &Inbound) -> bool {
     }
 }
 
-/// A customer's text on a channel the FAQ answers through (the Shop, 微信客服, Zalo OA): the
-/// channel, the customer's id there and the text.
-fn customer_text(inbound: &Inbound) -> Option<(Channel, String, &str)> {
+/// A customer's text on a channel the FAQ answers through (the Shop, Zalo OA): the channel,
+/// the customer's id there and the text.
+fn customer_text(inbound: &Inbound) -> Option<(Channel, &str, &str)> {
     match inbound {
         Inbound::ShopMessage(m) => match &m.body {
-            ShopBody::Text { content } => Some((Channel::Shop, m.openid.clone(), content)),
+            ShopBody::Text { content } => Some((Channel::Shop, &m.openid, content)),
             _ => None,
         },
-        Inbound::KfMessage(m) if m.origin == wecom_kf::ORIGIN_CUSTOMER && m.msgtype == "text" => {
-            let content = m.content.get("text")?.get("content")?.as_str()?;
-            Some((Channel::Kf, m.customer("")?.customer_id(), content))
-        }
         Inbound::ZaloMessage(ZaloPush {
             user_id,
             text: Some(text),
             ..
-        }) => Some((Channel::Zalo, user_id.clone(), text)),
+        }) => Some((Channel::Zalo, user_id, text)),
         _ => None,
     }
 }
@@ -152,10 +147,10 @@ pub fn faq_auto_reply(
     }
     let reply = rules.faq_reply(&CustomerText::new(text))?;
     let id = format!("{}:faq", event.dedup_key);
-    let call = channel.send(&customer_id, Outgoing::Text(reply), &id, None)?;
+    let call = channel.send(customer_id, Outgoing::Text(reply), &id, None)?;
     let customer = Customer {
         channel: channel.ticket_channel(),
-        customer_id: &customer_id,
+        customer_id,
     };
     Some(record_customer_delivery(&id, &call, &customer, now))
 }

@@ -10,8 +10,6 @@ pub mod delivery;
 pub mod effect;
 pub mod idempotency;
 pub mod inbound;
-pub mod kf;
-pub mod kf_session;
 pub mod outage;
 pub mod reads;
 pub mod resolve;
@@ -84,12 +82,6 @@ pub fn consume<'a>(body: &str, from_dead_letter_queue: bool, cx: &Context<'a>) -
             &delivery_id,
         )),
         Ok(QueueMessage::FlushAlerts) => Box::new(flush(cx)),
-        Ok(QueueMessage::KfSync(sync)) => Box::new(kf::KfSyncFlow::new(
-            cx.settings,
-            sync,
-            cx.now,
-            cx.unique.clone(),
-        )),
     }
 }
 

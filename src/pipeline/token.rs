@@ -1,13 +1,11 @@
-//! Calls that need an access_token (the Official Account's, the Shop's or WeCom 微信客服's, each
-//! cached under its own KV key): the token is read from KV, fetched anew when missing or near
-//! expiry, and refreshed once (with one retry of the call) when the call's classification says it
-//! was refused (WeChat's 40001, 40014, 42001; WeCom's 40014, 42001, 41001).
+//! Calls that need a WeChat access_token (the Official Account's or the Shop's, each cached under
+//! its own KV key): the token is read from KV, fetched anew when missing or near expiry, and
+//! refreshed once (with one retry of the call) when WeChat refuses it with 40001, 40014 or 42001.
 
 use super::effect::{self, Answered, Effect, Flow, Step};
 use super::zalo_token::ZaloTokenFlow;
 use crate::http::{classify, HttpRequest, HttpResult, Outcome};
 use crate::kv;
-use crate::platforms::wecom_kf;
 use crate::settings::Settings;
 use crate::wechat::api::{self, App, CachedToken, TokenEndpoint};
 
@@ -45,7 +43,6 @@ impl<'a> TokenFlow<'a> {
         match self.app {
             App::OfficialAccount => kv::ACCESS_TOKEN,
             App::Shop => kv::SHOP_ACCESS_TOKEN,
-            App::WeComKf => kv::WECOM_KF_ACCESS_TOKEN,
         }
     }
 
@@ -62,11 +59,6 @@ impl<'a> TokenFlow<'a> {
         let endpoint = match self.app {
             App::OfficialAccount => self.settings.wechat_token_endpoint,
             App::Shop => TokenEndpoint::Stable,
-            App::WeComKf => {
-                self.state = TokenState::Fetching;
-                let request = wecom_kf::token_request(&self.settings.wecom_api_base, appid, secret);
-                return Step::Do(Effect::Fetch(request));
-            }
         };
         self.state = TokenState::Fetching;
         Step::Do(Effect::Fetch(api::token_request(

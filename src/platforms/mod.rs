@@ -6,7 +6,6 @@ pub mod orders;
 pub mod payfeedback;
 pub mod shop;
 pub mod wecom;
-pub mod wecom_kf;
 pub mod zalo;
 
 /// A customer's text as a timeline line. Media and events are written `[type] …`; a text that

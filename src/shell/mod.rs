@@ -7,7 +7,6 @@ mod cron;
 mod incoming;
 mod io;
 mod js;
-mod kf;
 mod media;
 mod oa;
 mod orders;
@@ -50,7 +49,6 @@ pub fn fetch(
         Route::Immediate(Immediate::Health) => Reply::json(200, r#"{"ok":true}"#.into()),
         Route::Immediate(Immediate::VerifyOa) => oa::verify_url(&req, &env),
         Route::Immediate(Immediate::VerifyShop) => shop::verify_url(&req, &env),
-        Route::Immediate(Immediate::VerifyKf) => kf::verify_url(&req, &env),
         Route::Immediate(Immediate::NotFound) => Reply::json(
             404,
             r#"{"error":"no such route","code":"not_found"}"#.into(),
@@ -69,7 +67,6 @@ pub fn fetch(
                 let reply = match route {
                     Deferred::OaPush => oa::handle(&req, &env, &meter).await,
                     Deferred::ShopPush => shop::handle(&req, &env, &meter).await,
-                    Deferred::KfPush => kf::handle(&req, &env, &meter).await,
                     Deferred::PayFeedback => payfeedback::handle(&req, &env, &meter).await,
                     Deferred::Orders => orders::handle(&req, &env, &meter).await,
                     Deferred::ZaloOa => zalo::handle(&req, &env, &meter).await,

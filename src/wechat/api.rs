@@ -27,8 +27,6 @@ impl CachedToken {
 pub enum App {
     OfficialAccount,
     Shop,
-    /// WeCom 微信客服: the CorpID and the 微信客服 secret, from WeCom's `gettoken`.
-    WeComKf,
 }
 
 /// Which endpoint hands out the access_token.

@@ -6,30 +6,18 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startMock, startWorker, waitFor } from './harness.mjs';
+import { startWorker, waitFor } from './harness.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let worker;
-let wecom;
 
 // The README's command, built once before the Worker starts (cargo prints its progress to stderr).
 before(async () => {
   execFileSync('cargo', ['build', '--release', '--bin', 'kefu-check'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  // The sync a kf callback starts goes to a mock WeCom that knows no account `kefu-check`.
-  wecom = await startMock('wecom', (req) => (req.path === '/cgi-bin/gettoken'
-    ? { json: { errcode: 0, errmsg: 'ok', access_token: 'T', expires_in: 7200 } }
-    : { json: { errcode: 95000, errmsg: 'invalid open_kfid' } }));
   // As deployed by default: safe mode, plain pushes refused.
-  worker = await startWorker({
-    ALLOW_UNENCRYPTED_PUSH: undefined,
-    WECOM_CORP_ID: 'wwcheck0000000001',
-    WECOM_KF_SECRET: 'check-kf-secret',
-    WECOM_KF_TOKEN: 'checkKfToken',
-    WECOM_KF_AES_KEY: 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C',
-    WECOM_API_BASE: wecom.url,
-  });
+  worker = await startWorker({ ALLOW_UNENCRYPTED_PUSH: undefined });
 });
-after(async () => { await worker?.stop(); await wecom?.close(); });
+after(async () => { await worker?.stop(); });
 
 function check(...args) {
   const run = spawnSync('cargo', ['run', '--quiet', '--release', '--bin', 'kefu-check', '--', ...args],
@@ -45,8 +33,7 @@ describe('kefu-check', () => {
     const run = check('--url', worker.url, '--vars', vars());
     assert.equal(run.status, 0, run.output);
     for (const name of ['oa: URL check (echostr)', 'oa: plain message', 'oa: safe-mode message', 'oa: event', 'oa: retried MsgId',
-      'shop: URL check (echostr)', 'shop: safe-mode message', 'kf: URL check (echostr)', 'kf: signed kf_msg_or_event',
-      'payfeedback: signed 维权 notification', 'orders: signed card-shop event',
+      'shop: URL check (echostr)', 'shop: safe-mode message', 'payfeedback: signed 维权 notification', 'orders: signed card-shop event',
       'refused: bad signature', 'refused: stale timestamp', 'refused: card-shop event with a bad signature',
       'zalo: signed user_send_text', 'refused: Zalo event with a bad signature']) {
       assert.match(run.line(name) ?? '', /^✓ /, `${name} passes:\n${run.output}`);
@@ -54,8 +41,7 @@ describe('kefu-check', () => {
     assert.match(run.line('oa: safe-mode message'), /MsgSignature verified, decrypted, AppID matches/);
     assert.match(run.line('oa: plain message'), /refused \(403 unencrypted_push\)/);
     assert.match(run.line('shop: safe-mode message'), /answered success: sealed with SHOP_AES_KEY/);
-    assert.match(run.line('kf: URL check (echostr)'), /decrypted echostr returned/);
-    assert.match(run.lines.at(-1), /^17 passed, 0 failed, 0 skipped$/);
+    assert.match(run.lines.at(-1), /^15 passed, 0 failed, 0 skipped$/);
     // The retried MsgId is one event; the complaint and card-shop event are stored.
     const events = await waitFor(async () => {
       const all = await worker.events();

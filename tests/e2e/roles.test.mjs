@@ -56,8 +56,6 @@ test('every admin route answers each role as the table says, and refuses before 
     ['POST', `/api/tickets/${ticket.id}/assign`, { assignee: 'anna' }, 'agent'],
     ['POST', `/api/tickets/${ticket.id}/reply`, { text: 'hi' }, 'agent'],
     ['POST', `/api/tickets/${ticket.id}/zns`, { template_id: 7 }, 'agent'],
-    ['POST', `/api/tickets/${ticket.id}/kf-handover`, { servicer_userid: 'zhangsan' }, 'agent'],
-    ['POST', `/api/tickets/${ticket.id}/kf-end`, undefined, 'agent'],
     ['GET', '/api/orders', undefined, 'agent'],
     ['GET', '/api/orders/O1', undefined, 'agent'],
     ['PUT', '/api/orders/O1', { status: 'paid' }, 'lead'],

@@ -62,8 +62,6 @@ pub fn run_all(
             run.url_check("/wechat/shop", settings.shop_token.as_deref(), "SHOP_TOKEN"),
         ),
         ("shop: safe-mode message", run.shop_safe_message(msg_id)),
-        ("kf: URL check (echostr)", run.kf_url_check()),
-        ("kf: signed kf_msg_or_event", run.kf_callback()),
         ("payfeedback: signed 维权 notification", run.payfeedback()),
         ("orders: signed card-shop event", run.card_shop_event(true)),
         ("refused: bad signature", run.refuse_bad_signature()),
@@ -417,91 +415,6 @@ impl Run<'_> {
             Err(verdict) => return verdict,
         };
         judge_zalo(signed, &answer)
-    }
-
-    /// The 微信客服 settings as WeCom uses them: token, key and CorpID (the receive id).
-    fn kf_keys(&self) -> Result<(&str, &AesKey, &str), Verdict> {
-        let s = self.settings;
-        let (Some(token), Some(key), Some(corp_id)) = (
-            s.wecom_kf_token.as_deref(),
-            s.wecom_kf_aes_key.as_ref(),
-            s.wecom_corp_id.as_deref(),
-        ) else {
-            return Err(Verdict::Skip(
-                "WECOM_KF_TOKEN, WECOM_KF_AES_KEY and WECOM_CORP_ID are not all given".into(),
-            ));
-        };
-        let key = key
-            .as_ref()
-            .map_err(|e| Verdict::Fail(format!("WECOM_KF_AES_KEY given here: {e}")))?;
-        Ok((token, key, corp_id))
-    }
-
-    /// A signed query (`msg_signature` over the token, timestamp, nonce and `sealed`).
-    fn kf_query(&self, token: &str, sealed: &str) -> String {
-        let (ts, nonce) = (self.now.to_string(), hex_random());
-        let sig = signature(&[token, &ts, &nonce, sealed]);
-        form_urlencoded::Serializer::new(String::new())
-            .append_pair("msg_signature", &sig)
-            .append_pair("timestamp", &ts)
-            .append_pair("nonce", &nonce)
-            .finish()
-    }
-
-    /// WeCom's URL check of the 回调配置: a sealed echostr, to be answered decrypted.
-    fn kf_url_check(&self) -> Verdict {
-        let (token, key, corp_id) = match self.kf_keys() {
-            Ok(keys) => keys,
-            Err(verdict) => return verdict,
-        };
-        let echostr = hex_random();
-        let sealed = key.encrypt(&random_bytes(), &echostr, corp_id);
-        let query = format!(
-            "/wechat/kf?{}&echostr={}",
-            self.kf_query(token, &sealed),
-            form_urlencoded::byte_serialize(sealed.as_bytes()).collect::<String>()
-        );
-        match self.send("GET", &query, &[], None) {
-            Ok(answer) if answer.status == 200 && answer.body == echostr => Verdict::Pass(
-                "the decrypted echostr returned: WeCom will accept this URL, Token and EncodingAESKey".into(),
-            ),
-            Ok(answer) => Verdict::Fail(format!(
-                "{}: the Worker's WECOM_KF_TOKEN, WECOM_KF_AES_KEY or WECOM_CORP_ID is not the one given here",
-                refusal(&answer)
-            )),
-            Err(verdict) => verdict,
-        }
-    }
-
-    /// A `kf_msg_or_event` callback for the account `kefu-check`, answered `success`; the sync
-    /// it starts finds nothing for that account.
-    fn kf_callback(&self) -> Verdict {
-        let (token, key, corp_id) = match self.kf_keys() {
-            Ok(keys) => keys,
-            Err(verdict) => return verdict,
-        };
-        let event = XmlWriter::new()
-            .cdata("ToUserName", corp_id)
-            .number("CreateTime", self.now)
-            .cdata("MsgType", "event")
-            .cdata("Event", "kf_msg_or_event")
-            .cdata("Token", "kefu-check")
-            .cdata("OpenKfId", OPENID)
-            .finish();
-        let sealed = key.encrypt(&random_bytes(), &event, corp_id);
-        let body = XmlWriter::new()
-            .cdata("ToUserName", corp_id)
-            .cdata("Encrypt", &sealed)
-            .cdata("AgentID", "")
-            .finish();
-        let path = format!("/wechat/kf?{}", self.kf_query(token, &sealed));
-        match self.send("POST", &path, &[], Some(&body)) {
-            Ok(answer) if answer.status == 200 && answer.body == "success" => {
-                Verdict::Pass("answered success: WeCom will take the callback as received".into())
-            }
-            Ok(answer) => Verdict::Fail(refusal(&answer)),
-            Err(verdict) => verdict,
-        }
     }
 
     fn refuse_bad_signature(&self) -> Verdict {
