@@ -551,7 +551,14 @@ fn stats(now: i64) -> AdminFlow<'static> {
         let times: Vec<TicketTimes> = value
             .get_mut("ticket_times")
             .map(Value::take)
-            .and_then(|rows| serde_json::from_value(rows).ok())
+            .and_then(|rows| match rows {
+                Value::Array(rows) => rows
+                    .into_iter()
+                    .map(effect::row)
+                    .collect::<Result<_, _>>()
+                    .ok(),
+                _ => None,
+            })
             .unwrap_or_default();
         if let Value::Object(map) = &mut value {
             map.remove("ticket_times");

@@ -182,13 +182,20 @@ pub struct RouteRule {
 impl Rules {
     /// Parses and validates a rules document; the error names the first problem found.
     pub fn parse(json: &str) -> Result<Rules, String> {
-        let value: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| format!("rules are not valid JSON: {e}"))?;
-        if !value.is_object() {
+        // Read from the text itself: through a `serde_json::Value` first, the wasm would carry a
+        // second reader for every rules type. A struct also reads from an array: refused first.
+        let not_json = |e: serde_json::Error| format!("rules are not valid JSON: {e}");
+        if !json.trim_start().starts_with('{') {
+            serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(not_json)?;
             return Err("rules must be a JSON object".into());
         }
-        let rules: Rules =
-            serde_json::from_value(value).map_err(|e| format!("rules are not valid: {e}"))?;
+        let rules: Rules = serde_json::from_str(json).map_err(|e| {
+            if e.is_syntax() || e.is_eof() {
+                not_json(e)
+            } else {
+                format!("rules are not valid: {e}")
+            }
+        })?;
         for (i, faq) in rules.faq.iter().enumerate() {
             let at = format!("faq[{i}]");
             check_category(faq.category.as_deref(), &at)?;

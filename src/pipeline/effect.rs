@@ -120,7 +120,7 @@ pub fn rows<T: DeserializeOwned>(answer: Option<Answered>) -> Result<Vec<T>, Sto
 /// A row (a JSON object by column name) as a `T`. Through serde's map deserializer rather than
 /// `serde_json::from_value`: that one also carries, for every row type, the code for a struct
 /// read from an array, which a row never is (1.1 KB gzip of the wasm over the row types).
-fn row<T: DeserializeOwned>(row: serde_json::Value) -> Result<T, StoreError> {
+pub fn row<T: DeserializeOwned>(row: serde_json::Value) -> Result<T, StoreError> {
     let serde_json::Value::Object(columns) = row else {
         return Err(StoreError::Unavailable(
             "unexpected row: not an object".into(),

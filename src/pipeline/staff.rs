@@ -281,13 +281,9 @@ impl Flow for TicketFlow<'_> {
                 let Some(row) = row else {
                     return Step::Done(Err(Rejection::NotFound));
                 };
-                let ticket: TicketRow = match serde_json::from_value(row.clone()) {
+                let ticket: TicketRow = match effect::row(row.clone()) {
                     Ok(t) => t,
-                    Err(e) => {
-                        return Step::Done(Err(Rejection::Unavailable(format!(
-                            "unreadable ticket: {e}"
-                        ))))
-                    }
+                    Err(e) => return Step::Done(Err(unavailable(e))),
                 };
                 self.state = State::ReadingRules(row, ticket);
                 Step::Do(Effect::KvGet(kv::RULES.into()))
