@@ -237,15 +237,15 @@ pub fn open<'a>(
 pub fn parse(text: &str) -> Result<OrderEvent, Rejection> {
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| Rejection::Malformed(format!("malformed JSON: {e}")))?;
-    let text = |v: Option<&serde_json::Value>| {
+    let filled = |v: Option<&serde_json::Value>| {
         v.and_then(serde_json::Value::as_str)
             .is_some_and(|s| !s.trim().is_empty())
     };
     for (field, present) in [
-        ("id", text(value.get("id"))),
-        ("type", text(value.get("type"))),
+        ("id", filled(value.get("id"))),
+        ("type", filled(value.get("type"))),
         ("order", value.get("order").is_some_and(|o| o.is_object())),
-        ("order.id", text(value.pointer("/order/id"))),
+        ("order.id", filled(value.pointer("/order/id"))),
     ] {
         if !present {
             return Err(Rejection::Malformed(format!(
@@ -253,7 +253,9 @@ pub fn parse(text: &str) -> Result<OrderEvent, Rejection> {
             )));
         }
     }
-    let event: OrderEvent = serde_json::from_value(value)
+    // The text is read a second time rather than the checked `value` converted: reading it
+    // from a `Value` would carry a second deserializer for every event type in the wasm.
+    let event: OrderEvent = serde_json::from_str(text)
         .map_err(|e| Rejection::Malformed(format!("invalid event: {e}")))?;
     let o = &event.order;
     for (field, value) in [
