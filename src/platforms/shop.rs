@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
 use crate::inline::{Answer, Rejection, Reply};
@@ -187,14 +187,13 @@ impl ShopBody {
             ShopBody::OrderShare { .. } => Known::OrderShare,
             ShopBody::Other { raw_msg_type, .. } => return Cow::Borrowed(raw_msg_type),
         };
-        Cow::Owned(known.wire_name())
+        Cow::Borrowed(known.wire_name())
     }
 }
 
-/// The message types this version knows. Their serde names are their `msg_type` and the names
+/// The message types this version knows. Their wire names are their `msg_type` and the names
 /// of the objects that carry them; `Known::ALL` is the one list of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Known {
     Text,
     Image,
@@ -216,16 +215,25 @@ impl Known {
         Known::OrderShare,
     ];
 
-    fn wire_name(self) -> String {
-        match serde_json::to_value(self) {
-            Ok(Value::String(name)) => name,
-            _ => String::new(),
+    /// A match, not serde: through `serde_json::Value` it carried the Value serializer and
+    /// deserializer for this one enum.
+    fn wire_name(self) -> &'static str {
+        match self {
+            Known::Text => "text",
+            Known::Image => "image",
+            Known::Video => "video",
+            Known::File => "file",
+            Known::Voice => "voice",
+            Known::ProductShare => "product_share",
+            Known::OrderShare => "order_share",
         }
     }
 
     /// The type a `msg_type` names, in any letter case.
     fn named(name: &str) -> Option<Known> {
-        serde_json::from_value(Value::String(name.to_ascii_lowercase())).ok()
+        Known::ALL
+            .into_iter()
+            .find(|known| known.wire_name().eq_ignore_ascii_case(name))
     }
 }
 
@@ -283,7 +291,7 @@ fn message_type(src: &Source) -> (Option<Known>, String) {
     }
     let present: Vec<Known> = Known::ALL
         .into_iter()
-        .filter(|t| src.has_object(&t.wire_name()))
+        .filter(|t| src.has_object(t.wire_name()))
         .collect();
     let inferred = match present.as_slice() {
         [only] => Some(*only),
