@@ -3,10 +3,9 @@
 
 mod support;
 
-use kefu_edge::admin::{admit, handle, AdminMethod, AdminRequest};
+use kefu_edge::admin::{admit, AdminMethod};
 use kefu_edge::inline::{Rejection, Reply};
 use kefu_edge::kv;
-use kefu_edge::pipeline::Context;
 use kefu_edge::settings::Settings;
 use kefu_edge::sql::Statement;
 use serde_json::{json, Value};
@@ -43,25 +42,12 @@ fn call_as(
     authorization: Option<&str>,
     idempotency_key: Option<&str>,
 ) -> Result<Reply, Rejection> {
-    let settings = settings();
-    let cx = Context {
-        settings: &settings,
-        now: NOW,
-        random: 0,
-        unique: "u1".into(),
-    };
-    let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    let actor = admit(method, path, authorization, &settings)?;
-    let request = AdminRequest {
-        method,
-        path,
-        query,
+    support::AdminCall {
+        authorization: authorization.map(str::to_owned),
         idempotency_key,
-        if_match: None,
-        body,
-    };
-    let flow = handle(&request, &actor, &cx)?;
-    world.run(flow)
+        ..support::AdminCall::new(method, path, body, "", NOW)
+    }
+    .run(world, &settings())
 }
 
 fn json_of(reply: Reply) -> (u16, Value) {

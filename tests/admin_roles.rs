@@ -4,10 +4,9 @@
 
 mod support;
 
-use kefu_edge::admin::{admit, handle, rules_version, AdminMethod, AdminRequest};
+use kefu_edge::admin::{rules_version, AdminMethod};
 use kefu_edge::inline::{Rejection, Reply};
 use kefu_edge::media::{media_path, MediaFlow};
-use kefu_edge::pipeline::Context;
 use kefu_edge::role::Role;
 use kefu_edge::settings::Settings;
 use serde_json::{json, Value};
@@ -53,14 +52,11 @@ impl<'a> Call<'a> {
     }
 
     fn run(&self, world: &mut World, settings: &Settings) -> Result<Reply, Rejection> {
-        let cx = Context {
-            settings,
-            now: NOW,
-            random: 0,
-            unique: self.unique.into(),
-        };
         let authorization = self.token.map(|t| format!("Bearer {t}"));
-        let (path, query) = self.path.split_once('?').unwrap_or((self.path, ""));
+        let path = self
+            .path
+            .split_once('?')
+            .map_or(self.path, |(path, _)| path);
         if media_path(path).is_some() {
             // Streamed by the shell, not answered by `handle`: admitted by the flow itself.
             let flow = MediaFlow::new(settings, authorization.as_deref(), path, NOW)?;
@@ -68,17 +64,17 @@ impl<'a> Call<'a> {
                 .run(flow)
                 .map(|_request| Reply::json(200, "{}".into()));
         }
-        let actor = admit(self.method, path, authorization.as_deref(), settings)?;
-        let request = AdminRequest {
+        support::AdminCall {
             method: self.method,
-            path,
-            query,
+            path: self.path,
+            body: self.body,
+            authorization,
             idempotency_key: self.key,
             if_match: self.if_match,
-            body: self.body,
-        };
-        let flow = handle(&request, &actor, &cx)?;
-        world.run(flow)
+            now: NOW,
+            unique: self.unique,
+        }
+        .run(world, settings)
     }
 }
 

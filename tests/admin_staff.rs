@@ -4,10 +4,9 @@
 
 mod support;
 
-use kefu_edge::admin::{admit, handle, AdminMethod, AdminRequest};
+use kefu_edge::admin::AdminMethod;
 use kefu_edge::inline::{Rejection, Reply};
 use kefu_edge::kv;
-use kefu_edge::pipeline::Context;
 use kefu_edge::settings::Settings;
 use kefu_edge::sql::Statement;
 use serde_json::{json, Value};
@@ -32,26 +31,11 @@ fn call(
     token: &str,
     unique: &str,
 ) -> Result<Reply, Rejection> {
-    let settings = settings();
-    let cx = Context {
-        settings: &settings,
-        now: NOW,
-        random: 0,
-        unique: unique.into(),
-    };
-    let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    let authorization = format!("Bearer {token}");
-    let actor = admit(method, path, Some(&authorization), &settings)?;
-    let request = AdminRequest {
-        method,
-        path,
-        query,
-        idempotency_key: None,
-        if_match: None,
-        body,
-    };
-    let flow = handle(&request, &actor, &cx)?;
-    world.run(flow)
+    support::AdminCall {
+        unique,
+        ..support::AdminCall::new(method, path, body, token, NOW)
+    }
+    .run(world, &settings())
 }
 
 fn json_of(reply: Result<Reply, Rejection>) -> (u16, Value) {

@@ -5,12 +5,10 @@
 
 mod support;
 
-use kefu_edge::admin::{admit, handle, AdminMethod, AdminRequest};
+use kefu_edge::admin::AdminMethod;
 use kefu_edge::event::{Platform, QueuedPush};
-use kefu_edge::inline::{Rejection, Reply};
 use kefu_edge::kv;
 use kefu_edge::pipeline::delivery::DeliverFlow;
-use kefu_edge::pipeline::Context;
 use kefu_edge::reach::{Channel, Contact, Window};
 use kefu_edge::settings::Settings;
 use kefu_edge::sql::{Statement, StoreError};
@@ -69,25 +67,12 @@ fn call(
     unique: &str,
     key: Option<&str>,
 ) -> (u16, Value) {
-    let settings = settings();
-    let cx = Context {
-        settings: &settings,
-        now: NOW,
-        random: 0,
-        unique: unique.into(),
-    };
-    let request = AdminRequest {
-        method,
-        path,
-        query: "",
+    let answer = support::AdminCall {
         idempotency_key: key,
-        if_match: None,
-        body,
-    };
-    let answer: Result<Reply, Rejection> =
-        admit(method, path, Some("Bearer anna-token"), &settings)
-            .and_then(|actor| handle(&request, &actor, &cx))
-            .and_then(|flow| world.run(flow));
+        unique,
+        ..support::AdminCall::new(method, path, body, "anna-token", NOW)
+    }
+    .run(world, &settings());
     match answer {
         Ok(reply) => (reply.status, serde_json::from_str(&reply.body).unwrap()),
         Err(refusal) => (refusal.status(), json!({ "error": refusal.to_string() })),

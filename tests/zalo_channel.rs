@@ -4,7 +4,7 @@
 
 mod support;
 
-use kefu_edge::admin::{admit, handle, AdminMethod, AdminRequest};
+use kefu_edge::admin::AdminMethod;
 use kefu_edge::event::{Platform, QueuedPush};
 use kefu_edge::http::{HttpResult, Outcome};
 use kefu_edge::inline::{Rejection, Reply};
@@ -12,7 +12,6 @@ use kefu_edge::outbound::OutboundCall;
 use kefu_edge::pipeline::delivery::DeliverFlow;
 use kefu_edge::pipeline::effect::{Answered, Flow, Step};
 use kefu_edge::pipeline::zalo_token::{set_refresh_token, ZaloTokenFlow, LEASE_SECS};
-use kefu_edge::pipeline::Context;
 use kefu_edge::platforms::zalo::{CsMessage, FREE_REPLIES};
 use kefu_edge::settings::Settings;
 use serde_json::{json, Value};
@@ -342,25 +341,7 @@ fn admin(
     body: &str,
     token: &str,
 ) -> Result<Reply, Rejection> {
-    let settings = settings();
-    let cx = Context {
-        settings: &settings,
-        now: NOW,
-        random: 0,
-        unique: "u1".into(),
-    };
-    let authorization = format!("Bearer {token}");
-    let actor = admit(method, path, Some(&authorization), &settings)?;
-    let request = AdminRequest {
-        method,
-        path,
-        query: "",
-        idempotency_key: None,
-        if_match: None,
-        body,
-    };
-    let flow = handle(&request, &actor, &cx)?;
-    world.run(flow)
+    support::AdminCall::new(method, path, body, token, NOW).run(world, &settings())
 }
 
 #[test]

@@ -423,3 +423,59 @@ impl World {
             .collect()
     }
 }
+
+use kefu_edge::admin::{admit, handle, AdminMethod, AdminRequest};
+use kefu_edge::inline::{Rejection, Reply};
+use kefu_edge::pipeline::Context;
+
+/// An admin API request as the shell makes it: admitted from its method, path and
+/// `Authorization` before any I/O, then handled. `path` may carry `?query`.
+pub struct AdminCall<'a> {
+    pub method: AdminMethod,
+    pub path: &'a str,
+    pub body: &'a str,
+    /// The whole `Authorization` header, if any.
+    pub authorization: Option<String>,
+    pub idempotency_key: Option<&'a str>,
+    pub if_match: Option<&'a str>,
+    pub now: i64,
+    /// The request's own randomness (`Context::unique`): delivery ids are made from it.
+    pub unique: &'a str,
+}
+
+impl<'a> AdminCall<'a> {
+    /// A call with `Bearer <token>`, no headers else, as request `u1`.
+    pub fn new(method: AdminMethod, path: &'a str, body: &'a str, token: &str, now: i64) -> Self {
+        AdminCall {
+            method,
+            path,
+            body,
+            authorization: Some(format!("Bearer {token}")),
+            idempotency_key: None,
+            if_match: None,
+            now,
+            unique: "u1",
+        }
+    }
+
+    pub fn run(&self, world: &mut World, settings: &Settings) -> Result<Reply, Rejection> {
+        let cx = Context {
+            settings,
+            now: self.now,
+            random: 0,
+            unique: self.unique.into(),
+        };
+        let (path, query) = self.path.split_once('?').unwrap_or((self.path, ""));
+        let actor = admit(self.method, path, self.authorization.as_deref(), settings)?;
+        let request = AdminRequest {
+            method: self.method,
+            path,
+            query,
+            idempotency_key: self.idempotency_key,
+            if_match: self.if_match,
+            body: self.body,
+        };
+        let flow = handle(&request, &actor, &cx)?;
+        world.run(flow)
+    }
+}
