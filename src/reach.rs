@@ -154,6 +154,16 @@ pub enum Outgoing<'a> {
     OrderCard(&'a str),
 }
 
+impl<'a> Outgoing<'a> {
+    /// The text, for channels that carry only text (None: a card, which only the Shop sends).
+    fn text(self) -> Option<&'a str> {
+        match self {
+            Outgoing::Text(text) => Some(text),
+            Outgoing::ProductCard(_) | Outgoing::OrderCard(_) => None,
+        }
+    }
+}
+
 impl Channel {
     /// The ticket channel whose customers this channel reaches.
     pub fn ticket_channel(self) -> &'static str {
@@ -287,16 +297,13 @@ impl Channel {
         fallback: Option<ZnsSend>,
     ) -> Option<OutboundCall> {
         match self {
-            Channel::Oa => match message {
-                Outgoing::Text(text) => Some(OutboundCall::CustomSend {
-                    touser: to.to_owned(),
-                    message: CustomMessage::Text {
-                        content: text.to_owned(),
-                    },
-                    fallback,
-                }),
-                Outgoing::ProductCard(_) | Outgoing::OrderCard(_) => None,
-            },
+            Channel::Oa => Some(OutboundCall::CustomSend {
+                touser: to.to_owned(),
+                message: CustomMessage::Text {
+                    content: message.text()?.to_owned(),
+                },
+                fallback,
+            }),
             Channel::Shop => {
                 let message = match message {
                     Outgoing::Text(text) => ShopOutgoing::Text {
@@ -315,16 +322,13 @@ impl Channel {
                     message,
                 })
             }
-            Channel::Zalo => match message {
-                Outgoing::Text(text) => Some(OutboundCall::ZaloCs {
-                    user_id: to.to_owned(),
-                    message: CsMessage::Text {
-                        text: text.to_owned(),
-                    },
-                    fallback,
-                }),
-                Outgoing::ProductCard(_) | Outgoing::OrderCard(_) => None,
-            },
+            Channel::Zalo => Some(OutboundCall::ZaloCs {
+                user_id: to.to_owned(),
+                message: CsMessage::Text {
+                    text: message.text()?.to_owned(),
+                },
+                fallback,
+            }),
         }
     }
 }
