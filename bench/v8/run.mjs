@@ -120,6 +120,19 @@ function hookSignature(body, timestamp = now()) {
     "x-kefu-signature": `sha256=${createHmac("sha256", SETTINGS.ORDER_WEBHOOK_SECRET).update(`${timestamp}.${body}`).digest("hex")}`,
   };
 }
+// A Zalo OA webhook: mac = sha256(app_id + body + timestamp + OA secret key), the body's
+// timestamp in milliseconds.
+const ZALO = { ZALO_APP_ID: "3620184551288361477", ZALO_OA_SECRET_KEY: "bench-zalo-oa-secret", ZALO_APP_SECRET: "bench-zalo-app-secret" };
+function zaloPush() {
+  const timestamp = String(now() * 1000);
+  const body = JSON.stringify({
+    app_id: ZALO.ZALO_APP_ID, event_name: "user_send_text", timestamp,
+    sender: { id: "8441598930240812345" }, recipient: { id: "579745863508352884" },
+    message: { msg_id: `bench-${timestamp}`, text: "Cho mình hỏi đơn hàng" },
+  });
+  const mac = createHash("sha256").update(`${ZALO.ZALO_APP_ID}${body}${timestamp}${ZALO.ZALO_OA_SECRET_KEY}`).digest("hex");
+  return new Request(`${BASE}/zalo/oa`, { method: "POST", body, headers: { "x-zevent-signature": `mac=${mac}` } });
+}
 const ORDER = JSON.stringify({
   id: "evt_bench_1", type: "order.paid", created_at: now(),
   order: { id: "O-bench-1", trans_id: "4200000000001", amount: 1990, currency: "CNY", product: "Steam 100元 充值卡", goods_kind: "virtual", paid_at: now() - 60 },
@@ -167,6 +180,7 @@ const CASES = [
     status: 200, check: (b) => b === "success" },
   { name: "POST /hooks/orders", request: () => new Request(`${BASE}/hooks/orders`, { method: "POST", body: ORDER, headers: hookSignature(ORDER) }),
     status: 200, check: () => true },
+  { name: "POST /zalo/oa", request: zaloPush, status: 200, check: () => true, settings: ZALO },
 ];
 
 async function call(makeRequest, bindings = env) {
