@@ -20,7 +20,7 @@ usage() {
   cat <<'EOF'
 usage: bash scripts/deploy.sh [--yes] [--force] [--url BASE] [--ask-skipped]
   --yes          generate ADMIN_TOKEN, ORDER_WEBHOOK_SECRET and the Token / EncodingAESKey
-                 pairs (WECHAT_*, SHOP_*, WECOM_KF_*) without asking, when they are not set yet
+                 pairs (WECHAT_*, SHOP_*) without asking, when they are not set yet
   --force        run `wrangler deploy` even when the Worker did not change
   --url BASE     the Worker's public base URL for the printed callback URLs (a custom domain);
                  default: the workers.dev URL wrangler deploy printed
@@ -154,10 +154,9 @@ forget_skip() { grep -vx "$1" "$STATE/skipped" >"$TMP/skipped" || true; cat "$TM
 # valid NAME VALUE: is VALUE of the form NAME needs? (prints why not)
 valid() {
   case $1 in
-    WECHAT_TOKEN | SHOP_TOKEN | WECOM_KF_TOKEN) [[ $2 =~ ^[A-Za-z0-9]{3,32}$ ]] || { echo "  a Token is 3 to 32 letters and digits" >&2; return 1; } ;;
-    WECHAT_AES_KEY | SHOP_AES_KEY | WECOM_KF_AES_KEY) [[ $2 =~ ^[A-Za-z0-9]{43}$ ]] || { echo "  an EncodingAESKey is exactly 43 letters and digits" >&2; return 1; } ;;
+    WECHAT_TOKEN | SHOP_TOKEN) [[ $2 =~ ^[A-Za-z0-9]{3,32}$ ]] || { echo "  a Token is 3 to 32 letters and digits" >&2; return 1; } ;;
+    WECHAT_AES_KEY | SHOP_AES_KEY) [[ $2 =~ ^[A-Za-z0-9]{43}$ ]] || { echo "  an EncodingAESKey is exactly 43 letters and digits" >&2; return 1; } ;;
     WECHAT_APPID | SHOP_APPID) [[ $2 =~ ^wx[A-Za-z0-9]{16}$ ]] || { echo "  an AppID is wx and 16 letters or digits" >&2; return 1; } ;;
-    WECOM_CORP_ID) [[ $2 =~ ^[A-Za-z0-9]{8,32}$ ]] || { echo "  a CorpID (企业ID, ww…) is letters and digits" >&2; return 1; } ;;
     ZALO_APP_ID) [[ $2 =~ ^[0-9]{5,32}$ ]] || { echo "  a Zalo App ID is digits" >&2; return 1; } ;;
     CARESOFT_BASE_URL) [[ $2 =~ ^https?://[^[:space:]\"]+$ ]] || { echo "  a URL starting with https://" >&2; return 1; } ;;
     *) [[ $2 != *[[:cntrl:]]* ]] || { echo "  no control characters" >&2; return 1; } ;;
@@ -167,8 +166,8 @@ valid() {
 # generate NAME: a strong random value of the shape NAME needs.
 generate() {
   case $1 in
-    WECHAT_TOKEN | SHOP_TOKEN | WECOM_KF_TOKEN) lib gen alnum 32 ;; # the longest the consoles accept
-    WECHAT_AES_KEY | SHOP_AES_KEY | WECOM_KF_AES_KEY) lib gen aes-key ;;
+    WECHAT_TOKEN | SHOP_TOKEN) lib gen alnum 32 ;; # the longest the consoles accept
+    WECHAT_AES_KEY | SHOP_AES_KEY) lib gen aes-key ;;
     *) lib gen alnum 48 ;; # ADMIN_TOKEN, ORDER_WEBHOOK_SECRET: about 285 bits
   esac
 }
@@ -232,10 +231,6 @@ SHOP_APPSECRET|secret||the WeChat Shop's own AppSecret (its access_token, to ans
 ORDER_WEBHOOK_SECRET|secret|gen|HMAC key your card shop signs /hooks/orders calls with
 CARESOFT_BASE_URL|var||CareSoft API base URL (https://…), if you use CareSoft
 CARESOFT_API_TOKEN|secret||CareSoft API token, if you use CareSoft
-WECOM_CORP_ID|var||企业ID (CorpID) of the WeCom behind 微信客服 (微信客服管理后台 → 企业信息), if you use 微信客服
-WECOM_KF_SECRET|secret||Secret of 微信客服 (管理后台 → 开发配置), or a self-built app's secret with 客服 permission
-WECOM_KF_TOKEN|secret|gen|Token of 微信客服's 回调配置, 3-32 letters/digits you choose
-WECOM_KF_AES_KEY|secret|gen|EncodingAESKey of 微信客服's 回调配置, 43 letters/digits you choose
 WECOM_ROBOT_KEY|secret||key of the WeCom group robot that alerts staff (the key= of its webhook URL)
 ZALO_APP_ID|var||the Zalo app's App ID (developers.zalo.me), if you use a Zalo OA
 ZALO_APP_SECRET|secret||the Zalo app's Secret key (khóa bí mật của ứng dụng)
@@ -470,13 +465,6 @@ cat <<EOF
     URL: $BASE_URL/hooks/orders
 EOF
 show ORDER_WEBHOOK_SECRET "secret (ORDER_WEBHOOK_SECRET)"
-cat <<EOF
-
-  WeCom 微信客服: 微信客服管理后台 → 开发配置 → 回调配置
-    URL: $BASE_URL/wechat/kf
-EOF
-show WECOM_KF_TOKEN "Token"
-show WECOM_KF_AES_KEY "EncodingAESKey"
 cat <<EOF
 
   Zalo OA: your app on developers.zalo.me → Webhook

@@ -16,12 +16,12 @@ const FAKE = path.join(HERE, "fake-wrangler.mjs");
 
 const SECRETS = [
   "WECHAT_TOKEN", "WECHAT_AES_KEY", "WECHAT_APPSECRET", "PAY_SIGN_KEY", "SHOP_TOKEN",
-  "SHOP_AES_KEY", "SHOP_APPSECRET", "ORDER_WEBHOOK_SECRET", "CARESOFT_API_TOKEN", "WECOM_KF_SECRET",
-  "WECOM_KF_TOKEN", "WECOM_KF_AES_KEY", "WECOM_ROBOT_KEY", "ZALO_APP_SECRET", "ZALO_OA_SECRET_KEY", "ADMIN_TOKEN",
+  "SHOP_AES_KEY", "SHOP_APPSECRET", "ORDER_WEBHOOK_SECRET", "CARESOFT_API_TOKEN",
+  "WECOM_ROBOT_KEY", "ZALO_APP_SECRET", "ZALO_OA_SECRET_KEY", "ADMIN_TOKEN",
 ];
 const GENERATED = [
   "WECHAT_TOKEN", "WECHAT_AES_KEY", "SHOP_TOKEN", "SHOP_AES_KEY", "ORDER_WEBHOOK_SECRET",
-  "WECOM_KF_TOKEN", "WECOM_KF_AES_KEY", "ADMIN_TOKEN",
+  "ADMIN_TOKEN",
 ];
 
 // With --yes the generated ones ask nothing; these are the remaining questions, in order.
@@ -33,8 +33,6 @@ const TYPED = {
   SHOP_APPSECRET: "typed-shop-appsecret-7c8d9e",
   CARESOFT_BASE_URL: "", // skipped: this merchant has no CareSoft
   CARESOFT_API_TOKEN: "",
-  WECOM_CORP_ID: "ww0123456789abcdef",
-  WECOM_KF_SECRET: "typed-kf-secret-5e6f7a",
   WECOM_ROBOT_KEY: "typed-robot-key-4d5e6f",
   ZALO_APP_ID: "4318871592206370010",
   ZALO_APP_SECRET: "typed-zalo-app-secret-8b9c0d",
@@ -181,7 +179,6 @@ test("first run creates everything once, records the ids, puts each secret on st
   const added = [
     'WECHAT_APPID = "wx1234567890abcdef"',
     'SHOP_APPID = "wxfedcba0987654321"',
-    'WECOM_CORP_ID = "ww0123456789abcdef"',
     'ZALO_APP_ID = "4318871592206370010"',
   ];
   const lines = toml.split("\n");
@@ -207,21 +204,20 @@ test("first run creates everything once, records the ids, puts each secret on st
   assert.equal(s.secrets.WECHAT_APPSECRET, TYPED.WECHAT_APPSECRET);
   assert.equal(s.secrets.PAY_SIGN_KEY, TYPED.PAY_SIGN_KEY);
   assert.equal(s.secrets.WECOM_ROBOT_KEY, TYPED.WECOM_ROBOT_KEY);
-  assert.equal(s.secrets.WECOM_KF_SECRET, TYPED.WECOM_KF_SECRET);
   assert.equal(s.secrets.ZALO_APP_SECRET, TYPED.ZALO_APP_SECRET);
   assert.equal(s.secrets.ZALO_OA_SECRET_KEY, TYPED.ZALO_OA_SECRET_KEY);
   assert.ok(!("CARESOFT_API_TOKEN" in s.secrets));
   assert.ok(!("ZALO_REFRESH_TOKEN" in s.secrets), "the refresh token is no wrangler secret");
 
   // Generated values have the shapes the consoles accept.
-  for (const name of ["WECHAT_AES_KEY", "SHOP_AES_KEY", "WECOM_KF_AES_KEY"]) {
+  for (const name of ["WECHAT_AES_KEY", "SHOP_AES_KEY"]) {
     const key = s.secrets[name];
     assert.match(key, /^[A-Za-z0-9]{43}$/, name);
     const bytes = Buffer.from(`${key}=`, "base64");
     assert.equal(bytes.length, 32, name);
     assert.equal(bytes.toString("base64"), `${key}=`, `${name} is canonical base64`);
   }
-  for (const name of ["WECHAT_TOKEN", "SHOP_TOKEN", "WECOM_KF_TOKEN"]) assert.match(s.secrets[name], /^[A-Za-z0-9]{32}$/, name);
+  for (const name of ["WECHAT_TOKEN", "SHOP_TOKEN"]) assert.match(s.secrets[name], /^[A-Za-z0-9]{32}$/, name);
   for (const name of ["ADMIN_TOKEN", "ORDER_WEBHOOK_SECRET"]) assert.match(s.secrets[name], /^[A-Za-z0-9]{48}$/, name);
   assert.equal(new Set(GENERATED.map((n) => s.secrets[n])).size, GENERATED.length, "all different");
 
@@ -231,7 +227,7 @@ test("first run creates everything once, records the ids, puts each secret on st
     assert.equal(said.split(s.secrets[name]).length - 1, 1, `${name} shown once`);
     assert.match(r.stdout, new RegExp(`: ${s.secrets[name]}   <== GENERATED: copy it now`));
   }
-  for (const name of ["WECHAT_APPSECRET", "PAY_SIGN_KEY", "WECOM_ROBOT_KEY", "WECOM_KF_SECRET", "ZALO_APP_SECRET", "ZALO_OA_SECRET_KEY"]) {
+  for (const name of ["WECHAT_APPSECRET", "PAY_SIGN_KEY", "WECOM_ROBOT_KEY", "ZALO_APP_SECRET", "ZALO_OA_SECRET_KEY"]) {
     assert.ok(!said.includes(s.secrets[name]), `${name} was echoed`);
   }
   // ...and written to no file of the project (.wrangler/ included).
@@ -242,13 +238,12 @@ test("first run creates everything once, records the ids, puts each secret on st
 
   // What to paste where, with the URL wrangler deploy printed.
   const base = "https://kefu-edge.merchant.workers.dev";
-  for (const route of ["/wechat/oa", "/wechat/shop", "/wechat/payfeedback", "/hooks/orders", "/wechat/kf", "/zalo/oa"]) {
+  for (const route of ["/wechat/oa", "/wechat/shop", "/wechat/payfeedback", "/hooks/orders", "/zalo/oa"]) {
     assert.ok(r.stdout.includes(`${base}${route}`), route);
   }
   assert.match(r.stdout, /服务器配置/);
   assert.match(r.stdout, /消息加解密方式: 安全模式/);
-  assert.match(r.stdout, /微信客服管理后台 → 开发配置 → 回调配置\n    URL: \S+\/wechat\/kf\n    Token: \w{32}   <== GENERATED/);
-  assert.match(r.stdout, /\n    EncodingAESKey: \w{43}   <== GENERATED[^\n]*\n\n  Zalo OA: /);
+  assert.match(r.stdout, /\/hooks\/orders\n    secret \(ORDER_WEBHOOK_SECRET\): \w{48}   <== GENERATED[^\n]*\n\n  Zalo OA: /);
   assert.match(r.stdout, /Webhook URL: https:\/\/kefu-edge\.merchant\.workers\.dev\/zalo\/oa/);
   // The skipped refresh token called nothing and printed no curl command.
   assert.match(r.stdout, /ZALO_REFRESH_TOKEN skipped/);
@@ -387,8 +382,6 @@ test("without --yes: the merchant may type a Token and AES key, checked, or gene
     "", // SHOP_APPSECRET: skip
     "n", "", // ORDER_WEBHOOK_SECRET: not generated, then skipped
     "", "", // CARESOFT_BASE_URL, CARESOFT_API_TOKEN
-    "", "", // WECOM_CORP_ID, WECOM_KF_SECRET: skip
-    "n", "", "n", "", // WECOM_KF_TOKEN, WECOM_KF_AES_KEY: not generated, then skipped
     "", // WECOM_ROBOT_KEY
     "", "", "", // ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET_KEY: no Zalo, so no refresh token question
   ].map((a) => `${a}\n`).join(""); // ADMIN_TOKEN's question meets the end of input: left unset
@@ -403,12 +396,12 @@ test("without --yes: the merchant may type a Token and AES key, checked, or gene
   assert.deepEqual(Object.keys(s.secrets).sort(), ["SHOP_AES_KEY", "SHOP_TOKEN", "WECHAT_AES_KEY", "WECHAT_TOKEN"]);
   assert.match(r.stdout, /ADMIN_TOKEN left unset for now/);
   assert.doesNotMatch(r.stdout, /ZALO_REFRESH_TOKEN/);
-  assert.match(r.stdout, /URL: https:\/\/\S+\/wechat\/kf\n    Token: \(not set; deploy\.sh --ask-skipped asks for WECOM_KF_TOKEN again\)/);
+  assert.match(r.stdout, /URL: https:\/\/\S+\/hooks\/orders\n    secret \(ORDER_WEBHOOK_SECRET\): \(not set; deploy\.sh --ask-skipped asks for ORDER_WEBHOOK_SECRET again\)/);
   // Typed secrets are not echoed; the one typed AES key is not shown either.
   assert.ok(!(r.stdout + r.stderr).includes("my0wn0token"));
   assert.ok(!(r.stdout + r.stderr).includes(aes));
   // Skips are remembered, the end of input is not: the next run asks only for ADMIN_TOKEN (and,
-  // --yes or not, generates no skipped WECOM_KF_* pair).
+  // --yes or not, generates no skipped ORDER_WEBHOOK_SECRET).
   const next = p.run(["--yes"], { input: "" });
   ok(next);
   assert.deepEqual(next.changes, ["secret put ADMIN_TOKEN"]);
@@ -432,7 +425,6 @@ test("the first Zalo refresh token goes to PUT /api/zalo/token after the deploy,
   assert.deepEqual(JSON.parse(put.body), { refresh_token: refresh });
   assert.match(r.stdout, new RegExp(`Zalo: the first refresh token is stored \\(PUT ${url}/api/zalo/token\\)`));
   assert.ok(r.stdout.includes(`Webhook URL: ${url}/zalo/oa`));
-  assert.ok(r.stdout.includes(`URL: ${url}/wechat/kf`));
 
   // The token was in no output, no wrangler call (argv or secret), no file.
   assert.ok(!(r.stdout + r.stderr).includes(refresh), "the refresh token was echoed");
